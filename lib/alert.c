@@ -1,0 +1,383 @@
+/*
+ * alert.c: turns each event into one log line (key=value or RFC 5424
+ * structured data) for syslog and/or a stream, checks once more that no
+ * byte of it can break a line or a quoted value, and rate-limits lines by
+ * packet time.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "alert.h"
+#include "decode.h"
+#include "detect.h"
+#include "text.h"
+
+/* Longest output of one evidence token: "\xHH" with its backslash
+ * escaped again for RFC 5424 is 5; "\\" or "\"" escaped is 4. */
+#define ALERT_TOK_MAX	8
+
+/* "[" IPv6 text (at most 45) "]:" port, escaped for RFC 5424. */
+#define ALERT_EP_MAX	128
+
+#define ALERT_ELLIPSIS	"..."
+#define ALERT_ELLIPSIS_LEN (sizeof(ALERT_ELLIPSIS) - 1)
+
+#define ALERT_US_PER_S	1000000ULL
+
+struct alert {
+	struct alert_config cfg;
+	struct alert_stats stats;
+	int		 started;	/* an interval has begun */
+	uint64_t	 window_us;	/* packet time the interval began */
+	uint32_t	 in_window;	/* lines sent in this interval */
+	uint64_t	 pending;	/* suppressed, not reported yet */
+};
+
+/* A bounded output buffer, always NUL-terminated. */
+struct alert_buf {
+	char		*b;
+	size_t		 cap;		/* size of b, >= 1 */
+	size_t		 off;		/* characters written */
+};
+
+static int	 alert_ishex(char c);
+static size_t	 alert_token(const char *src, size_t len, size_t *used,
+		    int sd, char out[ALERT_TOK_MAX]);
+static void	 alert_put(struct alert_buf *, const char *, size_t);
+static void	 alert_puts(struct alert_buf *, const char *);
+static void	 alert_put_escaped(struct alert_buf *, const char *, size_t,
+		    size_t, int);
+static void	 alert_endpoint(const struct decode_addr *, uint16_t, int,
+		    char *, size_t);
+static size_t	 alert_format_ev(const struct detect_event *, char *, size_t,
+		    int);
+static int	 alert_priority(enum detect_severity);
+static void	 alert_emit(struct alert *, int, const char *);
+static void	 alert_report(struct alert *);
+static int	 alert_admit(struct alert *, uint64_t);
+static void	 alert_sink_event(void *, const struct detect_event *);
+static void	 alert_sink_session(void *, const struct detect_session *);
+
+static int
+alert_ishex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/*
+ * One unit of evidence (src, len >= 1) as it goes out; *used is set to the
+ * bytes consumed. Valid escapes of text_escape() (\\ \" \r \n \t \xHH) pass
+ * whole; a backslash starting none, a bare '"', a control byte, DEL or a
+ * byte >= 0x80 is escaped. With sd, '"', '\\' and ']' of the result are
+ * escaped once more for an RFC 5424 PARAM-VALUE.
+ */
+static size_t
+alert_token(const char *src, size_t len, size_t *used, int sd,
+    char out[ALERT_TOK_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	char		 t[4];
+	unsigned char	 c = (unsigned char)src[0];
+	size_t		 n, i, o = 0;
+
+	*used = 1;
+	if (c == '\\' && len >= 2 && strchr("\\\"rnt", src[1]) != NULL &&
+	    src[1] != '\0') {
+		t[0] = '\\';
+		t[1] = src[1];
+		n = *used = 2;
+	} else if (c == '\\' && len >= 4 && src[1] == 'x' &&
+	    alert_ishex(src[2]) && alert_ishex(src[3])) {
+		memcpy(t, src, 4);
+		n = *used = 4;
+	} else if (c == '\\' || c == '"') {
+		t[0] = '\\';
+		t[1] = (char)c;
+		n = 2;
+	} else if (c < 0x20 || c >= 0x7f) {
+		t[0] = '\\';
+		t[1] = 'x';
+		t[2] = hex[c >> 4];
+		t[3] = hex[c & 0x0f];
+		n = 4;
+	} else {
+		t[0] = (char)c;
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (sd && (t[i] == '"' || t[i] == '\\' || t[i] == ']'))
+			out[o++] = '\\';
+		out[o++] = t[i];
+	}
+	return o;
+}
+
+/* Append up to n bytes of s, as many as fit. */
+static void
+alert_put(struct alert_buf *ab, const char *s, size_t n)
+{
+	size_t	 room = ab->cap - 1 - ab->off;
+
+	if (n > room)
+		n = room;
+	memcpy(ab->b + ab->off, s, n);
+	ab->off += n;
+	ab->b[ab->off] = '\0';
+}
+
+static void
+alert_puts(struct alert_buf *ab, const char *s)
+{
+	alert_put(ab, s, strlen(s));
+}
+
+/*
+ * Append src (len bytes) escaped, leaving reserve characters free for what
+ * follows. Never cuts a token; when cut, ends in "...".
+ */
+static void
+alert_put_escaped(struct alert_buf *ab, const char *src, size_t len,
+    size_t reserve, int sd)
+{
+	char	 tok[ALERT_TOK_MAX];
+	size_t	 avail, body, total = 0, used, n, i;
+
+	avail = ab->cap - 1 - ab->off;
+	avail = avail > reserve ? avail - reserve : 0;
+	for (i = 0; i < len; i += used)
+		total += alert_token(src + i, len - i, &used, sd, tok);
+	body = total <= avail ? avail : avail > ALERT_ELLIPSIS_LEN ?
+	    avail - ALERT_ELLIPSIS_LEN : 0;
+	for (i = 0; i < len; i += used) {
+		n = alert_token(src + i, len - i, &used, sd, tok);
+		if (n > body)
+			break;
+		alert_put(ab, tok, n);
+		body -= n;
+		avail -= n;
+	}
+	if (i < len)
+		alert_put(ab, ALERT_ELLIPSIS, avail < ALERT_ELLIPSIS_LEN ?
+		    avail : ALERT_ELLIPSIS_LEN);
+}
+
+/* "192.0.2.1:25" or "[2001:db8::1]:25"; with sd, escaped for RFC 5424. */
+static void
+alert_endpoint(const struct decode_addr *a, uint16_t port, int sd,
+    char *buf, size_t len)
+{
+	char		 ip[64], raw[ALERT_EP_MAX];
+	struct alert_buf ab = { buf, len, 0 };
+
+	decode_addr_str(a, ip, sizeof(ip));
+	if (a->family == 6)
+		snprintf(raw, sizeof(raw), "[%s]:%u", ip, (unsigned)port);
+	else
+		snprintf(raw, sizeof(raw), "%s:%u", ip, (unsigned)port);
+	buf[0] = '\0';
+	alert_put_escaped(&ab, raw, strlen(raw), 0, sd);
+}
+
+static size_t
+alert_format_ev(const struct detect_event *ev, char *buf, size_t len,
+    int sd)
+{
+	char		 ts[TEXT_TIME_LEN], cli[ALERT_EP_MAX];
+	char		 srv[ALERT_EP_MAX];
+	const char	*tail = sd ? "\"]" : "\"";
+	struct alert_buf ab = { buf, len, 0 };
+	int		 n;
+
+	if (buf == NULL || len == 0)
+		return 0;
+	text_time(ev->ts_us, ts, sizeof(ts));
+	alert_endpoint(&ev->tuple.client, ev->tuple.client_port, sd, cli,
+	    sizeof(cli));
+	alert_endpoint(&ev->tuple.server, ev->tuple.server_port, sd, srv,
+	    sizeof(srv));
+	/* Names and numbers are ours: none needs escaping. */
+	if (sd)
+		n = snprintf(buf, len, "[" ALERT_SD_ID " event=\"%s\" "
+		    "severity=\"%s\" ts=\"%s\" session=\"%" PRIu64 "\" "
+		    "client=\"%s\" server=\"%s\" evidence=\"",
+		    detect_kind_name(ev->kind),
+		    detect_severity_name(ev->severity), ts, ev->session_id,
+		    cli, srv);
+	else
+		n = snprintf(buf, len, "event=%s severity=%s ts=%s "
+		    "session=%" PRIu64 " client=%s server=%s evidence=\"",
+		    detect_kind_name(ev->kind),
+		    detect_severity_name(ev->severity), ts, ev->session_id,
+		    cli, srv);
+	if (n < 0)
+		n = 0;
+	ab.off = (size_t)n < len ? (size_t)n : len - 1;
+	alert_put_escaped(&ab, ev->evidence,
+	    strnlen(ev->evidence, sizeof(ev->evidence)), strlen(tail), sd);
+	alert_puts(&ab, tail);
+	return ab.off;
+}
+
+size_t
+alert_format(const struct detect_event *ev, char *buf, size_t len)
+{
+	return alert_format_ev(ev, buf, len, 0);
+}
+
+size_t
+alert_format_rfc5424(const struct detect_event *ev, char *buf, size_t len)
+{
+	return alert_format_ev(ev, buf, len, 1);
+}
+
+struct alert *
+alert_new(const struct alert_config *cfg)
+{
+	struct alert	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->cfg = *cfg;
+	return a;
+}
+
+void
+alert_free(struct alert *a)
+{
+	if (a == NULL)
+		return;
+	alert_report(a);
+	free(a);
+}
+
+void
+alert_set_config(struct alert *a, const struct alert_config *cfg)
+{
+	a->cfg = *cfg;
+}
+
+static int
+alert_priority(enum detect_severity sev)
+{
+	switch (sev) {
+	case DETECT_SEV_HIGH:
+	case DETECT_SEV_MEDIUM:
+		return LOG_WARNING;
+	case DETECT_SEV_LOW:
+		return LOG_NOTICE;
+	default:
+		return LOG_INFO;
+	}
+}
+
+static void
+alert_emit(struct alert *a, int pri, const char *line)
+{
+	if (a->cfg.use_syslog)
+		syslog(a->cfg.facility | pri, "%s", line);
+	if (a->cfg.stream != NULL) {
+		fputs(line, a->cfg.stream);
+		fputc('\n', a->cfg.stream);
+		fflush(a->cfg.stream);
+	}
+}
+
+/* Say how many lines the last intervals suppressed, if any. */
+static void
+alert_report(struct alert *a)
+{
+	char		 line[128];
+	uint32_t	 iv = a->cfg.rate_interval_s ? a->cfg.rate_interval_s : 1;
+
+	if (a->pending == 0)
+		return;
+	if (a->cfg.format == ALERT_FORMAT_RFC5424)
+		snprintf(line, sizeof(line), "[" ALERT_SD_ID
+		    " alerts_suppressed=\"%" PRIu64 "\" interval=\"%us\"]",
+		    a->pending, (unsigned)iv);
+	else
+		snprintf(line, sizeof(line), "alerts_suppressed=%" PRIu64
+		    " interval=%us", a->pending, (unsigned)iv);
+	alert_emit(a, LOG_NOTICE, line);
+	a->pending = 0;
+}
+
+/*
+ * Whether a line at packet time ts may go out. An interval starts at the
+ * first line after the previous one ended; time running backwards by more
+ * than an interval (a new capture file) starts one too.
+ */
+static int
+alert_admit(struct alert *a, uint64_t ts)
+{
+	uint64_t	 iv;
+
+	if (a->cfg.rate_limit == 0) {
+		alert_report(a);
+		return 1;
+	}
+	iv = (uint64_t)(a->cfg.rate_interval_s ? a->cfg.rate_interval_s : 1) *
+	    ALERT_US_PER_S;
+	if (!a->started || (ts >= a->window_us && ts - a->window_us >= iv) ||
+	    (ts < a->window_us && a->window_us - ts > iv)) {
+		alert_report(a);
+		a->started = 1;
+		a->window_us = ts;
+		a->in_window = 0;
+	}
+	if (a->in_window >= a->cfg.rate_limit) {
+		a->stats.suppressed++;
+		a->pending++;
+		return 0;
+	}
+	a->in_window++;
+	return 1;
+}
+
+void
+alert_event(struct alert *a, const struct detect_event *ev)
+{
+	char	 line[ALERT_LINE_MAX];
+
+	if (!alert_admit(a, ev->ts_us))
+		return;
+	if (a->cfg.format == ALERT_FORMAT_RFC5424)
+		alert_format_rfc5424(ev, line, sizeof(line));
+	else
+		alert_format(ev, line, sizeof(line));
+	alert_emit(a, alert_priority(ev->severity), line);
+	a->stats.sent++;
+}
+
+const struct alert_stats *
+alert_get_stats(const struct alert *a)
+{
+	return &a->stats;
+}
+
+static void
+alert_sink_event(void *arg, const struct detect_event *ev)
+{
+	alert_event(arg, ev);
+}
+
+/* Sessions are the database's business; the log gets events only. */
+static void
+alert_sink_session(void *arg, const struct detect_session *s)
+{
+	(void)arg;
+	(void)s;
+}
+
+void
+alert_sink(struct alert *a, struct detect_sink *sink)
+{
+	sink->event = alert_sink_event;
+	sink->session = alert_sink_session;
+	sink->server = NULL;
+	sink->arg = a;
+}

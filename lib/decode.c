@@ -1,0 +1,891 @@
+/*
+ * decode.c: walks one captured frame from its link layer through tags,
+ * labels and tunnels down to the innermost TCP header.
+ *
+ * The walk is a loop over small layer handlers; each reads its header with a
+ * bounds-checked cursor and names the layer that follows. Nothing is
+ * allocated and nothing is remembered between frames. Checksums are not
+ * verified: offloading makes them wrong in most captures.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decode.h"
+
+/* LINKTYPE_RAW as written in pcap files; callers may pass it unmapped. */
+#define LINKTYPE_RAW		101
+
+/*
+ * Upper bound on handler calls per frame. Every tag, label or tunnel costs
+ * at most four calls (header, dispatch, IP, IP dispatch), so this is never
+ * reached by a frame within DECODE_MAX_LAYERS; it only backs that bound.
+ */
+#define WALK_MAX_STEPS		(4 * DECODE_MAX_LAYERS + 16)
+
+/*
+ * IPv6 extension headers followed per IP header. A real chain holds at most
+ * hop-by-hop, destination, routing, fragment, AH, destination (RFC 8200
+ * 4.1); a longer one is crafted.
+ */
+#define IPV6_MAX_EXT		8
+
+#define ETHERTYPE_IPV4		0x0800
+#define ETHERTYPE_IPV6		0x86dd
+#define ETHERTYPE_VLAN		0x8100	/* 802.1Q */
+#define ETHERTYPE_QINQ		0x88a8	/* 802.1ad */
+#define ETHERTYPE_QINQ_OLD	0x9100	/* pre-standard QinQ */
+#define ETHERTYPE_MPLS		0x8847
+#define ETHERTYPE_MPLS_MC	0x8848
+#define ETHERTYPE_TEB		0x6558	/* GRE transparent Ethernet bridging */
+#define ETHERTYPE_ERSPAN2	0x88be	/* also ERSPAN I without GRE seq */
+#define ETHERTYPE_ERSPAN3	0x22eb
+
+#define IPPROTO_NUM_HOPOPTS	0
+#define IPPROTO_NUM_IPIP	4
+#define IPPROTO_NUM_TCP		6
+#define IPPROTO_NUM_UDP		17
+#define IPPROTO_NUM_IPV6	41
+#define IPPROTO_NUM_ROUTING	43
+#define IPPROTO_NUM_FRAGMENT	44
+#define IPPROTO_NUM_GRE		47
+#define IPPROTO_NUM_ESP		50
+#define IPPROTO_NUM_AH		51
+#define IPPROTO_NUM_NONE	59
+#define IPPROTO_NUM_DSTOPTS	60
+#define IPPROTO_NUM_MOBILITY	135
+#define IPPROTO_NUM_HIP		139
+#define IPPROTO_NUM_SHIM6	140
+
+#define VXLAN_PORT		4789	/* IANA, RFC 7348 */
+#define VXLAN_FLAG_I		0x08	/* VNI valid */
+
+#define GRE_C			0x8000	/* checksum present */
+#define GRE_R			0x4000	/* routing present (RFC 1701) */
+#define GRE_K			0x2000	/* key present */
+#define GRE_S			0x1000	/* sequence number present */
+#define GRE_VERSION		0x0007
+
+#define ERSPAN3_LEN		12
+#define ERSPAN3_SUBHDR_LEN	8	/* platform specific sub-header */
+#define ERSPAN3_FT_ETHER	0
+#define ERSPAN3_FT_IP		2
+
+/* Address families seen in DLT_NULL / DLT_LOOP headers. */
+#define NULL_AF_INET		2
+#define NULL_AF_INET6_LINUX	10
+#define NULL_AF_INET6_BSD	24	/* NetBSD, OpenBSD */
+#define NULL_AF_INET6_FREEBSD	28
+#define NULL_AF_INET6_DARWIN	30
+
+/* A read window over the frame: bytes [off, end) may still be read. */
+struct cursor {
+	const uint8_t	*base;		/* start of the frame */
+	uint32_t	 off;		/* next byte to read */
+	uint32_t	 end;		/* first byte that must not be read */
+};
+
+enum layer {
+	L_ETHER,	/* Ethernet II header */
+	L_ETHERTYPE,	/* dispatch on w->ethertype */
+	L_VLAN,		/* one 802.1Q/802.1ad tag */
+	L_MPLS,		/* one MPLS label */
+	L_MPLS_PAYLOAD,	/* guess what follows the bottom label */
+	L_IP,		/* dispatch on the IP version nibble */
+	L_IPV4,
+	L_IPV6,
+	L_GRE,
+	L_ERSPAN2,
+	L_ERSPAN3,
+	L_UDP,
+	L_VXLAN,
+	L_SLL,
+	L_SLL2,
+	L_NULL,
+	L_LOOP,
+	L_TCP,
+	L_DONE
+};
+
+/* State of one walk through a frame. */
+struct walk {
+	struct cursor	 c;		/* what is left to read */
+	uint32_t	 caplen;	/* bytes captured */
+	uint64_t	 limit;		/* end claimed by the IP headers so far;
+					   UINT64_MAX before the first */
+	enum layer	 next;		/* handler to run next */
+	uint16_t	 ethertype;	/* input of L_ETHERTYPE */
+	unsigned	 depth;		/* tags, labels and tunnels so far */
+	struct decode_pkt *out;
+	struct decode_stats *st;	/* never NULL inside the walk */
+};
+
+typedef enum decode_result (*layer_fn)(struct walk *);
+
+static int
+cur_skip(struct cursor *c, uint32_t n)
+{
+	if (c->end - c->off < n)
+		return 0;
+	c->off += n;
+	return 1;
+}
+
+static int
+cur_u8(struct cursor *c, uint8_t *v)
+{
+	if (c->end - c->off < 1)
+		return 0;
+	*v = c->base[c->off++];
+	return 1;
+}
+
+static int
+cur_be16(struct cursor *c, uint16_t *v)
+{
+	const uint8_t	*p;
+
+	if (c->end - c->off < 2)
+		return 0;
+	p = c->base + c->off;
+	*v = (uint16_t)(p[0] << 8 | p[1]);
+	c->off += 2;
+	return 1;
+}
+
+static int
+cur_be32(struct cursor *c, uint32_t *v)
+{
+	const uint8_t	*p;
+
+	if (c->end - c->off < 4)
+		return 0;
+	p = c->base + c->off;
+	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+	c->off += 4;
+	return 1;
+}
+
+static int
+cur_copy(struct cursor *c, uint8_t *dst, uint32_t n)
+{
+	if (c->end - c->off < n)
+		return 0;
+	memcpy(dst, c->base + c->off, n);
+	c->off += n;
+	return 1;
+}
+
+static int
+cur_peek_u8(const struct cursor *c, uint8_t *v)
+{
+	if (c->end - c->off < 1)
+		return 0;
+	*v = c->base[c->off];
+	return 1;
+}
+
+/* Never widens the window. */
+static void
+cur_limit(struct cursor *c, uint64_t end)
+{
+	if (end < c->end)
+		c->end = (uint32_t)end;
+}
+
+/*
+ * A header did not fit. If an IP length cut the window, the packet is
+ * inconsistent; otherwise the snap length cut it.
+ */
+static enum decode_result
+short_read(const struct walk *w)
+{
+	if (w->limit <= w->caplen)
+		return DECODE_MALFORMED;
+	return DECODE_TRUNCATED;
+}
+
+/* One more tag, label or tunnel. */
+static enum decode_result
+deeper(struct walk *w)
+{
+	if (++w->depth > DECODE_MAX_LAYERS)
+		return DECODE_TOO_DEEP;
+	return DECODE_OK;
+}
+
+static void
+header_seen(struct walk *w)
+{
+	if (w->out->layers < UINT8_MAX)
+		w->out->layers++;
+}
+
+static enum decode_result
+layer_ether(struct walk *w)
+{
+	if (!cur_skip(&w->c, 12) || !cur_be16(&w->c, &w->ethertype))
+		return short_read(w);
+	header_seen(w);
+	w->next = L_ETHERTYPE;
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_ethertype(struct walk *w)
+{
+	switch (w->ethertype) {
+	case ETHERTYPE_IPV4:
+		w->next = L_IPV4;
+		break;
+	case ETHERTYPE_IPV6:
+		w->next = L_IPV6;
+		break;
+	case ETHERTYPE_VLAN:
+	case ETHERTYPE_QINQ:
+	case ETHERTYPE_QINQ_OLD:
+		w->next = L_VLAN;
+		break;
+	case ETHERTYPE_MPLS:
+	case ETHERTYPE_MPLS_MC:
+		w->next = L_MPLS;
+		break;
+	default:
+		return DECODE_NOT_TCP;
+	}
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_vlan(struct walk *w)
+{
+	enum decode_result r;
+	uint16_t	 tci;
+
+	if ((r = deeper(w)) != DECODE_OK)
+		return r;
+	if (!cur_be16(&w->c, &tci) || !cur_be16(&w->c, &w->ethertype))
+		return short_read(w);
+	header_seen(w);
+	w->st->vlan++;
+	w->out->vlan = tci & 0x0fff;
+	w->next = L_ETHERTYPE;
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_mpls(struct walk *w)
+{
+	enum decode_result r;
+	uint32_t	 lse;
+
+	if ((r = deeper(w)) != DECODE_OK)
+		return r;
+	if (!cur_be32(&w->c, &lse))
+		return short_read(w);
+	header_seen(w);
+	w->st->mpls++;
+	w->next = (lse & 0x100) ? L_MPLS_PAYLOAD : L_MPLS;
+	return DECODE_OK;
+}
+
+/*
+ * MPLS does not say what it carries. IP shows in its version nibble; a
+ * first nibble of 0 is the pseudowire control word (RFC 4385) before an
+ * Ethernet frame.
+ */
+static enum decode_result
+layer_mpls_payload(struct walk *w)
+{
+	uint8_t		 b;
+
+	if (!cur_peek_u8(&w->c, &b))
+		return short_read(w);
+	switch (b >> 4) {
+	case 4:
+		w->next = L_IPV4;
+		break;
+	case 6:
+		w->next = L_IPV6;
+		break;
+	case 0:
+		if (!cur_skip(&w->c, 4))
+			return short_read(w);
+		w->next = L_ETHER;
+		break;
+	default:
+		return DECODE_UNSUPPORTED;
+	}
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_ip(struct walk *w)
+{
+	uint8_t		 b;
+
+	if (!cur_peek_u8(&w->c, &b))
+		return short_read(w);
+	switch (b >> 4) {
+	case 4:
+		w->next = L_IPV4;
+		break;
+	case 6:
+		w->next = L_IPV6;
+		break;
+	default:
+		return DECODE_MALFORMED;
+	}
+	return DECODE_OK;
+}
+
+/* What an IP header (or its last extension header) says comes next. */
+static enum decode_result
+ip_next(struct walk *w, uint8_t proto)
+{
+	enum decode_result r = DECODE_OK;
+
+	switch (proto) {
+	case IPPROTO_NUM_TCP:
+		w->next = L_TCP;
+		break;
+	case IPPROTO_NUM_UDP:
+		w->next = L_UDP;
+		break;
+	case IPPROTO_NUM_GRE:
+		w->next = L_GRE;
+		break;
+	case IPPROTO_NUM_IPIP:
+		r = deeper(w);
+		w->next = L_IPV4;
+		break;
+	case IPPROTO_NUM_IPV6:
+		r = deeper(w);
+		w->next = L_IPV6;
+		break;
+	default:
+		r = DECODE_NOT_TCP;
+		break;
+	}
+	return r;
+}
+
+/* The IP header at start claims to end at start + len. */
+static void
+ip_claim(struct walk *w, uint32_t start, uint32_t len)
+{
+	uint64_t	 end = (uint64_t)start + len;
+
+	if (end < w->limit)
+		w->limit = end;
+	cur_limit(&w->c, end);
+	w->out->ip = w->c.base + start;
+	w->out->ip_len = w->c.end - start;
+}
+
+static enum decode_result
+layer_ipv4(struct walk *w)
+{
+	struct decode_pkt *out = w->out;
+	uint32_t	 start = w->c.off;
+	uint16_t	 total, frag;
+	uint8_t		 vihl, proto, hlen;
+
+	if (!cur_u8(&w->c, &vihl) || !cur_skip(&w->c, 1) ||
+	    !cur_be16(&w->c, &total) || !cur_skip(&w->c, 2) ||
+	    !cur_be16(&w->c, &frag) || !cur_skip(&w->c, 1) ||
+	    !cur_u8(&w->c, &proto) || !cur_skip(&w->c, 2))
+		return short_read(w);
+	hlen = (uint8_t)((vihl & 0x0f) * 4);
+	if (vihl >> 4 != 4 || hlen < 20 || total < hlen)
+		return DECODE_MALFORMED;
+	memset(&out->src, 0, sizeof(out->src));
+	memset(&out->dst, 0, sizeof(out->dst));
+	if (!cur_copy(&w->c, out->src.bytes, 4) ||
+	    !cur_copy(&w->c, out->dst.bytes, 4))
+		return short_read(w);
+	out->src.family = out->dst.family = 4;
+	header_seen(w);
+	w->st->ipv4++;
+	ip_claim(w, start, total);
+	if (!cur_skip(&w->c, hlen - 20u))
+		return short_read(w);
+	if (frag & 0x3fff)		/* MF or a fragment offset */
+		return DECODE_FRAGMENT;
+	return ip_next(w, proto);
+}
+
+/* Walk IPv6 extension headers up to the upper-layer protocol. */
+static enum decode_result
+ipv6_ext(struct walk *w, uint8_t nh)
+{
+	uint16_t	 offm;
+	uint8_t		 next, len;
+	unsigned	 n;
+
+	for (n = 0; n <= IPV6_MAX_EXT; n++) {
+		switch (nh) {
+		case IPPROTO_NUM_HOPOPTS:
+		case IPPROTO_NUM_ROUTING:
+		case IPPROTO_NUM_DSTOPTS:
+		case IPPROTO_NUM_MOBILITY:
+		case IPPROTO_NUM_HIP:
+		case IPPROTO_NUM_SHIM6:
+			if (!cur_u8(&w->c, &next) || !cur_u8(&w->c, &len) ||
+			    !cur_skip(&w->c, (len + 1u) * 8 - 2))
+				return short_read(w);
+			break;
+		case IPPROTO_NUM_AH:
+			if (!cur_u8(&w->c, &next) || !cur_u8(&w->c, &len) ||
+			    !cur_skip(&w->c, (len + 2u) * 4 - 2))
+				return short_read(w);
+			break;
+		case IPPROTO_NUM_FRAGMENT:
+			if (!cur_u8(&w->c, &next) || !cur_skip(&w->c, 1) ||
+			    !cur_be16(&w->c, &offm) || !cur_skip(&w->c, 4))
+				return short_read(w);
+			if (offm & 0xfff9)	/* offset or M: not atomic */
+				return DECODE_FRAGMENT;
+			break;
+		case IPPROTO_NUM_ESP:
+		case IPPROTO_NUM_NONE:
+			return DECODE_NOT_TCP;
+		default:
+			return ip_next(w, nh);
+		}
+		nh = next;
+	}
+	return DECODE_TOO_DEEP;
+}
+
+static enum decode_result
+layer_ipv6(struct walk *w)
+{
+	struct decode_pkt *out = w->out;
+	uint32_t	 start = w->c.off;
+	uint16_t	 plen;
+	uint8_t		 vtc, nh;
+
+	if (!cur_u8(&w->c, &vtc) || !cur_skip(&w->c, 3) ||
+	    !cur_be16(&w->c, &plen) || !cur_u8(&w->c, &nh) ||
+	    !cur_skip(&w->c, 1))
+		return short_read(w);
+	if (vtc >> 4 != 6)
+		return DECODE_MALFORMED;
+	if (!cur_copy(&w->c, out->src.bytes, 16) ||
+	    !cur_copy(&w->c, out->dst.bytes, 16))
+		return short_read(w);
+	out->src.family = out->dst.family = 6;
+	header_seen(w);
+	w->st->ipv6++;
+	ip_claim(w, start, 40u + plen);
+	return ipv6_ext(w, nh);
+}
+
+/*
+ * GRE version 0 (RFC 2784, 2890). The routing variant of RFC 1701 and
+ * PPTP's version 1 are not handled.
+ */
+static enum decode_result
+layer_gre(struct walk *w)
+{
+	enum decode_result r;
+	uint16_t	 fl, proto;
+
+	if ((r = deeper(w)) != DECODE_OK)
+		return r;
+	if (!cur_be16(&w->c, &fl) || !cur_be16(&w->c, &proto))
+		return short_read(w);
+	header_seen(w);
+	w->st->gre++;
+	if ((fl & GRE_VERSION) != 0 || (fl & GRE_R))
+		return DECODE_UNSUPPORTED;
+	if (((fl & GRE_C) && !cur_skip(&w->c, 4)) ||
+	    ((fl & GRE_K) && !cur_skip(&w->c, 4)) ||
+	    ((fl & GRE_S) && !cur_skip(&w->c, 4)))
+		return short_read(w);
+	switch (proto) {
+	case ETHERTYPE_TEB:
+		w->next = L_ETHER;
+		break;
+	case ETHERTYPE_ERSPAN2:
+		if (fl & GRE_S) {
+			w->next = L_ERSPAN2;
+			break;
+		}
+		/* ERSPAN type I: no header, the mirrored frame follows. */
+		w->st->erspan++;
+		w->next = L_ETHER;
+		break;
+	case ETHERTYPE_ERSPAN3:
+		w->next = L_ERSPAN3;
+		break;
+	default:
+		w->ethertype = proto;
+		w->next = L_ETHERTYPE;
+		break;
+	}
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_erspan2(struct walk *w)
+{
+	enum decode_result r;
+
+	if ((r = deeper(w)) != DECODE_OK)
+		return r;
+	if (!cur_skip(&w->c, 8))
+		return short_read(w);
+	header_seen(w);
+	w->st->erspan++;
+	w->next = L_ETHER;
+	return DECODE_OK;
+}
+
+/*
+ * ERSPAN type III: 12 bytes whose last bit (O) announces an 8-byte
+ * platform sub-header. The frame type field may say the mirror carries IP
+ * rather than Ethernet.
+ */
+static enum decode_result
+layer_erspan3(struct walk *w)
+{
+	enum decode_result r;
+	const uint8_t	*h;
+	uint8_t		 ft;
+
+	if ((r = deeper(w)) != DECODE_OK)
+		return r;
+	if (!cur_skip(&w->c, ERSPAN3_LEN))
+		return short_read(w);
+	h = w->c.base + w->c.off - ERSPAN3_LEN;
+	if ((h[11] & 0x01) && !cur_skip(&w->c, ERSPAN3_SUBHDR_LEN))
+		return short_read(w);
+	header_seen(w);
+	w->st->erspan++;
+	ft = (h[10] >> 2) & 0x1f;
+	if (ft == ERSPAN3_FT_ETHER)
+		w->next = L_ETHER;
+	else if (ft == ERSPAN3_FT_IP)
+		w->next = L_IP;
+	else
+		return DECODE_UNSUPPORTED;
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_udp(struct walk *w)
+{
+	uint16_t	 dport;
+
+	if (!cur_skip(&w->c, 2) || !cur_be16(&w->c, &dport) ||
+	    !cur_skip(&w->c, 4))
+		return short_read(w);
+	header_seen(w);
+	if (dport != VXLAN_PORT)
+		return DECODE_NOT_TCP;
+	w->next = L_VXLAN;
+	return DECODE_OK;
+}
+
+static enum decode_result
+layer_vxlan(struct walk *w)
+{
+	enum decode_result r;
+	uint8_t		 flags;
+
+	if ((r = deeper(w)) != DECODE_OK)
+		return r;
+	if (!cur_u8(&w->c, &flags) || !cur_skip(&w->c, 7))
+		return short_read(w);
+	header_seen(w);
+	w->st->vxlan++;
+	if (!(flags & VXLAN_FLAG_I))
+		return DECODE_MALFORMED;
+	w->next = L_ETHER;
+	return DECODE_OK;
+}
+
+/* Linux cooked v1: 14 bytes of packet type, hardware type and address. */
+static enum decode_result
+layer_sll(struct walk *w)
+{
+	if (!cur_skip(&w->c, 14) || !cur_be16(&w->c, &w->ethertype))
+		return short_read(w);
+	header_seen(w);
+	w->next = L_ETHERTYPE;
+	return DECODE_OK;
+}
+
+/* Linux cooked v2: protocol first, then 18 bytes we do not need. */
+static enum decode_result
+layer_sll2(struct walk *w)
+{
+	if (!cur_be16(&w->c, &w->ethertype) || !cur_skip(&w->c, 18))
+		return short_read(w);
+	header_seen(w);
+	w->next = L_ETHERTYPE;
+	return DECODE_OK;
+}
+
+/* Returns 0 for an address family that is neither IPv4 nor IPv6. */
+static int
+loop_af(struct walk *w, uint32_t af)
+{
+	switch (af) {
+	case NULL_AF_INET:
+		w->next = L_IPV4;
+		return 1;
+	case NULL_AF_INET6_LINUX:
+	case NULL_AF_INET6_BSD:
+	case NULL_AF_INET6_FREEBSD:
+	case NULL_AF_INET6_DARWIN:
+		w->next = L_IPV6;
+		return 1;
+	}
+	return 0;
+}
+
+/* BSD loopback: the family is in the capturing host's byte order. */
+static enum decode_result
+layer_null(struct walk *w)
+{
+	uint32_t	 af, swapped;
+
+	if (!cur_be32(&w->c, &af))
+		return short_read(w);
+	header_seen(w);
+	swapped = (af >> 24) | ((af >> 8) & 0xff00) | ((af << 8) & 0xff0000) |
+	    (af << 24);
+	if (loop_af(w, af) || loop_af(w, swapped))
+		return DECODE_OK;
+	return DECODE_NOT_TCP;
+}
+
+/* OpenBSD loopback: the family in network byte order. */
+static enum decode_result
+layer_loop(struct walk *w)
+{
+	uint32_t	 af;
+
+	if (!cur_be32(&w->c, &af))
+		return short_read(w);
+	header_seen(w);
+	if (loop_af(w, af))
+		return DECODE_OK;
+	return DECODE_NOT_TCP;
+}
+
+static enum decode_result
+layer_tcp(struct walk *w)
+{
+	struct decode_pkt *out = w->out;
+	uint8_t		 doff;
+
+	if (!cur_be16(&w->c, &out->sport) || !cur_be16(&w->c, &out->dport) ||
+	    !cur_be32(&w->c, &out->seq) || !cur_be32(&w->c, &out->ack) ||
+	    !cur_u8(&w->c, &doff) || !cur_u8(&w->c, &out->flags) ||
+	    !cur_be16(&w->c, &out->window) || !cur_skip(&w->c, 4))
+		return short_read(w);
+	doff >>= 4;
+	if (doff < 5)
+		return DECODE_MALFORMED;
+	if (!cur_skip(&w->c, (doff - 5u) * 4))
+		return short_read(w);
+	header_seen(w);
+	w->st->tcp++;
+	/* Every path to TCP passes an IP header, so limit is set. */
+	assert(w->limit >= w->c.end);
+	out->payload = w->c.base + w->c.off;
+	out->payload_len = w->c.end - w->c.off;
+	out->payload_missing = (uint32_t)(w->limit - w->c.end);
+	w->next = L_DONE;
+	return DECODE_OK;
+}
+
+static const layer_fn handlers[L_DONE] = {
+	[L_ETHER] = layer_ether,
+	[L_ETHERTYPE] = layer_ethertype,
+	[L_VLAN] = layer_vlan,
+	[L_MPLS] = layer_mpls,
+	[L_MPLS_PAYLOAD] = layer_mpls_payload,
+	[L_IP] = layer_ip,
+	[L_IPV4] = layer_ipv4,
+	[L_IPV6] = layer_ipv6,
+	[L_GRE] = layer_gre,
+	[L_ERSPAN2] = layer_erspan2,
+	[L_ERSPAN3] = layer_erspan3,
+	[L_UDP] = layer_udp,
+	[L_VXLAN] = layer_vxlan,
+	[L_SLL] = layer_sll,
+	[L_SLL2] = layer_sll2,
+	[L_NULL] = layer_null,
+	[L_LOOP] = layer_loop,
+	[L_TCP] = layer_tcp,
+};
+
+/* Map a link type to the first layer; 0 if unknown. */
+static int
+link_first(int linktype, enum layer *first)
+{
+	switch (linktype) {
+	case DECODE_LINK_NULL:
+		*first = L_NULL;
+		break;
+	case DECODE_LINK_EN10MB:
+		*first = L_ETHER;
+		break;
+	case DECODE_LINK_RAW:
+	case DECODE_LINK_RAW_ALT:
+	case LINKTYPE_RAW:
+		*first = L_IP;
+		break;
+	case DECODE_LINK_LOOP:
+		*first = L_LOOP;
+		break;
+	case DECODE_LINK_LINUX_SLL:
+		*first = L_SLL;
+		break;
+	case DECODE_LINK_IPV4:
+		*first = L_IPV4;
+		break;
+	case DECODE_LINK_IPV6:
+		*first = L_IPV6;
+		break;
+	case DECODE_LINK_LINUX_SLL2:
+		*first = L_SLL2;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+static enum decode_result
+walk_run(struct walk *w)
+{
+	enum decode_result r;
+	unsigned	 steps;
+
+	for (steps = 0; w->next != L_DONE; steps++) {
+		if (steps >= WALK_MAX_STEPS)
+			return DECODE_TOO_DEEP;
+		assert(w->next < L_DONE && handlers[w->next] != NULL);
+		if ((r = handlers[w->next](w)) != DECODE_OK)
+			return r;
+	}
+	return DECODE_OK;
+}
+
+static enum decode_result
+decode_start(enum layer first, const uint8_t *frame, uint32_t caplen,
+    uint64_t ts_us, struct decode_pkt *out, struct decode_stats *stats)
+{
+	struct decode_stats scratch;
+	struct walk	 w;
+	enum decode_result r;
+
+	assert(out != NULL);
+	assert(frame != NULL || caplen == 0);
+	memset(out, 0, sizeof(*out));
+	out->ts_us = ts_us;
+	memset(&w, 0, sizeof(w));
+	w.c.base = frame;
+	w.c.end = caplen;
+	w.caplen = caplen;
+	w.limit = UINT64_MAX;
+	w.next = first;
+	w.out = out;
+	w.st = stats != NULL ? stats : &scratch;
+	r = walk_run(&w);
+	w.st->frames++;
+	w.st->result[r]++;
+	return r;
+}
+
+enum decode_result
+decode_frame(int linktype, const uint8_t *frame, uint32_t caplen,
+    uint64_t ts_us, struct decode_pkt *out, struct decode_stats *stats)
+{
+	enum layer	 first;
+
+	if (!link_first(linktype, &first)) {
+		memset(out, 0, sizeof(*out));
+		out->ts_us = ts_us;
+		if (stats != NULL) {
+			stats->frames++;
+			stats->result[DECODE_UNSUPPORTED]++;
+		}
+		return DECODE_UNSUPPORTED;
+	}
+	return decode_start(first, frame, caplen, ts_us, out, stats);
+}
+
+/* A datagram handed back by frag reassembly counts as one more frame. */
+enum decode_result
+decode_ip(const uint8_t *ip, uint32_t len, uint64_t ts_us,
+    struct decode_pkt *out, struct decode_stats *stats)
+{
+	return decode_start(L_IP, ip, len, ts_us, out, stats);
+}
+
+int
+decode_link_supported(int linktype)
+{
+	enum layer	 first;
+
+	return link_first(linktype, &first);
+}
+
+const char *
+decode_result_name(enum decode_result r)
+{
+	static const char *const names[DECODE_NRESULTS] = {
+		[DECODE_OK] = "ok",
+		[DECODE_NOT_TCP] = "not-tcp",
+		[DECODE_FRAGMENT] = "fragment",
+		[DECODE_TRUNCATED] = "truncated",
+		[DECODE_MALFORMED] = "malformed",
+		[DECODE_UNSUPPORTED] = "unsupported",
+		[DECODE_TOO_DEEP] = "too-deep",
+	};
+
+	if ((unsigned)r >= DECODE_NRESULTS)
+		return "unknown";
+	return names[r];
+}
+
+const char *
+decode_addr_str(const struct decode_addr *a, char *buf, size_t len)
+{
+	int		 af;
+
+	if (buf == NULL || len == 0)
+		return "?";
+	af = a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : -1;
+	if (af == -1 || len > (size_t)INT32_MAX ||
+	    inet_ntop(af, a->bytes, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int
+decode_addr_parse(struct decode_addr *a, const char *text)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, text, a->bytes) == 1) {
+		a->family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, a->bytes) == 1) {
+		a->family = 6;
+		return 0;
+	}
+	return -1;
+}

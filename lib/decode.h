@@ -1,0 +1,123 @@
+/*
+ * decode.h: turns one captured frame into a TCP segment description.
+ *
+ * Decoding walks link layer, tunnels and IP with a bounds-checked cursor.
+ * It allocates nothing and keeps no state: everything it returns points into
+ * the caller's frame, which must stay valid while the result is used.
+ */
+#ifndef STRIPWATCH_DECODE_H
+#define STRIPWATCH_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Link types, numbered as libpcap's DLT_* values (pcap_datalink()). */
+#define DECODE_LINK_NULL	0	/* BSD loopback, host-order AF */
+#define DECODE_LINK_EN10MB	1	/* Ethernet */
+#define DECODE_LINK_RAW		12	/* raw IPv4/IPv6 (DLT_RAW on Linux) */
+#define DECODE_LINK_RAW_ALT	14	/* raw IP (DLT_RAW on some BSDs) */
+#define DECODE_LINK_LOOP	108	/* OpenBSD loopback, network-order AF */
+#define DECODE_LINK_LINUX_SLL	113	/* Linux cooked v1 */
+#define DECODE_LINK_IPV4	228	/* raw IPv4 */
+#define DECODE_LINK_IPV6	229	/* raw IPv6 */
+#define DECODE_LINK_LINUX_SLL2	276	/* Linux cooked v2 */
+
+/*
+ * Nesting bound for tags, labels and tunnels: deep enough for QinQ inside
+ * VXLAN inside GRE, shallow enough that a crafted frame cannot make the
+ * decoder loop.
+ */
+#define DECODE_MAX_LAYERS	16
+
+/* TCP flags as on the wire. */
+#define DECODE_TH_FIN	0x01
+#define DECODE_TH_SYN	0x02
+#define DECODE_TH_RST	0x04
+#define DECODE_TH_PUSH	0x08
+#define DECODE_TH_ACK	0x10
+#define DECODE_TH_URG	0x20
+
+struct decode_addr {
+	uint8_t		 family;	/* 4 or 6 */
+	uint8_t		 bytes[16];	/* IPv4 in bytes[0..3], rest zero */
+};
+
+/* Outcome of decode_frame(); each non-OK value has a counter. */
+enum decode_result {
+	DECODE_OK = 0,		/* a TCP segment, *out filled */
+	DECODE_NOT_TCP,		/* valid, but not TCP (ARP, UDP, ICMP...) */
+	DECODE_FRAGMENT,	/* IPv4/IPv6 fragment: only ts_us, src,
+				   dst, vlan, layers, ip, ip_len set */
+	DECODE_TRUNCATED,	/* caplen shorter than a header needs */
+	DECODE_MALFORMED,	/* impossible length or version field */
+	DECODE_UNSUPPORTED,	/* link type or encapsulation not handled */
+	DECODE_TOO_DEEP,	/* more than DECODE_MAX_LAYERS layers */
+	DECODE_NRESULTS
+};
+
+/* One TCP segment. Pointers refer into the frame given to decode_frame(). */
+struct decode_pkt {
+	uint64_t	 ts_us;		/* capture time, microseconds */
+	struct decode_addr src;		/* innermost IP source */
+	struct decode_addr dst;		/* innermost IP destination */
+	uint16_t	 sport;		/* TCP source port */
+	uint16_t	 dport;		/* TCP destination port */
+	uint32_t	 seq;		/* TCP sequence number */
+	uint32_t	 ack;		/* TCP acknowledgement number */
+	uint8_t		 flags;		/* DECODE_TH_* */
+	uint16_t	 window;	/* raw window field */
+	uint8_t		 layers;	/* layers walked, for diagnostics */
+	uint16_t	 vlan;		/* innermost 802.1Q VLAN id, 0 if none */
+	const uint8_t	*payload;	/* TCP payload, within the IP length */
+	uint32_t	 payload_len;	/* bytes of payload present */
+	uint32_t	 payload_missing; /* IP length says more than captured */
+	const uint8_t	*ip;		/* innermost IP header (also on
+					   DECODE_FRAGMENT) */
+	uint32_t	 ip_len;	/* its bytes present in the frame */
+};
+
+/* Counters, indexed by enum decode_result, plus per-layer counts. */
+struct decode_stats {
+	uint64_t	 frames;		/* frames offered */
+	uint64_t	 result[DECODE_NRESULTS];
+	uint64_t	 vlan;			/* 802.1Q/802.1ad tags seen */
+	uint64_t	 mpls;			/* MPLS labels seen */
+	uint64_t	 gre;			/* GRE headers seen */
+	uint64_t	 erspan;		/* ERSPAN headers seen */
+	uint64_t	 vxlan;			/* VXLAN headers seen */
+	uint64_t	 ipv4;			/* IPv4 headers seen */
+	uint64_t	 ipv6;			/* IPv6 headers seen */
+	uint64_t	 tcp;			/* TCP headers decoded */
+};
+
+/*
+ * Decode one frame of the given link type (a DECODE_LINK_* value).
+ * caplen is the number of bytes in frame. On DECODE_OK, *out describes the
+ * innermost TCP segment; ts_us is copied from the argument. stats, if not
+ * NULL, is updated. Never reads outside frame[0..caplen).
+ */
+enum decode_result decode_frame(int linktype, const uint8_t *frame,
+    uint32_t caplen, uint64_t ts_us, struct decode_pkt *out,
+    struct decode_stats *stats);
+
+/*
+ * Decode starting at an IPv4 or IPv6 header (version from the first nibble),
+ * for a datagram rebuilt from fragments. Same contract as decode_frame().
+ */
+enum decode_result decode_ip(const uint8_t *ip, uint32_t len, uint64_t ts_us,
+    struct decode_pkt *out, struct decode_stats *stats);
+
+/* Whether decode_frame() knows the link type. */
+int decode_link_supported(int linktype);
+
+/* Short name of a result, for stats ("truncated", "malformed", ...). */
+const char *decode_result_name(enum decode_result r);
+
+/* Format an address as text ("192.0.2.1", "2001:db8::1"); buf >= 46. */
+const char *decode_addr_str(const struct decode_addr *a, char *buf,
+    size_t len);
+
+/* Parse text from decode_addr_str() back; 0, or -1 if it is no address. */
+int	decode_addr_parse(struct decode_addr *a, const char *text);
+
+#endif

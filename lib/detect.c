@@ -1,0 +1,403 @@
+/*
+ * detect.c: the stripping policy. Reads the parser's facts, decides which
+ * event kinds hold, raises each at most once per session, and builds the
+ * session record with its outcome.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "detect.h"
+#include "text.h"
+
+/* Evidence bytes kept per side of a reassembly conflict. */
+#define DETECT_CONFLICT_SHOW	64
+
+struct kind_info {
+	const char		*name;
+	enum detect_severity	 severity;
+	int			 tampering;	/* makes the outcome "stripped" */
+};
+
+static const struct kind_info kinds[DETECT_NKINDS] = {
+	[DETECT_CAPABILITY_MASKED] = { "capability_masked", DETECT_SEV_HIGH, 1 },
+	[DETECT_COMMAND_MASKED] = { "command_masked", DETECT_SEV_HIGH, 1 },
+	[DETECT_STARTTLS_REFUSED] = { "starttls_refused", DETECT_SEV_MEDIUM, 0 },
+	[DETECT_PLAINTEXT_AFTER_STARTTLS] =
+	    { "plaintext_after_starttls", DETECT_SEV_HIGH, 1 },
+	[DETECT_STARTTLS_INJECTION] = { "starttls_injection", DETECT_SEV_HIGH, 1 },
+	[DETECT_REASSEMBLY_CONFLICT] =
+	    { "reassembly_conflict", DETECT_SEV_MEDIUM, 0 },
+	[DETECT_BANNER_MASKED] = { "banner_masked", DETECT_SEV_INFO, 0 },
+	[DETECT_STARTTLS_VANISHED] = { "starttls_vanished", DETECT_SEV_HIGH, 1 },
+	[DETECT_CERTIFICATE_CHANGED] =
+	    { "certificate_changed", DETECT_SEV_MEDIUM, 0 },
+};
+
+void
+detect_init(struct detect *d, const struct detect_sink *sinks, size_t nsinks,
+    struct history *hist)
+{
+	memset(d, 0, sizeof(*d));
+	d->sinks = sinks;
+	d->nsinks = nsinks;
+	d->hist = hist;
+}
+
+const char *
+detect_kind_name(enum detect_kind k)
+{
+	return k < DETECT_NKINDS ? kinds[k].name : "unknown";
+}
+
+const char *
+detect_severity_name(enum detect_severity s)
+{
+	static const char *const names[] = { "info", "low", "medium", "high" };
+
+	return s <= DETECT_SEV_HIGH ? names[s] : "unknown";
+}
+
+static void
+escape_text(char *dst, size_t len, const struct smtp_text *t)
+{
+	text_escape(dst, len, t->b, t->len);
+}
+
+/* Emit kind once per session at severity sev; evidence is escaped. */
+static void
+emit_sev(struct detect *d, struct detect_state *st, enum detect_kind kind,
+    enum detect_severity sev, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us, const char *evidence)
+{
+	struct detect_event ev;
+	size_t		 i;
+
+	if (st->emitted & (1u << kind))
+		return;
+	st->emitted |= 1u << kind;
+	d->events[kind]++;
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_us = ts_us;
+	ev.session_id = session_id;
+	ev.kind = kind;
+	ev.severity = sev;
+	ev.tuple = *t;
+	snprintf(ev.evidence, sizeof(ev.evidence), "%s", evidence);
+	for (i = 0; i < d->nsinks; i++)
+		if (d->sinks[i].event != NULL)
+			d->sinks[i].event(d->sinks[i].arg, &ev);
+}
+
+static void
+emit(struct detect *d, struct detect_state *st, enum detect_kind kind,
+    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+    const char *evidence)
+{
+	emit_sev(d, st, kind, kinds[kind].severity, t, session_id, ts_us,
+	    evidence);
+}
+
+static void
+emit_text(struct detect *d, struct detect_state *st, enum detect_kind kind,
+    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+    const struct smtp_text *evidence)
+{
+	char	 buf[DETECT_TEXT_MAX];
+
+	if (st->emitted & (1u << kind))
+		return;
+	escape_text(buf, sizeof(buf), evidence);
+	emit(d, st, kind, t, session_id, ts_us, buf);
+}
+
+/*
+ * The masked capability is judged on the whole EHLO reply: an ASA masks
+ * every extension it does not know, so a masked keyword only means
+ * stripping when STARTTLS itself is missing from that reply.
+ */
+static int
+capability_masked(const struct smtp_facts *f)
+{
+	return (f->flags & SMTP_F_CAP_MASKED) &&
+	    (f->flags & SMTP_F_EHLO_REPLY) &&
+	    !(f->flags & SMTP_F_STARTTLS_OFFERED);
+}
+
+static int
+starttls_refused(const struct smtp_facts *f)
+{
+	uint32_t need = SMTP_F_STARTTLS_OFFERED | SMTP_F_STARTTLS_REQUESTED |
+	    SMTP_F_STARTTLS_REPLY;
+
+	return (f->flags & need) == need && f->starttls_reply != 220;
+}
+
+/*
+ * What the server showed of its capabilities: 0 = not known yet, else why
+ * no offer is missing or present. A client that never tried EHLO tells
+ * little about the server, so HELO alone is judged at lower severity.
+ */
+enum offer_view { OFFER_UNKNOWN, OFFER_SEEN, OFFER_NONE, OFFER_EHLO_REFUSED,
+    OFFER_HELO_ONLY };
+
+static enum offer_view
+offer_view(const struct smtp_facts *f)
+{
+	if (f->flags & SMTP_F_STARTTLS_OFFERED)
+		return OFFER_SEEN;
+	if (f->flags & SMTP_F_EHLO_REFUSED)
+		return OFFER_EHLO_REFUSED;
+	if (f->flags & SMTP_F_EHLO_REPLY)
+		return OFFER_NONE;
+	if ((f->flags & SMTP_F_HELO) && !(f->flags & SMTP_F_EHLO) &&
+	    f->ehlo_reply != 0)
+		return OFFER_HELO_ONLY;
+	return OFFER_UNKNOWN;
+}
+
+static void
+judge_offer(struct detect *d, struct detect_state *st,
+    const struct smtp_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	static const char *const why[] = {
+		[OFFER_NONE] = "no STARTTLS in the EHLO reply",
+		[OFFER_EHLO_REFUSED] = "EHLO refused",
+		[OFFER_HELO_ONLY] = "client used HELO only",
+	};
+	const struct history_server *srv;
+	enum offer_view	 v;
+	char		 buf[DETECT_TEXT_MAX], when[TEXT_TIME_LEN];
+
+	if (st->judged_offer || d->hist == NULL ||
+	    (v = offer_view(f)) == OFFER_UNKNOWN)
+		return;
+	st->judged_offer = 1;
+	if (v == OFFER_SEEN ||
+	    (srv = history_find(d->hist, &t->server, t->server_port)) ==
+	    NULL || srv->offered == 0 ||
+	    srv->offered < history_get_config(d->hist)->vanished_after)
+		return;
+	snprintf(buf, sizeof(buf), "%s; offered in %llu of %llu earlier "
+	    "sessions, last %s", why[v], (unsigned long long)srv->offered,
+	    (unsigned long long)srv->sessions,
+	    text_time(srv->last_offered_us, when, sizeof(when)));
+	emit_sev(d, st, DETECT_STARTTLS_VANISHED, v == OFFER_HELO_ONLY ?
+	    DETECT_SEV_MEDIUM : DETECT_SEV_HIGH, t, session_id, ts_us, buf);
+}
+
+static void
+hex32(char *out, const uint8_t *b)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0xf];
+	}
+	out[64] = '\0';
+}
+
+static void
+judge_cert(struct detect *d, struct detect_state *st,
+    const struct smtp_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	const struct history_server *srv;
+	char		 was[65], now[65], buf[DETECT_TEXT_MAX];
+
+	if (st->judged_cert || d->hist == NULL || !f->tls.have_cert)
+		return;
+	st->judged_cert = 1;
+	if ((srv = history_find(d->hist, &t->server, t->server_port)) ==
+	    NULL || !srv->have_cert ||
+	    memcmp(srv->cert_sha256, f->tls.cert_sha256, 32) == 0)
+		return;
+	hex32(was, srv->cert_sha256);
+	hex32(now, f->tls.cert_sha256);
+	snprintf(buf, sizeof(buf), "was %s now %s", was, now);
+	emit(d, st, DETECT_CERTIFICATE_CHANGED, t, session_id, ts_us, buf);
+}
+
+/* A refusal from a server that normally says 220 is worse. */
+static enum detect_severity
+refused_severity(struct detect *d, const struct flow_tuple *t)
+{
+	const struct history_server *srv;
+
+	if (d->hist != NULL &&
+	    (srv = history_find(d->hist, &t->server, t->server_port)) !=
+	    NULL && srv->accepted > 0)
+		return DETECT_SEV_HIGH;
+	return kinds[DETECT_STARTTLS_REFUSED].severity;
+}
+
+void
+detect_update(struct detect *d, struct detect_state *st,
+    const struct smtp_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	char	 buf[DETECT_TEXT_MAX];
+
+	if (capability_masked(f))
+		emit_text(d, st, DETECT_CAPABILITY_MASKED, t, session_id,
+		    ts_us, &f->cap_masked);
+	if (f->flags & SMTP_F_CMD_MASKED)
+		emit_text(d, st, DETECT_COMMAND_MASKED, t, session_id, ts_us,
+		    &f->cmd_masked);
+	if (starttls_refused(f) &&
+	    !(st->emitted & (1u << DETECT_STARTTLS_REFUSED))) {
+		escape_text(buf, sizeof(buf), &f->starttls_line);
+		emit_sev(d, st, DETECT_STARTTLS_REFUSED,
+		    refused_severity(d, t), t, session_id, ts_us, buf);
+	}
+	if (f->flags & SMTP_F_PLAINTEXT_AFTER)
+		emit_text(d, st, DETECT_PLAINTEXT_AFTER_STARTTLS, t,
+		    session_id, ts_us, &f->plaintext);
+	if (f->flags & (SMTP_F_CMD_INJECTION | SMTP_F_RESP_INJECTION))
+		emit_text(d, st, DETECT_STARTTLS_INJECTION, t, session_id,
+		    ts_us, &f->injected);
+	if (f->flags & SMTP_F_BANNER_MASKED)
+		emit_text(d, st, DETECT_BANNER_MASKED, t, session_id, ts_us,
+		    &f->banner);
+	judge_offer(d, st, f, t, session_id, ts_us);
+	judge_cert(d, st, f, t, session_id, ts_us);
+}
+
+void
+detect_conflict(struct detect *d, struct detect_state *st,
+    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+    const uint8_t *old_bytes, const uint8_t *new_bytes, size_t len)
+{
+	char	 o[4 * DETECT_CONFLICT_SHOW + 4], n[4 * DETECT_CONFLICT_SHOW + 4];
+	char	 buf[DETECT_TEXT_MAX];
+	size_t	 show = len < DETECT_CONFLICT_SHOW ? len : DETECT_CONFLICT_SHOW;
+
+	if (st->emitted & (1u << DETECT_REASSEMBLY_CONFLICT))
+		return;
+	text_escape(o, sizeof(o), old_bytes, show);
+	text_escape(n, sizeof(n), new_bytes, show);
+	snprintf(buf, sizeof(buf), "kept=[%s] other=[%s]", o, n);
+	emit(d, st, DETECT_REASSEMBLY_CONFLICT, t, session_id, ts_us, buf);
+}
+
+static int
+tampered(const struct detect_state *st)
+{
+	int	 k;
+
+	for (k = 0; k < DETECT_NKINDS; k++)
+		if ((st->emitted & (1u << k)) && kinds[k].tampering)
+			return 1;
+	return 0;
+}
+
+static const char *
+outcome(const struct detect_state *st, const struct smtp_facts *f)
+{
+	if (tampered(st))
+		return DETECT_OUTCOME_STRIPPED;
+	if (st->emitted & (1u << DETECT_STARTTLS_REFUSED))
+		return DETECT_OUTCOME_REFUSED;
+	if ((f->flags & SMTP_F_TLS_CLIENT_HELLO) &&
+	    (f->flags & SMTP_F_TLS_SERVER_HELLO))
+		return DETECT_OUTCOME_TLS;
+	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
+		return DETECT_OUTCOME_TLS_UNSEEN;
+	if ((f->flags & SMTP_F_STARTTLS_REQUESTED) &&
+	    !(f->flags & SMTP_F_STARTTLS_REPLY))
+		return DETECT_OUTCOME_INCOMPLETE;
+	if (f->flags & SMTP_F_STARTTLS_OFFERED)
+		return DETECT_OUTCOME_NOT_REQUESTED;
+	if (f->flags & (SMTP_F_EHLO_REPLY | SMTP_F_HELO))
+		return DETECT_OUTCOME_NOT_OFFERED;
+	return DETECT_OUTCOME_INCOMPLETE;
+}
+
+static void
+fill_tls(struct detect_session *s, const struct tls_facts *tls)
+{
+	const char	*name;
+
+	if (tls->server_hello) {
+		s->tls_version = tls_version_name(tls->version);
+		if ((name = tls_cipher_name(tls->cipher)) != NULL)
+			snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s",
+			    name);
+		else
+			snprintf(s->tls_cipher, sizeof(s->tls_cipher),
+			    "0x%04X", tls->cipher);
+	}
+	if (tls->client_hello && tls->sni_len > 0)
+		text_escape(s->tls_sni, sizeof(s->tls_sni), tls->sni,
+		    tls->sni_len);
+	if (tls->have_cert)
+		hex32(s->cert_sha256, tls->cert_sha256);
+}
+
+/* Add this session to its server's record and hand the record over. */
+static void
+remember(struct detect *d, const struct smtp_facts *f,
+    const struct flow_tuple *t, uint64_t start_us, uint64_t end_us)
+{
+	struct history_server *srv;
+	size_t		 i;
+
+	if (d->hist == NULL || offer_view(f) == OFFER_UNKNOWN ||
+	    (srv = history_get(d->hist, &t->server, t->server_port,
+	    start_us)) == NULL)
+		return;
+	if (end_us > srv->last_us)
+		srv->last_us = end_us;
+	srv->sessions++;
+	if (f->flags & SMTP_F_STARTTLS_OFFERED) {
+		srv->offered++;
+		if (end_us > srv->last_offered_us)
+			srv->last_offered_us = end_us;
+	}
+	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
+		srv->accepted++;
+	if (f->tls.have_cert) {
+		srv->have_cert = 1;
+		memcpy(srv->cert_sha256, f->tls.cert_sha256, 32);
+	}
+	for (i = 0; i < d->nsinks; i++)
+		if (d->sinks[i].server != NULL)
+			d->sinks[i].server(d->sinks[i].arg, srv);
+}
+
+void
+detect_finish(struct detect *d, struct detect_state *st,
+    const struct smtp_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t start_us, uint64_t end_us,
+    const char *close_reason, struct detect_session *out)
+{
+	size_t	 i;
+
+	memset(out, 0, sizeof(*out));
+	if (!(f->flags & SMTP_F_SMTP))
+		return;
+	detect_update(d, st, f, t, session_id, end_us);
+	out->id = session_id;
+	out->start_us = start_us;
+	out->end_us = end_us;
+	out->tuple = *t;
+	escape_text(out->helo, sizeof(out->helo), &f->helo);
+	escape_text(out->banner, sizeof(out->banner), &f->banner);
+	out->starttls_offered = (f->flags & SMTP_F_STARTTLS_OFFERED) != 0;
+	out->starttls_requested = (f->flags & SMTP_F_STARTTLS_REQUESTED) != 0;
+	if (f->flags & SMTP_F_STARTTLS_REPLY)
+		out->starttls_reply = f->starttls_reply;
+	out->tls_established = (f->flags & SMTP_F_TLS_CLIENT_HELLO) &&
+	    (f->flags & SMTP_F_TLS_SERVER_HELLO);
+	fill_tls(out, &f->tls);
+	out->gaps = f->gaps;
+	out->events = st->emitted;
+	out->outcome = outcome(st, f);
+	out->close_reason = close_reason;
+	for (i = 0; i < d->nsinks; i++)
+		if (d->sinks[i].session != NULL)
+			d->sinks[i].session(d->sinks[i].arg, out);
+	remember(d, f, t, start_us, end_us);
+}

@@ -1,0 +1,140 @@
+/*
+ * detect.h: the stripping policy. Turns the facts of an SMTP session into
+ * events with severities, at most one per kind per session, and into the
+ * session record written when it ends. Findings go to sinks (store, alert,
+ * a recording sink in tests) through struct detect_sink.
+ */
+#ifndef STRIPWATCH_DETECT_H
+#define STRIPWATCH_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "history.h"
+#include "smtp.h"
+
+/* Escaped evidence and text fields: room for SMTP_TEXT_MAX bytes of \xHH. */
+#define DETECT_TEXT_MAX	(4 * SMTP_TEXT_MAX + 4)
+
+enum detect_kind {
+	DETECT_CAPABILITY_MASKED = 0,
+	DETECT_COMMAND_MASKED,
+	DETECT_STARTTLS_REFUSED,
+	DETECT_PLAINTEXT_AFTER_STARTTLS,
+	DETECT_STARTTLS_INJECTION,
+	DETECT_REASSEMBLY_CONFLICT,
+	DETECT_BANNER_MASKED,
+	DETECT_STARTTLS_VANISHED,
+	DETECT_CERTIFICATE_CHANGED,
+	DETECT_NKINDS
+};
+
+enum detect_severity {
+	DETECT_SEV_INFO = 0,
+	DETECT_SEV_LOW,
+	DETECT_SEV_MEDIUM,
+	DETECT_SEV_HIGH
+};
+
+struct detect_event {
+	uint64_t	 ts_us;		/* packet time of the finding */
+	uint64_t	 session_id;	/* sessions.id of its session */
+	enum detect_kind kind;
+	enum detect_severity severity;
+	struct flow_tuple tuple;	/* client and server */
+	char		 evidence[DETECT_TEXT_MAX]; /* escaped */
+};
+
+/* The sessions row. Text fields are escaped; "" means NULL. */
+struct detect_session {
+	uint64_t	 id;
+	uint64_t	 start_us;
+	uint64_t	 end_us;
+	struct flow_tuple tuple;
+	char		 helo[DETECT_TEXT_MAX];
+	char		 banner[DETECT_TEXT_MAX];
+	uint8_t		 starttls_offered;
+	uint8_t		 starttls_requested;
+	uint16_t	 starttls_reply;	/* 0 = NULL */
+	uint8_t		 tls_established;
+	const char	*tls_version;		/* NULL when not seen */
+	char		 tls_cipher[64];	/* "" = NULL */
+	char		 tls_sni[DETECT_TEXT_MAX]; /* "" = NULL */
+	char		 cert_sha256[65];	/* hex, "" = NULL */
+	uint32_t	 gaps;
+	uint32_t	 events;		/* bit per detect_kind raised */
+	const char	*outcome;		/* DETECT_OUTCOME_* */
+	const char	*close_reason;		/* flow_close_reason_name() */
+};
+
+/* Values of sessions.outcome. */
+#define DETECT_OUTCOME_TLS		"tls"		/* both hellos seen */
+#define DETECT_OUTCOME_TLS_UNSEEN	"tls_unverified" /* 220, no handshake
+							   seen */
+#define DETECT_OUTCOME_STRIPPED		"stripped"	/* tampering event */
+#define DETECT_OUTCOME_REFUSED		"refused"	/* STARTTLS refused */
+#define DETECT_OUTCOME_NOT_REQUESTED	"plaintext_offered" /* offered, not
+							   asked for */
+#define DETECT_OUTCOME_NOT_OFFERED	"plaintext"	/* never offered */
+#define DETECT_OUTCOME_INCOMPLETE	"incomplete"	/* ended before the
+							   EHLO reply */
+
+/* Where findings go. Calls are synchronous; pointers are only valid during
+ * the call. */
+struct detect_sink {
+	void	(*event)(void *arg, const struct detect_event *ev);
+	void	(*session)(void *arg, const struct detect_session *s);
+	/* A server's history changed (may be NULL). */
+	void	(*server)(void *arg, const struct history_server *srv);
+	void	*arg;
+};
+
+/* Per-session detection state, embedded in the caller's session. */
+struct detect_state {
+	uint32_t	 emitted;	/* bit per detect_kind already raised */
+	uint8_t		 judged_offer;	/* history compared with the offer */
+	uint8_t		 judged_cert;	/* history compared with the cert */
+};
+
+struct detect {
+	const struct detect_sink *sinks;
+	size_t		 nsinks;
+	struct history	*hist;		/* server history, NULL = none */
+	uint64_t	 events[DETECT_NKINDS];	/* raised, per kind */
+};
+
+/* hist may be NULL: the history-based kinds are then never raised. */
+void	detect_init(struct detect *d, const struct detect_sink *sinks,
+	    size_t nsinks, struct history *hist);
+
+/*
+ * Look at the facts after new bytes were parsed; raise each kind whose
+ * condition became true and was not raised yet in this session. Once the
+ * server's capabilities are known, they are compared with its history
+ * (starttls_vanished); once its certificate is known, with the last one
+ * (certificate_changed).
+ */
+void	detect_update(struct detect *d, struct detect_state *st,
+	    const struct smtp_facts *f, const struct flow_tuple *t,
+	    uint64_t session_id, uint64_t ts_us);
+
+/* Raise reassembly_conflict (once per session) with both versions. */
+void	detect_conflict(struct detect *d, struct detect_state *st,
+	    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+	    const uint8_t *old_bytes, const uint8_t *new_bytes, size_t len);
+
+/*
+ * The session ended: fill *out from the facts and hand it to the sinks,
+ * then add the session to the server's history (and hand that over too).
+ * Sessions that never looked like SMTP are not recorded.
+ */
+void	detect_finish(struct detect *d, struct detect_state *st,
+	    const struct smtp_facts *f, const struct flow_tuple *t,
+	    uint64_t session_id, uint64_t start_us, uint64_t end_us,
+	    const char *close_reason, struct detect_session *out);
+
+const char *detect_kind_name(enum detect_kind k);
+const char *detect_severity_name(enum detect_severity s);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * flow.c: the connection table: keyed symmetric hash, two LRU lists,
+ * idle expiry and eviction, each ending in the owner's close callback.
+ */
+#include <sys/random.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+/*
+ * Buckets per flow slot. Two buckets per flow keeps chains short without a
+ * resize; with a keyed hash, an attacker cannot aim at one bucket.
+ */
+#define FLOW_BUCKETS_PER_FLOW	2
+
+LIST_HEAD(flow_bucket, flow);
+TAILQ_HEAD(flow_lru, flow);
+
+struct flow_table {
+	struct flow_config cfg;
+	flow_close_cb	 close_cb;
+	void		*arg;
+	struct flow_bucket *buckets;
+	uint32_t	 nbuckets;	/* power of two */
+	struct flow_lru	 embryonic;	/* flows without data, oldest first */
+	struct flow_lru	 main;		/* flows with data, oldest first */
+	struct flow_stats stats;
+};
+
+/*
+ * The canonical (direction-free) key of a connection: family, then the
+ * lower endpoint, then the other, each address only as long as it is (4
+ * or 16 bytes). IPv4 keys are 13 bytes: two SipHash blocks, not five.
+ */
+struct flow_keybuf {
+	uint8_t		 b[1 + 2 * (16 + 2)];
+	size_t		 len;
+};
+
+static uint64_t
+rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static inline void
+sipround(uint64_t v[4])
+{
+	v[0] += v[1]; v[1] = rotl(v[1], 13); v[1] ^= v[0];
+	v[0] = rotl(v[0], 32);
+	v[2] += v[3]; v[3] = rotl(v[3], 16); v[3] ^= v[2];
+	v[0] += v[3]; v[3] = rotl(v[3], 21); v[3] ^= v[0];
+	v[2] += v[1]; v[1] = rotl(v[1], 17); v[1] ^= v[2];
+	v[2] = rotl(v[2], 32);
+}
+
+static uint64_t
+le64(const uint8_t *p, size_t n)
+{
+	uint64_t	 x = 0;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	return x;
+}
+
+uint64_t
+flow_siphash(const uint64_t key[2], const void *data, size_t len)
+{
+	const uint8_t	*p = data;
+	uint64_t	 v[4], m;
+	size_t		 i, left = len;
+
+	v[0] = key[0] ^ 0x736f6d6570736575ULL;
+	v[1] = key[1] ^ 0x646f72616e646f6dULL;
+	v[2] = key[0] ^ 0x6c7967656e657261ULL;
+	v[3] = key[1] ^ 0x7465646279746573ULL;
+	for (; left >= 8; left -= 8, p += 8) {
+		m = le64(p, 8);
+		v[3] ^= m;
+		sipround(v);
+		sipround(v);
+		v[0] ^= m;
+	}
+	m = le64(p, left) | ((uint64_t)(len & 0xff) << 56);
+	v[3] ^= m;
+	sipround(v);
+	sipround(v);
+	v[0] ^= m;
+	v[2] ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static size_t
+addr_len(const struct decode_addr *a)
+{
+	return a->family == 4 ? 4 : 16;
+}
+
+/* Lower endpoint first, so both directions give the same bytes. */
+static void
+make_key(struct flow_keybuf *k, const struct decode_pkt *p)
+{
+	const struct decode_addr *lo = &p->src, *hi = &p->dst;
+	uint16_t	 plo = p->sport, phi = p->dport;
+	size_t		 n = addr_len(&p->src);
+	int		 c;
+
+	c = memcmp(p->src.bytes, p->dst.bytes, sizeof(p->src.bytes));
+	if (c > 0 || (c == 0 && p->sport > p->dport)) {
+		lo = &p->dst;
+		hi = &p->src;
+		plo = p->dport;
+		phi = p->sport;
+	}
+	k->b[0] = p->src.family;
+	memcpy(k->b + 1, lo->bytes, n);
+	k->b[1 + n] = plo >> 8;
+	k->b[2 + n] = plo & 0xff;
+	memcpy(k->b + 3 + n, hi->bytes, n);
+	k->b[3 + 2 * n] = phi >> 8;
+	k->b[4 + 2 * n] = phi & 0xff;
+	k->len = 5 + 2 * n;
+}
+
+static int
+addr_eq(const struct decode_addr *a, const struct decode_addr *b)
+{
+	return a->family == b->family &&
+	    memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+
+/* REASM_TO_SERVER or REASM_TO_CLIENT if p belongs to f, else -1. */
+static int
+match_dir(const struct flow *f, const struct decode_pkt *p)
+{
+	const struct flow_tuple *t = &f->tuple;
+
+	if (p->sport == t->client_port && p->dport == t->server_port &&
+	    addr_eq(&p->src, &t->client) && addr_eq(&p->dst, &t->server))
+		return REASM_TO_SERVER;
+	if (p->sport == t->server_port && p->dport == t->client_port &&
+	    addr_eq(&p->src, &t->server) && addr_eq(&p->dst, &t->client))
+		return REASM_TO_CLIENT;
+	return -1;
+}
+
+static struct flow_lru *
+lru_of(struct flow_table *t, const struct flow *f)
+{
+	return f->established ? &t->main : &t->embryonic;
+}
+
+struct flow_table *
+flow_table_new(const struct flow_config *cfg, flow_close_cb close_cb,
+    void *arg)
+{
+	struct flow_table *t;
+	uint64_t	 want;
+	uint32_t	 i;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->cfg = *cfg;
+	if (t->cfg.max_flows == 0)
+		t->cfg.max_flows = 1;
+	if (t->cfg.seed[0] == 0 && t->cfg.seed[1] == 0 &&
+	    getrandom(t->cfg.seed, sizeof(t->cfg.seed), 0) !=
+	    (ssize_t)sizeof(t->cfg.seed)) {
+		/* No entropy: fall back to an address-derived seed. */
+		t->cfg.seed[0] = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL;
+		t->cfg.seed[1] = (uint64_t)(uintptr_t)&t ^ 0xc2b2ae3d27d4eb4fULL;
+	}
+	want = (uint64_t)t->cfg.max_flows * FLOW_BUCKETS_PER_FLOW;
+	for (t->nbuckets = 16; t->nbuckets < want && t->nbuckets < (1u << 30);
+	    t->nbuckets <<= 1)
+		;
+	if ((t->buckets = calloc(t->nbuckets, sizeof(*t->buckets))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	for (i = 0; i < t->nbuckets; i++)
+		LIST_INIT(&t->buckets[i]);
+	TAILQ_INIT(&t->embryonic);
+	TAILQ_INIT(&t->main);
+	t->close_cb = close_cb;
+	t->arg = arg;
+	return t;
+}
+
+void
+flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
+    uint64_t ts_us)
+{
+	LIST_REMOVE(f, bucket);
+	TAILQ_REMOVE(lru_of(t, f), f, lru);
+	t->stats.active--;
+	if (why < FLOW_CLOSE_NREASONS)
+		t->stats.closed[why]++;
+	if (t->close_cb != NULL)
+		t->close_cb(t->arg, f, why, ts_us);
+	free(f);
+}
+
+void
+flow_close_all(struct flow_table *t, enum flow_close_reason why,
+    uint64_t ts_us)
+{
+	struct flow	*f;
+
+	while ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
+		flow_close(t, f, why, ts_us);
+	while ((f = TAILQ_FIRST(&t->main)) != NULL)
+		flow_close(t, f, why, ts_us);
+}
+
+void
+flow_table_free(struct flow_table *t, uint64_t ts_us)
+{
+	if (t == NULL)
+		return;
+	flow_close_all(t, FLOW_CLOSE_SHUTDOWN, ts_us);
+	free(t->buckets);
+	free(t);
+}
+
+static void
+evict_one(struct flow_table *t, uint64_t ts_us)
+{
+	struct flow	*f;
+
+	if ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
+		t->stats.evicted_embryonic++;
+	else if ((f = TAILQ_FIRST(&t->main)) == NULL)
+		return;
+	flow_close(t, f, FLOW_CLOSE_EVICTED, ts_us);
+}
+
+/* Client/server from the SYN bits, else the lower port is the server. */
+static void
+orient(struct flow *f, const struct decode_pkt *p)
+{
+	int	 src_is_client;
+
+	if ((p->flags & (DECODE_TH_SYN | DECODE_TH_ACK)) == DECODE_TH_SYN)
+		src_is_client = 1;
+	else if (p->flags & DECODE_TH_SYN)
+		src_is_client = 0;
+	else
+		src_is_client = p->sport >= p->dport;
+	f->syn_seen = (p->flags & DECODE_TH_SYN) != 0;
+	if (src_is_client) {
+		f->tuple.client = p->src;
+		f->tuple.client_port = p->sport;
+		f->tuple.server = p->dst;
+		f->tuple.server_port = p->dport;
+	} else {
+		f->tuple.client = p->dst;
+		f->tuple.client_port = p->dport;
+		f->tuple.server = p->src;
+		f->tuple.server_port = p->sport;
+	}
+}
+
+static struct flow *
+create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
+{
+	struct flow	*f;
+
+	if (t->stats.active >= t->cfg.max_flows)
+		evict_one(t, p->ts_us);
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		t->stats.not_created++;
+		return NULL;
+	}
+	orient(f, p);
+	f->hash = h;
+	f->first_us = f->last_us = p->ts_us;
+	reasm_stream_init(&f->stream);
+	LIST_INSERT_HEAD(&t->buckets[h & (t->nbuckets - 1)], f, bucket);
+	TAILQ_INSERT_TAIL(&t->embryonic, f, lru);
+	t->stats.created++;
+	if (++t->stats.active > t->stats.peak)
+		t->stats.peak = t->stats.active;
+	return f;
+}
+
+struct flow *
+flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
+    int *created)
+{
+	struct flow_keybuf k;
+	struct flow	*f;
+	uint32_t	 h;
+	int		 d;
+
+	*created = 0;
+	make_key(&k, p);
+	h = (uint32_t)flow_siphash(t->cfg.seed, k.b, k.len);
+	LIST_FOREACH(f, &t->buckets[h & (t->nbuckets - 1)], bucket) {
+		if (f->hash != h || (d = match_dir(f, p)) < 0)
+			continue;
+		*dir = d;
+		if (p->ts_us > f->last_us)
+			f->last_us = p->ts_us;
+		TAILQ_REMOVE(lru_of(t, f), f, lru);
+		TAILQ_INSERT_TAIL(lru_of(t, f), f, lru);
+		return f;
+	}
+	if ((p->flags & DECODE_TH_RST) ||
+	    ((p->flags & DECODE_TH_SYN) == 0 && p->payload_len == 0))
+		return NULL;
+	if ((f = create(t, p, h)) == NULL)
+		return NULL;
+	*created = 1;
+	*dir = match_dir(f, p);
+	return f;
+}
+
+void
+flow_mark_established(struct flow_table *t, struct flow *f)
+{
+	if (f->established)
+		return;
+	TAILQ_REMOVE(&t->embryonic, f, lru);
+	f->established = 1;
+	TAILQ_INSERT_TAIL(&t->main, f, lru);
+}
+
+/* Close idle flows at the head of one list; the list is in time order. */
+static size_t
+expire_list(struct flow_table *t, struct flow_lru *l, uint64_t now_us)
+{
+	struct flow	*f;
+	size_t		 n = 0;
+
+	while ((f = TAILQ_FIRST(l)) != NULL &&
+	    f->last_us + t->cfg.idle_timeout_us < now_us) {
+		flow_close(t, f, FLOW_CLOSE_IDLE, now_us);
+		n++;
+	}
+	return n;
+}
+
+size_t
+flow_expire(struct flow_table *t, uint64_t now_us)
+{
+	return expire_list(t, &t->embryonic, now_us) +
+	    expire_list(t, &t->main, now_us);
+}
+
+const struct flow_stats *
+flow_table_stats(const struct flow_table *t)
+{
+	return &t->stats;
+}
+
+const char *
+flow_close_reason_name(enum flow_close_reason why)
+{
+	static const char *const names[FLOW_CLOSE_NREASONS] = {
+		"fin", "rst", "idle", "evicted", "shutdown"
+	};
+
+	return why < FLOW_CLOSE_NREASONS ? names[why] : "unknown";
+}

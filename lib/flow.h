@@ -1,0 +1,122 @@
+/*
+ * flow.h: the table of TCP connections being watched.
+ *
+ * A flow is found from either direction of a connection (the key is
+ * symmetric) with a hash keyed by a random seed, so crafted addresses cannot
+ * build long chains. The table has a fixed capacity: when full, the least
+ * recently active flow is closed to make room. Idle flows are expired by
+ * packet time. Closing always goes through the close callback, so the
+ * application session of an evicted flow is finished like any other.
+ */
+#ifndef STRIPWATCH_FLOW_H
+#define STRIPWATCH_FLOW_H
+
+#include <sys/queue.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "reasm.h"
+
+/* Why a flow was closed; passed to the close callback. */
+enum flow_close_reason {
+	FLOW_CLOSE_FIN = 0,	/* FIN delivered both ways */
+	FLOW_CLOSE_RST,		/* reset */
+	FLOW_CLOSE_IDLE,	/* idle longer than idle_timeout */
+	FLOW_CLOSE_EVICTED,	/* table full, oldest made room */
+	FLOW_CLOSE_SHUTDOWN,	/* end of capture or program */
+	FLOW_CLOSE_NREASONS
+};
+
+struct flow_config {
+	uint32_t	 max_flows;	/* capacity of the table */
+	uint64_t	 idle_timeout_us; /* idle time before expiry */
+	uint64_t	 seed[2];	/* hash key; 0,0 = pick at random */
+};
+
+/* Endpoints of a connection, oriented client -> server. */
+struct flow_tuple {
+	struct decode_addr client;
+	struct decode_addr server;
+	uint16_t	 client_port;
+	uint16_t	 server_port;
+};
+
+struct flow {
+	struct flow_tuple tuple;	/* oriented endpoints */
+	uint64_t	 first_us;	/* first packet time */
+	uint64_t	 last_us;	/* last packet time */
+	uint32_t	 hash;		/* keyed hash of the tuple */
+	uint8_t		 syn_seen;	/* orientation came from a SYN */
+	uint8_t		 established;	/* payload seen: on the main LRU */
+	struct reasm_stream stream;	/* both directions' reassembly */
+	void		*app;		/* application session, owned by the
+					   close callback */
+	LIST_ENTRY(flow) bucket;	/* hash chain */
+	TAILQ_ENTRY(flow) lru;		/* least recently active first, on
+					   the embryonic or the main list */
+};
+
+struct flow_stats {
+	uint64_t	 created;	/* flows created */
+	uint64_t	 closed[FLOW_CLOSE_NREASONS]; /* by reason */
+	uint64_t	 active;	/* flows in the table now */
+	uint64_t	 peak;		/* most flows at once */
+	uint64_t	 not_created;	/* allocation failures */
+	uint64_t	 evicted_embryonic; /* evictions of flows without data */
+};
+
+/* Called once per flow as it leaves the table; must release f->app. */
+typedef void (*flow_close_cb)(void *arg, struct flow *f,
+    enum flow_close_reason why, uint64_t ts_us);
+
+struct flow_table;
+
+/* Allocate a table; NULL on allocation failure. */
+struct flow_table *flow_table_new(const struct flow_config *cfg,
+	    flow_close_cb close_cb, void *arg);
+
+/* Close every flow (FLOW_CLOSE_SHUTDOWN) and free the table. */
+void	flow_table_free(struct flow_table *t, uint64_t ts_us);
+
+/*
+ * Find the flow of packet p, creating it if needed (evicting the least
+ * recently active flow when full, embryonic flows first). A flow is only
+ * created for a SYN or a segment with payload: stray ACKs and RSTs of
+ * unknown connections return NULL with *created 0. *dir is set to REASM_TO_SERVER or
+ * REASM_TO_CLIENT. *created is set to 1 for a new flow. Orientation of a new
+ * flow: the sender of a SYN is the client, the sender of a SYN-ACK the
+ * server; without either, the endpoint with the lower port is the server.
+ * Returns NULL for a segment that creates no flow or when allocation
+ * fails (counted in not_created).
+ */
+struct flow *flow_lookup(struct flow_table *t, const struct decode_pkt *p,
+	    int *dir, int *created);
+
+/*
+ * Mark f as carrying data. Flows without data yet (a SYN flood is all of
+ * them) are evicted before flows with data, so a flood cannot push real
+ * sessions out of a full table.
+ */
+void	flow_mark_established(struct flow_table *t, struct flow *f);
+
+/* Close and remove f now, with the given reason. */
+void	flow_close(struct flow_table *t, struct flow *f,
+	    enum flow_close_reason why, uint64_t ts_us);
+
+/* Close flows idle since before now_us - idle_timeout. Returns how many. */
+size_t	flow_expire(struct flow_table *t, uint64_t now_us);
+
+/* Close every flow with the given reason. */
+void	flow_close_all(struct flow_table *t, enum flow_close_reason why,
+	    uint64_t ts_us);
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t);
+
+/* SipHash-2-4 of len bytes under key; the table's keyed hash. */
+uint64_t flow_siphash(const uint64_t key[2], const void *data, size_t len);
+
+/* Short name of a close reason ("fin", "rst", "idle", ...). */
+const char *flow_close_reason_name(enum flow_close_reason why);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * history.c: the in-memory table of servers and what they offered: a keyed
+ * hash (the flow table's SipHash) and a least-recently-seen list.
+ */
+#include <sys/random.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "history.h"
+
+/* Buckets per remembered server; chains stay short without resizing. */
+#define HISTORY_BUCKETS_PER_SERVER	2
+
+LIST_HEAD(history_bucket, history_server);
+
+struct history {
+	struct history_config cfg;
+	struct history_bucket *buckets;
+	uint32_t	 nbuckets;	/* power of two */
+	TAILQ_HEAD(, history_server) lru; /* least recently seen first */
+	struct history_stats stats;
+};
+
+static uint32_t
+hash(const struct history *h, const struct decode_addr *a, uint16_t port)
+{
+	uint8_t	 key[19];
+
+	key[0] = a->family;
+	memcpy(key + 1, a->bytes, 16);
+	key[17] = port >> 8;
+	key[18] = port & 0xff;
+	return (uint32_t)flow_siphash(h->cfg.seed, key, sizeof(key)) &
+	    (h->nbuckets - 1);
+}
+
+struct history *
+history_new(const struct history_config *cfg)
+{
+	struct history	*h;
+	uint64_t	 want;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->cfg = *cfg;
+	if (h->cfg.max_servers == 0)
+		h->cfg.max_servers = 1;
+	if (h->cfg.seed[0] == 0 && h->cfg.seed[1] == 0 &&
+	    getrandom(h->cfg.seed, sizeof(h->cfg.seed), 0) !=
+	    (ssize_t)sizeof(h->cfg.seed))
+		h->cfg.seed[0] = (uint64_t)(uintptr_t)h ^ 0x9e3779b97f4a7c15ULL;
+	want = (uint64_t)h->cfg.max_servers * HISTORY_BUCKETS_PER_SERVER;
+	for (h->nbuckets = 16; h->nbuckets < want && h->nbuckets < (1u << 30);
+	    h->nbuckets <<= 1)
+		;
+	if ((h->buckets = calloc(h->nbuckets, sizeof(*h->buckets))) == NULL) {
+		free(h);
+		return NULL;
+	}
+	TAILQ_INIT(&h->lru);
+	return h;
+}
+
+void
+history_free(struct history *h)
+{
+	struct history_server *s;
+
+	if (h == NULL)
+		return;
+	while ((s = TAILQ_FIRST(&h->lru)) != NULL) {
+		TAILQ_REMOVE(&h->lru, s, lru);
+		free(s);
+	}
+	free(h->buckets);
+	free(h);
+}
+
+static struct history_server *
+lookup(struct history *h, const struct decode_addr *a, uint16_t port)
+{
+	struct history_server *s;
+
+	LIST_FOREACH(s, &h->buckets[hash(h, a, port)], bucket)
+		if (s->port == port && s->addr.family == a->family &&
+		    memcmp(s->addr.bytes, a->bytes, sizeof(a->bytes)) == 0)
+			return s;
+	return NULL;
+}
+
+const struct history_server *
+history_find(struct history *h, const struct decode_addr *addr,
+    uint16_t port)
+{
+	return lookup(h, addr, port);
+}
+
+static void
+drop_oldest(struct history *h)
+{
+	struct history_server *s = TAILQ_FIRST(&h->lru);
+
+	if (s == NULL)
+		return;
+	TAILQ_REMOVE(&h->lru, s, lru);
+	LIST_REMOVE(s, bucket);
+	free(s);
+	h->stats.servers--;
+	h->stats.dropped++;
+}
+
+struct history_server *
+history_get(struct history *h, const struct decode_addr *addr,
+    uint16_t port, uint64_t ts_us)
+{
+	struct history_server *s;
+
+	if ((s = lookup(h, addr, port)) != NULL) {
+		TAILQ_REMOVE(&h->lru, s, lru);
+		TAILQ_INSERT_TAIL(&h->lru, s, lru);
+		return s;
+	}
+	if (h->stats.servers >= h->cfg.max_servers)
+		drop_oldest(h);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->addr = *addr;
+	s->port = port;
+	s->first_us = s->last_us = ts_us;
+	LIST_INSERT_HEAD(&h->buckets[hash(h, addr, port)], s, bucket);
+	TAILQ_INSERT_TAIL(&h->lru, s, lru);
+	h->stats.servers++;
+	return s;
+}
+
+void
+history_load(struct history *h, const struct history_server *rec)
+{
+	struct history_server *s;
+
+	if ((s = history_get(h, &rec->addr, rec->port, rec->first_us)) ==
+	    NULL)
+		return;
+	s->first_us = rec->first_us;
+	s->last_us = rec->last_us;
+	s->sessions = rec->sessions;
+	s->offered = rec->offered;
+	s->accepted = rec->accepted;
+	s->last_offered_us = rec->last_offered_us;
+	s->have_cert = rec->have_cert;
+	memcpy(s->cert_sha256, rec->cert_sha256, sizeof(s->cert_sha256));
+}
+
+const struct history_config *
+history_get_config(const struct history *h)
+{
+	return &h->cfg;
+}
+
+const struct history_stats *
+history_get_stats(const struct history *h)
+{
+	return &h->stats;
+}

@@ -1,0 +1,70 @@
+/*
+ * history.h: what each mail server did in earlier sessions, so a session
+ * can be judged against it. A server that offered STARTTLS yesterday and
+ * shows no offer today is the silent strip that one session cannot see.
+ *
+ * The table lives in memory (bounded, least recently seen dropped first)
+ * and is persisted through the store's servers table: loaded at start,
+ * written back as sessions end. Nothing here touches the disk.
+ */
+#ifndef STRIPWATCH_HISTORY_H
+#define STRIPWATCH_HISTORY_H
+
+#include <sys/queue.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+struct history_config {
+	uint32_t	 max_servers;	/* servers remembered at most */
+	uint32_t	 vanished_after; /* sessions with an offer before a
+					   missing offer is starttls_vanished */
+	uint64_t	 seed[2];	/* hash key; 0,0 = pick at random */
+};
+
+/* One server (address and port). */
+struct history_server {
+	struct decode_addr addr;
+	uint16_t	 port;
+	uint64_t	 first_us;	/* first session seen */
+	uint64_t	 last_us;	/* last session seen */
+	uint64_t	 sessions;	/* sessions whose capabilities were seen */
+	uint64_t	 offered;	/* ... with STARTTLS offered */
+	uint64_t	 accepted;	/* STARTTLS answered 220 */
+	uint64_t	 last_offered_us; /* last session with the offer */
+	uint8_t		 have_cert;
+	uint8_t		 cert_sha256[32]; /* last leaf certificate seen */
+	LIST_ENTRY(history_server) bucket;
+	TAILQ_ENTRY(history_server) lru;
+};
+
+struct history_stats {
+	uint64_t	 servers;	/* remembered now */
+	uint64_t	 dropped;	/* forgotten to stay within max_servers */
+};
+
+struct history;
+
+/* NULL on ENOMEM. */
+struct history *history_new(const struct history_config *cfg);
+void	history_free(struct history *h);
+
+/* The record of a server, or NULL if never seen. */
+const struct history_server *history_find(struct history *h,
+	    const struct decode_addr *addr, uint16_t port);
+
+/*
+ * The record of a server, created (zeroed, first_us = ts_us) if needed,
+ * dropping the least recently seen server when full. NULL on ENOMEM.
+ */
+struct history_server *history_get(struct history *h,
+	    const struct decode_addr *addr, uint16_t port, uint64_t ts_us);
+
+/* Store a record read back from the database (at start). */
+void	history_load(struct history *h, const struct history_server *rec);
+
+const struct history_config *history_get_config(const struct history *h);
+const struct history_stats *history_get_stats(const struct history *h);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * pipeline.c: wires the stages for one capture: frames in, findings out to
+ * the sinks. Owns the flow table, the shared reassembly context and the
+ * per-connection application sessions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+
+/* The application side of one flow: the SMTP parser and its verdicts. */
+struct session {
+	struct pipeline	*p;
+	struct flow	*flow;
+	struct smtp_session *smtp;
+	struct detect_state det;
+	uint64_t	 id;		/* 0 until first needed */
+};
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct flow_table *flows;
+	struct frag_table *frags;
+	struct history	*hist;
+	struct reasm_ctx reasm;
+	struct detect	 detect;
+	struct pipeline_stats stats;
+	uint64_t	 next_id;
+	uint64_t	 id_stride;
+	uint64_t	 now_us;
+};
+
+static int	app_data(void *, int, const uint8_t *, size_t, uint64_t);
+static void	app_gap(void *, int, uint32_t, uint64_t);
+static void	app_conflict(void *, int, uint32_t, const uint8_t *,
+		    const uint8_t *, size_t, uint64_t);
+
+static const struct reasm_ops app_ops = {
+	.data = app_data,
+	.gap = app_gap,
+	.conflict = app_conflict,
+};
+
+/* Session ids are handed out when a session first needs one, so flows that
+ * never turn out to be SMTP do not use any. */
+static uint64_t
+session_id(struct session *s)
+{
+	if (s->id == 0) {
+		s->id = s->p->next_id;
+		s->p->next_id += s->p->id_stride;
+	}
+	return s->id;
+}
+
+static void
+session_check(struct session *s, uint64_t ts_us)
+{
+	const struct smtp_facts *f = smtp_session_facts(s->smtp);
+
+	/* Cheap filter: most data changes no verdict-relevant fact. */
+	if (!(f->flags & SMTP_F_SMTP))
+		return;
+	detect_update(&s->p->detect, &s->det, f, &s->flow->tuple,
+	    session_id(s), ts_us);
+}
+
+static int
+app_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts_us)
+{
+	struct session	*s = app;
+	int		 enough;
+
+	enough = smtp_data(s->smtp, dir, buf, len);
+	session_check(s, ts_us);
+	return enough ? REASM_ENOUGH : REASM_MORE;
+}
+
+static void
+app_gap(void *app, int dir, uint32_t len, uint64_t ts_us)
+{
+	struct session	*s = app;
+
+	smtp_gap(s->smtp, dir, len);
+	session_check(s, ts_us);
+}
+
+static void
+app_conflict(void *app, int dir, uint32_t seq, const uint8_t *old_bytes,
+    const uint8_t *new_bytes, size_t len, uint64_t ts_us)
+{
+	struct session	*s = app;
+
+	(void)dir;
+	(void)seq;
+	detect_conflict(&s->p->detect, &s->det, &s->flow->tuple,
+	    session_id(s), ts_us, old_bytes, new_bytes, len);
+}
+
+/* Flow table close callback: drain reassembly, then record the session. */
+static void
+flow_closed(void *arg, struct flow *f, enum flow_close_reason why,
+    uint64_t ts_us)
+{
+	struct pipeline	*p = arg;
+	struct session	*s = f->app;
+	struct detect_session rec;
+	const struct smtp_facts *facts;
+
+	if (s == NULL) {
+		reasm_stream_free(&p->reasm, &f->stream);
+		return;
+	}
+	reasm_flush(&p->reasm, &f->stream, s, ts_us);
+	smtp_end(s->smtp);
+	facts = smtp_session_facts(s->smtp);
+	if (facts->flags & SMTP_F_SMTP) {
+		detect_finish(&p->detect, &s->det, facts, &f->tuple,
+		    session_id(s), f->first_us,
+		    f->last_us > ts_us ? f->last_us : ts_us,
+		    flow_close_reason_name(why), &rec);
+		p->stats.sessions++;
+	} else
+		p->stats.not_smtp++;
+	smtp_session_free(s->smtp);
+	free(s);
+	f->app = NULL;
+}
+
+static struct session *
+session_new(struct pipeline *p, struct flow *f)
+{
+	struct session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->smtp = smtp_session_new(&p->cfg.smtp, &p->stats.smtp)) ==
+	    NULL) {
+		free(s);
+		return NULL;
+	}
+	s->p = p;
+	s->flow = f;
+	return s;
+}
+
+struct pipeline *
+pipeline_new(const struct pipeline_config *cfg,
+    const struct detect_sink *sinks, size_t nsinks)
+{
+	struct pipeline	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->cfg = *cfg;
+	p->next_id = cfg->first_session_id > 0 ? cfg->first_session_id : 1;
+	p->id_stride = cfg->session_id_stride > 0 ? cfg->session_id_stride : 1;
+	reasm_ctx_init(&p->reasm, &app_ops, &cfg->reasm);
+	if ((p->hist = history_new(&cfg->history)) == NULL ||
+	    (p->flows = flow_table_new(&cfg->flow, flow_closed, p)) == NULL ||
+	    (p->frags = frag_new(&cfg->frag)) == NULL) {
+		flow_table_free(p->flows, 0);
+		history_free(p->hist);
+		free(p);
+		return NULL;
+	}
+	detect_init(&p->detect, sinks, nsinks, p->hist);
+	return p;
+}
+
+void
+pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
+{
+	p->cfg.reasm = cfg->reasm;
+	p->cfg.smtp = cfg->smtp;
+	p->reasm.cfg = cfg->reasm;
+	frag_set_limits(p->frags, &cfg->frag);
+}
+
+static void
+segment(struct pipeline *p, const struct decode_pkt *pkt)
+{
+	struct flow	*f;
+	int		 dir, created, done;
+
+
+	if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
+		return;
+	/*
+	 * The application session comes with the first payload, not the
+	 * SYN: a SYN flood then costs a flow entry each, nothing more.
+	 */
+	if (pkt->payload_len > 0 && f->app == NULL) {
+		flow_mark_established(p->flows, f);
+		if ((f->app = session_new(p, f)) == NULL) {
+			p->stats.session_alloc_failed++;
+			return;
+		}
+	}
+	done = reasm_segment(&p->reasm, &f->stream, dir, pkt, f->app);
+	if (done)
+		flow_close(p->flows, f, (pkt->flags & DECODE_TH_RST) ?
+		    FLOW_CLOSE_RST : FLOW_CLOSE_FIN, pkt->ts_us);
+}
+
+void
+pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
+    const uint8_t *frame, uint32_t caplen)
+{
+	struct decode_pkt pkt;
+	const uint8_t	*dgram;
+	uint32_t	 dlen;
+	uint16_t	 vlan;
+
+	if (ts_us > p->now_us)
+		p->now_us = ts_us;
+	switch (decode_frame(linktype, frame, caplen, ts_us, &pkt,
+	    &p->stats.decode)) {
+	case DECODE_OK:
+		segment(p, &pkt);
+		break;
+	case DECODE_FRAGMENT:
+		vlan = pkt.vlan;	/* the rebuilt datagram has no link */
+		if (frag_input(p->frags, &pkt, ts_us, &dgram, &dlen) == 1 &&
+		    decode_ip(dgram, dlen, ts_us, &pkt, &p->stats.decode) ==
+		    DECODE_OK) {
+			pkt.vlan = vlan;
+			segment(p, &pkt);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void
+pipeline_tick(struct pipeline *p, uint64_t now_us)
+{
+	flow_expire(p->flows, now_us);
+	frag_expire(p->frags, now_us);
+}
+
+void
+pipeline_finish(struct pipeline *p)
+{
+	flow_close_all(p->flows, FLOW_CLOSE_SHUTDOWN, p->now_us);
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	flow_table_free(p->flows, p->now_us);
+	frag_free(p->frags);
+	history_free(p->hist);
+	free(p);
+}
+
+struct history *
+pipeline_history(struct pipeline *p)
+{
+	return p->hist;
+}
+
+uint64_t
+pipeline_now(const struct pipeline *p)
+{
+	return p->now_us;
+}
+
+const struct pipeline_stats *
+pipeline_get_stats(struct pipeline *p)
+{
+	p->stats.reasm = p->reasm.stats;
+	p->stats.flow = flow_table_stats(p->flows);
+	p->stats.frag = frag_get_stats(p->frags);
+	p->stats.reasm_mem = p->reasm.mem_used;
+	p->stats.reasm_mem_peak = p->reasm.mem_peak;
+	return &p->stats;
+}

@@ -1,0 +1,78 @@
+/*
+ * pipeline.h: the stages wired together, without I/O of its own.
+ *
+ * decode (-> frag) -> flow -> reasm -> smtp -> detect -> sinks. The sensor feeds it
+ * frames from libpcap; tests and fuzz harnesses feed it frames from memory.
+ * Time is the packets' time only: nothing here reads the clock.
+ */
+#ifndef STRIPWATCH_PIPELINE_H
+#define STRIPWATCH_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "detect.h"
+#include "flow.h"
+#include "frag.h"
+#include "history.h"
+#include "reasm.h"
+#include "smtp.h"
+
+struct pipeline_config {
+	struct flow_config flow;
+	struct frag_config frag;
+	struct history_config history;
+	struct reasm_config reasm;
+	struct smtp_config smtp;
+	uint64_t	 first_session_id; /* ids are given from here up */
+	uint32_t	 session_id_stride; /* step between ids (0 = 1): N
+					   capture workers sharing one
+					   database take ids first + i,
+					   first + i + N, ... */
+};
+
+struct pipeline_stats {
+	struct decode_stats decode;
+	struct reasm_stats reasm;
+	struct smtp_stats smtp;
+	const struct flow_stats *flow;	/* owned by the flow table */
+	const struct frag_stats *frag;	/* owned by the fragment table */
+	uint64_t	 sessions;	/* SMTP sessions recorded */
+	uint64_t	 not_smtp;	/* flows closed that were not SMTP */
+	uint64_t	 session_alloc_failed; /* sessions not tracked: ENOMEM */
+	size_t		 reasm_mem;	/* reassembly bytes held now */
+	size_t		 reasm_mem_peak; /* and at most */
+};
+
+struct pipeline;
+
+/* sinks must outlive the pipeline. NULL on ENOMEM. */
+struct pipeline *pipeline_new(const struct pipeline_config *cfg,
+	    const struct detect_sink *sinks, size_t nsinks);
+
+/* Finish every open session (written to the sinks) and free. */
+void	pipeline_free(struct pipeline *p);
+
+/* One captured frame of link type linktype (DECODE_LINK_*). */
+void	pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
+	    const uint8_t *frame, uint32_t caplen);
+
+/* Housekeeping by packet time: expire idle flows and fragments. */
+void	pipeline_tick(struct pipeline *p, uint64_t now_us);
+
+/* End of input: finish and record every open session. */
+void	pipeline_finish(struct pipeline *p);
+
+/* Apply new limits (a reload); the flow table keeps its capacity. */
+void	pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg);
+
+/* The server history, to fill from the database before the first frame. */
+struct history *pipeline_history(struct pipeline *p);
+
+/* Latest packet time seen, 0 before the first. */
+uint64_t pipeline_now(const struct pipeline *p);
+
+const struct pipeline_stats *pipeline_get_stats(struct pipeline *p);
+
+#endif

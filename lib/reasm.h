@@ -1,0 +1,143 @@
+/*
+ * reasm.h: TCP stream reassembly, one stream = two directions.
+ *
+ * Segments go in in capture order; each direction's bytes come out in
+ * sequence order through struct reasm_ops, exactly once. Retransmissions
+ * and SPAN duplicates are dropped; overlaps with different bytes are
+ * reported; holes that will never be filled are reported as gaps and
+ * skipped. Every byte held is charged to a shared struct reasm_mem.
+ */
+#ifndef STRIPWATCH_REASM_H
+#define STRIPWATCH_REASM_H
+
+#include <sys/queue.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+#define REASM_TO_SERVER	0	/* direction index: client -> server */
+#define REASM_TO_CLIENT	1	/* direction index: server -> client */
+
+/* Return values of reasm_ops.data. */
+#define REASM_MORE	0	/* keep delivering this direction */
+#define REASM_ENOUGH	1	/* the parser needs no more of it */
+
+/*
+ * The seam to the application parser. app is the caller's per-stream
+ * pointer given to reasm_segment(). Buffers are only valid during the call.
+ */
+struct reasm_ops {
+	/* len (> 0) in-order bytes of direction dir. */
+	int	(*data)(void *app, int dir, const uint8_t *buf, size_t len,
+		    uint64_t ts_us);
+	/* len bytes of direction dir are lost for good and skipped. */
+	void	(*gap)(void *app, int dir, uint32_t len, uint64_t ts_us);
+	/*
+	 * A segment overlapped bytes already received in direction dir with
+	 * different content. old/new are the differing overlap, len bytes
+	 * each, at sequence number seq. Which version was delivered is the
+	 * documented policy in reasm.c.
+	 */
+	void	(*conflict)(void *app, int dir, uint32_t seq,
+		    const uint8_t *old_bytes, const uint8_t *new_bytes,
+		    size_t len, uint64_t ts_us);
+};
+
+/* Limits; each has a config setting and a counter. */
+struct reasm_config {
+	size_t		 memcap;	/* bytes held by all streams */
+	uint32_t	 ooo_max;	/* out-of-order bytes per direction */
+	uint32_t	 depth;		/* bytes delivered per direction, 0 =
+					   unlimited */
+	uint32_t	 conflict_window; /* delivered bytes kept per
+					   direction to compare overlaps */
+};
+
+struct reasm_stats {
+	uint64_t	 segments;	/* segments offered */
+	uint64_t	 bytes;		/* payload bytes delivered */
+	uint64_t	 duplicates;	/* segments entirely already seen */
+	uint64_t	 overlaps;	/* partial overlaps, same bytes */
+	uint64_t	 conflicts;	/* overlaps with different bytes */
+	uint64_t	 ooo_queued;	/* segments queued out of order */
+	uint64_t	 ooo_limit;	/* ooo_max hits */
+	uint64_t	 memcap_hits;	/* memcap refusals */
+	uint64_t	 gaps;		/* holes skipped */
+	uint64_t	 gap_bytes;	/* bytes in those holes */
+	uint64_t	 ack_unseen;	/* ACKs for data never seen (loss
+					   estimate, in bytes) */
+	uint64_t	 depth_reached;	/* directions cut at depth */
+	uint64_t	 bad_seq;	/* segments dropped: sequence number
+					   outside any possible window, SYN
+					   contradicting data already seen,
+					   or bytes past the FIN */
+};
+
+/* Shared state of all streams of one pipeline. */
+struct reasm_ctx {
+	const struct reasm_ops *ops;
+	struct reasm_config cfg;
+	size_t		 mem_used;	/* bytes charged now */
+	size_t		 mem_peak;	/* high-water mark */
+	struct reasm_stats stats;
+};
+
+struct reasm_seg;
+TAILQ_HEAD(reasm_seglist, reasm_seg);
+
+struct reasm_dir {
+	uint32_t	 next_seq;	/* next byte to deliver */
+	uint32_t	 isn;		/* first sequence number seen */
+	uint8_t		 flags;		/* REASM_D_* in reasm.c */
+	uint32_t	 fin_seq;	/* sequence number of FIN, if seen */
+	uint64_t	 delivered;	/* bytes delivered so far */
+	uint32_t	 ooo_bytes;	/* bytes queued out of order */
+	struct reasm_seglist ooo;	/* queued segments, by sequence */
+	uint8_t		*recent;	/* ring of last delivered bytes */
+	uint32_t	 recent_len;	/* valid bytes in it */
+	uint32_t	 gaps;		/* holes skipped in this direction */
+	uint32_t	 recent_size;	/* ring capacity, fixed when allocated
+					   (the window may change on reload) */
+	uint32_t	 recent_head;	/* ring index of the next byte */
+	uint32_t	 ooo_segs;	/* segments queued out of order */
+	uint32_t	 ack_max;	/* highest ACK the peer sent for these
+					   bytes (REASM_D_ACKED) */
+};
+
+struct reasm_stream {
+	struct reasm_dir dir[2];	/* REASM_TO_SERVER, REASM_TO_CLIENT */
+};
+
+/* Set up the shared context; ops must outlive it. */
+void	reasm_ctx_init(struct reasm_ctx *ctx, const struct reasm_ops *ops,
+	    const struct reasm_config *cfg);
+
+/* Set up an empty stream. */
+void	reasm_stream_init(struct reasm_stream *s);
+
+/*
+ * Feed one segment travelling in direction dir (REASM_TO_*). Delivers
+ * every byte that became in-order to ctx->ops with app as first argument.
+ * The ACK field is applied to the opposite direction (loss accounting and
+ * confirmed holes). Returns 1 when the stream is finished (RST, or FIN
+ * delivered in both directions), else 0.
+ */
+int	reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
+	    const struct decode_pkt *p, void *app);
+
+/*
+ * End of stream (close, eviction, end of capture): deliver what is queued,
+ * reporting holes as gaps, then release all memory of s. s may be reused
+ * after reasm_stream_init().
+ */
+void	reasm_flush(struct reasm_ctx *ctx, struct reasm_stream *s, void *app,
+	    uint64_t ts_us);
+
+/* Release all memory of s without delivering anything. */
+void	reasm_stream_free(struct reasm_ctx *ctx, struct reasm_stream *s);
+
+/* Total gaps recorded on s (both directions). */
+uint32_t reasm_stream_gaps(const struct reasm_stream *s);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * text.c: turns attacker-controlled bytes into printable ASCII that is safe
+ * in a terminal, a syslog line, a quoted key="value" and a database column,
+ * and formats packet times the one way the whole program prints them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "text.h"
+
+/* Longest escape of one byte: "\xHH". */
+#define TEXT_ESC_MAX	4
+
+/* What a truncated output ends in, so a reader knows bytes are missing. */
+#define TEXT_ELLIPSIS	"..."
+#define TEXT_ELLIPSIS_LEN (sizeof(TEXT_ELLIPSIS) - 1)
+
+#define TEXT_US_PER_S	1000000ULL
+
+static size_t	 text_esc_byte(uint8_t c, char out[TEXT_ESC_MAX]);
+static size_t	 text_escaped_len(const uint8_t *src, size_t len);
+
+/* The escape of c into out (not NUL-terminated); returns its length. */
+static size_t
+text_esc_byte(uint8_t c, char out[TEXT_ESC_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	switch (c) {
+	case '\\':
+	case '"':
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	case '\r':
+		out[0] = '\\';
+		out[1] = 'r';
+		return 2;
+	case '\n':
+		out[0] = '\\';
+		out[1] = 'n';
+		return 2;
+	case '\t':
+		out[0] = '\\';
+		out[1] = 't';
+		return 2;
+	}
+	if (c >= 0x20 && c <= 0x7e) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 0x0f];
+	return 4;
+}
+
+/* Length of the whole escaped input. O(len). */
+static size_t
+text_escaped_len(const uint8_t *src, size_t len)
+{
+	char	 tmp[TEXT_ESC_MAX];
+	size_t	 i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += text_esc_byte(src[i], tmp);
+	return n;
+}
+
+size_t
+text_escape(char *dst, size_t dstlen, const uint8_t *src, size_t len)
+{
+	char	 esc[TEXT_ESC_MAX];
+	size_t	 cap, room, i, n, out = 0;
+
+	if (dstlen == 0)
+		return 0;
+	cap = dstlen - 1;		/* room for characters, NUL aside */
+	if (src == NULL)
+		len = 0;
+	if (text_escaped_len(src, len) <= cap)
+		room = cap;
+	else if (cap >= TEXT_ELLIPSIS_LEN)
+		room = cap - TEXT_ELLIPSIS_LEN;
+	else
+		room = 0;
+	for (i = 0; i < len; i++) {
+		n = text_esc_byte(src[i], esc);
+		if (n > room - out)
+			break;
+		memcpy(dst + out, esc, n);
+		out += n;
+	}
+	if (i < len) {
+		/* Truncated: as much of the ellipsis as fits (all of it
+		 * unless dstlen < 4). */
+		n = cap - out < TEXT_ELLIPSIS_LEN ? cap - out :
+		    TEXT_ELLIPSIS_LEN;
+		memcpy(dst + out, TEXT_ELLIPSIS, n);
+		out += n;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
+const char *
+text_time(uint64_t ts_us, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 secs;
+
+	if (len == 0)
+		return buf;
+	secs = (time_t)(ts_us / TEXT_US_PER_S);
+	if (gmtime_r(&secs, &tm) == NULL) {
+		snprintf(buf, len, "invalid-time");
+		return buf;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ts_us % TEXT_US_PER_S));
+	return buf;
+}
+
+int
+text_parse_time(const char *text, uint64_t *ts_us)
+{
+	struct tm	 tm;
+	unsigned	 us;
+	int		 n = 0;
+	time_t		 secs;
+
+	if (text == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%6uZ%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us,
+	    &n) != 7 || n == 0 || text[n] != '\0' || us >= TEXT_US_PER_S ||
+	    tm.tm_year < 1970)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((secs = timegm(&tm)) == (time_t)-1 || secs < 0)
+		return -1;
+	*ts_us = (uint64_t)secs * TEXT_US_PER_S + us;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * text.h: makes attacker-controlled bytes safe to print, log and store, and
+ * formats times the same way everywhere.
+ *
+ * Output is printable ASCII only: bytes 0x20..0x7e pass, except '\\' and
+ * '"' which are backslash-escaped; CR, LF and TAB become \r \n \t; every
+ * other byte becomes \xHH. So no control character, terminal escape or
+ * line break survives, and a value can be quoted in a key="value" line.
+ */
+#ifndef STRIPWATCH_TEXT_H
+#define STRIPWATCH_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Escape len bytes of src into dst (size dstlen >= 1), always
+ * NUL-terminated, never cutting an escape sequence in half. When the input
+ * does not fit, the output ends in "..." within dstlen. Returns the length
+ * of the output (without NUL).
+ */
+size_t	text_escape(char *dst, size_t dstlen, const uint8_t *src, size_t len);
+
+/*
+ * Format microseconds since the epoch as ISO-8601 UTC with microseconds,
+ * "2026-11-28T19:38:31.123456Z". buf must hold TEXT_TIME_LEN bytes.
+ */
+#define TEXT_TIME_LEN	32
+const char *text_time(uint64_t ts_us, char *buf, size_t len);
+
+/* Parse text_time() output back; 0, or -1 (NULL or malformed text). */
+int	text_parse_time(const char *text, uint64_t *ts_us);
+
+#endif

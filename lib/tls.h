@@ -1,0 +1,67 @@
+/*
+ * tls.h: facts from the cleartext start of a TLS handshake after STARTTLS.
+ *
+ * Reads TLS records from each direction until it has the ClientHello
+ * (offered version, SNI), the ServerHello (chosen version, cipher suite) and,
+ * for TLS 1.2 and older, the server's leaf certificate (SHA-256 fingerprint,
+ * subject). Records may be split across segments and several handshake
+ * messages may share a record; buffering is bounded by max_bytes.
+ */
+#ifndef STRIPWATCH_TLS_H
+#define STRIPWATCH_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLS_SNI_MAX	256	/* longest SNI kept (DNS names <= 253) */
+#define TLS_SUBJECT_MAX	256	/* longest certificate subject kept */
+
+/* What was learned; all zero until seen. */
+struct tls_facts {
+	uint8_t		 client_hello;	/* a ClientHello was parsed */
+	uint8_t		 server_hello;	/* a ServerHello was parsed */
+	uint8_t		 have_cert;	/* cert_sha256/subject are set */
+	uint8_t		 not_tls[2];	/* direction 0/1 sent non-TLS bytes */
+	uint16_t	 client_version; /* highest version offered (incl.
+					   supported_versions) */
+	uint16_t	 version;	/* version chosen by the server (incl.
+					   supported_versions) */
+	uint16_t	 cipher;	/* cipher suite chosen */
+	uint16_t	 sni_len;
+	uint8_t		 sni[TLS_SNI_MAX];	/* raw server_name bytes */
+	uint8_t		 cert_sha256[32];	/* leaf certificate digest */
+	uint16_t	 subject_len;
+	char		 subject[TLS_SUBJECT_MAX]; /* raw one-line subject */
+};
+
+struct tls_parser;
+
+/*
+ * New parser for one session; max_bytes bounds what is buffered per
+ * direction while waiting for a whole handshake message. NULL on ENOMEM.
+ */
+struct tls_parser *tls_parser_new(uint32_t max_bytes);
+void	tls_parser_free(struct tls_parser *tp);
+
+/*
+ * Feed bytes of direction dir (0 = client to server, 1 = server to client).
+ * Updates *f. Returns 1 when nothing more is wanted from this direction
+ * (hellos/certificate found, encrypted data reached, not TLS, or max_bytes
+ * exceeded), else 0.
+ */
+int	tls_feed(struct tls_parser *tp, int dir, const uint8_t *buf, size_t len,
+	    struct tls_facts *f);
+
+/*
+ * Whether buf starts like a TLS handshake record (content type 22, version
+ * 3.x). len may be short: 1 or 2 bytes are judged on what is there.
+ */
+int	tls_looks_like_handshake(const uint8_t *buf, size_t len);
+
+/* "SSL3.0", "TLS1.0" .. "TLS1.3", or NULL if unknown. */
+const char *tls_version_name(uint16_t v);
+
+/* IANA name of a cipher suite ("TLS_AES_128_GCM_SHA256"), or NULL. */
+const char *tls_cipher_name(uint16_t suite);
+
+#endif

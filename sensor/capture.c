@@ -1,0 +1,206 @@
+/*
+ * capture.c: opens libpcap handles, live or from a file, and compiles the
+ * capture filter, widened so tagged, tunnelled and fragmented mail traffic
+ * still reaches the decoder.
+ */
+#include <sys/socket.h>
+
+#include <linux/if_packet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sensor.h"
+
+/*
+ * Clauses added to the user's filter F when filter_encapsulated is on. A
+ * plain "tcp port 25" misses every tunnel (GRE, ERSPAN, VXLAN), every
+ * non-first IP fragment and MPLS- or VLAN-tagged frames in capture files.
+ * Tunnels and MPLS are passed whole: their inner ports are out of reach of
+ * a kernel filter. Each clause is kept only if it compiles for the link
+ * type (DLT_RAW knows no "ether proto").
+ */
+static const char *const widen[] = {
+	"ip proto 47",					/* GRE, ERSPAN */
+	"udp dst port 4789",				/* VXLAN */
+	"ip[6:2] & 0x3fff != 0",			/* IPv4 fragment */
+	"ip6 and ip6[6] == 44",				/* IPv6 fragment */
+	"ip6 and ip6[6] == 0 and ip6[40] == 44",	/* ... after a
+							   hop-by-hop header */
+	"ether proto 0x8847 or ether proto 0x8848",	/* MPLS */
+};
+
+pcap_t *
+capture_open_file(const char *path, char *err, size_t len)
+{
+	char	 ebuf[PCAP_ERRBUF_SIZE];
+	pcap_t	*p;
+
+	p = pcap_open_offline_with_tstamp_precision(path,
+	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (p == NULL)
+		snprintf(err, len, "%s: %s", path, ebuf);
+	return p;
+}
+
+static int
+activate_check(pcap_t *p, int rc, const char *what, char *err, size_t len)
+{
+	if (rc == 0)
+		return 0;
+	snprintf(err, len, "%s: %s", what, pcap_geterr(p));
+	return -1;
+}
+
+pcap_t *
+capture_open_live(const struct config *c, char *err, size_t len)
+{
+	char	 ebuf[PCAP_ERRBUF_SIZE];
+	pcap_t	*p;
+	int	 rc;
+
+	if ((p = pcap_create(c->interface, ebuf)) == NULL) {
+		snprintf(err, len, "%s: %s", c->interface, ebuf);
+		return NULL;
+	}
+	if (activate_check(p, pcap_set_snaplen(p, (int)c->snaplen),
+	    "snaplen", err, len) == -1 ||
+	    activate_check(p, pcap_set_promisc(p, (int)c->promisc),
+	    "promisc", err, len) == -1 ||
+	    activate_check(p, pcap_set_buffer_size(p, (int)c->buffer_size),
+	    "buffer_size", err, len) == -1 ||
+	    activate_check(p, pcap_set_timeout(p, (int)c->capture_timeout_ms),
+	    "capture_timeout_ms", err, len) == -1 ||
+	    activate_check(p, pcap_set_immediate_mode(p, (int)c->immediate),
+	    "immediate", err, len) == -1) {
+		pcap_close(p);
+		return NULL;
+	}
+	rc = pcap_activate(p);
+	if (rc < 0) {
+		snprintf(err, len, "%s: %s", c->interface,
+		    rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
+		pcap_close(p);
+		return NULL;
+	}
+	if (rc > 0)	/* a warning: capture works, say why it is odd */
+		fprintf(stderr, "stripwatch: %s: %s\n", c->interface,
+		    pcap_statustostr(rc));
+	if (pcap_setnonblock(p, 1, ebuf) == -1) {
+		snprintf(err, len, "%s: %s", c->interface, ebuf);
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+compiles(pcap_t *p, const char *expr)
+{
+	struct bpf_program prog;
+
+	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == -1)
+		return 0;
+	pcap_freecode(&prog);
+	return 1;
+}
+
+/* "(F) or (clause)..." with the clauses that compile for p. */
+static void
+widen_inner(pcap_t *p, const char *f, char *out, size_t len)
+{
+	size_t	 i, used;
+
+	used = (size_t)snprintf(out, len, "(%s)", f);
+	for (i = 0; i < sizeof(widen) / sizeof(widen[0]); i++) {
+		if (!compiles(p, widen[i]))
+			continue;
+		if (used + strlen(widen[i]) + 8 >= len)
+			break;
+		used += (size_t)snprintf(out + used, len - used, " or (%s)",
+		    widen[i]);
+	}
+}
+
+/*
+ * I or (vlan and (I or (vlan and (I)))), I the widened filter. In libpcap,
+ * "vlan" moves the offsets of everything after it, even across "or": the
+ * tagged alternatives must come last, each nested inside the one before.
+ */
+static void
+widen_filter(pcap_t *p, const char *f, char *out, size_t len)
+{
+	char	 inner[4 * CONFIG_STR_MAX];
+
+	widen_inner(p, f, inner, sizeof(inner));
+	snprintf(out, len, "%s or (vlan and (%s or (vlan and (%s))))", inner,
+	    inner, inner);
+	if (!compiles(p, out))
+		snprintf(out, len, "%s", inner);
+}
+
+/*
+ * The expression installed for filter on p: the filter itself, widened
+ * when asked. -1 with a message if the filter does not compile.
+ */
+int
+capture_filter_expr(pcap_t *p, const char *filter, int widened, char *out,
+    size_t outlen, char *err, size_t len)
+{
+	if (!compiles(p, filter)) {
+		snprintf(err, len, "filter \"%s\": %s", filter, pcap_geterr(p));
+		return -1;
+	}
+	if (widened)
+		widen_filter(p, filter, out, outlen);
+	else
+		snprintf(out, outlen, "%s", filter);
+	return 0;
+}
+
+int
+capture_set_filter(pcap_t *p, const char *filter, int widened, char *err,
+    size_t len)
+{
+	struct bpf_program prog;
+	char		 expr[CAPTURE_EXPR_MAX];
+
+	if (*filter == '\0')
+		return 0;
+	if (capture_filter_expr(p, filter, widened, expr, sizeof(expr), err,
+	    len) == -1)
+		return -1;
+	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+		snprintf(err, len, "filter \"%s\": %s", expr, pcap_geterr(p));
+		return -1;
+	}
+	if (pcap_setfilter(p, &prog) == -1) {
+		snprintf(err, len, "setfilter: %s", pcap_geterr(p));
+		pcap_freecode(&prog);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+/*
+ * Share the interface's packets among the sockets of one fanout group,
+ * by flow hash: both directions of a connection land on the same worker
+ * (the kernel's flow hash is symmetric), fragments first defragmented so
+ * they follow their flow. Called after pcap_activate().
+ */
+int
+capture_join_fanout(pcap_t *p, uint16_t group, char *err, size_t len)
+{
+	uint32_t type = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+	int	 arg = (int)(group | (type << 16));
+
+	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &arg,
+	    sizeof(arg)) == -1) {
+		snprintf(err, len, "PACKET_FANOUT group %u: %s", group,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}

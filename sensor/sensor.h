@@ -1,0 +1,83 @@
+/*
+ * sensor.h: the state of the stripwatch program, shared by its files:
+ * main.c (options, lifecycle, offline reading), live.c (the libevent loop
+ * of one capture process), workers.c (several capture processes joined by
+ * PACKET_FANOUT), capture.c (libpcap handles and filters), priv.c
+ * (dropping privileges).
+ */
+#ifndef STRIPWATCH_SENSOR_H
+#define STRIPWATCH_SENSOR_H
+
+#include <pcap/pcap.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "alert.h"
+#include "config.h"
+#include "detect.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define SENSOR_DB_OFFLINE	"./stripwatch.db"
+#define SENSOR_DB_LIVE		"/var/lib/stripwatch/stripwatch.db"
+#define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
+
+struct sensor {
+	struct config	 cfg;
+	const char	*config_path;	/* -c, NULL if none */
+	int		 live;		/* -i: live capture */
+	int		 syslog_forced;	/* --syslog / --no-syslog: 1 / 0,
+					   -1 = by config and mode */
+	int		 verbose;
+	struct store	*store;
+	struct alert	*alert;
+	struct detect_sink sinks[2];
+	struct pipeline	*pipe;
+	pcap_t		*pcap;
+	int		 linktype;
+	uint64_t	 next_tick_us;	/* packet time of next housekeeping */
+	uint64_t	 next_flush_us;	/* packet time of next db flush */
+	uint64_t	 frames;	/* frames read */
+	struct pcap_stat last_ps;	/* previous pcap_stats, for deltas */
+	uint64_t	 kernel_drops;	/* packets dropped, summed deltas */
+	int		 worker;	/* index of this capture process */
+	int		 nworkers;	/* capture processes in all (>= 1) */
+	uint16_t	 fanout_group;	/* PACKET_FANOUT group, workers > 1 */
+	int		 ready_fd;	/* worker: tells the supervisor it
+					   captures; -1 = tell systemd */
+	uint64_t	 if_drops;	/* interface drops, summed deltas */
+	int		 errors;	/* input errors: exit status 1 */
+};
+
+/* capture.c */
+pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);
+pcap_t	*capture_open_file(const char *path, char *err, size_t len);
+#define CAPTURE_EXPR_MAX	(16 * CONFIG_STR_MAX)	/* widened filter */
+int	 capture_set_filter(pcap_t *p, const char *filter, int widen,
+	    char *err, size_t len);
+int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
+	    char *out, size_t outlen, char *err, size_t len);
+int	 capture_join_fanout(pcap_t *p, uint16_t group, char *err,
+	    size_t len);
+
+/* priv.c */
+void	 priv_drop(const char *user);
+
+/* main.c */
+void	 sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
+	    const uint8_t *bytes);
+void	 sensor_pipeline_config(const struct config *c,
+	    struct pipeline_config *pc);
+void	 sensor_alert_config(const struct sensor *s, struct alert_config *ac);
+void	 sensor_log_stats(struct sensor *s);
+void	 sensor_open_outputs(struct sensor *s);
+void	 sensor_close_outputs(struct sensor *s);
+
+/* live.c */
+int	 live_run(struct sensor *s);
+void	 live_notify(const char *msg);
+
+/* workers.c */
+int	 workers_run(struct sensor *s);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * test_flow.c: the connection table: SipHash against its published test
+ * vector, symmetric lookup and orientation, idle expiry, eviction order
+ * (embryonic flows first) and the close callback on every path.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "testutil.h"
+
+struct closed {
+	int		 n;
+	uint16_t	 client_port[64];
+	enum flow_close_reason why[64];
+};
+
+static void
+on_close(void *arg, struct flow *f, enum flow_close_reason why, uint64_t ts)
+{
+	struct closed	*c = arg;
+
+	(void)ts;
+	if (c->n < 64) {
+		c->client_port[c->n] = f->tuple.client_port;
+		c->why[c->n] = why;
+	}
+	c->n++;
+}
+
+static struct flow_table *
+table(uint32_t max, uint64_t idle_us, struct closed *c)
+{
+	struct flow_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_flows = max;
+	cfg.idle_timeout_us = idle_us;
+	cfg.seed[0] = 1;
+	cfg.seed[1] = 2;
+	memset(c, 0, sizeof(*c));
+	return flow_table_new(&cfg, on_close, c);
+}
+
+/* Appendix A of Aumasson & Bernstein, "SipHash: a fast short-input PRF":
+ * key 00..0f, message 00..0e -> a129ca6149be45e5. */
+static void
+test_siphash_vector(void **state)
+{
+	uint8_t		 kb[16], msg[15];
+	uint64_t	 key[2] = { 0, 0 };
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < 16; i++)
+		kb[i] = (uint8_t)i;
+	for (i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	for (i = 0; i < 8; i++) {
+		key[0] |= (uint64_t)kb[i] << (8 * i);
+		key[1] |= (uint64_t)kb[8 + i] << (8 * i);
+	}
+	assert_true(flow_siphash(key, msg, 15) == 0xa129ca6149be45e5ULL);
+	/* The empty message, same key: 726fdb47dd0e0e31. */
+	assert_true(flow_siphash(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+}
+
+static void
+test_lookup_both_directions(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct decode_pkt syn, synack, data;
+	struct flow	*f1, *f2, *f3;
+	int		 dir, created;
+
+	(void)state;
+	syn = tu_pkt4("10.0.0.1", 40000, "10.0.0.2", 25, 100, 0,
+	    DECODE_TH_SYN, NULL, 0, 1);
+	synack = tu_pkt4("10.0.0.2", 25, "10.0.0.1", 40000, 500, 101,
+	    DECODE_TH_SYN | DECODE_TH_ACK, NULL, 0, 2);
+	data = tu_pkt4("10.0.0.1", 40000, "10.0.0.2", 25, 101, 501,
+	    DECODE_TH_ACK, "x", 1, 3);
+	f1 = flow_lookup(t, &syn, &dir, &created);
+	assert_non_null(f1);
+	assert_int_equal(created, 1);
+	assert_int_equal(dir, REASM_TO_SERVER);
+	assert_int_equal(f1->tuple.client_port, 40000);
+	assert_int_equal(f1->tuple.server_port, 25);
+	f2 = flow_lookup(t, &synack, &dir, &created);
+	assert_ptr_equal(f1, f2);
+	assert_int_equal(created, 0);
+	assert_int_equal(dir, REASM_TO_CLIENT);
+	f3 = flow_lookup(t, &data, &dir, &created);
+	assert_ptr_equal(f1, f3);
+	assert_int_equal(dir, REASM_TO_SERVER);
+	assert_int_equal(f1->last_us, 3);
+	assert_int_equal(flow_table_stats(t)->active, 1);
+	flow_table_free(t, 10);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.why[0], FLOW_CLOSE_SHUTDOWN);
+}
+
+/* Without a SYN, the lower port is the server; a SYN-ACK names the server. */
+static void
+test_orientation(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct decode_pkt p;
+	struct flow	*f;
+	int		 dir, created;
+
+	(void)state;
+	p = tu_pkt4("192.0.2.25", 25, "198.51.100.7", 51000, 1, 1,
+	    DECODE_TH_ACK, "220 x\r\n", 7, 1);
+	f = flow_lookup(t, &p, &dir, &created);
+	assert_int_equal(dir, REASM_TO_CLIENT);
+	assert_int_equal(f->tuple.server_port, 25);
+	p = tu_pkt4("192.0.2.9", 2525, "198.51.100.7", 1024, 1, 1,
+	    DECODE_TH_SYN | DECODE_TH_ACK, NULL, 0, 1);
+	f = flow_lookup(t, &p, &dir, &created);
+	assert_int_equal(dir, REASM_TO_CLIENT);
+	assert_int_equal(f->tuple.server_port, 2525);
+	assert_int_equal(f->tuple.client_port, 1024);
+	flow_table_free(t, 10);
+}
+
+/* Stray ACKs and RSTs of unknown connections create nothing. */
+static void
+test_no_flow_for_stray_segments(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct decode_pkt p;
+	int		 dir, created;
+
+	(void)state;
+	p = tu_pkt4("10.0.0.1", 40000, "10.0.0.2", 25, 1, 1, DECODE_TH_ACK,
+	    NULL, 0, 1);
+	assert_null(flow_lookup(t, &p, &dir, &created));
+	p.flags = DECODE_TH_RST;
+	assert_null(flow_lookup(t, &p, &dir, &created));
+	p.flags = DECODE_TH_RST | DECODE_TH_ACK;
+	p.payload = (const uint8_t *)"x";
+	p.payload_len = 1;
+	assert_null(flow_lookup(t, &p, &dir, &created));
+	assert_int_equal(flow_table_stats(t)->created, 0);
+	flow_table_free(t, 10);
+}
+
+static struct flow *
+open_flow(struct flow_table *t, uint16_t port, uint64_t ts, int data)
+{
+	struct decode_pkt p;
+	int		 dir, created;
+
+	p = tu_pkt4("10.0.0.1", port, "10.0.0.2", 25, 1, 0,
+	    data ? DECODE_TH_ACK : DECODE_TH_SYN, data ? "x" : NULL,
+	    data ? 1 : 0, ts);
+	return flow_lookup(t, &p, &dir, &created);
+}
+
+static void
+test_idle_expiry(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 100, &c);
+
+	(void)state;
+	open_flow(t, 1001, 1000, 1);
+	open_flow(t, 1002, 1050, 1);
+	open_flow(t, 1003, 1090, 0);
+	assert_int_equal(flow_expire(t, 1100), 0);
+	assert_int_equal(flow_expire(t, 1101), 1);
+	assert_int_equal(c.client_port[0], 1001);
+	assert_int_equal(c.why[0], FLOW_CLOSE_IDLE);
+	/* Activity refreshes: 1002 seen again at 1150. */
+	open_flow(t, 1002, 1150, 1);
+	assert_int_equal(flow_expire(t, 1195), 1);
+	assert_int_equal(c.client_port[1], 1003);
+	assert_int_equal(flow_expire(t, 1251), 1);
+	assert_int_equal(c.client_port[2], 1002);
+	assert_int_equal(flow_table_stats(t)->active, 0);
+	flow_table_free(t, 2000);
+	assert_int_equal(c.n, 3);
+}
+
+/* Full table: embryonic flows go first, then the least recently active. */
+static void
+test_eviction_order(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct flow	*f;
+	uint16_t	 port;
+
+	(void)state;
+	for (port = 2000; port < 2004; port++) {
+		f = open_flow(t, port, port, 1);
+		flow_mark_established(t, f);
+	}
+	for (port = 3000; port < 3012; port++)
+		open_flow(t, port, port, 0);
+	assert_int_equal(flow_table_stats(t)->active, 16);
+	/* Touch 2000 so 2001 becomes the oldest established flow. */
+	open_flow(t, 2000, 5000, 1);
+	/* 12 new flows evict the 12 embryonic ones, oldest first. */
+	for (port = 4000; port < 4012; port++)
+		open_flow(t, port, 6000 + port, 0);
+	assert_int_equal(c.n, 12);
+	assert_int_equal(c.client_port[0], 3000);
+	assert_int_equal(c.client_port[11], 3011);
+	assert_int_equal(c.why[0], FLOW_CLOSE_EVICTED);
+	/* Now embryonic 4000.. go before any established flow. */
+	open_flow(t, 4100, 20000, 0);
+	assert_int_equal(c.client_port[12], 4000);
+	/* Mark all embryonic as established; then LRU among all. */
+	for (port = 4001; port < 4012; port++)
+		flow_mark_established(t, open_flow(t, port, 30000 + port, 1));
+	flow_mark_established(t, open_flow(t, 4100, 40000, 1));
+	open_flow(t, 4200, 50000, 0);
+	assert_int_equal(c.client_port[13], 2001);
+	assert_int_equal(flow_table_stats(t)->active, 16);
+	assert_true(flow_table_stats(t)->peak == 16);
+	flow_table_free(t, 60000);
+}
+
+/* Many flows: each one is found again, none lost (hash and chains). */
+static void
+test_many_flows(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(20000, 1000000, &c);
+	struct decode_pkt p;
+	char		 src[32];
+	int		 i, dir, created;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		snprintf(src, sizeof(src), "10.%d.%d.1", i / 256, i % 256);
+		p = tu_pkt4(src, 1024 + (i % 5000), "192.0.2.1", 25, 1, 0,
+		    DECODE_TH_SYN, NULL, 0, (uint64_t)i);
+		assert_non_null(flow_lookup(t, &p, &dir, &created));
+		assert_int_equal(created, 1);
+	}
+	for (i = 0; i < 20000; i++) {
+		snprintf(src, sizeof(src), "10.%d.%d.1", i / 256, i % 256);
+		p = tu_pkt4("192.0.2.1", 25, src, 1024 + (i % 5000), 1, 2,
+		    DECODE_TH_SYN | DECODE_TH_ACK, NULL, 0, 30000);
+		assert_non_null(flow_lookup(t, &p, &dir, &created));
+		assert_int_equal(created, 0);
+		assert_int_equal(dir, REASM_TO_CLIENT);
+	}
+	assert_int_equal(c.n, 0);
+	flow_table_free(t, 40000);
+	assert_int_equal(c.n, 20000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_siphash_vector),
+		cmocka_unit_test(test_lookup_both_directions),
+		cmocka_unit_test(test_orientation),
+		cmocka_unit_test(test_no_flow_for_stray_segments),
+		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_eviction_order),
+		cmocka_unit_test(test_many_flows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,513 @@
+/*
+ * test_pipeline.c: whole conversations as Ethernet frames through
+ * decode -> flow -> reasm -> smtp -> detect, into a recording sink. The
+ * same conversation cut into tiny segments, duplicated, reordered or joined
+ * mid-stream must give the same sessions and events as the plain one.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+#include "testutil.h"
+
+#define MAXFRAMES	512
+#define FRAMELEN	1600
+
+struct frames {
+	int		 n;
+	uint8_t		 b[MAXFRAMES][FRAMELEN];
+	uint32_t	 len[MAXFRAMES];
+	uint64_t	 ts[MAXFRAMES];
+};
+
+/* A TCP conversation under construction: sequence numbers per side. */
+struct conv {
+	struct frames	*fr;
+	uint32_t	 cseq, sseq;	/* next seq of client, server */
+	uint64_t	 ts;
+	uint16_t	 cport;
+	size_t		 mss;		/* payload per segment */
+};
+
+static void
+add_frame(struct conv *c, int from_client, uint8_t flags, const void *data,
+    size_t len)
+{
+	struct frames	*fr = c->fr;
+	uint8_t		*b;
+	size_t		 n;
+
+	assert_true(fr->n < MAXFRAMES);
+	b = fr->b[fr->n];
+	n = tu_eth(b, 0x0800);
+	if (from_client)
+		n += tu_ipv4_tcp(b + n, "198.51.100.7", c->cport,
+		    "192.0.2.25", 25, c->cseq, c->sseq, flags, data, len);
+	else
+		n += tu_ipv4_tcp(b + n, "192.0.2.25", 25, "198.51.100.7",
+		    c->cport, c->sseq, c->cseq, flags, data, len);
+	fr->len[fr->n] = (uint32_t)n;
+	fr->ts[fr->n] = c->ts;
+	c->ts += 1000;
+	fr->n++;
+}
+
+static void
+conv_open(struct conv *c, struct frames *fr, uint16_t cport, size_t mss)
+{
+	memset(c, 0, sizeof(*c));
+	c->fr = fr;
+	c->cseq = 0xfffffff0u;	/* wraps during the conversation */
+	c->sseq = 1000;
+	c->ts = 1700000000000000ULL;
+	c->cport = cport;
+	c->mss = mss;
+	add_frame(c, 1, DECODE_TH_SYN, NULL, 0);
+	c->cseq++;
+	add_frame(c, 0, DECODE_TH_SYN | DECODE_TH_ACK, NULL, 0);
+	c->sseq++;
+	add_frame(c, 1, DECODE_TH_ACK, NULL, 0);
+}
+
+static void
+say(struct conv *c, int from_client, const char *text)
+{
+	size_t	 len = strlen(text), off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off < c->mss ? len - off : c->mss;
+		add_frame(c, from_client, DECODE_TH_ACK | DECODE_TH_PUSH,
+		    text + off, n);
+		if (from_client)
+			c->cseq += (uint32_t)n;
+		else
+			c->sseq += (uint32_t)n;
+	}
+}
+
+static void
+conv_close(struct conv *c)
+{
+	add_frame(c, 1, DECODE_TH_FIN | DECODE_TH_ACK, NULL, 0);
+	c->cseq++;
+	add_frame(c, 0, DECODE_TH_FIN | DECODE_TH_ACK, NULL, 0);
+	c->sseq++;
+	add_frame(c, 1, DECODE_TH_ACK, NULL, 0);
+}
+
+/* The ASA-masked conversation: the client continues in plaintext. */
+static void
+asa_conversation(struct frames *fr, uint16_t cport, size_t mss)
+{
+	struct conv	 c;
+
+	conv_open(&c, fr, cport, mss);
+	say(&c, 0, "220 mx.example.net ESMTP Postfix\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	say(&c, 0, "250-mx.example.net\r\n250-PIPELINING\r\n"
+	    "250-SIZE 10240000\r\n250-XXXXXXXA\r\n250-8BITMIME\r\n"
+	    "250 DSN\r\n");
+	say(&c, 1, "MAIL FROM:<a@example.org>\r\n");
+	say(&c, 0, "250 2.1.0 Ok\r\n");
+	say(&c, 1, "RCPT TO:<b@example.net>\r\n");
+	say(&c, 0, "250 2.1.5 Ok\r\n");
+	say(&c, 1, "DATA\r\n");
+	say(&c, 0, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	say(&c, 1, "Subject: quoting\r\n\r\n250-XXXXXXXA\r\nXXXXXXXX\r\n"
+	    "STARTTLS\r\n.\r\n");
+	say(&c, 0, "250 2.0.0 Ok: queued\r\n");
+	say(&c, 1, "QUIT\r\n");
+	say(&c, 0, "221 2.0.0 Bye\r\n");
+	conv_close(&c);
+}
+
+/* A clean session whose body quotes masked keywords. */
+static void
+clean_conversation(struct frames *fr, uint16_t cport, size_t mss)
+{
+	struct conv	 c;
+
+	conv_open(&c, fr, cport, mss);
+	say(&c, 0, "220 mx.example.net ESMTP\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	say(&c, 0, "250-mx.example.net\r\n250-XEXCH50\r\n"
+	    "250-X-ANONYMOUSTLS\r\n250 XRDST\r\n");
+	say(&c, 1, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+	    "DATA\r\n");
+	say(&c, 0, "250 Ok\r\n250 Ok\r\n354 go\r\n");
+	say(&c, 1, "250-XXXXXXXA\r\nXXXXXXXX\r\n.\r\n");
+	say(&c, 0, "250 queued\r\n");
+	say(&c, 1, "QUIT\r\n");
+	say(&c, 0, "221 Bye\r\n");
+	conv_close(&c);
+}
+
+struct rec {
+	int		 nevents;
+	enum detect_kind kinds[32];
+	uint64_t	 ev_session[32];
+	int		 nsessions;
+	struct detect_session s[8];
+};
+
+static void
+rec_event(void *arg, const struct detect_event *ev)
+{
+	struct rec	*r = arg;
+
+	if (r->nevents < 32) {
+		r->kinds[r->nevents] = ev->kind;
+		r->ev_session[r->nevents] = ev->session_id;
+	}
+	r->nevents++;
+}
+
+static void
+rec_session(void *arg, const struct detect_session *s)
+{
+	struct rec	*r = arg;
+
+	if (r->nsessions < 8)
+		r->s[r->nsessions] = *s;
+	r->nsessions++;
+}
+
+static struct pipeline *
+new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
+{
+	struct pipeline_config pc;
+
+	memset(r, 0, sizeof(*r));
+	memset(&pc, 0, sizeof(pc));
+	pc.flow.max_flows = max_flows;
+	pc.flow.idle_timeout_us = 60ULL * 1000000;
+	pc.frag.memcap = 1 << 20;
+	pc.frag.max_datagrams = 64;
+	pc.frag.timeout_us = 30ULL * 1000000;
+	pc.history.max_servers = 64;
+	pc.history.vanished_after = 1;
+	pc.reasm.memcap = 1 << 20;
+	pc.reasm.ooo_max = 64 * 1024;
+	pc.reasm.conflict_window = 2048;
+	pc.smtp.max_line = 4096;
+	pc.smtp.max_pipeline = 64;
+	pc.smtp.tls_max_bytes = 32768;
+	pc.first_session_id = 100;
+	memset(sink, 0, sizeof(*sink));
+	sink->event = rec_event;
+	sink->session = rec_session;
+	sink->arg = r;
+	return pipeline_new(&pc, sink, 1);
+}
+
+static void
+feed(struct pipeline *p, const struct frames *fr, const int *order, int n)
+{
+	int	 i, k;
+
+	for (i = 0; i < n; i++) {
+		k = order != NULL ? order[i] : i;
+		pipeline_frame(p, DECODE_LINK_EN10MB, fr->ts[k], fr->b[k],
+		    fr->len[k]);
+	}
+}
+
+static struct frames *
+frames_new(void)
+{
+	struct frames	*fr = calloc(1, sizeof(*fr));
+
+	assert_non_null(fr);
+	return fr;
+}
+
+/* Run fr (in order, or as given) and expect one stripped session with one
+ * capability_masked event. */
+static void
+expect_asa(const struct frames *fr, const int *order, int n)
+{
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+
+	feed(p, fr, order, n);
+	pipeline_finish(p);
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_CAPABILITY_MASKED);
+	assert_int_equal(r.nsessions, 1);
+	assert_int_equal(r.ev_session[0], r.s[0].id);
+	assert_int_equal(r.s[0].id, 100);
+	assert_string_equal(r.s[0].outcome, DETECT_OUTCOME_STRIPPED);
+	assert_string_equal(r.s[0].helo, "client.example.org");
+	assert_string_equal(r.s[0].banner, "mx.example.net ESMTP Postfix");
+	assert_int_equal(r.s[0].starttls_offered, 0);
+	assert_int_equal(r.s[0].tuple.server_port, 25);
+	assert_int_equal(r.s[0].tuple.client_port, 40000);
+	assert_int_equal(r.s[0].gaps, 0);
+	pipeline_free(p);
+}
+
+static void
+test_asa_plain(void **state)
+{
+	struct frames	*fr = frames_new();
+
+	(void)state;
+	asa_conversation(fr, 40000, 1460);
+	expect_asa(fr, NULL, fr->n);
+	free(fr);
+}
+
+/* Every segment carries 1..7 bytes: lines and keywords split everywhere. */
+static void
+test_asa_tiny_segments(void **state)
+{
+	struct frames	*fr;
+	size_t		 mss;
+
+	(void)state;
+	for (mss = 1; mss <= 7; mss++) {
+		fr = frames_new();
+		asa_conversation(fr, 40000, mss);
+		expect_asa(fr, NULL, fr->n);
+		free(fr);
+	}
+}
+
+/* SPAN duplicates: every frame twice. */
+static void
+test_asa_duplicated(void **state)
+{
+	struct frames	*fr = frames_new();
+	int		 order[2 * MAXFRAMES], i;
+
+	(void)state;
+	asa_conversation(fr, 40000, 16);
+	for (i = 0; i < fr->n; i++)
+		order[2 * i] = order[2 * i + 1] = i;
+	expect_asa(fr, order, 2 * fr->n);
+	free(fr);
+}
+
+/* Each pair of neighbouring data frames swapped. */
+static void
+test_asa_reordered(void **state)
+{
+	struct frames	*fr = frames_new();
+	int		 order[MAXFRAMES], i, t;
+
+	(void)state;
+	asa_conversation(fr, 40000, 5);
+	for (i = 0; i < fr->n; i++)
+		order[i] = i;
+	for (i = 3; i + 1 < fr->n - 3; i += 2) {
+		t = order[i];
+		order[i] = order[i + 1];
+		order[i + 1] = t;
+	}
+	expect_asa(fr, order, fr->n);
+	free(fr);
+}
+
+/* Joined after the handshake and the banner: no SYN seen. */
+static void
+test_asa_midstream(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	int		 order[MAXFRAMES], i, n = 0;
+
+	(void)state;
+	asa_conversation(fr, 40000, 1460);
+	for (i = 4; i < fr->n; i++)	/* skip SYN, SYN-ACK, ACK, banner */
+		order[n++] = i;
+	feed(p, fr, order, n);
+	pipeline_finish(p);
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_CAPABILITY_MASKED);
+	assert_int_equal(r.nsessions, 1);
+	assert_int_equal(r.s[0].tuple.server_port, 25);
+	pipeline_free(p);
+	free(fr);
+}
+
+static void
+test_clean_is_quiet(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+
+	(void)state;
+	clean_conversation(fr, 40001, 3);
+	feed(p, fr, NULL, fr->n);
+	pipeline_finish(p);
+	assert_int_equal(r.nevents, 0);
+	assert_int_equal(r.nsessions, 1);
+	assert_string_equal(r.s[0].outcome, DETECT_OUTCOME_NOT_OFFERED);
+	assert_string_equal(r.s[0].close_reason, "fin");
+	pipeline_free(p);
+	free(fr);
+}
+
+/* Two sessions interleaved frame by frame keep their own state; ids are
+ * given in the order sessions need them. */
+static void
+test_interleaved_sessions(void **state)
+{
+	struct frames	*a = frames_new(), *b = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	int		 i;
+
+	(void)state;
+	asa_conversation(a, 40000, 7);
+	clean_conversation(b, 40001, 7);
+	for (i = 0; i < a->n || i < b->n; i++) {
+		if (i < a->n)
+			pipeline_frame(p, DECODE_LINK_EN10MB, a->ts[i],
+			    a->b[i], a->len[i]);
+		if (i < b->n)
+			pipeline_frame(p, DECODE_LINK_EN10MB, b->ts[i],
+			    b->b[i], b->len[i]);
+	}
+	pipeline_finish(p);
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.nsessions, 2);
+	assert_true(r.s[0].id != r.s[1].id);
+	for (i = 0; i < 2; i++) {
+		if (r.s[i].tuple.client_port == 40000) {
+			assert_string_equal(r.s[i].outcome,
+			    DETECT_OUTCOME_STRIPPED);
+			assert_int_equal(r.ev_session[0], r.s[i].id);
+		} else
+			assert_string_equal(r.s[i].outcome,
+			    DETECT_OUTCOME_NOT_OFFERED);
+	}
+	pipeline_free(p);
+	free(a);
+	free(b);
+}
+
+/* A full table evicts an open session: it is finished and recorded. */
+static void
+test_eviction_records_session(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	struct conv	 c;
+	int		 i;
+
+	(void)state;
+	conv_open(&c, fr, 40000, 1460);
+	say(&c, 0, "220 mx ESMTP\r\n");
+	say(&c, 1, "EHLO c\r\n");
+	say(&c, 0, "250-mx\r\n250 XXXXXXXA\r\n");
+	feed(p, fr, NULL, fr->n);
+	assert_int_equal(r.nevents, 1);	/* raised while open */
+	assert_int_equal(r.nsessions, 0);
+	/* 16 new connections with data push it out. */
+	for (i = 0; i < 16; i++) {
+		struct frames	*g = frames_new();
+		struct conv	 d;
+
+		conv_open(&d, g, (uint16_t)(50000 + i), 1460);
+		d.ts = c.ts + 1000000 * (uint64_t)(i + 1);
+		say(&d, 0, "220 x\r\n");
+		feed(p, g, NULL, g->n);
+		free(g);
+	}
+	assert_true(r.nsessions >= 1);
+	assert_int_equal(r.s[0].tuple.client_port, 40000);
+	assert_string_equal(r.s[0].close_reason, "evicted");
+	assert_string_equal(r.s[0].outcome, DETECT_OUTCOME_STRIPPED);
+	pipeline_free(p);
+	free(fr);
+}
+
+/* Idle sessions are finished by packet time. */
+static void
+test_idle_expiry(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	struct conv	 c;
+
+	(void)state;
+	conv_open(&c, fr, 40000, 1460);
+	say(&c, 0, "220 mx ESMTP\r\n");
+	feed(p, fr, NULL, fr->n);
+	pipeline_tick(p, c.ts + 30ULL * 1000000);
+	assert_int_equal(r.nsessions, 0);
+	pipeline_tick(p, c.ts + 61ULL * 1000000);
+	assert_int_equal(r.nsessions, 1);
+	assert_string_equal(r.s[0].close_reason, "idle");
+	assert_string_equal(r.s[0].outcome, DETECT_OUTCOME_INCOMPLETE);
+	pipeline_free(p);
+	free(fr);
+}
+
+/* Garbage frames of every length: counted, never a crash, no session. */
+static void
+test_garbage_frames(void **state)
+{
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	uint8_t		 junk[256];
+	uint32_t	 i, x = 12345;
+	int		 lt;
+	static const int links[] = { DECODE_LINK_EN10MB, DECODE_LINK_RAW,
+	    DECODE_LINK_NULL, DECODE_LINK_LINUX_SLL, DECODE_LINK_LINUX_SLL2,
+	    999 };
+
+	(void)state;
+	for (lt = 0; lt < 6; lt++)
+		for (i = 0; i < 2000; i++) {
+			size_t	 k;
+
+			for (k = 0; k < sizeof(junk); k++) {
+				x = x * 1103515245u + 12345u;
+				junk[k] = (uint8_t)(x >> 16);
+			}
+			junk[0] = (i & 1) ? 0x45 : junk[0];
+			pipeline_frame(p, links[lt], i, junk, i % 257);
+		}
+	pipeline_finish(p);
+	assert_int_equal(pipeline_get_stats(p)->decode.frames, 12000);
+	pipeline_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_asa_plain),
+		cmocka_unit_test(test_asa_tiny_segments),
+		cmocka_unit_test(test_asa_duplicated),
+		cmocka_unit_test(test_asa_reordered),
+		cmocka_unit_test(test_asa_midstream),
+		cmocka_unit_test(test_clean_is_quiet),
+		cmocka_unit_test(test_interleaved_sessions),
+		cmocka_unit_test(test_eviction_records_session),
+		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_garbage_frames),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

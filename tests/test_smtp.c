@@ -1,0 +1,1302 @@
+/*
+ * test_smtp.c: the SMTP parser on whole conversations. Each conversation is
+ * a script of (direction, bytes) steps in capture order; it is fed in one
+ * call per step, byte by byte, and with every two-chunk split of each step,
+ * and the facts must come out identical every time.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp.h"
+#include "tls.h"
+
+#define C	0	/* client to server */
+#define S	1	/* server to client */
+#define GAP	2	/* step: len bytes of dir gap_dir lost */
+
+struct step {
+	int		 dir;		/* C, S or GAP */
+	const void	*data;		/* NULL: len is a gap (GAP steps) */
+	size_t		 len;		/* 0: strlen(data) */
+	int		 gap_dir;	/* GAP steps: direction that lost */
+};
+
+#define STR(d, s)	{ (d), (s), 0, 0 }
+#define BIN(d, p, n)	{ (d), (p), (n), 0 }
+#define LOSS(d, n)	{ GAP, NULL, (n), (d) }
+
+struct run {
+	struct smtp_facts f;
+	struct smtp_stats st;
+	enum smtp_state	 state;
+	int		 ret[2];	/* last smtp_data return per direction */
+};
+
+static const struct smtp_config cfg = {
+	.max_line = 1000,	/* RFC 5321 text line limit */
+	.max_pipeline = 64,
+	.tls_max_bytes = 16384,
+};
+
+/* TLS hellos, built once. */
+static uint8_t	 ch[512], sh[256], sh12[256];
+static size_t	 ch_len, sh_len, sh12_len;
+static const uint8_t tls_tail[] = {	/* CCS, then application data */
+	0x14, 0x03, 0x03, 0x00, 0x01, 0x01,
+	0x17, 0x03, 0x03, 0x00, 0x04, 'a', 'b', 'c', 'd'
+};
+static uint8_t	 racing_c[600], racing_s[300];
+static size_t	 racing_c_len, racing_s_len;
+
+static void
+put8(uint8_t *b, size_t *n, unsigned v)
+{
+	b[(*n)++] = (uint8_t)v;
+}
+
+static void
+put16(uint8_t *b, size_t *n, unsigned v)
+{
+	b[(*n)++] = (uint8_t)(v >> 8);
+	b[(*n)++] = (uint8_t)v;
+}
+
+/* Wrap a handshake body as one record holding one message. */
+static size_t
+tls_wrap(uint8_t *out, unsigned type, const uint8_t *body, size_t blen)
+{
+	size_t	 n = 0;
+
+	put8(out, &n, 22);
+	put16(out, &n, 0x0301);
+	put16(out, &n, (unsigned)(blen + 4));
+	put8(out, &n, type);
+	put8(out, &n, (unsigned)(blen >> 16));
+	put16(out, &n, (unsigned)(blen & 0xffff));
+	memcpy(out + n, body, blen);
+	return n + blen;
+}
+
+static size_t
+build_client_hello(uint8_t *out, const char *sni)
+{
+	uint8_t	 b[400];
+	size_t	 n = 0, ext, slen = strlen(sni);
+
+	put16(b, &n, 0x0303);
+	memset(b + n, 0x11, 32);
+	n += 32;
+	put8(b, &n, 0);			/* session id */
+	put16(b, &n, 4);
+	put16(b, &n, 0x1301);
+	put16(b, &n, 0xc02f);
+	put8(b, &n, 1);
+	put8(b, &n, 0);
+	ext = n;
+	n += 2;
+	put16(b, &n, 0);		/* server_name */
+	put16(b, &n, (unsigned)(slen + 5));
+	put16(b, &n, (unsigned)(slen + 3));
+	put8(b, &n, 0);
+	put16(b, &n, (unsigned)slen);
+	memcpy(b + n, sni, slen);
+	n += slen;
+	put16(b, &n, 43);		/* supported_versions */
+	put16(b, &n, 7);
+	put8(b, &n, 6);
+	put16(b, &n, 0x7a7a);		/* GREASE */
+	put16(b, &n, 0x0304);
+	put16(b, &n, 0x0303);
+	b[ext] = (uint8_t)((n - ext - 2) >> 8);
+	b[ext + 1] = (uint8_t)(n - ext - 2);
+	return tls_wrap(out, 1, b, n);
+}
+
+static size_t
+build_server_hello(uint8_t *out, uint16_t suite, int tls13)
+{
+	uint8_t	 b[200];
+	size_t	 n = 0;
+
+	put16(b, &n, 0x0303);
+	memset(b + n, 0x22, 32);
+	n += 32;
+	put8(b, &n, 0);
+	put16(b, &n, suite);
+	put8(b, &n, 0);
+	if (tls13) {
+		put16(b, &n, 6);
+		put16(b, &n, 43);
+		put16(b, &n, 2);
+		put16(b, &n, 0x0304);
+	}
+	return tls_wrap(out, 2, b, n);
+}
+
+static int
+setup_tls(void **state)
+{
+	(void)state;
+	ch_len = build_client_hello(ch, "mx.example.com");
+	sh_len = build_server_hello(sh, 0x1301, 1);
+	memcpy(sh + sh_len, tls_tail, sizeof(tls_tail));
+	sh_len += sizeof(tls_tail);
+	sh12_len = build_server_hello(sh12, 0xc02f, 0);
+	memcpy(racing_c, "STARTTLS\r\n", 10);
+	memcpy(racing_c + 10, ch, ch_len);
+	racing_c_len = 10 + ch_len;
+	memcpy(racing_s, "220 2.0.0 go ahead\r\n", 20);
+	memcpy(racing_s + 20, sh, sh_len);
+	racing_s_len = 20 + sh_len;
+	return 0;
+}
+
+static size_t
+step_len(const struct step *st)
+{
+	return st->len ? st->len : strlen(st->data);
+}
+
+/* Feed bytes in pieces of at most piece bytes (0 = all at once). */
+static void
+feed(struct smtp_session *s, struct run *r, int dir, const uint8_t *p,
+    size_t n, size_t piece)
+{
+	size_t	 k;
+
+	while (n > 0 && !r->ret[dir]) {
+		k = piece && piece < n ? piece : n;
+		r->ret[dir] = smtp_data(s, dir, p, k);
+		p += k;
+		n -= k;
+	}
+}
+
+/*
+ * Run a script: every step whole, except that with piece > 0 every step is
+ * cut in pieces of that size, and step split_step is cut at split_at.
+ */
+static void
+run_script(const struct step *steps, size_t nsteps, size_t piece,
+    size_t split_step, size_t split_at, struct run *r)
+{
+	struct smtp_session *s;
+	const uint8_t	*p;
+	size_t		 i, n;
+
+	memset(r, 0, sizeof(*r));
+	s = smtp_session_new(&cfg, &r->st);
+	assert_non_null(s);
+	for (i = 0; i < nsteps; i++) {
+		if (steps[i].dir == GAP) {
+			smtp_gap(s, steps[i].gap_dir, (uint32_t)steps[i].len);
+			continue;
+		}
+		p = steps[i].data;
+		n = step_len(&steps[i]);
+		if (i == split_step) {
+			feed(s, r, steps[i].dir, p, split_at, 0);
+			feed(s, r, steps[i].dir, p + split_at, n - split_at,
+			    0);
+		} else
+			feed(s, r, steps[i].dir, p, n, piece);
+	}
+	smtp_end(s);
+	r->f = *smtp_session_facts(s);
+	r->state = smtp_session_state(s);
+	smtp_session_free(s);
+}
+
+static void
+text_equal(const struct smtp_text *a, const struct smtp_text *b)
+{
+	assert_int_equal(a->len, b->len);
+	assert_memory_equal(a->b, b->b, a->len);
+}
+
+static void
+runs_equal(const struct run *a, const struct run *b)
+{
+	assert_int_equal(a->f.flags, b->f.flags);
+	assert_int_equal(a->f.starttls_reply, b->f.starttls_reply);
+	assert_int_equal(a->f.ehlo_reply, b->f.ehlo_reply);
+	assert_int_equal(a->f.ehlo_count, b->f.ehlo_count);
+	assert_int_equal(a->f.gaps, b->f.gaps);
+	text_equal(&a->f.banner, &b->f.banner);
+	text_equal(&a->f.helo, &b->f.helo);
+	text_equal(&a->f.cap_masked, &b->f.cap_masked);
+	text_equal(&a->f.cmd_masked, &b->f.cmd_masked);
+	text_equal(&a->f.starttls_line, &b->f.starttls_line);
+	text_equal(&a->f.injected, &b->f.injected);
+	text_equal(&a->f.plaintext, &b->f.plaintext);
+	assert_int_equal(a->f.tls.client_version, b->f.tls.client_version);
+	assert_int_equal(a->f.tls.version, b->f.tls.version);
+	assert_int_equal(a->f.tls.cipher, b->f.tls.cipher);
+	assert_int_equal(a->f.tls.sni_len, b->f.tls.sni_len);
+	assert_memory_equal(a->f.tls.sni, b->f.tls.sni, a->f.tls.sni_len);
+	assert_int_equal(a->state, b->state);
+	assert_int_equal(a->ret[0], b->ret[0]);
+	assert_int_equal(a->ret[1], b->ret[1]);
+	assert_int_equal(a->st.lines, b->st.lines);
+	assert_int_equal(a->st.long_lines, b->st.long_lines);
+	assert_int_equal(a->st.pipeline_full, b->st.pipeline_full);
+	assert_int_equal(a->st.unpaired, b->st.unpaired);
+	assert_int_equal(a->st.bad_replies, b->st.bad_replies);
+	assert_int_equal(a->st.bad_bdat, b->st.bad_bdat);
+}
+
+/* Split points tried in a step: all of them, or a few for huge steps. */
+static int
+split_point(size_t n, size_t idx, size_t *at)
+{
+	const size_t few[] = { 1, 2, 3, 999, 1000, 1001, 1002, 4096 };
+
+	if (n <= 8192) {
+		*at = idx + 1;
+		return *at < n;
+	}
+	if (idx < sizeof(few) / sizeof(few[0])) {
+		*at = few[idx];
+		return 1;
+	}
+	idx -= sizeof(few) / sizeof(few[0]);
+	if (idx == 0)
+		*at = n / 2;
+	else if (idx == 1)
+		*at = n - 2;
+	else if (idx == 2)
+		*at = n - 1;
+	else
+		return 0;
+	return 1;
+}
+
+/*
+ * Feed the script every way and check that the facts never change; returns
+ * the run of the one-call-per-step feed for the caller's own assertions.
+ */
+static void
+run_all_ways(const struct step *steps, size_t nsteps, struct run *out)
+{
+	struct run	*r = malloc(sizeof(*r));
+	size_t		 i, k, at;
+
+	assert_non_null(r);
+	run_script(steps, nsteps, 0, (size_t)-1, 0, out);
+	run_script(steps, nsteps, 1, (size_t)-1, 0, r);
+	runs_equal(out, r);
+	for (i = 0; i < nsteps; i++) {
+		if (steps[i].dir == GAP)
+			continue;
+		for (k = 0; split_point(step_len(&steps[i]), k, &at); k++) {
+			run_script(steps, nsteps, 0, i, at, r);
+			runs_equal(out, r);
+		}
+	}
+	free(r);
+}
+
+#define RUN(steps, r)	run_all_ways((steps), sizeof(steps) / \
+			    sizeof((steps)[0]), (r))
+
+static void
+assert_text(const struct smtp_text *t, const char *want)
+{
+	assert_int_equal(t->len, strlen(want));
+	assert_memory_equal(t->b, want, t->len);
+}
+
+#define BANNER	"220 mx.example.com ESMTP Postfix\r\n"
+#define EHLO	"EHLO client.example.org\r\n"
+#define CAPS_TLS "250-mx.example.com\r\n250-PIPELINING\r\n" \
+		"250-SIZE 10240000\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
+#define CAPS_NOTLS "250-mx.example.com\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+#define BASE_FLAGS (SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO | \
+		    SMTP_F_EHLO_REPLY)
+
+static void
+test_clean_starttls(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"),
+		STR(S, "220 2.0.0 Ready to start TLS\r\n"),
+		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_TLS_CLIENT_HELLO |
+	    SMTP_F_TLS_SERVER_HELLO);
+	assert_text(&r.f.banner, "mx.example.com ESMTP Postfix");
+	assert_text(&r.f.helo, "client.example.org");
+	assert_text(&r.f.starttls_line, "220 2.0.0 Ready to start TLS");
+	assert_int_equal(r.f.starttls_reply, 220);
+	assert_int_equal(r.f.ehlo_reply, 250);
+	assert_int_equal(r.f.ehlo_count, 1);
+	assert_int_equal(r.f.tls.client_version, 0x0304);
+	assert_int_equal(r.f.tls.version, 0x0304);
+	assert_int_equal(r.f.tls.cipher, 0x1301);
+	assert_int_equal(r.f.tls.sni_len, 14);
+	assert_memory_equal(r.f.tls.sni, "mx.example.com", 14);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.ret[0], 1);
+	assert_int_equal(r.ret[1], 1);
+	assert_int_equal(r.st.unpaired, 0);
+	assert_int_equal(r.st.bad_replies, 0);
+	assert_int_equal(r.st.lines, 9);
+}
+
+static void
+test_no_starttls(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_NOTLS),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "RCPT TO:<b@example.com>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "DATA\r\n"), STR(S, "354 go\r\n"),
+		STR(C, "Subject: hi\r\n\r\nhello\r\n.\r\n"),
+		STR(S, "250 queued\r\n"), STR(C, "QUIT\r\n"),
+		STR(S, "221 bye\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_QUIT);
+	assert_int_equal(r.f.starttls_reply, 0);
+	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.st.unpaired, 0);
+	assert_int_equal(r.ret[0], 0);
+}
+
+static void
+test_exchange_caps(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, "220 ex.example.com Microsoft ESMTP MAIL Service\r\n"),
+		STR(C, EHLO),
+		STR(S, "250-ex.example.com Hello [192.0.2.1]\r\n"
+		    "250-XEXCH50\r\n250-X-ANONYMOUSTLS\r\n250-XRDST\r\n"
+		    "250-X-EXPS GSSAPI NTLM\r\n250-XCLIENT NAME ADDR\r\n"
+		    "250-XFORWARD NAME\r\n250-STARTTLS\r\n"
+		    "250 XSHADOW\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_QUIT);
+	assert_int_equal(r.f.cap_masked.len, 0);
+}
+
+static void
+test_asa_masked(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, "220 mx.example.com ESMTP\r\n"), STR(C, EHLO),
+		STR(S, "250-mx.example.com\r\n250-PIPELINING\r\n"
+		    "250-XXXXXXXA\r\n250 8BITMIME\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_CAP_MASKED);
+	assert_text(&r.f.cap_masked, "250-XXXXXXXA");
+}
+
+static void
+test_asa_exchange_masked(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, "220 mx.example.com ESMTP\r\n"), STR(C, EHLO),
+		STR(S, "250-mx.example.com\r\n250-XXXA\r\n250-XXXXXXXB\r\n"
+		    "250-XXXC\r\n250 SIZE\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_CAP_MASKED);
+	/* the one as long as STARTTLS wins */
+	assert_text(&r.f.cap_masked, "250-XXXXXXXB");
+}
+
+static void
+test_command_masked(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "XXXXXXXX\r\n"),
+		STR(S, "500 5.5.1 command unrecognized\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_CMD_MASKED);
+	assert_text(&r.f.cmd_masked, "XXXXXXXX");
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_starttls_refused(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"),
+		STR(S, "454 4.7.0 TLS not available\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY);
+	assert_int_equal(r.f.starttls_reply, 454);
+	assert_text(&r.f.starttls_line, "454 4.7.0 TLS not available");
+	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_plaintext_after(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go ahead\r\n"),
+		STR(C, "EHLO again.example.org\r\n"),
+		STR(S, "250-mx.example.com\r\n250 PIPELINING\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_PLAINTEXT_AFTER);
+	assert_text(&r.f.plaintext, "EHLO again.example.org");
+	assert_text(&r.f.helo, "client.example.org");
+	assert_int_equal(r.f.ehlo_count, 2);
+	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_command_injection(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\nRSET\r\n"), STR(S, "220 go ahead\r\n"),
+		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_CMD_INJECTION |
+	    SMTP_F_TLS_CLIENT_HELLO | SMTP_F_TLS_SERVER_HELLO);
+	assert_text(&r.f.injected, "RSET");
+}
+
+static void
+test_response_injection(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n250 x\r\n"),
+		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_RESP_INJECTION |
+	    SMTP_F_TLS_CLIENT_HELLO | SMTP_F_TLS_SERVER_HELLO);
+	assert_text(&r.f.injected, "250 x");
+	assert_text(&r.f.starttls_line, "220 go");
+}
+
+/* The ClientHello is captured before the 220 it waited for. */
+static void
+test_client_hello_races(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		BIN(C, racing_c, racing_c_len),
+		BIN(S, racing_s, racing_s_len),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_TLS_CLIENT_HELLO |
+	    SMTP_F_TLS_SERVER_HELLO);
+	assert_int_equal(r.f.starttls_reply, 220);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+}
+
+/* Injected commands get no reply after the 220: the next reply is the
+ * plaintext EHLO's. */
+static void
+test_injection_then_plaintext(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\nRSET\r\n"), STR(S, "220 go ahead\r\n"),
+		STR(C, "EHLO client.example.org\r\n"),
+		STR(S, "250-mx.example.com\r\n250 XXXXXXXA\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_true(r.f.flags & SMTP_F_CMD_INJECTION);
+	assert_true(r.f.flags & SMTP_F_PLAINTEXT_AFTER);
+	assert_text(&r.f.cap_masked, "250 XXXXXXXA");
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+/* Server plaintext where its ServerHello should be. */
+static void
+test_server_plaintext_after_hello(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+		BIN(C, ch, ch_len), STR(S, "250 decrypted\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_true(r.f.flags & SMTP_F_PLAINTEXT_AFTER);
+	assert_true(r.f.flags & SMTP_F_TLS_CLIENT_HELLO);
+	assert_false(r.f.flags & SMTP_F_RESP_INJECTION);
+	assert_text(&r.f.plaintext, "250 decrypted");
+}
+
+static void
+test_data_body_quotes(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_NOTLS),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "RCPT TO:<b@example.com>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "DATA\r\n"), STR(S, "354 go\r\n"),
+		STR(C, "Subject: quoting\r\n\r\n250-XXXXXXXA\r\nXXXXXXXX\r\n"
+		    "STARTTLS\r\nEHLO evil\r\n..\r\n.x\r\n220 go\r\n.\r\n"),
+		STR(S, "250 queued\r\n"),
+		STR(C, "RSET\r\nSTARTTLS\r\n"), STR(S, "250 ok\r\n454 no\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	/* the only STARTTLS is the real one after the body */
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_REQUESTED |
+	    SMTP_F_STARTTLS_REPLY);
+	assert_int_equal(r.f.starttls_reply, 454);
+	assert_int_equal(r.f.ehlo_count, 1);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+/* DATA refused: the client is not in a body, its next line is a command. */
+static void
+test_data_refused(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "DATA\r\n"), STR(S, "554 no valid recipients\r\n"),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_true(r.f.flags & SMTP_F_STARTTLS_ACCEPTED);
+	assert_int_equal(r.state, SMTP_ST_TLS_WAIT);
+}
+
+static void
+test_bdat(void **state)
+{
+	struct run	 r;
+	/* 20 + 14 chunk bytes, full of CRLF and commands */
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "BDAT 20\r\nSTARTTLS\r\nXXXXXXXX\r\nBDAT 14 LAST\r\n"
+		    "EHLO evil\r\n.\r\n"),
+		STR(S, "250 20 bytes\r\n250 14 bytes\r\n"),
+		STR(C, "BDAT 99999999999999999999999\r\n"),
+		STR(S, "501 bad size\r\n"),
+		STR(C, "BDAT 0 LAST\r\n"), STR(S, "250 empty\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_QUIT);
+	assert_int_equal(r.f.ehlo_count, 1);
+	assert_int_equal(r.st.bad_bdat, 1);
+	assert_int_equal(r.st.unpaired, 0);
+	assert_int_equal(r.state, SMTP_ST_COMMAND);
+}
+
+static void
+test_auth(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH LOGIN\r\n"), STR(S, "334 VXNlcm5hbWU6\r\n"),
+		STR(C, "STARTTLS\r\n"),		/* valid base64 */
+		STR(S, "334 UGFzc3dvcmQ6\r\n"),
+		STR(C, "XXXXXXXX\r\n"), STR(S, "235 2.7.0 ok\r\n"),
+		STR(C, "AUTH PLAIN\r\n"), STR(S, "334 \r\n"),
+		/* cancelled: the next line is a command again */
+		STR(C, "*\r\nNOOP\r\n"),
+		STR(S, "501 5.7.0 cancelled\r\n250 ok\r\n"),
+		STR(C, "AUTH PLAIN AGZvbwBiYXI=\r\n"), STR(S, "235 ok\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_QUIT);
+	assert_int_equal(r.st.unpaired, 0);
+	assert_int_equal(r.state, SMTP_ST_COMMAND);
+}
+
+static void
+test_pipelined(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>"
+		    "\r\nRCPT TO:<c@example.com>\r\nDATA\r\n"),
+		STR(S, "250 ok\r\n250 ok\r\n550 no such user\r\n354 go\r\n"),
+		STR(C, "body\r\n.\r\nRSET\r\nSTARTTLS\r\n"),
+		STR(S, "250 queued\r\n250 reset\r\n454 4.7.0 later\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	/* 454 reaches STARTTLS only if every earlier reply found its own */
+	assert_int_equal(r.f.starttls_reply, 454);
+	assert_text(&r.f.starttls_line, "454 4.7.0 later");
+	assert_int_equal(r.st.unpaired, 0);
+	assert_int_equal(r.st.bad_replies, 0);
+}
+
+static void
+test_mixed_case(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, "eHlO client.example.org\r\n"),
+		STR(S, "250-mx.example.com\r\n250-StartTls\r\n250 SIZE\r\n"),
+		STR(C, "staRttLs\r\n"), STR(S, "220 go\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED);
+	assert_text(&r.f.helo, "client.example.org");
+	assert_int_equal(r.state, SMTP_ST_TLS_WAIT);
+}
+
+static void
+test_lf_only(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, "220 mx.example.com ESMTP\n"),
+		STR(C, "EHLO client.example.org\n"),
+		STR(S, "250-mx.example.com\n250-STARTTLS\n250 SIZE\n"),
+		STR(C, "STARTTLS\n"), STR(S, "220 go\n"),
+		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_TLS_CLIENT_HELLO |
+	    SMTP_F_TLS_SERVER_HELLO);
+	assert_text(&r.f.banner, "mx.example.com ESMTP");
+	assert_text(&r.f.starttls_line, "220 go");
+}
+
+static void
+test_multiline_banner(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, "220-mx.example.com ESMTP first\r\n220-second\r\n"
+		    "220 third\r\n"),
+		STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_text(&r.f.banner, "mx.example.com ESMTP first");
+	assert_true(r.f.flags & SMTP_F_STARTTLS_OFFERED);
+	assert_int_equal(r.f.starttls_reply, 220);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_masked_banner(void **state)
+{
+	struct run	 r;
+	struct step	 a[] = {
+		STR(S, "220 ****2***0*0***\r\n"), STR(C, EHLO),
+		STR(S, CAPS_NOTLS),
+	};
+	struct step	 b[] = {
+		STR(S, "220 *******************************0*2******0******"
+		    "*****20*0*\r\n"),
+	};
+	struct step	 c[] = {
+		STR(S, "220 mail 2.0 ***\r\n"),
+	};
+	struct step	 d[] = {
+		STR(S, "220 2 0 0 ***\r\n"),
+	};
+
+	(void)state;
+	RUN(a, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_BANNER_MASKED);
+	assert_text(&r.f.banner, "****2***0*0***");
+	RUN(b, &r);
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER |
+	    SMTP_F_BANNER_MASKED);
+	RUN(c, &r);
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER);
+	RUN(d, &r);		/* too few '*' */
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER);
+}
+
+static void
+test_ehlo_refused_helo(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO),
+		STR(S, "500 5.5.1 unrecognized command\r\n"),
+		STR(C, "HELO client.example.org\r\n"),
+		STR(S, "250 mx.example.com\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_EHLO_REFUSED |
+	    SMTP_F_HELO);
+	assert_int_equal(r.f.ehlo_reply, 500);
+	assert_int_equal(r.f.ehlo_count, 2);
+	assert_text(&r.f.helo, "client.example.org");
+}
+
+/* HELO only: answered, but no capabilities were shown. */
+static void
+test_helo_only(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, "HELO old.example.org\r\n"),
+		STR(S, "250 mx.example.com\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_HELO);
+	assert_int_equal(r.f.ehlo_reply, 250);
+	assert_int_equal(r.f.ehlo_count, 1);
+	assert_text(&r.f.helo, "old.example.org");
+}
+
+static void
+test_long_line(void **state)
+{
+	struct run	 r;
+	size_t		 n = 1024 * 1024, len;
+	char		*line = malloc(n + 64);
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, NULL), STR(S, "500 5.5.2 line too long\r\n"),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+	};
+
+	(void)state;
+	assert_non_null(line);
+	memcpy(line, "MAIL FROM:<", 11);
+	memset(line + 11, 'a', n);
+	memcpy(line + 11 + n, ">\r\n", 4);
+	len = strlen(line);
+	steps[3].data = line;
+	steps[3].len = len;
+	RUN(steps, &r);
+	assert_int_equal(r.st.long_lines, 1);
+	/* the 500 went to the long MAIL line, so 220 reached STARTTLS */
+	assert_int_equal(r.f.starttls_reply, 220);
+	assert_int_equal(r.st.unpaired, 0);
+	free(line);
+}
+
+/* While a 1 MB line streams in, the session holds at most max_line. */
+static void
+test_long_line_memory(void **state)
+{
+	struct smtp_stats st;
+	struct smtp_session *s;
+	uint8_t		 chunk[1460];
+	size_t		 before, peak = 0, now, i;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	memset(chunk, 'z', sizeof(chunk));
+	s = smtp_session_new(&cfg, &st);
+	assert_non_null(s);
+	smtp_data(s, S, (const uint8_t *)BANNER, strlen(BANNER));
+	smtp_data(s, C, (const uint8_t *)"MAIL FROM:<", 11);
+	before = mallinfo2().uordblks;
+	for (i = 0; i < 1024 * 1024 / sizeof(chunk); i++) {
+		assert_int_equal(smtp_data(s, C, chunk, sizeof(chunk)), 0);
+		now = mallinfo2().uordblks;
+		if (now > peak)
+			peak = now;
+	}
+	assert_true(peak - before <= cfg.max_line + 64);
+	smtp_data(s, C, (const uint8_t *)">\r\nQUIT\r\n", 9);
+	assert_int_equal(st.long_lines, 1);
+	assert_true(smtp_session_facts(s)->flags & SMTP_F_QUIT);
+	smtp_session_free(s);
+}
+
+static void
+test_many_pipelined(void **state)
+{
+	struct run	 r;
+	size_t		 n = 100000, i;
+	char		*cmds = malloc(n * 6 + 1), *replies = malloc(n * 8 + 1);
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, NULL), STR(S, NULL),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+	};
+
+	(void)state;
+	assert_non_null(cmds);
+	assert_non_null(replies);
+	for (i = 0; i < n; i++) {
+		memcpy(cmds + i * 6, "NOOP\r\n", 6);
+		memcpy(replies + i * 8, "250 ok\r\n", 8);
+	}
+	cmds[n * 6] = replies[n * 8] = '\0';
+	steps[3].data = cmds;
+	steps[4].data = replies;
+	RUN(steps, &r);
+	assert_int_equal(r.st.pipeline_full, n - cfg.max_pipeline);
+	assert_int_equal(r.st.unpaired, n - cfg.max_pipeline);
+	assert_int_equal(r.f.starttls_reply, 220);
+	free(cmds);
+	free(replies);
+}
+
+static void
+test_nul_bytes(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), BIN(C, "EHLO cli\0ent\r\n", 14),
+		BIN(S, "250-mx\r\n250-PIPE\0LINING\r\n250 STARTTLS\r\n", 39),
+		BIN(C, "STA\0RTTLS\r\n", 11),
+		STR(S, "500 what\r\n"),
+		BIN(C, "\0\0\0\r\n", 5), STR(S, "500 what\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED);
+	assert_int_equal(r.f.helo.len, 7);
+	assert_memory_equal(r.f.helo.b, "cli\0ent", 7);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_gap_resync(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "MAIL FROM:<a@example.org>\r\nRCPT T"), LOSS(C, 5),
+		STR(C, "b@example.com>\r\n"),
+		/* pairing is unreliable after the gap: both unpaired */
+		STR(S, "250 ok\r\n250 ok\r\n"),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+	};
+	struct step	 body[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "DATA\r\n"), STR(S, "354 go\r\n"),
+		STR(C, "line one\r\nli"), LOSS(C, 3),
+		STR(C, "e two\r\nSTARTTLS\r\n.\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	};
+	struct step	 bdat[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "BDAT 30 LAST\r\n0123456789"), LOSS(C, 10),
+		STR(C, "STARTTLS\r\nQUIT\r\n"), STR(S, "250 ok\r\n"),
+		STR(S, "221 bye\r\n"),
+	};
+
+	struct step	 server[] = {
+		STR(S, BANNER), STR(C, EHLO),
+		STR(S, "250-mx.example.com\r\n250-PIPE"), LOSS(S, 30),
+		STR(S, "LINING\r\n250 SIZE\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	/* the EHLO reply was cut: no capability verdict from a part of it */
+	RUN(server, &r);
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO |
+	    SMTP_F_GAP);
+	assert_int_equal(r.st.unpaired, 1);
+	RUN(steps, &r);
+	assert_true(r.f.flags & SMTP_F_GAP);
+	assert_int_equal(r.f.gaps, 1);
+	assert_int_equal(r.st.unpaired, 2);
+	assert_int_equal(r.f.starttls_reply, 220);
+	assert_true(r.f.flags & SMTP_F_STARTTLS_ACCEPTED);
+
+	RUN(body, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_GAP | SMTP_F_QUIT);
+	assert_int_equal(r.st.unpaired, 0);
+
+	RUN(bdat, &r);
+	/* 10 + 10 lost + 10 chunk bytes, then commands again */
+	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
+	    SMTP_F_GAP | SMTP_F_QUIT);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_midstream(void **state)
+{
+	struct run	 r;
+	struct step	 a[] = {
+		STR(C, "RCPT TO:<x@example.com>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "DATA\r\n"), STR(S, "354 go\r\n"),
+		STR(C, "STARTTLS\r\n.\r\n"), STR(S, "250 queued\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	};
+	struct step	 b[] = {
+		STR(S, "250-PIPELINING\r\n250 STARTTLS\r\n"),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+	};
+
+	(void)state;
+	RUN(a, &r);
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_MIDSTREAM |
+	    SMTP_F_QUIT);
+	assert_int_equal(r.st.unpaired, 0);
+	RUN(b, &r);
+	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_MIDSTREAM |
+	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
+	    SMTP_F_STARTTLS_ACCEPTED);
+	assert_int_equal(r.st.unpaired, 1);
+}
+
+static void
+test_not_smtp(void **state)
+{
+	struct run	 r;
+	struct step	 tls465[] = {
+		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
+	};
+	struct step	 http[] = {
+		STR(C, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+		STR(S, "HTTP/1.1 200 OK\r\n"),
+	};
+	struct step	 ssh[] = {
+		STR(S, "SSH-2.0-OpenSSH_9.2\r\n"), STR(C, "SSH-2.0-x\r\n"),
+	};
+	struct step	 binary[] = {
+		BIN(S, "\0\1\2\3\n", 5),
+	};
+
+	(void)state;
+	RUN(tls465, &r);
+	assert_int_equal(r.f.flags, 0);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.ret[0], 1);
+	assert_int_equal(r.ret[1], 1);
+	RUN(http, &r);
+	assert_int_equal(r.f.flags, 0);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+	RUN(ssh, &r);
+	assert_int_equal(r.f.flags, 0);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+	RUN(binary, &r);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+}
+
+/* A client-only POP3 capture: "quit" after unknown lines is not SMTP. */
+static void
+test_pop3_client_only(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(C, "user someone@example.com\r\n"), STR(C, "pass x\r\n"),
+		STR(C, "list\r\n"), STR(C, "quit\r\n"),
+	};
+	struct step	 server[] = {
+		STR(S, "+OK POP server ready\r\n"), STR(C, "CAPA\r\n"),
+		STR(C, "QUIT\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_false(r.f.flags & (SMTP_F_SMTP | SMTP_F_MIDSTREAM));
+	RUN(server, &r);
+	assert_int_equal(r.f.flags, 0);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+}
+
+/*
+ * The client's whole transaction is captured before the (multi-line)
+ * greeting: greeting lines are not a reply to the queued EHLO, even those
+ * looking like masked keywords in an anonymised capture.
+ */
+static void
+test_client_ahead_of_banner(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(C, "EHLO xxxxxx.example.com\r\nMAIL FROM:<a@x.net>\r\n"
+		    "RCPT TO:<b@x.net>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n"
+		    ".\r\n"),
+		STR(S, "220-xxxxxxxx.xx.xxx.com ESMTP Sendmail\r\n"),
+		STR(S, "220-xxxxxxxxxxxxxxxxxxxxxxxx its companies do not\r\n"
+		    "220 transmit bulk e-mail.\r\n"
+		    "250-xxxxxxxx.xx.xxx.com Hello\r\n250-PIPELINING\r\n"
+		    "250 HELP\r\n"),
+		STR(S, "250 2.1.0 Sender ok\r\n"),
+		STR(S, "250 2.1.5 Recipient ok\r\n"),
+		STR(S, "354 Enter mail\r\n"), STR(S, "250 2.0.0 accepted\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.f.flags, BASE_FLAGS);
+	assert_text(&r.f.banner, "xxxxxxxx.xx.xxx.com ESMTP Sendmail");
+	assert_int_equal(r.f.ehlo_reply, 250);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
+static void
+test_server_closing(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO),
+		STR(S, "421 4.3.2 shutting down\r\n"), STR(C, "QUIT\r\n"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.ret[0], 1);
+	assert_int_equal(r.f.ehlo_reply, 421);
+	assert_false(r.f.flags & SMTP_F_QUIT);
+}
+
+/* An unterminated last line is parsed at the end. */
+static void
+test_end_parses_last_line(void **state)
+{
+	struct run	 r;
+	struct step	 steps[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS"),
+	};
+
+	(void)state;
+	RUN(steps, &r);
+	assert_true(r.f.flags & SMTP_F_STARTTLS_REQUESTED);
+}
+
+/* Random mixes of SMTP pieces, TLS bytes, garbage and gaps: no crash,
+ * evidence bounded (run under valgrind/ASan to see overreads). */
+static void
+test_random_input(void **state)
+{
+	static const char *const pieces[] = {
+		"220 mx ESMTP\r\n", "220-a\r\n", "EHLO x\r\n", "250-STARTTLS\r\n",
+		"250-XXXXXXXA\r\n", "250 ok\r\n", "STARTTLS\r\n", "220 go\r\n",
+		"DATA\r\n", "354 go\r\n", ".\r\n", "BDAT 5\r\n", "BDAT 99999\r\n",
+		"AUTH LOGIN\r\n", "334 x\r\n", "*\r\n", "XXXXXXXX\r\n", "421 bye\r\n",
+		"\r\n", "\n", "\r", "\0", "HELO y\r\n", "500 no\r\n", "QUIT\r\n",
+	};
+	struct smtp_config small = { .max_line = 64, .max_pipeline = 4,
+	    .tls_max_bytes = 512 };
+	struct smtp_stats st;
+	struct smtp_session *s;
+	const struct smtp_facts *f;
+	uint8_t		 buf[700];
+	size_t		 i, j, n, k;
+	int		 dir;
+
+	(void)state;
+	srand(7);
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 3000; i++) {
+		s = smtp_session_new(i % 2 ? &small : &cfg, &st);
+		assert_non_null(s);
+		for (j = 0; j < 40; j++) {
+			dir = rand() % 2;
+			k = (size_t)rand() % 10;
+			if (k == 0) {
+				smtp_gap(s, dir, (uint32_t)(rand() % 50));
+				continue;
+			}
+			if (k == 1) {
+				n = (size_t)rand() % 8;
+				memcpy(buf, ch, n < ch_len ? n : ch_len);
+			} else if (k == 2) {
+				n = (size_t)rand() % sizeof(buf);
+				for (k = 0; k < n; k++)
+					buf[k] = (uint8_t)rand();
+			} else {
+				snprintf((char *)buf, sizeof(buf), "%s",
+				    pieces[rand() % (sizeof(pieces) /
+				    sizeof(pieces[0]))]);
+				n = strlen((char *)buf);
+				if (n == 0)
+					n = 1;		/* the NUL piece */
+			}
+			smtp_data(s, dir, buf, n);
+		}
+		smtp_end(s);
+		f = smtp_session_facts(s);
+		assert_true(f->banner.len <= SMTP_TEXT_MAX);
+		assert_true(f->injected.len <= SMTP_TEXT_MAX);
+		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
+		smtp_session_free(s);
+	}
+}
+
+static void
+test_masked_keyword(void **state)
+{
+	static const struct {
+		const char	*kw;
+		int		 masked;
+	} t[] = {
+		{ "XXXXXXXA", 1 }, { "XXXXXXXX", 1 }, { "XXXA", 1 },
+		{ "XXX", 1 }, { "xxxxxxxb", 1 }, { "XXXXXXXXXXXXXXXX", 1 },
+		{ "XX", 0 }, { "XXA", 0 }, { "XEXCH50", 0 },
+		{ "X-ANONYMOUSTLS", 0 }, { "XRDST", 0 }, { "X-EXPS", 0 },
+		{ "XCLIENT", 0 }, { "XFORWARD", 0 }, { "XXXXXXAB", 0 },
+		{ "XXXX1", 0 }, { "XXXX-", 0 }, { "AXXX", 0 }, { "", 0 },
+		{ "STARTTLS", 0 },
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(smtp_is_masked_keyword(
+		    (const uint8_t *)t[i].kw, strlen(t[i].kw)), t[i].masked);
+}
+
+static void
+test_state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(smtp_state_name(SMTP_ST_BANNER), "banner");
+	assert_string_equal(smtp_state_name(SMTP_ST_TLS_WAIT), "tls_wait");
+	assert_string_equal(smtp_state_name(SMTP_ST_DONE), "done");
+	assert_string_equal(smtp_state_name((enum smtp_state)99), "unknown");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_starttls),
+		cmocka_unit_test(test_no_starttls),
+		cmocka_unit_test(test_exchange_caps),
+		cmocka_unit_test(test_asa_masked),
+		cmocka_unit_test(test_asa_exchange_masked),
+		cmocka_unit_test(test_command_masked),
+		cmocka_unit_test(test_starttls_refused),
+		cmocka_unit_test(test_plaintext_after),
+		cmocka_unit_test(test_command_injection),
+		cmocka_unit_test(test_response_injection),
+		cmocka_unit_test(test_client_hello_races),
+		cmocka_unit_test(test_injection_then_plaintext),
+		cmocka_unit_test(test_server_plaintext_after_hello),
+		cmocka_unit_test(test_data_body_quotes),
+		cmocka_unit_test(test_data_refused),
+		cmocka_unit_test(test_bdat),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_mixed_case),
+		cmocka_unit_test(test_lf_only),
+		cmocka_unit_test(test_multiline_banner),
+		cmocka_unit_test(test_masked_banner),
+		cmocka_unit_test(test_ehlo_refused_helo),
+		cmocka_unit_test(test_helo_only),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_long_line_memory),
+		cmocka_unit_test(test_many_pipelined),
+		cmocka_unit_test(test_nul_bytes),
+		cmocka_unit_test(test_gap_resync),
+		cmocka_unit_test(test_midstream),
+		cmocka_unit_test(test_not_smtp),
+		cmocka_unit_test(test_pop3_client_only),
+		cmocka_unit_test(test_client_ahead_of_banner),
+		cmocka_unit_test(test_server_closing),
+		cmocka_unit_test(test_end_parses_last_line),
+		cmocka_unit_test(test_random_input),
+		cmocka_unit_test(test_masked_keyword),
+		cmocka_unit_test(test_state_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup_tls, NULL);
+}

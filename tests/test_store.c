@@ -1,0 +1,822 @@
+/*
+ * test_store.c: the SQLite store on temporary databases: schema and
+ * version, row round-trips read back with a second connection, busy and
+ * failing databases keeping their queue, the queue bound, ids, retention.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define T0	1700000000123456ULL	/* 2023-11-14T22:13:20.123456Z */
+#define DAY_US	86400000000ULL
+
+struct fixture {
+	char	 dir[64];
+	char	 path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*fx;
+
+	fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/sw.db", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 p[192];
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", fx->path, sfx[i]);
+		chmod(p, 0644);
+		unlink(p);
+	}
+	snprintf(p, sizeof(p), "%s/junk", fx->dir);
+	unlink(p);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static struct store *
+open_store(const struct fixture *fx, uint32_t queue_max)
+{
+	struct store_config cfg = { queue_max, 50 };
+	char		 err[512];
+	struct store	*st;
+
+	st = store_open(fx->path, &cfg, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("store_open: %s", err);
+	return st;
+}
+
+/* A second, independent connection, as a reader or another writer. */
+static sqlite3 *
+peer(const struct fixture *fx)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static void
+peer_exec(sqlite3 *db, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static int64_t
+peer_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*s;
+	int64_t		 v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* The column names of a table, comma-separated. */
+static void
+peer_columns(sqlite3 *db, const char *table, char *buf, size_t len)
+{
+	sqlite3_stmt	*s;
+	char		 sql[128];
+	size_t		 off = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	buf[0] = '\0';
+	while (sqlite3_step(s) == SQLITE_ROW)
+		off += snprintf(buf + off, len - off, "%s%s %s",
+		    off ? "," : "", sqlite3_column_text(s, 1),
+		    sqlite3_column_text(s, 2));
+	sqlite3_finalize(s);
+}
+
+static void
+addr4(struct decode_addr *a, const char *s)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = 4;
+	assert_int_equal(inet_pton(AF_INET, s, a->bytes), 1);
+}
+
+static void
+addr6(struct decode_addr *a, const char *s)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = 6;
+	assert_int_equal(inet_pton(AF_INET6, s, a->bytes), 1);
+}
+
+static struct detect_event
+mkevent(uint64_t ts, uint64_t session, const char *evidence)
+{
+	struct detect_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_us = ts;
+	ev.session_id = session;
+	ev.kind = DETECT_CAPABILITY_MASKED;
+	ev.severity = DETECT_SEV_HIGH;
+	addr4(&ev.tuple.client, "192.0.2.10");
+	addr4(&ev.tuple.server, "198.51.100.25");
+	ev.tuple.client_port = 40001;
+	ev.tuple.server_port = 25;
+	snprintf(ev.evidence, sizeof(ev.evidence), "%s", evidence);
+	return ev;
+}
+
+static struct detect_session
+mksession(uint64_t id, uint64_t start)
+{
+	struct detect_session s;
+
+	memset(&s, 0, sizeof(s));
+	s.id = id;
+	s.start_us = start;
+	s.end_us = start + 2500000;
+	addr4(&s.tuple.client, "192.0.2.10");
+	addr4(&s.tuple.server, "198.51.100.25");
+	s.tuple.client_port = 40001;
+	s.tuple.server_port = 25;
+	s.outcome = "plaintext";
+	s.close_reason = "fin";
+	return s;
+}
+
+static void
+test_schema(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	char		 cols[1024], q[256];
+	static const char *const idx[][2] = {
+		{ "events", "kind" }, { "events", "session_id" },
+		{ "events", "ts" }, { "sessions", "start_ts" },
+		{ "sessions", "server_ip" },
+	};
+	size_t		 i;
+
+	st = open_store(fx, 100);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 2);
+	peer_columns(db, "sessions", cols, sizeof(cols));
+	assert_string_equal(cols, "id INTEGER,start_ts TEXT,end_ts TEXT,"
+	    "client_ip TEXT,client_port INTEGER,server_ip TEXT,"
+	    "server_port INTEGER,helo TEXT,banner TEXT,"
+	    "starttls_offered INTEGER,starttls_requested INTEGER,"
+	    "starttls_reply INTEGER,tls_established INTEGER,outcome TEXT,"
+	    "tls_version TEXT,tls_cipher TEXT,tls_sni TEXT,cert_sha256 TEXT,"
+	    "gaps INTEGER,events INTEGER,close_reason TEXT");
+	peer_columns(db, "events", cols, sizeof(cols));
+	assert_string_equal(cols, "id INTEGER,ts TEXT,session_id INTEGER,"
+	    "kind TEXT,severity TEXT,client_ip TEXT,client_port INTEGER,"
+	    "server_ip TEXT,server_port INTEGER,evidence TEXT");
+	peer_columns(db, "stats", cols, sizeof(cols));
+	assert_string_equal(cols, "ts TEXT,name TEXT,value INTEGER");
+	peer_columns(db, "servers", cols, sizeof(cols));
+	assert_string_equal(cols, "server_ip TEXT,server_port INTEGER,"
+	    "first_seen TEXT,last_seen TEXT,sessions INTEGER,"
+	    "starttls_offered INTEGER,starttls_accepted INTEGER,"
+	    "last_offered TEXT,cert_sha256 TEXT");
+	for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		snprintf(q, sizeof(q), "SELECT count(*) FROM sqlite_master m, "
+		    "pragma_index_info(m.name) i WHERE m.type = 'index' AND "
+		    "m.tbl_name = '%s' AND i.name = '%s' AND i.seqno = 0",
+		    idx[i][0], idx[i][1]);
+		assert_int_equal(peer_int(db, q), 1);
+	}
+	sqlite3_close(db);
+	assert_string_equal(store_error(st), "");
+	store_close(st);
+
+	/* Reopening a current database changes nothing. */
+	st = open_store(fx, 100);
+	store_close(st);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'table'"), 4);
+	sqlite3_close(db);
+}
+
+static void
+test_wal_mode(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+
+	st = open_store(fx, 100);
+	db = peer(fx);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_int_equal(store_checkpoint(st), 0);
+	store_close(st);
+}
+
+static void
+test_session_roundtrip(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session a, b;
+	struct store	*st;
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	char		 version[16];
+	int		 i;
+
+	/* Minimal session: every optional field empty. */
+	a = mksession(1, T0);
+	a.events = 0x5;		/* two kinds raised */
+	snprintf(a.helo, sizeof(a.helo), "client.example");
+	/* Everything set, over IPv6. */
+	b = mksession(2, T0 + 1000000);
+	addr6(&b.tuple.client, "2001:db8::10");
+	addr6(&b.tuple.server, "2001:db8:1::25");
+	b.tuple.client_port = 65535;
+	b.tuple.server_port = 587;
+	snprintf(b.helo, sizeof(b.helo), "[2001:db8::10]");
+	snprintf(b.banner, sizeof(b.banner), "mx.example ESMTP \\x1b");
+	b.starttls_offered = 1;
+	b.starttls_requested = 1;
+	b.starttls_reply = 220;
+	b.tls_established = 1;
+	snprintf(version, sizeof(version), "TLS1.3");
+	b.tls_version = version;
+	snprintf(b.tls_cipher, sizeof(b.tls_cipher), "TLS_AES_128_GCM_SHA256");
+	snprintf(b.tls_sni, sizeof(b.tls_sni), "mx.example");
+	memset(b.cert_sha256, 'a', 64);
+	b.gaps = 3;
+	b.events = 0;
+	b.outcome = "tls";
+	b.close_reason = "rst";
+
+	st = open_store(fx, 100);
+	store_session(st, &a);
+	store_session(st, &b);
+	/* The caller's strings are only valid during the call. */
+	snprintf(version, sizeof(version), "garbage");
+	assert_int_equal(store_get_stats(st)->queued, 2);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->sessions, 2);
+	assert_int_equal(store_get_stats(st)->flushes, 1);
+	assert_int_equal(store_get_stats(st)->queued, 0);
+
+	db = peer(fx);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT * FROM sessions "
+	    "ORDER BY id", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(s, 0), 1);
+	assert_string_equal(sqlite3_column_text(s, 1),
+	    "2023-11-14T22:13:20.123456Z");
+	assert_string_equal(sqlite3_column_text(s, 2),
+	    "2023-11-14T22:13:22.623456Z");
+	assert_string_equal(sqlite3_column_text(s, 3), "192.0.2.10");
+	assert_int_equal(sqlite3_column_int(s, 4), 40001);
+	assert_string_equal(sqlite3_column_text(s, 5), "198.51.100.25");
+	assert_int_equal(sqlite3_column_int(s, 6), 25);
+	assert_string_equal(sqlite3_column_text(s, 7), "client.example");
+	assert_int_equal(sqlite3_column_type(s, 8), SQLITE_NULL); /* banner */
+	assert_int_equal(sqlite3_column_type(s, 9), SQLITE_INTEGER);
+	assert_int_equal(sqlite3_column_int(s, 9), 0);
+	assert_int_equal(sqlite3_column_int(s, 10), 0);
+	assert_int_equal(sqlite3_column_type(s, 11), SQLITE_NULL); /* reply */
+	assert_int_equal(sqlite3_column_int(s, 12), 0);
+	assert_string_equal(sqlite3_column_text(s, 13), "plaintext");
+	for (i = 14; i <= 17; i++)	/* tls_version .. cert_sha256 */
+		assert_int_equal(sqlite3_column_type(s, i), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_int(s, 18), 0);
+	assert_int_equal(sqlite3_column_int(s, 19), 2);	/* bits of 0x5 */
+	assert_string_equal(sqlite3_column_text(s, 20), "fin");
+
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(s, 0), 2);
+	assert_string_equal(sqlite3_column_text(s, 1),
+	    "2023-11-14T22:13:21.123456Z");
+	assert_string_equal(sqlite3_column_text(s, 3), "2001:db8::10");
+	assert_int_equal(sqlite3_column_int(s, 4), 65535);
+	assert_string_equal(sqlite3_column_text(s, 5), "2001:db8:1::25");
+	assert_int_equal(sqlite3_column_int(s, 6), 587);
+	assert_string_equal(sqlite3_column_text(s, 7), "[2001:db8::10]");
+	assert_string_equal(sqlite3_column_text(s, 8),
+	    "mx.example ESMTP \\x1b");
+	assert_int_equal(sqlite3_column_int(s, 9), 1);
+	assert_int_equal(sqlite3_column_int(s, 10), 1);
+	assert_int_equal(sqlite3_column_int(s, 11), 220);
+	assert_int_equal(sqlite3_column_int(s, 12), 1);
+	assert_string_equal(sqlite3_column_text(s, 13), "tls");
+	assert_string_equal(sqlite3_column_text(s, 14), "TLS1.3");
+	assert_string_equal(sqlite3_column_text(s, 15),
+	    "TLS_AES_128_GCM_SHA256");
+	assert_string_equal(sqlite3_column_text(s, 16), "mx.example");
+	assert_int_equal(strlen((const char *)sqlite3_column_text(s, 17)), 64);
+	assert_int_equal(sqlite3_column_text(s, 17)[63], 'a');
+	assert_int_equal(sqlite3_column_int(s, 18), 3);
+	assert_int_equal(sqlite3_column_int(s, 19), 0);
+	assert_string_equal(sqlite3_column_text(s, 20), "rst");
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static void
+test_event_roundtrip(void **state)
+{
+	static const char hostile[] = "'); DROP TABLE events;--";
+	struct fixture	*fx = *state;
+	struct detect_event ev;
+	struct detect_sink sink;
+	struct store	*st;
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+
+	st = open_store(fx, 100);
+	store_sink(st, &sink);
+	assert_ptr_equal(sink.arg, st);
+	ev = mkevent(T0, 42, hostile);
+	sink.event(sink.arg, &ev);
+	ev = mkevent(T0 + 1, 43, "250-XXXXXXXA");
+	ev.kind = DETECT_STARTTLS_REFUSED;
+	ev.severity = DETECT_SEV_MEDIUM;
+	addr6(&ev.tuple.client, "::1");
+	addr6(&ev.tuple.server, "fe80::1");
+	ev.tuple.server_port = 465;
+	sink.event(sink.arg, &ev);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->events, 2);
+
+	db = peer(fx);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, ts, session_id, "
+	    "kind, severity, client_ip, client_port, server_ip, server_port, "
+	    "evidence FROM events ORDER BY id", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(s, 1),
+	    "2023-11-14T22:13:20.123456Z");
+	assert_int_equal(sqlite3_column_int64(s, 2), 42);
+	assert_string_equal(sqlite3_column_text(s, 3), "capability_masked");
+	assert_string_equal(sqlite3_column_text(s, 4), "high");
+	assert_string_equal(sqlite3_column_text(s, 5), "192.0.2.10");
+	assert_int_equal(sqlite3_column_int(s, 6), 40001);
+	assert_string_equal(sqlite3_column_text(s, 7), "198.51.100.25");
+	assert_int_equal(sqlite3_column_int(s, 8), 25);
+	assert_string_equal(sqlite3_column_text(s, 9), hostile);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(s, 1),
+	    "2023-11-14T22:13:20.123457Z");
+	assert_int_equal(sqlite3_column_int64(s, 2), 43);
+	assert_string_equal(sqlite3_column_text(s, 3), "starttls_refused");
+	assert_string_equal(sqlite3_column_text(s, 4), "medium");
+	assert_string_equal(sqlite3_column_text(s, 5), "::1");
+	assert_string_equal(sqlite3_column_text(s, 7), "fe80::1");
+	assert_int_equal(sqlite3_column_int(s, 8), 465);
+	assert_string_equal(sqlite3_column_text(s, 9), "250-XXXXXXXA");
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	/* The events table is still there, with both rows. */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM events"), 2);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static double
+elapsed_ms(const struct timespec *a)
+{
+	struct timespec	 b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1e3 + (b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static void
+test_busy_keeps_queue(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_event ev;
+	struct detect_session s;
+	struct timespec	 t;
+	struct store	*st;
+	sqlite3		*db;
+	double		 ms;
+
+	st = open_store(fx, 100);	/* busy_timeout 50 ms */
+	db = peer(fx);
+	peer_exec(db, "BEGIN IMMEDIATE");
+	ev = mkevent(T0, 1, "a");
+	store_event(st, &ev);
+	s = mksession(1, T0);
+	store_session(st, &s);
+	store_stat(st, T0, "flows", 7);
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	assert_int_equal(store_flush(st), -1);
+	ms = elapsed_ms(&t);
+	assert_true(ms >= 30);		/* it did wait for the lock ... */
+	assert_true(ms < 1000);		/* ... but not much past 50 ms */
+	assert_non_null(strstr(store_error(st), "locked"));
+	assert_int_equal(store_get_stats(st)->retries, 1);
+	assert_int_equal(store_get_stats(st)->queued, 3);
+	assert_int_equal(store_get_stats(st)->flushes, 0);
+	/* Still held: a second attempt fails the same way. */
+	assert_int_equal(store_flush(st), -1);
+	assert_int_equal(store_get_stats(st)->retries, 2);
+
+	peer_exec(db, "COMMIT");
+	assert_int_equal(store_flush(st), 0);
+	assert_string_equal(store_error(st), "");
+	assert_int_equal(store_get_stats(st)->queued, 0);
+	assert_int_equal(store_get_stats(st)->events, 1);
+	assert_int_equal(store_get_stats(st)->sessions, 1);
+	assert_int_equal(store_get_stats(st)->stat_rows, 1);
+	assert_int_equal(store_get_stats(st)->dropped, 0);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM stats"), 1);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* A write that fails mid-transaction (here: the table went away) rolls
+ * back everything, keeps every row, and the next flush writes them. */
+static void
+test_write_error_keeps_queue(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_event ev;
+	struct detect_session s;
+	struct store	*st;
+	sqlite3		*db;
+
+	st = open_store(fx, 100);
+	db = peer(fx);
+	s = mksession(9, T0);
+	store_session(st, &s);		/* written before the failing row */
+	ev = mkevent(T0, 9, "x");
+	store_event(st, &ev);
+	peer_exec(db, "ALTER TABLE events RENAME TO events_away");
+	assert_int_equal(store_flush(st), -1);
+	assert_non_null(strstr(store_error(st), "events"));
+	assert_int_equal(store_get_stats(st)->queued, 2);
+	assert_int_equal(store_get_stats(st)->retries, 1);
+	/* The session row was rolled back with the failed event. */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 0);
+
+	peer_exec(db, "ALTER TABLE events_away RENAME TO events");
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM events "
+	    "WHERE session_id = 9"), 1);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* A row that can never be written does not block the rows behind it. */
+static void
+test_duplicate_id_rejected(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct detect_event ev;
+	struct store	*st;
+	sqlite3		*db;
+
+	st = open_store(fx, 100);
+	s = mksession(5, T0);
+	store_session(st, &s);
+	s.outcome = "tls";
+	store_session(st, &s);
+	ev = mkevent(T0, 5, "after");
+	store_event(st, &ev);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->rejected, 1);
+	assert_int_equal(store_get_stats(st)->sessions, 1);
+	assert_int_equal(store_get_stats(st)->events, 1);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 5 AND outcome = 'plaintext'"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM events"), 1);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static void
+test_queue_overflow(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	int		 i;
+
+	st = open_store(fx, 3);
+	for (i = 1; i <= 5; i++)
+		store_stat(st, T0 + i, "n", i);
+	assert_int_equal(store_get_stats(st)->queued, 3);
+	assert_int_equal(store_get_stats(st)->dropped, 2);
+	assert_int_equal(store_flush(st), 0);
+	db = peer(fx);
+	/* The oldest two (1, 2) were dropped. */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM stats"), 3);
+	assert_int_equal(peer_int(db, "SELECT min(value) FROM stats"), 3);
+	assert_int_equal(peer_int(db, "SELECT max(value) FROM stats"), 5);
+	sqlite3_close(db);
+	/* Spare rows are reused: a second round behaves the same. */
+	for (i = 6; i <= 10; i++)
+		store_stat(st, T0 + i, "n", i);
+	assert_int_equal(store_get_stats(st)->dropped, 4);
+	assert_int_equal(store_flush(st), 0);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT sum(value) FROM stats"),
+	    3 + 4 + 5 + 8 + 9 + 10);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static void
+test_stats_rows(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	char		 longname[200];
+
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	st = open_store(fx, 100);
+	store_stat(st, T0, "decode.truncated", -5);
+	store_stat(st, 0, longname, INT64_MAX);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->stat_rows, 2);
+	db = peer(fx);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ts, name, value FROM "
+	    "stats ORDER BY rowid", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(s, 0),
+	    "2023-11-14T22:13:20.123456Z");
+	assert_string_equal(sqlite3_column_text(s, 1), "decode.truncated");
+	assert_int_equal(sqlite3_column_int64(s, 2), -5);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(s, 0),
+	    "1970-01-01T00:00:00.000000Z");
+	assert_int_equal(strlen((const char *)sqlite3_column_text(s, 1)),
+	    STORE_STAT_NAME_MAX - 1);
+	assert_true(sqlite3_column_int64(s, 2) == INT64_MAX);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static void
+test_next_session_id(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct detect_event ev;
+	struct store	*st;
+
+	st = open_store(fx, 100);
+	assert_int_equal(store_next_session_id(st), 1);
+	s = mksession(7, T0);
+	store_session(st, &s);
+	assert_int_equal(store_next_session_id(st), 8);	/* queued */
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_next_session_id(st), 8);	/* written */
+	/* An event of a session whose row is not written yet. */
+	ev = mkevent(T0, 20, "e");
+	store_event(st, &ev);
+	assert_int_equal(store_next_session_id(st), 21);
+	store_close(st);		/* flushes */
+	st = open_store(fx, 100);
+	assert_int_equal(store_next_session_id(st), 21);
+	store_close(st);
+}
+
+static void
+test_retention(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct detect_event ev;
+	struct store	*st;
+	sqlite3		*db;
+	uint64_t	 now = T0 + 30 * DAY_US;
+
+	st = open_store(fx, 100);
+	s = mksession(1, now - 10 * DAY_US);
+	store_session(st, &s);
+	s = mksession(2, now - 1 * DAY_US);
+	store_session(st, &s);
+	ev = mkevent(now - 8 * DAY_US, 1, "old");
+	store_event(st, &ev);
+	ev = mkevent(now - 6 * DAY_US, 2, "new");
+	store_event(st, &ev);
+	store_stat(st, now - 9 * DAY_US, "old", 1);
+	store_stat(st, now, "new", 2);
+	assert_int_equal(store_flush(st), 0);
+
+	assert_int_equal(store_retention(st, now, 0), 0);	/* forever */
+	assert_int_equal(store_retention(st, now, UINT32_MAX), 0);
+	assert_int_equal(store_retention(st, now, 11), 0);
+	assert_int_equal(store_retention(st, now, 7), 3);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(peer_int(db, "SELECT id FROM sessions"), 2);
+	assert_int_equal(peer_int(db, "SELECT session_id FROM events"), 2);
+	assert_int_equal(peer_int(db, "SELECT value FROM stats"), 2);
+	/* Held lock: -1 with the reason, nothing deleted. */
+	peer_exec(db, "BEGIN IMMEDIATE");
+	assert_int_equal(store_retention(st, now, 1), -1);
+	assert_non_null(strstr(store_error(st), "locked"));
+	peer_exec(db, "COMMIT");
+	/* Exactly at the cutoff is kept: only the 6-day-old event goes. */
+	assert_int_equal(store_retention(st, now, 1), 1);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static void
+test_close_flushes(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_event ev;
+	struct store	*st;
+	sqlite3		*db;
+
+	st = open_store(fx, 100);
+	ev = mkevent(T0, 3, "kept");
+	store_event(st, &ev);
+	store_close(st);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM events"), 1);
+	sqlite3_close(db);
+	store_close(NULL);
+}
+
+static void
+test_newer_version_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { 10, 50 };
+	char		 err[512];
+	sqlite3		*db;
+
+	db = peer(fx);
+	peer_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 3");
+	sqlite3_close(db);
+	assert_null(store_open(fx->path, &cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, fx->path));
+	assert_non_null(strstr(err, "newer"));
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'sessions'"), 0);
+	/* Not even the journal mode was changed. */
+	assert_int_equal(peer_int(db, "SELECT journal_mode = 'delete' FROM "
+	    "pragma_journal_mode"), 1);
+	sqlite3_close(db);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { 10, 50 };
+	char		 err[512], junk[192];
+	FILE		*f;
+	int		 i;
+
+	/* No such directory. */
+	assert_null(store_open("/nonexistent-stripwatch-dir/x.db", &cfg, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent-stripwatch-dir/x.db"));
+	assert_non_null(strstr(err, "unable to open"));
+	/* A file that is not a database. */
+	snprintf(junk, sizeof(junk), "%s/junk", fx->dir);
+	assert_non_null(f = fopen(junk, "w"));
+	for (i = 0; i < 100; i++)
+		fputs("this is not a database\n", f);
+	fclose(f);
+	assert_null(store_open(junk, &cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, junk));
+	assert_non_null(strstr(err, "not a database"));
+}
+
+/* The file exists and is mode 0444; open it as a user who cannot write. */
+static int
+open_readonly_as_nobody(const struct fixture *fx)
+{
+	struct store_config cfg = { 10, 50 };
+	char		 err[512];
+	pid_t		 pid;
+	int		 status;
+
+	if ((pid = fork()) == 0) {
+		if (setgroups(0, NULL) == -1 || setgid(65534) == -1 ||
+		    setuid(65534) == -1)
+			_exit(77);
+		if (store_open(fx->path, &cfg, err, sizeof(err)) != NULL)
+			_exit(1);
+		if (strstr(err, fx->path) == NULL ||
+		    strstr(err, "read-only") == NULL)
+			_exit(2);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_readonly_file(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { 10, 50 };
+	char		 err[512];
+	int		 rc;
+
+	store_close(open_store(fx, 10));
+	assert_int_equal(chmod(fx->path, 0444), 0);
+	if (geteuid() != 0) {
+		assert_null(store_open(fx->path, &cfg, err, sizeof(err)));
+		assert_non_null(strstr(err, fx->path));
+		assert_non_null(strstr(err, "read-only"));
+		return;
+	}
+	/* root writes through mode bits: test as an unprivileged user. */
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+	rc = open_readonly_as_nobody(fx);
+	if (rc == 77)
+		skip();
+	assert_int_equal(rc, 0);
+}
+
+int
+main(void)
+{
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_schema),
+		T(test_wal_mode),
+		T(test_session_roundtrip),
+		T(test_event_roundtrip),
+		T(test_busy_keeps_queue),
+		T(test_write_error_keeps_queue),
+		T(test_duplicate_id_rejected),
+		T(test_queue_overflow),
+		T(test_stats_rows),
+		T(test_next_session_id),
+		T(test_retention),
+		T(test_close_flushes),
+		T(test_newer_version_refused),
+		T(test_open_errors),
+		T(test_readonly_file),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
