@@ -1,0 +1,1229 @@
+#!/usr/bin/env python3
+"""pcapgen.py: writes stripwatch's bundled test captures, deterministically.
+
+    python3 tools/pcapgen.py OUTDIR        (make pcaps: OUTDIR = pcaps)
+
+Every capture is built from a scripted SMTP conversation: a TCP three-way
+handshake, data cut at the MSS with correct sequence and acknowledgement
+numbers, ACKs, a FIN/ACK close, real TLS records after STARTTLS (the TLS 1.2
+server sends tools/pcapgen-cert.pem as its certificate). Timestamps are
+fixed and initial sequence numbers come from a PRNG seeded with the file
+name, so a rerun writes the same bytes. Python 3 standard library only.
+
+The scenario table at the bottom names each file, says what it shows and
+what stripwatch should find; the same text becomes OUTDIR/README.
+"""
+
+import base64
+import ipaddress
+import os
+import random
+import struct
+import sys
+import zlib
+
+# 2026-11-28T19:38:31Z: every capture starts here, so alert times are fixed.
+BASE_TS_US = 1795894711 * 1000000
+MSS = 1460              # Ethernet MSS: data is cut into segments of this
+RTT_US = 20000          # one round trip between client and server
+STEP_US = 50            # between back-to-back segments of one flight
+THINK_US = 1500         # a peer's processing time before it answers
+SNAPLEN = 262144        # what tcpdump writes by default
+
+CERT_PEM = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "pcapgen-cert.pem")
+
+C, S = 0, 1             # sides: client, server
+
+
+def cert_der():
+    """The DER bytes of the committed test certificate."""
+    with open(CERT_PEM, "r", encoding="ascii") as f:
+        lines = [l.strip() for l in f if l.strip() and "-----" not in l]
+    return base64.b64decode("".join(lines))
+
+
+def csum(data):
+    """Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def ip4_bytes(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def ip6_bytes(a):
+    return ipaddress.IPv6Address(a).packed
+
+
+# --------------------------------------------------------------------------
+# TCP conversation
+
+
+class Seg:
+    """One TCP segment as the capture will show it."""
+
+    def __init__(self, ts, side, seq, ack, flags, payload=b"", tag=None):
+        self.ts = ts
+        self.side = side
+        self.seq = seq & 0xFFFFFFFF
+        self.ack = ack & 0xFFFFFFFF
+        self.flags = flags
+        self.payload = payload
+        self.tag = tag
+
+    def copy(self):
+        return Seg(self.ts, self.side, self.seq, self.ack, self.flags,
+                   self.payload, self.tag)
+
+
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+class Conn:
+    """One TCP connection; send() appends segments as a real stack would."""
+
+    def __init__(self, rng, client, server, cport, sport, start_us=0,
+                 isn=None):
+        self.rng = rng
+        self.addr = (client, server)
+        self.port = (cport, sport)
+        self.v6 = ":" in client
+        self.isn = [rng.getrandbits(32), rng.getrandbits(32)]
+        if isn is not None:
+            self.isn = list(isn)
+        self.nxt = [self.isn[C] + 1, self.isn[S] + 1]
+        self.now = BASE_TS_US + start_us
+        self.segs = []
+
+    def _emit(self, side, flags, payload=b"", seq=None, tag=None):
+        other = 1 - side
+        s = Seg(self.now, side, self.nxt[side] if seq is None else seq,
+                self.nxt[other] if flags & ACK else 0, flags, payload, tag)
+        self.segs.append(s)
+        return s
+
+    def handshake(self):
+        self._emit(C, SYN, seq=self.isn[C])
+        self.now += RTT_US // 2
+        self._emit(S, SYN | ACK, seq=self.isn[S])
+        self.now += RTT_US // 2
+        self._emit(C, ACK)
+        self.now += THINK_US
+
+    def send(self, side, data, chunks=None, tag=None):
+        """side writes data; cut at MSS, or at the sizes in chunks."""
+        pieces = []
+        if chunks:
+            off = 0
+            for n in chunks:
+                pieces.append(data[off:off + n])
+                off += n
+            if off < len(data):
+                pieces.append(data[off:])
+        else:
+            pieces = [data]
+        out = []
+        for p in pieces:
+            while p:
+                part, p = p[:MSS], p[MSS:]
+                out.append(part)
+        for i, part in enumerate(out):
+            flags = ACK | (PSH if i == len(out) - 1 else 0)
+            self._emit(side, flags, part, tag=tag)
+            self.nxt[side] = (self.nxt[side] + len(part)) & 0xFFFFFFFF
+            self.now += STEP_US
+        self.now += RTT_US // 2
+
+    def ack(self, side):
+        """side sends a bare ACK for what it received."""
+        self._emit(side, ACK)
+        self.now += THINK_US
+
+    def close(self, first=C):
+        """first sends FIN, the other answers FIN/ACK, first ACKs."""
+        other = 1 - first
+        self._emit(first, FIN | ACK)
+        self.nxt[first] = (self.nxt[first] + 1) & 0xFFFFFFFF
+        self.now += RTT_US // 2
+        self._emit(other, FIN | ACK)
+        self.nxt[other] = (self.nxt[other] + 1) & 0xFFFFFFFF
+        self.now += RTT_US // 2
+        self._emit(first, ACK)
+        self.now += STEP_US
+
+
+def run_script(conn, script):
+    """Play a list of (side, bytes[, opts]) steps on conn.
+
+    A step by the same side as the previous one is preceded by a bare ACK
+    from the peer (delayed ACK), so every byte is acknowledged.
+    """
+    last = None
+    for step in script:
+        side, data = step[0], step[1]
+        opts = step[2] if len(step) > 2 else {}
+        if last == side:
+            conn.ack(1 - side)
+        conn.send(side, data, chunks=opts.get("chunks"), tag=opts.get("tag"))
+        conn.now += opts.get("delay", THINK_US)
+        last = side
+    if last is not None:
+        conn.ack(1 - last)
+    conn.close(C)
+    return conn.segs
+
+
+# --------------------------------------------------------------------------
+# TLS records
+
+
+def u8(n):
+    return struct.pack("!B", n)
+
+
+def u16(n):
+    return struct.pack("!H", n)
+
+
+def u24(n):
+    return struct.pack("!I", n)[1:]
+
+
+def vec8(b):
+    return u8(len(b)) + b
+
+
+def vec16(b):
+    return u16(len(b)) + b
+
+
+def vec24(b):
+    return u24(len(b)) + b
+
+
+def ext(t, body):
+    return u16(t) + vec16(body)
+
+
+def hs(t, body):
+    return u8(t) + vec24(body)
+
+
+def record(ctype, body, version=0x0303):
+    return u8(ctype) + u16(version) + vec16(body)
+
+
+def rbytes(rng, n):
+    return bytes(rng.getrandbits(8) for _ in range(n))
+
+
+def client_hello(rng, sni):
+    """A TLS ClientHello as OpenSSL 3 sends it: TLS 1.3 and 1.2 offered."""
+    suites = [0x1302, 0x1303, 0x1301, 0xC02C, 0xC030, 0xCCA9, 0xCCA8,
+              0xC02B, 0xC02F, 0x009F, 0x009E, 0x00FF]
+    name = sni.encode("ascii")
+    exts = b"".join([
+        ext(0x0000, vec16(u8(0) + vec16(name))),           # server_name
+        ext(0x000B, vec8(b"\x00\x01\x02")),                # ec_point_formats
+        ext(0x000A, vec16(b"".join(u16(g) for g in
+                                   (0x001D, 0x0017, 0x001E, 0x0019,
+                                    0x0018)))),            # supported_groups
+        ext(0x0023, b""),                                  # session_ticket
+        ext(0x0016, b""),                                  # encrypt_then_mac
+        ext(0x0017, b""),                                  # ext_master_secret
+        ext(0x000D, vec16(b"".join(u16(a) for a in
+                                   (0x0403, 0x0503, 0x0603, 0x0807, 0x0808,
+                                    0x0804, 0x0805, 0x0806, 0x0401, 0x0501,
+                                    0x0601)))),            # signature_algs
+        ext(0x002B, vec8(u16(0x0304) + u16(0x0303))),      # supported_versions
+        ext(0x002D, vec8(b"\x01")),                        # psk_kex_modes
+        ext(0x0033, vec16(u16(0x001D) + vec16(rbytes(rng, 32)))),  # key_share
+    ])
+    body = (u16(0x0303) + rbytes(rng, 32) + vec8(rbytes(rng, 32)) +
+            vec16(b"".join(u16(s) for s in suites)) + vec8(b"\x00") +
+            vec16(exts))
+    return record(22, hs(1, body), version=0x0301)
+
+
+def server_flight_12(rng, der):
+    """ServerHello + Certificate + ServerKeyExchange + ServerHelloDone, one
+    record, as OpenSSL sends them; cipher ECDHE-ECDSA-AES128-GCM-SHA256."""
+    exts = b"".join([
+        ext(0xFF01, b"\x00"),                              # renegotiation_info
+        ext(0x000B, vec8(b"\x00\x01\x02")),
+        ext(0x0017, b""),
+    ])
+    sh = (u16(0x0303) + rbytes(rng, 32) + vec8(rbytes(rng, 32)) +
+          u16(0xC02B) + u8(0) + vec16(exts))
+    cert = vec24(vec24(der))
+    ske = (u8(3) + u16(0x0017) + vec8(b"\x04" + rbytes(rng, 64)) +
+           u16(0x0403) + vec16(b"\x30\x45\x02\x20" + rbytes(rng, 32) +
+                               b"\x02\x21\x00" + rbytes(rng, 32)))
+    return record(22, hs(2, sh) + hs(11, cert) + hs(12, ske) + hs(14, b""))
+
+
+def client_finish_12(rng):
+    """ClientKeyExchange, ChangeCipherSpec, encrypted Finished."""
+    cke = hs(16, vec8(b"\x04" + rbytes(rng, 64)))
+    return (record(22, cke) + record(20, b"\x01") +
+            record(22, rbytes(rng, 40)))
+
+
+def server_finish(rng):
+    """NewSessionTicket-less ChangeCipherSpec and encrypted Finished."""
+    return record(20, b"\x01") + record(22, rbytes(rng, 40))
+
+
+def server_flight_13(rng, session_id_len=32):
+    """TLS 1.3 ServerHello (supported_versions 0x0304, x25519 key share),
+    the compatibility ChangeCipherSpec, then the encrypted rest of the
+    flight (EncryptedExtensions .. Finished) as application data."""
+    exts = (ext(0x002B, u16(0x0304)) +
+            ext(0x0033, u16(0x001D) + vec16(rbytes(rng, 32))))
+    sh = (u16(0x0303) + rbytes(rng, 32) + vec8(rbytes(rng, session_id_len)) +
+          u16(0x1301) + u8(0) + vec16(exts))
+    return (record(22, hs(2, sh)) + record(20, b"\x01") +
+            record(23, rbytes(rng, 1580)) + record(23, rbytes(rng, 280)) +
+            record(23, rbytes(rng, 69)))
+
+
+def client_finish_13(rng):
+    return record(20, b"\x01") + record(23, rbytes(rng, 69))
+
+
+def app_data(rng, *sizes):
+    return b"".join(record(23, rbytes(rng, n)) for n in sizes)
+
+
+def tls_tail(rng, version, der):
+    """Script steps of a whole handshake and a short encrypted exchange."""
+    steps = [(C, client_hello(rng, SERVER_NAME), {"tag": "client_hello"})]
+    if version == "1.2":
+        steps += [(S, server_flight_12(rng, der), {"tag": "server_hello"}),
+                  (C, client_finish_12(rng)),
+                  (S, server_finish(rng))]
+    else:
+        steps += [(S, server_flight_13(rng), {"tag": "server_hello"}),
+                  (C, client_finish_13(rng))]
+    steps += [(S, app_data(rng, 85)),                   # encrypted 220 banner
+              (C, app_data(rng, 45)),                   # EHLO
+              (S, app_data(rng, 230)),                  # EHLO reply
+              (C, app_data(rng, 60, 55, 30)),           # MAIL, RCPT, DATA
+              (S, app_data(rng, 60)),
+              (C, app_data(rng, 1210)),                 # message
+              (S, app_data(rng, 75)),
+              (C, app_data(rng, 30)),                   # QUIT
+              (S, app_data(rng, 40) + record(21, rbytes(rng, 26)))]
+    return steps
+
+
+# --------------------------------------------------------------------------
+# SMTP content
+
+SERVER_NAME = "mx.example.net"
+CLIENT_NAME = "client.example.org"
+CLIENT_IP, SERVER_IP = "192.0.2.10", "198.51.100.25"
+CLIENT_IP6, SERVER_IP6 = "2001:db8:1::10", "2001:db8:2::25"
+
+
+def crlf(*lines):
+    return b"".join(l.encode("latin-1") + b"\r\n" for l in lines)
+
+
+POSTFIX_BANNER = "220 mx.example.net ESMTP Postfix (Debian/GNU)"
+POSTFIX_EHLO = ["250-mx.example.net", "250-PIPELINING", "250-SIZE 10240000",
+                "250-VRFY", "250-ETRN", "250-STARTTLS",
+                "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN",
+                "250-SMTPUTF8", "250 CHUNKING"]
+
+EXIM_BANNER = ("220 mail.example.com ESMTP Exim 4.96 "
+               "Sat, 28 Nov 2026 19:38:31 +0000")
+EXIM_EHLO = ["250-mail.example.com Hello client.example.org [192.0.2.10]",
+             "250-SIZE 52428800", "250-8BITMIME", "250-PIPELINING",
+             "250-PIPE_CONNECT", "250-CHUNKING", "250-STARTTLS", "250-PRDR",
+             "250 HELP"]
+
+EXCH_BANNER = ("220 EXCH01.corp.example.com Microsoft ESMTP MAIL Service "
+               "ready at Sat, 28 Nov 2026 19:38:31 +0000")
+EXCH_EHLO = ["250-EXCH01.corp.example.com Hello [192.0.2.10]",
+             "250-SIZE 37748736", "250-PIPELINING", "250-DSN",
+             "250-ENHANCEDSTATUSCODES", "250-STARTTLS", "250-X-ANONYMOUSTLS",
+             "250-AUTH NTLM", "250-X-EXPS GSSAPI NTLM", "250-8BITMIME",
+             "250-BINARYMIME", "250-CHUNKING", "250-XEXCH50", "250-XRDST",
+             "250 XSHADOWREQUEST"]
+
+# Exchange 2003 behind a Cisco ASA with ESMTP inspection: extensions the ASA
+# does not know are overwritten with X's of the same length, ending in a
+# letter counting up; the banner keeps only '0', '2' and spaces.
+EXCH2003_BANNER = ("mail.corp.example.com Microsoft ESMTP MAIL Service, "
+                   "Version: 6.0.3790.4675 ready at  Sat, 28 Nov 2026 "
+                   "19:38:31 +0000")
+EXCH2003_EHLO = ["mail.corp.example.com Hello [192.0.2.10]", "TURN",
+                 "SIZE", "STARTTLS", "ETRN", "PIPELINING", "DSN",
+                 "ENHANCEDSTATUSCODES",
+                 "8bitmime", "BINARYMIME", "CHUNKING", "VRFY",
+                 "X-EXPS GSSAPI NTLM LOGIN", "X-EXPS=LOGIN",
+                 "AUTH GSSAPI NTLM LOGIN", "AUTH=LOGIN", "X-LINK2STATE",
+                 "XEXCH50", "OK"]
+ASA_KNOWN = {"SIZE", "PIPELINING", "DSN", "8BITMIME", "AUTH", "VRFY",
+             "ENHANCEDSTATUSCODES", "DELIVERBY", "CHUNKING",
+             "BINARYMIME", "HELP"}
+
+
+def asa_banner(text):
+    return "220 " + "".join(c if c in "02 " else "*" for c in text)
+
+
+def asa_ehlo(lines):
+    out, letter = [], ord("A")
+    for i, l in enumerate(lines):
+        sep = " " if i == len(lines) - 1 else "-"
+        kw = l.split(" ")[0].split("=")[0].upper()
+        if i == 0 or kw in ASA_KNOWN:
+            out.append("250" + sep + l)
+        else:
+            out.append("250" + sep + "X" * (len(l) - 1) + chr(letter))
+            letter += 1
+    return out
+
+
+def mail_body(rng, paragraphs=1, extra=()):
+    """A swaks-like message; paragraphs of filler make it span segments."""
+    words = ("the quick brown fox jumps over a lazy dog while relay hosts "
+             "queue deferred mail for later delivery and operators read "
+             "their logs").split()
+    lines = ["Date: Sat, 28 Nov 2026 19:38:31 +0000",
+             "To: alice@example.net", "From: bob@example.org",
+             "Subject: test Sat, 28 Nov 2026 19:38:31 +0000",
+             "Message-Id: <20261128193831.%06d@client.example.org>" %
+             rng.randrange(1000000),
+             "X-Mailer: swaks v20240103.0 jetmore.org/john/code/swaks/",
+             "", "This is a test mailing", ""]
+    lines += list(extra)
+    for _ in range(paragraphs):
+        for _ in range(12):
+            lines.append(" ".join(rng.choice(words) for _ in range(11)))
+        lines.append("")
+    return crlf(*lines) + b".\r\n"
+
+
+def envelope(rng, body_paragraphs=0, extra=()):
+    """MAIL, RCPT, DATA, the message, QUIT, lock-step (no pipelining)."""
+    qid = "%010X" % rng.getrandbits(40)
+    return [(C, crlf("MAIL FROM:<bob@example.org>")),
+            (S, crlf("250 2.1.0 Ok")),
+            (C, crlf("RCPT TO:<alice@example.net>")),
+            (S, crlf("250 2.1.5 Ok")),
+            (C, crlf("DATA")),
+            (S, crlf("354 End data with <CR><LF>.<CR><LF>")),
+            (C, mail_body(rng, body_paragraphs, extra), {"tag": "body"}),
+            (S, crlf("250 2.0.0 Ok: queued as " + qid)),
+            (C, crlf("QUIT")),
+            (S, crlf("221 2.0.0 Bye"))]
+
+
+def ehlo_step(name=CLIENT_NAME):
+    return (C, crlf("EHLO " + name), {"tag": "ehlo"})
+
+
+# --------------------------------------------------------------------------
+# Conversations: each returns the script of one session.
+
+
+def conv_starttls(rng, version="1.2", split=False):
+    """Postfix, STARTTLS, a TLS handshake; split cuts the EHLO reply and
+    the server's TLS flight into two segments each (for reordering)."""
+    der = cert_der()
+    steps = ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+              (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
+              (C, crlf("STARTTLS"), {"tag": "starttls"}),
+              (S, crlf("220 2.0.0 Ready to start TLS"))] +
+             tls_tail(rng, version, der))
+    if split:
+        for i, st in enumerate(steps):
+            tag = st[2].get("tag") if len(st) > 2 else None
+            if tag in ("ehlo_reply", "server_hello"):
+                steps[i] = (st[0], st[1], {"tag": tag, "chunks": [100]})
+    return steps
+
+
+def conv_exim_tls13(rng):
+    return ([(S, crlf(EXIM_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*EXIM_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("STARTTLS"), {"tag": "starttls"}),
+             (S, crlf("220 TLS go ahead"))] +
+            tls_tail(rng, "1.3", None))
+
+
+def conv_no_starttls(rng):
+    lines = [l for l in POSTFIX_EHLO if "STARTTLS" not in l]
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*lines), {"tag": "ehlo_reply"})] + envelope(rng))
+
+
+def conv_exchange(rng):
+    return ([(S, crlf(EXCH_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*EXCH_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("STARTTLS"), {"tag": "starttls"}),
+             (S, crlf("220 2.0.0 SMTP server ready"))] +
+            tls_tail(rng, "1.2", cert_der()))
+
+
+def conv_body_quotes(rng):
+    """Plaintext server; the message quotes lines a parser must not take
+    for commands or replies."""
+    lines = [l for l in EXIM_EHLO if "STARTTLS" not in l]
+    extra = ["Our firewall rewrote the EHLO reply. It said:", "",
+             "250-XXXXXXXA", "XXXXXXXX", "STARTTLS",
+             "220 2.0.0 Ready to start TLS", "EHLO x",
+             "500 5.5.1 Command unrecognized", "454 4.7.0 TLS not available",
+             ""]
+    return ([(S, crlf(EXIM_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*lines), {"tag": "ehlo_reply"})] +
+            envelope(rng, 1, extra))
+
+
+def conv_pipelined(rng):
+    lines = [l for l in POSTFIX_EHLO if "STARTTLS" not in l]
+    return [(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+            (S, crlf(*lines), {"tag": "ehlo_reply"}),
+            (C, crlf("MAIL FROM:<bob@example.org> SIZE=1201",
+                     "RCPT TO:<alice@example.net>",
+                     "RCPT TO:<carol@example.net>", "DATA")),
+            (S, crlf("250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok",
+                     "354 End data with <CR><LF>.<CR><LF>")),
+            (C, mail_body(rng, 0), {"tag": "body"}),
+            (S, crlf("250 2.0.0 Ok: queued as 4XKQ0y1Zq5z9sVN")),
+            (C, crlf("RSET", "MAIL FROM:<bob@example.org>",
+                     "RCPT TO:<dave@example.net>", "DATA")),
+            (S, crlf("250 2.0.0 Ok", "250 2.1.0 Ok",
+                     "550 5.1.1 <dave@example.net>: Recipient address "
+                     "rejected: User unknown", "554 5.5.1 Error: no valid "
+                     "recipients")),
+            (C, crlf("QUIT")), (S, crlf("221 2.0.0 Bye"))]
+
+
+def conv_offered_not_requested(rng):
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"})] +
+            envelope(rng))
+
+
+def conv_asa(rng, body_paragraphs=4):
+    """Postfix behind an ASA: 250-STARTTLS became 250-XXXXXXXA; the client
+    sends its mail in plaintext."""
+    lines = ["250-XXXXXXXA" if l == "250-STARTTLS" else l
+             for l in POSTFIX_EHLO]
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*lines), {"tag": "ehlo_reply"})] +
+            envelope(rng, body_paragraphs))
+
+
+def conv_asa_exchange(rng):
+    return ([(S, crlf(asa_banner(EXCH2003_BANNER)), {"tag": "banner"}),
+             ehlo_step(),
+             (S, crlf(*asa_ehlo(EXCH2003_EHLO)), {"tag": "ehlo_reply"})] +
+            envelope(rng))
+
+
+def conv_cmd_masked(rng):
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("XXXXXXXX"), {"tag": "starttls"}),
+             (S, crlf("500 5.5.1 Command unrecognized"))] + envelope(rng))
+
+
+def conv_refused(rng):
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("STARTTLS"), {"tag": "starttls"}),
+             (S, crlf("454 4.7.0 TLS not available due to local problem"))] +
+            envelope(rng))
+
+
+def conv_plaintext_after(rng):
+    """The 220 came back but the client carries on in plaintext: what a
+    downgrade (or a decrypted export) looks like on the wire."""
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("STARTTLS"), {"tag": "starttls"}),
+             (S, crlf("220 2.0.0 Ready to start TLS")),
+             (C, crlf("EHLO " + CLIENT_NAME), {"tag": "plaintext"}),
+             (S, crlf(*[l for l in POSTFIX_EHLO if "STARTTLS" not in l]))] +
+            envelope(rng))
+
+
+def conv_cmd_injection(rng):
+    """RSET rides in the STARTTLS segment (CVE-2011-0411 style); the server
+    answers 220 and the handshake follows."""
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("STARTTLS", "RSET"), {"tag": "starttls"}),
+             (S, crlf("220 2.0.0 Ready to start TLS"))] +
+            tls_tail(rng, "1.2", cert_der()))
+
+
+def conv_resp_injection(rng):
+    """A second reply rides behind the 220 in one segment."""
+    return ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+             (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
+             (C, crlf("STARTTLS"), {"tag": "starttls"}),
+             (S, crlf("220 2.0.0 Ready to start TLS", "250 injected"))] +
+            tls_tail(rng, "1.2", cert_der()))
+
+
+# --------------------------------------------------------------------------
+# Transport shapes: rewrite a list of segments.
+
+
+def data_segs(segs, tag=None, side=None):
+    return [i for i, s in enumerate(segs) if s.payload and
+            (tag is None or s.tag == tag) and (side is None or s.side == side)]
+
+
+def retime(segs, old_ts):
+    """Keep capture times increasing after the order changed."""
+    for s, t in zip(segs, sorted(old_ts)):
+        s.ts = t
+    return segs
+
+
+def shape_ooo(segs):
+    """Swap the first two segments of the EHLO reply, of the body and of
+    the server's TLS flight, where those span two segments or more."""
+    ts = [s.ts for s in segs]
+    for tag in ("ehlo_reply", "body", "server_hello"):
+        idx = data_segs(segs, tag)
+        if len(idx) >= 2:
+            a, b = idx[0], idx[1]
+            segs[a], segs[b] = segs[b], segs[a]
+    return retime(segs, ts)
+
+
+def shape_retrans(segs):
+    """Resend the EHLO, the EHLO reply and the first body segment, same
+    bytes, half-way between the original and the peer's next segment (the
+    one that acknowledges it), as a sender with a short RTO would."""
+    out = list(segs)
+    for tag in ("ehlo_reply", "ehlo", "body"):
+        idx = data_segs(out, tag)
+        if not idx:
+            continue
+        i = idx[0]
+        nxt = next(s for s in out[i + 1:] if s.side != out[i].side)
+        dup = out[i].copy()
+        dup.ts = out[i].ts + (nxt.ts - out[i].ts) // 2
+        out.append(dup)
+    out.sort(key=lambda s: s.ts)
+    return out
+
+
+def shape_dup(segs):
+    """SPAN session mirroring both ports: every packet twice."""
+    out = []
+    for s in segs:
+        d = s.copy()
+        d.ts = s.ts + 3
+        out += [s, d]
+    return out
+
+
+def shape_midstream(segs):
+    """The capture starts after the banner: no SYN, no greeting."""
+    first = data_segs(segs, "ehlo")[0]
+    return segs[first:]
+
+
+def shape_conflict(segs):
+    """A 'retransmission' of the EHLO reply with other bytes: SIZE 10240000
+    became SIZE 99999999 (same length, so the outcome does not depend on
+    which copy reassembly keeps)."""
+    out = list(segs)
+    i = data_segs(out, "ehlo_reply")[0]
+    bad = out[i].copy()
+    assert b"SIZE 10240000" in bad.payload
+    bad.payload = bad.payload.replace(b"SIZE 10240000", b"SIZE 99999999")
+    bad.ts = out[i].ts + 30000
+    out.append(bad)
+    out.sort(key=lambda s: s.ts)
+    return out
+
+
+def shape_lost(segs):
+    """The mirror dropped the second body segment; the peers did not (it is
+    acked), so the hole is never filled."""
+    idx = data_segs(segs, "body")
+    assert len(idx) >= 3
+    return [s for i, s in enumerate(segs) if i != idx[1]]
+
+
+# --------------------------------------------------------------------------
+# Packets and encapsulations
+
+
+class Endpoints:
+    def __init__(self, conn):
+        self.addr = conn.addr
+        self.port = conn.port
+        self.v6 = conn.v6
+
+
+def tcp_bytes(ep, s, src, dst):
+    side = s.side
+    opts = b""
+    if s.flags & SYN:
+        opts = (b"\x02\x04" + u16(MSS) + b"\x01\x01\x04\x02" +
+                b"\x01\x03\x03\x07")   # MSS, SACK permitted, wscale 7
+    hlen = 20 + len(opts)
+    win = 64240 if side == C else 65160
+    hdr = struct.pack("!HHIIBBHHH", ep.port[side], ep.port[1 - side], s.seq,
+                      s.ack, (hlen // 4) << 4, s.flags, win, 0, 0) + opts
+    seg = hdr + s.payload
+    if ep.v6:
+        pseudo = src + dst + struct.pack("!IxxxB", len(seg), 6)
+    else:
+        pseudo = src + dst + struct.pack("!xBH", 6, len(seg))
+    c = csum(pseudo + seg)
+    return seg[:16] + u16(c) + seg[18:]
+
+
+def ip4_header(src, dst, proto, plen, ident, ttl=64, frag=0x4000):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + plen, ident, frag, ttl,
+                    proto, 0, src, dst)
+    return h[:10] + u16(csum(h)) + h[12:]
+
+
+def ip_packet(ep, s, ident):
+    """The IPv4 or IPv6 packet carrying segment s."""
+    side = s.side
+    if ep.v6:
+        src, dst = ip6_bytes(ep.addr[side]), ip6_bytes(ep.addr[1 - side])
+        tcp = tcp_bytes(ep, s, src, dst)
+        return struct.pack("!IHBB", 0x60000000, len(tcp), 6, 64) + src + dst \
+            + tcp
+    src, dst = ip4_bytes(ep.addr[side]), ip4_bytes(ep.addr[1 - side])
+    tcp = tcp_bytes(ep, s, src, dst)
+    return ip4_header(src, dst, 6, len(tcp), ident) + tcp
+
+
+MAC = {C: b"\x52\x54\x00\x12\x34\x56", S: b"\x00\x1b\x21\xab\xcd\xef"}
+TAP_MAC = (b"\x00\x50\x56\x01\x02\x03", b"\x00\x50\x56\x0a\x0b\x0c")
+
+
+def eth(side, etype, payload):
+    return MAC[1 - side] + MAC[side] + u16(etype) + payload
+
+
+def ethertype(ep):
+    return 0x86DD if ep.v6 else 0x0800
+
+
+def enc_ether(ep, s, ip):
+    return [eth(s.side, ethertype(ep), ip)]
+
+
+def enc_vlan(ep, s, ip):
+    return [eth(s.side, 0x8100, u16(100) + u16(ethertype(ep)) + ip)]
+
+
+def enc_qinq(ep, s, ip):
+    return [eth(s.side, 0x88A8, u16(3000) + u16(0x8100) + u16(100) +
+                u16(ethertype(ep)) + ip)]
+
+
+def enc_sll(ep, s, ip):
+    pkttype = 0 if s.side == S else 4       # to us / outgoing
+    return [struct.pack("!HHH", pkttype, 1, 6) + MAC[s.side] + b"\0\0" +
+            u16(ethertype(ep)) + ip]
+
+
+def enc_sll2(ep, s, ip):
+    pkttype = 0 if s.side == S else 4
+    return [u16(ethertype(ep)) + b"\0\0" + struct.pack("!IHBB", 2, 1,
+                                                       pkttype, 6) +
+            MAC[s.side] + b"\0\0" + ip]
+
+
+def enc_raw(ep, s, ip):
+    return [ip]
+
+
+def enc_null(ep, s, ip):
+    # host byte order of the capturing machine: little-endian here
+    return [struct.pack("<I", 30 if ep.v6 else 2) + ip]
+
+
+def enc_mpls(ep, s, ip):
+    outer = (1001 << 12) | (0 << 9) | (0 << 8) | 63
+    inner = (2002 << 12) | (0 << 9) | (1 << 8) | 63
+    return [eth(s.side, 0x8847, struct.pack("!II", outer, inner) + ip)]
+
+
+TUN_SRC, TUN_DST = ip4_bytes("10.255.0.1"), ip4_bytes("10.255.0.2")
+
+
+def outer_ip(proto, payload, ident):
+    """The mirror's tunnel: Ethernet and IPv4 from the tap to the sensor."""
+    return (TAP_MAC[1] + TAP_MAC[0] + u16(0x0800) +
+            ip4_header(TUN_SRC, TUN_DST, proto, len(payload), ident) +
+            payload)
+
+
+class Counter:
+    def __init__(self):
+        self.n = 0
+
+    def next(self):
+        self.n += 1
+        return self.n
+
+
+def enc_gre(ep, s, ip, ctr=None):
+    gre = u16(0) + u16(ethertype(ep))
+    return [outer_ip(47, gre + ip, ctr.next() if ctr else 1)]
+
+
+def enc_erspan2(ep, s, ip, ctr=None):
+    n = ctr.next() if ctr else 1
+    # GRE with the sequence bit, protocol 0x88be; ERSPAN type II header:
+    # ver 1, VLAN 0, CoS 0, En 0, T 0, session 7; reserved, index 0
+    gre = u16(0x1000) + u16(0x88BE) + struct.pack("!I", n)
+    hdr = struct.pack("!HHI", (1 << 12) | 0, 7, 0)
+    inner = eth(s.side, ethertype(ep), ip)
+    return [outer_ip(47, gre + hdr + inner, n)]
+
+
+def enc_erspan3(ep, s, ip, ctr=None):
+    n = ctr.next() if ctr else 1
+    # GRE with sequence, protocol 0x22eb; ERSPAN type III header: ver 2,
+    # VLAN 0, session 7, a timestamp, SGT 0, flags (gra 01 = 100 ns ts),
+    # no optional platform subheader
+    gre = u16(0x1000) + u16(0x22EB) + struct.pack("!I", n)
+    hdr = (struct.pack("!HH", (2 << 12) | 0, 7) +
+           struct.pack("!I", (s.ts // 100) & 0xFFFFFFFF) +
+           struct.pack("!HH", 0, (1 << 1)))
+    inner = eth(s.side, ethertype(ep), ip)
+    return [outer_ip(47, gre + hdr + inner, n)]
+
+
+def enc_vxlan(ep, s, ip, ctr=None):
+    n = ctr.next() if ctr else 1
+    inner = eth(s.side, ethertype(ep), ip)
+    vx = struct.pack("!II", 0x08000000, 5001 << 8)
+    udp_payload = vx + inner
+    udp = struct.pack("!HHHH", 49152 + (n % 1000), 4789, 8 + len(udp_payload),
+                      0) + udp_payload
+    return [outer_ip(17, udp, n)]
+
+
+FRAG_SIZE = 104         # bytes of IP payload per fragment (13 * 8)
+
+
+def fragments(ip, order_reverse=False):
+    """Cut an IPv4 packet into fragments of FRAG_SIZE payload bytes."""
+    hdr, data = ip[:20], ip[20:]
+    ident = struct.unpack("!H", hdr[4:6])[0]
+    src, dst, proto = hdr[12:16], hdr[16:20], hdr[9]
+    out = []
+    for off in range(0, len(data), FRAG_SIZE):
+        part = data[off:off + FRAG_SIZE]
+        more = off + FRAG_SIZE < len(data)
+        frag = (0x2000 if more else 0) | (off // 8)
+        out.append(ip4_header(src, dst, proto, len(part), ident, frag=frag) +
+                   part)
+    return out[::-1] if order_reverse else out
+
+
+def enc_frag(ep, s, ip):
+    if s.tag == "ehlo_reply":
+        return [eth(s.side, 0x0800, f) for f in fragments(ip, True)]
+    if s.tag in ("body", "banner"):
+        return [eth(s.side, 0x0800, f) for f in fragments(ip)]
+    return [eth(s.side, 0x0800, ip)]
+
+
+LINKTYPE = {"ether": 1, "null": 0, "raw": 101, "ipv4": 228, "sll": 113,
+            "sll2": 276}
+
+
+def frames(ep, segs, enc, ident_base):
+    """(ts_us, frame) records for segs under encapsulation enc."""
+    recs = []
+    ctr = Counter()
+    ident = ident_base
+    for s in segs:
+        ident = (ident + 1) & 0xFFFF
+        ip = ip_packet(ep, s, ident)
+        if enc in (enc_gre, enc_erspan2, enc_erspan3, enc_vxlan):
+            fs = enc(ep, s, ip, ctr)
+        else:
+            fs = enc(ep, s, ip)
+        for k, f in enumerate(fs):
+            recs.append((s.ts + k, f))
+    return recs
+
+
+# --------------------------------------------------------------------------
+# File writers
+
+
+def write_pcap(path, linktype, recs, nsec=False, big=False, cut=None,
+               garbage=None):
+    """Classic libpcap file; cut truncates the file at that byte offset,
+    garbage is appended after the records."""
+    e = ">" if big else "<"
+    magic = 0xA1B23C4D if nsec else 0xA1B2C3D4
+    out = [struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, SNAPLEN, linktype)]
+    for ts, f in recs:
+        sub = (ts % 1000000) * (1000 if nsec else 1)
+        out.append(struct.pack(e + "IIII", ts // 1000000, sub, len(f), len(f))
+                   + f)
+    data = b"".join(out)
+    if cut is not None:
+        data = data[:cut]
+    if garbage is not None:
+        data += garbage
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def pad4(b):
+    return b + b"\0" * (-len(b) % 4)
+
+
+def pcapng_block(btype, body):
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+def pcapng_opt(code, val):
+    return struct.pack("<HH", code, len(val)) + pad4(val)
+
+
+def write_pcapng(path, linktype, recs):
+    """pcapng: section header, one interface (microsecond resolution), an
+    enhanced packet block per record."""
+    shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + \
+        pcapng_opt(4, b"stripwatch pcapgen.py") + pcapng_opt(0, b"")
+    idb = struct.pack("<HHI", linktype, 0, SNAPLEN) + \
+        pcapng_opt(2, b"mirror0") + pcapng_opt(9, b"\x06") + \
+        pcapng_opt(0, b"")
+    out = [pcapng_block(0x0A0D0D0A, shb), pcapng_block(1, idb)]
+    for ts, f in recs:
+        body = struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(f),
+                           len(f)) + pad4(f)
+        out.append(pcapng_block(6, body))
+    with open(path, "wb") as fh:
+        fh.write(b"".join(out))
+
+
+# --------------------------------------------------------------------------
+# Scenarios
+
+
+def seed_of(name):
+    return zlib.crc32(name.encode("ascii"))
+
+
+def session(name, conv, v6=False, start_us=0, cport=None, sport=25,
+            client=None, server=None, isn=None, shape=None, rng=None):
+    """Segments of one scripted session."""
+    rng = rng or random.Random(seed_of(name))
+    c = client or (CLIENT_IP6 if v6 else CLIENT_IP)
+    sv = server or (SERVER_IP6 if v6 else SERVER_IP)
+    conn = Conn(rng, c, sv, cport or rng.randrange(32768, 60999), sport,
+                start_us, isn)
+    conn.handshake()
+    segs = run_script(conn, conv(rng))
+    if shape:
+        segs = shape(segs)
+    return Endpoints(conn), segs
+
+
+def one(outdir, name, conv, enc=enc_ether, link="ether", writer="pcap",
+        v6=False, shape=None, isn=None, **kw):
+    ep, segs = session(name, conv, v6=v6, shape=shape, isn=isn)
+    recs = frames(ep, segs, enc, seed_of(name) & 0xFFFF)
+    path = os.path.join(outdir, name)
+    if writer == "pcapng":
+        write_pcapng(path, LINKTYPE[link], recs)
+    else:
+        write_pcap(path, LINKTYPE[link], recs, **kw)
+    return recs
+
+
+def wrap_isn(name, conv):
+    """A server ISN that puts 2^32 thirty bytes into the EHLO reply; the
+    reply is sent in two segments so one straddles the wrap."""
+    rng = random.Random(seed_of(name))
+    script = conv(rng)
+    banner = script[0][1]
+    return (2**32 - 1 - len(banner) - 30) & 0xFFFFFFFF
+
+
+def conv_asa_split(rng):
+    script = conv_asa(rng)
+    for i, st in enumerate(script):
+        if len(st) > 2 and st[2].get("tag") == "ehlo_reply":
+            script[i] = (st[0], st[1], {"tag": "ehlo_reply", "chunks": [60]})
+    return script
+
+
+def gen_interleaved(outdir, name):
+    """Four sessions at once, their packets interleaved in time."""
+    rng = random.Random(seed_of(name))
+    parts = [
+        (conv_starttls, CLIENT_IP, "192.0.2.11", 0),
+        (conv_asa, "192.0.2.12", SERVER_IP, 7000),
+        (conv_refused, "192.0.2.13", "198.51.100.26", 13000),
+        (conv_no_starttls, CLIENT_IP6, SERVER_IP6, 21000),
+    ]
+    recs = []
+    for k, (conv, cl, sv, start) in enumerate(parts):
+        sub = random.Random(rng.getrandbits(32))
+        ep, segs = session(name, conv, start_us=start, client=cl, server=sv,
+                           cport=40000 + 1111 * k, rng=sub)
+        recs += frames(ep, segs, enc_ether, 1000 * k)
+    recs.sort(key=lambda r: r[0])
+    write_pcap(os.path.join(outdir, name), 1, recs)
+
+
+def gen_truncated(outdir, name):
+    """The ASA conversation, the file cut in the middle of a record that
+    follows the EHLO reply."""
+    ep, segs = session(name, conv_asa)
+    recs = frames(ep, segs, enc_ether, 7)
+    at = [i for i, s in enumerate(segs) if s.tag == "body"][0]
+    off = 24 + sum(16 + len(f) for _, f in recs[:at]) + 16 + 40
+    write_pcap(os.path.join(outdir, name), 1, recs, cut=off)
+
+
+def gen_garbage(outdir, name):
+    """The ASA conversation up to the reply to MAIL, then text where the
+    next record header should be."""
+    ep, segs = session(name, conv_asa)
+    recs = frames(ep, segs, enc_ether, 9)
+    at = [i for i, s in enumerate(segs) if s.tag == "body"][0]
+    write_pcap(os.path.join(outdir, name), 1, recs[:at],
+               garbage=b"this is not a pcap record, just text\n" * 8)
+
+
+CERT_NOTE = "cert = tools/pcapgen-cert.pem"
+
+# name, generator, description (what it shows / what stripwatch finds)
+SCENARIOS = [
+    # clean
+    ("clean-starttls-tls12.pcap",
+     lambda d, n: one(d, n, lambda r: conv_starttls(r, "1.2")),
+     "Postfix, swaks upgrades with STARTTLS, TLS 1.2 with certificate "
+     "(ECDHE-ECDSA-AES128-GCM). No event; outcome tls, TLS1.2, SNI "
+     "mx.example.net, " + CERT_NOTE + "."),
+    ("clean-starttls-tls13.pcap",
+     lambda d, n: one(d, n, conv_exim_tls13),
+     "Exim, STARTTLS then TLS 1.3 (supported_versions 0x0304, "
+     "TLS_AES_128_GCM_SHA256, certificate encrypted). No event; outcome "
+     "tls, TLS1.3, no cert_sha256."),
+    ("clean-no-starttls.pcap",
+     lambda d, n: one(d, n, conv_no_starttls),
+     "Postfix without STARTTLS, mail delivered in plaintext. No event; "
+     "outcome plaintext."),
+    ("clean-exchange.pcap",
+     lambda d, n: one(d, n, conv_exchange),
+     "Exchange EHLO reply with XEXCH50, X-ANONYMOUSTLS, XRDST, X-EXPS and "
+     "STARTTLS; client upgrades, TLS 1.2. No event (X extensions are not "
+     "masks); outcome tls."),
+    ("clean-body-quotes.pcap",
+     lambda d, n: one(d, n, conv_body_quotes),
+     "Exim without STARTTLS; the DATA body quotes 250-XXXXXXXA, XXXXXXXX, "
+     "STARTTLS, a 220, EHLO x, 500 and 454 lines. No event; outcome "
+     "plaintext; helo client.example.org."),
+    ("clean-pipelined.pcap",
+     lambda d, n: one(d, n, conv_pipelined),
+     "PIPELINING: MAIL/RCPT/RCPT/DATA in one segment, four replies in one; "
+     "a second pipelined group rejected. No event; outcome plaintext."),
+    ("clean-offered-not-requested.pcap",
+     lambda d, n: one(d, n, conv_offered_not_requested),
+     "STARTTLS offered, the client never asks. No event; outcome "
+     "plaintext_offered."),
+    ("clean-interleaved.pcap", gen_interleaved,
+     "Four sessions at once, packets interleaved: TLS 1.2 upgrade, ASA "
+     "masking, 454 refusal, IPv6 plaintext. Events capability_masked and "
+     "starttls_refused; outcomes tls, stripped, refused, plaintext."),
+    # positive
+    ("pos-asa-masked.pcap",
+     lambda d, n: one(d, n, conv_asa),
+     "Cisco ASA rewrote 250-STARTTLS to 250-XXXXXXXA; mail in plaintext. "
+     "Event capability_masked; outcome stripped."),
+    ("pos-asa-exchange.pcap",
+     lambda d, n: one(d, n, conv_asa_exchange),
+     "Exchange 2003 behind an ASA: banner masked to 220 ***...**0****0*** "
+     "(only '0', '2' and spaces kept), "
+     "250-XXXA, 250-XXXXXXXB ... 250 XH, no STARTTLS. Events "
+     "capability_masked, banner_masked; outcome stripped."),
+    ("pos-cmd-masked.pcap",
+     lambda d, n: one(d, n, conv_cmd_masked),
+     "STARTTLS offered; the ISP rewrote the client's STARTTLS to XXXXXXXX, "
+     "answered 500 5.5.1 Command unrecognized; mail in plaintext. Event "
+     "command_masked; outcome stripped."),
+    ("pos-refused-454.pcap",
+     lambda d, n: one(d, n, conv_refused),
+     "STARTTLS answered 454 4.7.0 TLS not available due to local problem; "
+     "mail in plaintext. Event starttls_refused; outcome refused."),
+    ("pos-plaintext-after-starttls.pcap",
+     lambda d, n: one(d, n, conv_plaintext_after),
+     "220 to STARTTLS, then a plaintext EHLO and mail. Event "
+     "plaintext_after_starttls; outcome stripped."),
+    ("pos-cmd-injection.pcap",
+     lambda d, n: one(d, n, conv_cmd_injection),
+     "STARTTLS\\r\\nRSET\\r\\n in one client segment, 220, then a TLS 1.2 "
+     "handshake. Event starttls_injection; outcome stripped."),
+    ("pos-resp-injection.pcap",
+     lambda d, n: one(d, n, conv_resp_injection),
+     "220 2.0.0 Ready to start TLS\\r\\n250 injected\\r\\n in one server "
+     "segment, then TLS 1.2. Event starttls_injection; outcome stripped."),
+]
+
+ENCAPS = [
+    ("ether", enc_ether, "ether", "Ethernet"),
+    ("vlan", enc_vlan, "ether", "802.1Q VLAN 100"),
+    ("qinq", enc_qinq, "ether", "QinQ: 802.1ad (0x88a8) S-tag 3000 around "
+     "802.1Q VLAN 100"),
+    ("sll", enc_sll, "sll", "Linux cooked v1 (LINKTYPE_LINUX_SLL)"),
+    ("sll2", enc_sll2, "sll2", "Linux cooked v2 (LINKTYPE_LINUX_SLL2)"),
+    ("raw", enc_raw, "raw", "raw IP (LINKTYPE_RAW 101)"),
+    ("ipv4", enc_raw, "ipv4", "raw IPv4 (LINKTYPE_IPV4 228)"),
+    ("null", enc_null, "null", "BSD NULL loopback (AF_INET, little-endian)"),
+    ("mpls", enc_mpls, "ether", "Ethernet, two MPLS labels"),
+    ("gre", enc_gre, "ether", "IPv4 inside GRE inside IPv4"),
+    ("erspan2", enc_erspan2, "ether", "ERSPAN type II (GRE 0x88be, "
+     "sequence number) carrying Ethernet"),
+    ("erspan3", enc_erspan3, "ether", "ERSPAN type III (GRE 0x22eb) "
+     "carrying Ethernet"),
+    ("vxlan", enc_vxlan, "ether", "VXLAN (UDP 4789, VNI 5001) carrying "
+     "Ethernet"),
+    ("ipfrag", enc_frag, "ether", "IPv4 fragments of 104 bytes: banner and "
+     "body in order, the EHLO reply's train in reverse order"),
+]
+
+ASA_FINDS = "Event capability_masked; outcome stripped."
+
+
+def encap_scenarios():
+    out = []
+    for tag, enc, link, what in ENCAPS:
+        out.append(("link-%s.pcap" % tag,
+                    (lambda e, l: lambda d, n: one(d, n, conv_asa, enc=e,
+                                                   link=l))(enc, link),
+                    "ASA-masked conversation, %s. %s" % (what, ASA_FINDS)))
+    out += [
+        ("link-ipv6.pcap",
+         lambda d, n: one(d, n, conv_asa, v6=True),
+         "ASA-masked conversation over IPv6 (2001:db8:1::10 -> "
+         "2001:db8:2::25). " + ASA_FINDS),
+        ("link-pcapng.pcapng",
+         lambda d, n: one(d, n, conv_asa, writer="pcapng"),
+         "ASA-masked conversation in pcapng (SHB, IDB, EPBs). " + ASA_FINDS),
+        ("link-pcap-nsec-be.pcap",
+         lambda d, n: one(d, n, conv_asa, nsec=True, big=True),
+         "ASA-masked conversation in a big-endian nanosecond pcap. " +
+         ASA_FINDS),
+    ]
+    return out
+
+
+SHAPES = [
+    ("tcp-out-of-order.pcap", shape_ooo, None,
+     "EHLO-reply and body segments swapped in capture order. " + ASA_FINDS),
+    ("tcp-retransmit.pcap", shape_retrans, None,
+     "EHLO, EHLO reply and a body segment retransmitted before the peer's "
+     "ACK, same bytes. " + ASA_FINDS + " No reassembly_conflict."),
+    ("tcp-span-dup.pcap", shape_dup, None,
+     "Every packet twice (SPAN of both ports). " + ASA_FINDS +
+     " No reassembly_conflict."),
+    ("tcp-seq-wrap.pcap", None, "wrap",
+     "Server sequence numbers wrap 2^32 thirty bytes into the EHLO reply, "
+     "sent in two segments. " + ASA_FINDS),
+    ("tcp-midstream.pcap", shape_midstream, None,
+     "Capture joined after the banner: no SYN, starts with EHLO. " +
+     ASA_FINDS),
+    ("tcp-conflict.pcap", shape_conflict, None,
+     "A copy of the EHLO reply segment with SIZE 99999999 for SIZE "
+     "10240000. Events capability_masked, reassembly_conflict; outcome "
+     "stripped."),
+    ("tcp-lost-segment.pcap", shape_lost, None,
+     "The second body segment never captured (acked by the peer): "
+     "gaps >= 1, parser resyncs. " + ASA_FINDS),
+]
+
+
+def shape_scenarios():
+    out = []
+    for name, shape, special, what in SHAPES:
+        if special == "wrap":
+            fn = (lambda d, n: one(d, n, conv_asa_split,
+                                   isn=(random.Random(1).getrandbits(32),
+                                        wrap_isn(n, conv_asa_split))))
+        else:
+            fn = (lambda sh: lambda d, n: one(d, n, conv_asa,
+                                              shape=sh))(shape)
+        out.append((name, fn, what))
+    out.append(("tcp-tls12-ooo-dup.pcap",
+                lambda d, n: one(d, n, lambda r: conv_starttls(r, "1.2", True),
+                                 shape=lambda s: shape_dup(shape_ooo(s))),
+                "Clean TLS 1.2 upgrade; the EHLO reply and the server's TLS "
+                "flight each in two segments, swapped; every packet twice. "
+                "No event; outcome tls, TLS1.2, " + CERT_NOTE + "."))
+    return out
+
+
+BROKEN = [
+    ("bad-truncated.pcap", gen_truncated,
+     "ASA-masked conversation, file cut in the middle of the first body "
+     "record. Exit non-zero with an error; the session (capability_masked, "
+     "stripped) is still written."),
+    ("bad-garbage.pcap", gen_garbage,
+     "ASA-masked conversation up to DATA, then text instead of a record "
+     "header. Exit non-zero with an error; the session (capability_masked, "
+     "stripped) is still written."),
+]
+
+
+def all_scenarios():
+    return SCENARIOS + encap_scenarios() + shape_scenarios() + BROKEN
+
+
+README_HEAD = """\
+Bundled captures for stripwatch, one SMTP conversation per file unless said.
+All are synthetic and deterministic: made by `python3 tools/pcapgen.py pcaps`
+(`make pcaps`) from scripted conversations (Python standard library only;
+fixed timestamps from 2026-11-28T19:38:31Z, ISNs from a PRNG seeded with the
+file name; the TLS 1.2 certificate is tools/pcapgen-cert.pem). Client
+192.0.2.10 (client.example.org), server 198.51.100.25:25 unless said.
+tests/pcap-cases holds the expectations each line states.
+
+"""
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: pcapgen.py OUTDIR\n")
+        return 2
+    outdir = argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    lines = []
+    for name, fn, what in all_scenarios():
+        fn(outdir, name)
+        lines.append("%s: %s" % (name, what))
+    with open(os.path.join(outdir, "README"), "w", encoding="ascii") as f:
+        f.write(README_HEAD + "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
