@@ -241,34 +241,102 @@ tls_server_hello(struct cur *c, struct tls_facts *f)
 	return 1;
 }
 
+/* DER tags on the way from a certificate to its subject (X.690, RFC 5280). */
+#define DER_SEQUENCE		0x30
+#define DER_INTEGER		0x02
+#define DER_CTX0		0xa0	/* tbsCertificate's [0] version */
+
+/* One DER TLV: *tag and its contents in *in. Definite lengths of at most
+ * three bytes (a certificate is far below 16 MiB). */
+static int
+der_tlv(struct cur *c, uint8_t *tag, struct cur *in)
+{
+	uint32_t	 len = 0;
+	uint8_t		 l, b, n;
+
+	if (!cur_u8(c, tag) || !cur_u8(c, &l))
+		return 0;
+	if (l < 0x80)
+		len = l;
+	else {
+		if ((n = l & 0x7f) == 0 || n > 3)
+			return 0;
+		while (n-- > 0) {
+			if (!cur_u8(c, &b))
+				return 0;
+			len = len << 8 | b;
+		}
+	}
+	return cur_sub(c, len, in);
+}
+
+/*
+ * Find the subject Name inside a certificate's DER: tbsCertificate is
+ * version [0] (optional), serial, signature, issuer, validity, subject.
+ * Walking there costs a few dozen instructions; decoding the whole
+ * certificate with d2i_X509 costs over a million per certificate.
+ */
+static int
+der_subject(const uint8_t *der, size_t len, struct cur *subject)
+{
+	struct cur	 c = { der, len }, cert, tbs, field;
+	const uint8_t	*start;
+	uint8_t		 tag;
+	int		 i;
+
+	if (!der_tlv(&c, &tag, &cert) || tag != DER_SEQUENCE ||
+	    !der_tlv(&cert, &tag, &tbs) || tag != DER_SEQUENCE ||
+	    !der_tlv(&tbs, &tag, &field))
+		return 0;
+	if (tag == DER_CTX0 && !der_tlv(&tbs, &tag, &field))
+		return 0;
+	if (tag != DER_INTEGER)
+		return 0;
+	for (i = 0; i < 3; i++)		/* signature, issuer, validity */
+		if (!der_tlv(&tbs, &tag, &field) || tag != DER_SEQUENCE)
+			return 0;
+	start = tbs.p;
+	if (!der_tlv(&tbs, &tag, &field) || tag != DER_SEQUENCE)
+		return 0;
+	subject->p = start;
+	subject->len = (size_t)(field.p + field.len - start);
+	return 1;
+}
+
 /* Digest and subject of the leaf certificate's DER. */
 static void
 tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 {
-	const unsigned char *p = der;
+	static const EVP_MD *sha256;
+	const unsigned char *p;
 	unsigned int	 dlen = 0;
-	X509		*x;
+	struct cur	 subj;
+	X509_NAME	*name;
 	BIO		*bio;
 	int		 n;
 
-	if (!EVP_Digest(der, len, f->cert_sha256, &dlen, EVP_sha256(), NULL) ||
+	if (sha256 == NULL)
+		sha256 = EVP_sha256();
+	if (!EVP_Digest(der, len, f->cert_sha256, &dlen, sha256, NULL) ||
 	    dlen != sizeof(f->cert_sha256))
 		return;
 	f->have_cert = 1;
 	f->subject_len = 0;
 	f->subject[0] = '\0';
-	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL)
+	if (!der_subject(der, len, &subj))
+		return;
+	p = subj.p;
+	if ((name = d2i_X509_NAME(NULL, &p, (long)subj.len)) == NULL)
 		return;
 	if ((bio = BIO_new(BIO_s_mem())) != NULL) {
-		if (X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
-		    XN_FLAG_RFC2253) >= 0 &&
+		if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0 &&
 		    (n = BIO_read(bio, f->subject, TLS_SUBJECT_MAX - 1)) > 0) {
 			f->subject_len = (uint16_t)n;
 			f->subject[n] = '\0';
 		}
 		BIO_free(bio);
 	}
-	X509_free(x);
+	X509_NAME_free(name);
 }
 
 /*
