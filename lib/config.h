@@ -31,6 +31,7 @@ struct config {
 	/* flows and reassembly */
 	uint64_t	 max_flows;
 	uint64_t	 flow_idle_timeout;	/* seconds */
+	uint64_t	 flow_linger;		/* seconds */
 	uint64_t	 reasm_memcap;
 	uint64_t	 reasm_ooo_max;
 	uint64_t	 reasm_depth;

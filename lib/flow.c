@@ -26,6 +26,7 @@ struct flow_table {
 	uint32_t	 nbuckets;	/* power of two */
 	struct flow_lru	 embryonic;	/* flows without data, oldest first */
 	struct flow_lru	 main;		/* flows with data, oldest first */
+	struct flow_lru	 linger;	/* finished flows, oldest first */
 	struct flow_stats stats;
 };
 
@@ -153,6 +154,8 @@ match_dir(const struct flow *f, const struct decode_pkt *p)
 static struct flow_lru *
 lru_of(struct flow_table *t, const struct flow *f)
 {
+	if (f->lingering)
+		return &t->linger;
 	return f->established ? &t->main : &t->embryonic;
 }
 
@@ -188,6 +191,7 @@ flow_table_new(const struct flow_config *cfg, flow_close_cb close_cb,
 		LIST_INIT(&t->buckets[i]);
 	TAILQ_INIT(&t->embryonic);
 	TAILQ_INIT(&t->main);
+	TAILQ_INIT(&t->linger);
 	t->close_cb = close_cb;
 	t->arg = arg;
 	return t;
@@ -200,7 +204,9 @@ flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
 	LIST_REMOVE(f, bucket);
 	TAILQ_REMOVE(lru_of(t, f), f, lru);
 	t->stats.active--;
-	if (why < FLOW_CLOSE_NREASONS)
+	if (f->lingering)
+		t->stats.lingered++;	/* counted when it ended */
+	else if (why < FLOW_CLOSE_NREASONS)
 		t->stats.closed[why]++;
 	if (t->close_cb != NULL)
 		t->close_cb(t->arg, f, why, ts_us);
@@ -213,6 +219,8 @@ flow_close_all(struct flow_table *t, enum flow_close_reason why,
 {
 	struct flow	*f;
 
+	while ((f = TAILQ_FIRST(&t->linger)) != NULL)
+		flow_close(t, f, why, ts_us);
 	while ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
 		flow_close(t, f, why, ts_us);
 	while ((f = TAILQ_FIRST(&t->main)) != NULL)
@@ -234,7 +242,9 @@ evict_one(struct flow_table *t, uint64_t ts_us)
 {
 	struct flow	*f;
 
-	if ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
+	if ((f = TAILQ_FIRST(&t->linger)) != NULL)
+		;	/* already finished: costs nothing to drop */
+	else if ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
 		t->stats.evicted_embryonic++;
 	else if ((f = TAILQ_FIRST(&t->main)) == NULL)
 		return;
@@ -306,6 +316,8 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;
 		*dir = d;
+		if (f->lingering)	/* stray copies do not prolong it */
+			return f;
 		if (p->ts_us > f->last_us)
 			f->last_us = p->ts_us;
 		TAILQ_REMOVE(lru_of(t, f), f, lru);
@@ -325,22 +337,35 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 void
 flow_mark_established(struct flow_table *t, struct flow *f)
 {
-	if (f->established)
+	if (f->established || f->lingering)
 		return;
 	TAILQ_REMOVE(&t->embryonic, f, lru);
 	f->established = 1;
 	TAILQ_INSERT_TAIL(&t->main, f, lru);
 }
 
+void
+flow_linger(struct flow_table *t, struct flow *f, enum flow_close_reason why)
+{
+	if (f->lingering)
+		return;
+	TAILQ_REMOVE(lru_of(t, f), f, lru);
+	f->lingering = 1;
+	TAILQ_INSERT_TAIL(&t->linger, f, lru);
+	if (why < FLOW_CLOSE_NREASONS)
+		t->stats.closed[why]++;
+}
+
 /* Close idle flows at the head of one list; the list is in time order. */
 static size_t
-expire_list(struct flow_table *t, struct flow_lru *l, uint64_t now_us)
+expire_list(struct flow_table *t, struct flow_lru *l, uint64_t timeout_us,
+    uint64_t now_us)
 {
 	struct flow	*f;
 	size_t		 n = 0;
 
 	while ((f = TAILQ_FIRST(l)) != NULL &&
-	    f->last_us + t->cfg.idle_timeout_us < now_us) {
+	    f->last_us + timeout_us < now_us) {
 		flow_close(t, f, FLOW_CLOSE_IDLE, now_us);
 		n++;
 	}
@@ -350,8 +375,9 @@ expire_list(struct flow_table *t, struct flow_lru *l, uint64_t now_us)
 size_t
 flow_expire(struct flow_table *t, uint64_t now_us)
 {
-	return expire_list(t, &t->embryonic, now_us) +
-	    expire_list(t, &t->main, now_us);
+	return expire_list(t, &t->linger, t->cfg.linger_us, now_us) +
+	    expire_list(t, &t->embryonic, t->cfg.idle_timeout_us, now_us) +
+	    expire_list(t, &t->main, t->cfg.idle_timeout_us, now_us);
 }
 
 const struct flow_stats *

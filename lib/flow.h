@@ -31,6 +31,8 @@ enum flow_close_reason {
 struct flow_config {
 	uint32_t	 max_flows;	/* capacity of the table */
 	uint64_t	 idle_timeout_us; /* idle time before expiry */
+	uint64_t	 linger_us;	/* a finished flow absorbs late
+					   retransmissions this long */
 	uint64_t	 seed[2];	/* hash key; 0,0 = pick at random */
 };
 
@@ -49,12 +51,14 @@ struct flow {
 	uint32_t	 hash;		/* keyed hash of the tuple */
 	uint8_t		 syn_seen;	/* orientation came from a SYN */
 	uint8_t		 established;	/* payload seen: on the main LRU */
+	uint8_t		 lingering;	/* finished, on the linger list */
 	struct reasm_stream stream;	/* both directions' reassembly */
 	void		*app;		/* application session, owned by the
 					   close callback */
 	LIST_ENTRY(flow) bucket;	/* hash chain */
 	TAILQ_ENTRY(flow) lru;		/* least recently active first, on
-					   the embryonic or the main list */
+					   the embryonic, main or linger
+					   list */
 };
 
 struct flow_stats {
@@ -64,6 +68,8 @@ struct flow_stats {
 	uint64_t	 peak;		/* most flows at once */
 	uint64_t	 not_created;	/* allocation failures */
 	uint64_t	 evicted_embryonic; /* evictions of flows without data */
+	uint64_t	 lingered;	/* finished flows removed after
+					   lingering */
 };
 
 /* Called once per flow as it leaves the table; must release f->app. */
@@ -99,6 +105,17 @@ struct flow *flow_lookup(struct flow_table *t, const struct decode_pkt *p,
  * sessions out of a full table.
  */
 void	flow_mark_established(struct flow_table *t, struct flow *f);
+
+/*
+ * The connection ended (FIN both ways, or RST) and its session was
+ * finished by the caller: keep f, without application state, for
+ * linger_us so retransmissions and stray copies that arrive after the end
+ * are recognised (and ignored) instead of opening a new flow. why is
+ * counted now; the later removal is not counted again. Lingering flows are
+ * the first evicted.
+ */
+void	flow_linger(struct flow_table *t, struct flow *f,
+	    enum flow_close_reason why);
 
 /* Close and remove f now, with the given reason. */
 void	flow_close(struct flow_table *t, struct flow *f,

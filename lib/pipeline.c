@@ -71,6 +71,8 @@ app_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts_us)
 	struct session	*s = app;
 	int		 enough;
 
+	if (s == NULL)		/* no payload seen yet: nothing to parse */
+		return REASM_MORE;
 	enough = smtp_data(s->smtp, dir, buf, len);
 	session_check(s, ts_us);
 	return enough ? REASM_ENOUGH : REASM_MORE;
@@ -81,6 +83,8 @@ app_gap(void *app, int dir, uint32_t len, uint64_t ts_us)
 {
 	struct session	*s = app;
 
+	if (s == NULL)
+		return;
 	smtp_gap(s->smtp, dir, len);
 	session_check(s, ts_us);
 }
@@ -93,16 +97,17 @@ app_conflict(void *app, int dir, uint32_t seq, const uint8_t *old_bytes,
 
 	(void)dir;
 	(void)seq;
+	if (s == NULL)
+		return;
 	detect_conflict(&s->p->detect, &s->det, &s->flow->tuple,
 	    session_id(s), ts_us, old_bytes, new_bytes, len);
 }
 
-/* Flow table close callback: drain reassembly, then record the session. */
+/* The connection ended: drain reassembly, record the session, free it. */
 static void
-flow_closed(void *arg, struct flow *f, enum flow_close_reason why,
+session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
     uint64_t ts_us)
 {
-	struct pipeline	*p = arg;
 	struct session	*s = f->app;
 	struct detect_session rec;
 	const struct smtp_facts *facts;
@@ -125,6 +130,14 @@ flow_closed(void *arg, struct flow *f, enum flow_close_reason why,
 	smtp_session_free(s->smtp);
 	free(s);
 	f->app = NULL;
+}
+
+/* Flow table close callback (idle, evicted, shutdown, end of linger). */
+static void
+flow_closed(void *arg, struct flow *f, enum flow_close_reason why,
+    uint64_t ts_us)
+{
+	session_end(arg, f, why, ts_us);
 }
 
 static struct session *
@@ -181,11 +194,23 @@ static void
 segment(struct pipeline *p, const struct decode_pkt *pkt)
 {
 	struct flow	*f;
-	int		 dir, created, done;
+	enum flow_close_reason why;
+	int		 dir, created;
 
 
 	if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
 		return;
+	if (f->lingering) {
+		/* A new SYN reuses the ports: the old connection is gone. */
+		if ((pkt->flags & (DECODE_TH_SYN | DECODE_TH_ACK)) !=
+		    DECODE_TH_SYN) {
+			p->stats.after_end++;
+			return;
+		}
+		flow_close(p->flows, f, FLOW_CLOSE_FIN, pkt->ts_us);
+		if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
+			return;
+	}
 	/*
 	 * The application session comes with the first payload, not the
 	 * SYN: a SYN flood then costs a flow entry each, nothing more.
@@ -197,10 +222,12 @@ segment(struct pipeline *p, const struct decode_pkt *pkt)
 			return;
 		}
 	}
-	done = reasm_segment(&p->reasm, &f->stream, dir, pkt, f->app);
-	if (done)
-		flow_close(p->flows, f, (pkt->flags & DECODE_TH_RST) ?
-		    FLOW_CLOSE_RST : FLOW_CLOSE_FIN, pkt->ts_us);
+	if (reasm_segment(&p->reasm, &f->stream, dir, pkt, f->app)) {
+		why = (pkt->flags & DECODE_TH_RST) ? FLOW_CLOSE_RST :
+		    FLOW_CLOSE_FIN;
+		session_end(p, f, why, pkt->ts_us);
+		flow_linger(p->flows, f, why);
+	}
 }
 
 void

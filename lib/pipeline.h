@@ -40,6 +40,8 @@ struct pipeline_stats {
 	const struct frag_stats *frag;	/* owned by the fragment table */
 	uint64_t	 sessions;	/* SMTP sessions recorded */
 	uint64_t	 not_smtp;	/* flows closed that were not SMTP */
+	uint64_t	 after_end;	/* segments of finished connections
+					   (late retransmissions), ignored */
 	uint64_t	 session_alloc_failed; /* sessions not tracked: ENOMEM */
 	size_t		 reasm_mem;	/* reassembly bytes held now */
 	size_t		 reasm_mem_peak; /* and at most */

@@ -4,6 +4,7 @@
  * same conversation cut into tiny segments, duplicated, reordered or joined
  * mid-stream must give the same sessions and events as the plain one.
  */
+#define _GNU_SOURCE		/* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -188,6 +189,7 @@ new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
 	memset(&pc, 0, sizeof(pc));
 	pc.flow.max_flows = max_flows;
 	pc.flow.idle_timeout_us = 60ULL * 1000000;
+	pc.flow.linger_us = 10ULL * 1000000;
 	pc.frag.memcap = 1 << 20;
 	pc.frag.max_datagrams = 64;
 	pc.frag.timeout_us = 30ULL * 1000000;
@@ -462,6 +464,85 @@ test_idle_expiry(void **state)
 	free(fr);
 }
 
+/*
+ * A hole confirmed by an ACK before any payload was seen (a FIN beyond a
+ * lost segment): reassembly reports a gap while the flow has no session
+ * yet. Found by fuzzing; must be ignored, not crash.
+ */
+static void
+test_gap_before_payload(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	struct conv	 c;
+
+	(void)state;
+	conv_open(&c, fr, 40000, 1460);
+	c.sseq += 100;			/* 100 server bytes never captured */
+	add_frame(&c, 0, DECODE_TH_FIN | DECODE_TH_ACK, NULL, 0);
+	c.sseq++;
+	add_frame(&c, 1, DECODE_TH_ACK, NULL, 0);	/* acks the FIN */
+	add_frame(&c, 1, DECODE_TH_RST, NULL, 0);
+	feed(p, fr, NULL, fr->n);
+	pipeline_finish(p);
+	assert_int_equal(r.nsessions, 0);
+	assert_int_equal(r.nevents, 0);
+	pipeline_free(p);
+	free(fr);
+}
+
+/*
+ * Copies arriving after the connection ended (a retransmitted EHLO reply
+ * after both FINs) are absorbed by the lingering flow: no second session,
+ * no second event. A new SYN on the same ports is a new connection.
+ */
+static void
+test_after_end(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	uint64_t	 after;
+	int		 n, ehlo_reply = -1, i;
+
+	(void)state;
+	asa_conversation(fr, 40000, 1460);
+	for (i = 0; i < fr->n; i++)
+		if (fr->len[i] > 100 && memmem(fr->b[i], fr->len[i],
+		    "XXXXXXXA", 8) != NULL && ehlo_reply < 0)
+			ehlo_reply = i;
+	assert_true(ehlo_reply > 0);
+	feed(p, fr, NULL, fr->n);
+	assert_int_equal(r.nsessions, 1);	/* FIN both ways: ended */
+	/* The last ACK came after both FINs: already absorbed. */
+	after = pipeline_get_stats(p)->after_end;
+	assert_int_equal(after, 1);
+	n = fr->n;
+	/* The stray copy, one second later. */
+	fr->ts[ehlo_reply] = fr->ts[n - 1] + 1000000;
+	pipeline_frame(p, DECODE_LINK_EN10MB, fr->ts[ehlo_reply],
+	    fr->b[ehlo_reply], fr->len[ehlo_reply]);
+	assert_int_equal(pipeline_get_stats(p)->after_end, after + 1);
+	assert_int_equal(r.nsessions, 1);
+	assert_int_equal(r.nevents, 1);
+	/* The same conversation again on the same ports. */
+	fr->n = 0;
+	asa_conversation(fr, 40000, 1460);
+	for (i = 0; i < fr->n; i++)
+		fr->ts[i] += 5000000;
+	feed(p, fr, NULL, fr->n);
+	pipeline_finish(p);
+	assert_int_equal(r.nsessions, 2);
+	assert_int_equal(r.nevents, 2);
+	assert_true(r.s[0].id != r.s[1].id);
+	assert_string_equal(r.s[1].close_reason, "fin");
+	pipeline_free(p);
+	free(fr);
+}
+
 /* Garbage frames of every length: counted, never a crash, no session. */
 static void
 test_garbage_frames(void **state)
@@ -506,6 +587,8 @@ main(void)
 		cmocka_unit_test(test_interleaved_sessions),
 		cmocka_unit_test(test_eviction_records_session),
 		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_gap_before_payload),
+		cmocka_unit_test(test_after_end),
 		cmocka_unit_test(test_garbage_frames),
 	};
 
