@@ -93,9 +93,13 @@ bench: all
 bench-smoke: all
 	bench/run --smoke --bin $(B)/stripwatch
 
+# The damaged captures (pcaps/bad-*) show the error path, not the demo.
+DEMO_PCAPS = $(sort $(filter-out pcaps/bad-%,$(wildcard pcaps/*.pcap \
+	    pcaps/*.pcapng)))
+
 demo: all
 	rm -f stripwatch.db stripwatch.db-wal stripwatch.db-shm
-	$(B)/stripwatch $(patsubst %,-r %,$(sort $(wildcard pcaps/*.pcap pcaps/*.pcapng)))
+	$(B)/stripwatch $(patsubst %,-r %,$(DEMO_PCAPS))
 	sqlite3 -header -column stripwatch.db \
 	    "SELECT kind, severity, server_ip, evidence FROM events ORDER BY id"
 	sqlite3 -header -column stripwatch.db \

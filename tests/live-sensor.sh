@@ -1,0 +1,226 @@
+#!/bin/bash
+# live-sensor.sh: the program as operators run it: configuration checks
+# with file:line errors, privilege drop, stats and signals on a live
+# capture, a database locked by another writer, a full disk, and the
+# syslog rate limit. Each check prints PASS/FAIL/SKIP for tests/run-all.
+#
+#   tests/live-sensor.sh BUILDDIR
+#
+# The offline checks run anywhere; the live ones, the full-disk one (a
+# small tmpfs) and the privilege drop need root and report SKIP without it.
+set -u
+
+B=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
+SW=$B/stripwatch
+P=$top/pcaps
+failed=0
+tmp=$(mktemp -d /tmp/stripwatch-sensor.XXXXXX) || exit 1
+pids=""
+mnt=""
+
+cleanup() {
+	local p
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+pass() { echo "PASS sensor-$1"; }
+fail() { local t=$1; shift; echo "FAIL sensor-$t: $*"; failed=1; }
+skip() { echo "SKIP sensor-$1: $2"; }
+
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+q() { sqlite3 -batch "$1" "$2" 2>&1; }
+
+[ -x "$SW" ] || { echo "FAIL sensor: $SW not built"; exit 1; }
+is_root=0
+[ "$(id -u)" -eq 0 ] && is_root=1
+
+# --- configuration ---------------------------------------------------------
+
+t=config-check
+out=$("$SW" -n -c "$top/conf/stripwatch.conf" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "configuration OK" ]; then pass $t
+else fail $t "exit $rc, \"$out\""; fi
+
+t=config-error-file-line
+printf '# a comment\nmax_flows = 1000\nreasm_memcap = lots\n' >"$tmp/bad.conf"
+out=$("$SW" -n -c "$tmp/bad.conf" 2>&1)
+rc=$?
+case "$out" in
+*"$tmp/bad.conf:3: reasm_memcap: expected a number"*)
+	[ $rc -eq 1 ] && pass $t || fail $t "exit $rc" ;;
+*) fail $t "exit $rc, \"$out\"" ;;
+esac
+
+t=config-missing-file
+out=$("$SW" -n -c "$tmp/none.conf" 2>&1)
+rc=$?
+case "$out" in
+*"$tmp/none.conf: No such file"*) [ $rc -eq 1 ] && pass $t ||
+    fail $t "exit $rc" ;;
+*) fail $t "exit $rc, \"$out\"" ;;
+esac
+
+t=usage-error
+"$SW" --no-such-option >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] && pass $t || fail $t "exit $rc, want 2"
+
+# --- offline: unreadable input, a locked database, the rate limit ------
+
+t=unreadable-file
+out=$("$SW" -r "$P/pos-asa-masked.pcap" -r "$tmp/missing.pcap" \
+    -d "$tmp/u.db" 2>"$tmp/u.err")
+rc=$?
+n=$(q "$tmp/u.db" "SELECT count(*) FROM events")
+if [ $rc -eq 1 ] && grep -q "$tmp/missing.pcap" "$tmp/u.err" &&
+    [ "$n" = 1 ]; then pass $t
+else fail $t "exit $rc, events $n, stderr: $(head -c 200 "$tmp/u.err")"; fi
+
+# Another process holds the write lock for 2 s while stripwatch ends: the
+# rows wait and are written once it lets go; nothing is lost.
+t=db-locked-by-writer
+"$SW" -r "$P/clean-no-starttls.pcap" -d "$tmp/l.db" >/dev/null 2>&1
+python3 - "$tmp/l.db" "$tmp/l.locked" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(2)
+db.execute("COMMIT")
+PY
+locker=$!
+pids="$pids $locker"
+wait_for 10 test -e "$tmp/l.locked"
+"$SW" -r "$P/pos-asa-masked.pcap" -r "$P/pos-cmd-masked.pcap" \
+    -d "$tmp/l.db" >/dev/null 2>"$tmp/l.err"
+rc=$?
+wait $locker
+n=$(q "$tmp/l.db" "SELECT count(*) FROM events")
+s=$(q "$tmp/l.db" "SELECT count(*) FROM sessions")
+if [ $rc -eq 0 ] && [ "$n" = 2 ] && [ "$s" = 3 ] &&
+    grep -q "retrying" "$tmp/l.err"; then pass $t
+else fail $t "exit $rc, events $n (want 2), sessions $s (want 3),"\
+    "stderr: $(head -c 300 "$tmp/l.err")"; fi
+
+# Seven events at the same packet time, three lines allowed per minute:
+# three alert lines, one suppressed line, seven rows in the database.
+t=alert-rate-limit
+printf 'alert_rate_limit = 3\nalert_rate_interval = 60\n' >"$tmp/rl.conf"
+args=""
+for f in "$P"/pos-*.pcap; do args="$args -r $f"; done
+# shellcheck disable=SC2086
+"$SW" -c "$tmp/rl.conf" $args -d "$tmp/rl.db" >"$tmp/rl.out" 2>/dev/null
+rc=$?
+lines=$(grep -c '^event=' "$tmp/rl.out")
+rows=$(q "$tmp/rl.db" "SELECT count(*) FROM events")
+if [ $rc -eq 0 ] && [ "$lines" = 3 ] && [ "$rows" -gt 3 ] &&
+    grep -q "^alerts_suppressed=$((rows - 3)) " "$tmp/rl.out"; then pass $t
+else fail $t "exit $rc, $lines lines, $rows rows: $(tail -2 "$tmp/rl.out")"
+fi
+
+# --- root only: full disk, privileges, live capture ---------------------
+
+if [ $is_root -ne 1 ]; then
+	for t in db-disk-full privilege-drop refuse-root live-stats-signals; do
+		skip $t "not root"
+	done
+	exit $failed
+fi
+
+# The database on a full filesystem: a clear error, every alert still
+# printed, exit status 1.
+t=db-disk-full
+mnt=$tmp/mnt
+mkdir "$mnt"
+if mount -t tmpfs -o size=256k tmpfs "$mnt" 2>/dev/null; then
+	"$SW" -r "$P/clean-no-starttls.pcap" -d "$mnt/f.db" >/dev/null 2>&1
+	# Room to open the database (its -shm), none to write rows.
+	dd if=/dev/zero of="$mnt/spare" bs=1k count=40 2>/dev/null
+	dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
+	rm "$mnt/spare"
+	printf 'db_final_timeout = 1\n' >"$tmp/df.conf"
+	"$SW" -c "$tmp/df.conf" -r "$P/pos-asa-masked.pcap" \
+	    -r "$P/pos-cmd-masked.pcap" -r "$P/clean-interleaved.pcap" \
+	    -d "$mnt/f.db" >"$tmp/df.out" 2>"$tmp/df.err"
+	rc=$?
+	lines=$(grep -c '^event=' "$tmp/df.out")
+	if [ $rc -eq 1 ] && [ "$lines" -ge 2 ] &&
+	    grep -q "database or disk is full; retrying" "$tmp/df.err" &&
+	    grep -q "rows not written" "$tmp/df.err"; then pass $t
+	else fail $t "exit $rc, $lines alert lines, stderr:"\
+	    "$(head -c 300 "$tmp/df.err")"; fi
+	umount "$mnt"
+	mnt=""
+else
+	skip $t "cannot mount a tmpfs here"
+fi
+
+t=refuse-root
+"$SW" -i lo -u root -d "$tmp/r.db" --no-syslog >/dev/null 2>"$tmp/r.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "refusing to run as root" "$tmp/r.err"; then
+	pass $t
+else fail $t "exit $rc: $(head -c 200 "$tmp/r.err")"; fi
+
+# Live on lo as nobody, stats every second: the process has nobody's
+# uid and no capability, the stats table fills, SIGUSR1 logs counters,
+# SIGHUP keeps it running, SIGTERM ends it with status 0.
+t=privilege-drop
+t2=live-stats-signals
+# After the drop, SIGHUP re-reads the file as nobody: it must be readable.
+chmod 755 "$tmp"
+mkdir "$tmp/db"
+chown nobody "$tmp/db"
+printf 'stats_interval = 1\n' >"$tmp/live.conf"
+"$SW" -c "$tmp/live.conf" -i lo -f "tcp port 9" -d "$tmp/db/s.db" \
+    --no-syslog -u nobody >/dev/null 2>"$tmp/live.err" &
+sw=$!
+pids="$pids $sw"
+if ! wait_for 15 grep -qs "capturing on" "$tmp/live.err"; then
+	fail $t "did not start: $(tail -3 "$tmp/live.err")"
+	fail $t2 "did not start"
+	exit 1
+fi
+uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$sw/status")
+cap=$(awk '/^CapEff:/ {print $2}' "/proc/$sw/status")
+want=$(id -u nobody)
+if [ "$uid" = "$want$want$want$want" ] && [ "$cap" = 0000000000000000 ]; then
+	pass $t
+else fail $t "uids $uid (want $want x4), CapEff $cap"; fi
+sleep 2.5
+kill -USR1 "$sw"
+kill -HUP "$sw"
+sleep 0.5
+alive=0
+kill -0 "$sw" 2>/dev/null && alive=1
+kill -TERM "$sw"
+wait_for 20 eval '! kill -0 $sw 2>/dev/null'
+wait "$sw"
+rc=$?
+n=$(q "$tmp/db/s.db" "SELECT count(*) FROM stats WHERE name =
+    'kernel_drops'")
+if [ $alive -eq 1 ] && [ $rc -eq 0 ] && [ "$n" -ge 2 ] &&
+    grep -q "stats: frames=" "$tmp/live.err" &&
+    grep -q "configuration reloaded" "$tmp/live.err"; then pass $t2
+else fail $t2 "alive after HUP $alive, exit $rc, $n kernel_drops rows,"\
+    "log: $(tail -4 "$tmp/live.err" | tr '\n' ' ')"; fi
+
+exit $failed
