@@ -34,6 +34,15 @@
 #define SMTP_STARTTLS_LEN	8
 /* A PIX/ASA-masked greeting has at least this many '*'. */
 #define SMTP_MASK_STARS		4
+/*
+ * Lines of another protocol (a server line that is no reply, a client
+ * opening with an HTTP method) seen before the session looked like SMTP,
+ * after which it is given up as not SMTP. Generous on purpose: junk lines
+ * in front of a real greeting (inserted for the sensor alone, or a broken
+ * server) must not hide the session that follows, and parsing a few dozen
+ * lines of a stray protocol on a mail port costs little.
+ */
+#define SMTP_FOREIGN_MAX	32
 /* BDAT sizes beyond this are refused as bad (RFC 3030 sets no limit; no
  * real chunk is within orders of magnitude of it). */
 #define SMTP_BDAT_MAX		(UINT64_C(1) << 48)
@@ -99,6 +108,8 @@ struct smtp_session {
 					   were judged */
 	uint8_t		 greeted;	/* server's greeting (or first reply)
 					   is behind us */
+	uint8_t		 foreign;	/* lines of another protocol before it
+					   looked like SMTP */
 	uint64_t	 bdat_left;	/* bytes of the BDAT chunk to come */
 	/* the server reply being read */
 	uint32_t	 r_lines;	/* lines of it so far */
@@ -534,6 +545,14 @@ smtp_reply_auth(struct smtp_session *s, unsigned code, const uint8_t *p,
 		smtp_set_state(s, SMTP_ST_COMMAND);
 }
 
+/* A line of another protocol before any sign of SMTP. */
+static void
+smtp_foreign_line(struct smtp_session *s)
+{
+	if (++s->foreign >= SMTP_FOREIGN_MAX)
+		smtp_set_state(s, SMTP_ST_DONE);	/* not SMTP */
+}
+
 /* A client command line: find its verb, queue it, act on it. */
 static void
 smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
@@ -548,7 +567,7 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 	if (v == NULL) {
 		if (first && !(s->f.flags & SMTP_F_SMTP) &&
 		    smtp_is_foreign(p, n)) {
-			smtp_set_state(s, SMTP_ST_DONE);
+			smtp_foreign_line(s);
 			return;
 		}
 		if (smtp_is_masked_keyword(p, w)) {
@@ -717,10 +736,9 @@ smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n,
 		s->f.flags |= SMTP_F_PLAINTEXT_AFTER;
 	}
 	if (!smtp_reply_code(p, n, &code, &cont)) {
-		if (s->d[1].lines == 1 && !(s->f.flags & SMTP_F_SMTP))
-			smtp_set_state(s, SMTP_ST_DONE);	/* not SMTP */
-		else
-			s->stats->bad_replies++;
+		s->stats->bad_replies++;
+		if (!(s->f.flags & SMTP_F_SMTP))
+			smtp_foreign_line(s);
 		return;
 	}
 	if (!s->greeted)	/* the client may be ahead in the capture */

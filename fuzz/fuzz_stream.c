@@ -1,0 +1,278 @@
+/*
+ * fuzz_stream.c: libFuzzer harness for everything above the decoder:
+ * flow, reassembly, SMTP and TLS parsing, detection. The input is a script
+ * of TCP segments that are built into real IPv4/IPv6 frames and fed to the
+ * pipeline, so sequence numbers, flags, overlaps and payloads are all under
+ * the fuzzer's control while every frame still decodes.
+ *
+ * Built with -DFUZZ_SMTP_DIRECT it is the other variant: the script's
+ * payloads go straight to smtp_data()/smtp_gap() with direction switches,
+ * so the SMTP and TLS parsers see arbitrary interleavings that reassembly
+ * would smooth out.
+ *
+ * Input: one header byte, then records until the input ends.
+ *   header: bit 0 IPv6, bit 1 tight limits, bit 2 open with a handshake,
+ *           bit 3 port 587 instead of 25.
+ *   record: ctl, aux, len (2 bytes, little-endian, cut to what is left),
+ *           payload.
+ *   ctl:    bit 0 direction (1 = server to client), bit 1 FIN, bit 2 SYN,
+ *           bit 3 RST, bit 4 no ACK flag, bits 5-6 sequence mode
+ *           (0 next byte, 1 skip aux bytes ahead, 2 go aux bytes back,
+ *           3 new sequence number aux << 24), bit 7 second connection.
+ *   aux:    0xff in mode 0: one hour passes and housekeeping runs.
+ * In the direct variant ctl bit 1 reports a gap of aux bytes instead of
+ * sending the payload, and bit 2 ends the session.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzzutil.h"
+#include "smtp.h"
+#include "testutil.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * Largest payload of one scripted segment. 65535 minus headers is what
+ * one IPv4 datagram can carry; the fuzzer's inputs are far smaller anyway.
+ */
+#define SEG_MAX		(65535 - 60)
+
+#define H_IPV6		0x01
+#define H_TIGHT		0x02
+#define H_HANDSHAKE	0x04
+#define H_SUBMISSION	0x08
+
+#define C_DIR		0x01
+#define C_FIN		0x02
+#define C_SYN		0x04
+#define C_RST		0x08
+#define C_NOACK		0x10
+#define C_MODE(c)	(((c) >> 5) & 3)
+#define C_FLOW2		0x80
+
+/* Per connection and direction: the next sequence number to send. */
+struct conn {
+	uint32_t	 seq[2];
+	uint16_t	 cport;
+};
+
+struct script {
+	const uint8_t	*p;
+	size_t		 left;
+};
+
+/* One record; 0 when the input is used up. */
+static int
+next_record(struct script *s, uint8_t *ctl, uint8_t *aux,
+    const uint8_t **payload, size_t *len)
+{
+	size_t	 n;
+
+	if (s->left < 4)
+		return 0;
+	*ctl = s->p[0];
+	*aux = s->p[1];
+	n = (size_t)s->p[2] | (size_t)s->p[3] << 8;
+	s->p += 4;
+	s->left -= 4;
+	if (n > s->left)
+		n = s->left;
+	*payload = s->p;
+	*len = n;
+	s->p += n;
+	s->left -= n;
+	return 1;
+}
+
+#ifdef FUZZ_SMTP_DIRECT
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pipeline_config pc;
+	struct smtp_stats st = { 0 };
+	struct smtp_session *s;
+	struct script	 sc;
+	const uint8_t	*payload;
+	uint8_t		 ctl, aux, *copy;
+	size_t		 len;
+
+	if (size < 1)
+		return 0;
+	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
+	if ((s = smtp_session_new(&pc.smtp, &st)) == NULL)
+		return 0;
+	sc.p = data + 1;
+	sc.left = size - 1;
+	while (next_record(&sc, &ctl, &aux, &payload, &len)) {
+		if (ctl & C_FIN) {
+			smtp_gap(s, ctl & C_DIR, aux);
+			continue;
+		}
+		if (ctl & C_SYN) {
+			smtp_end(s);
+			break;
+		}
+		if (len == 0)
+			continue;
+		/* Exact-size copy: ASan catches reads past the segment. */
+		if ((copy = malloc(len)) == NULL)
+			break;
+		memcpy(copy, payload, len);
+		smtp_data(s, ctl & C_DIR, copy, len);
+		free(copy);
+	}
+	smtp_end(s);
+	if (smtp_session_facts(s)->banner.len > SMTP_TEXT_MAX ||
+	    smtp_session_facts(s)->helo.len > SMTP_TEXT_MAX)
+		abort();
+	if (smtp_state_name(smtp_session_state(s)) == NULL)
+		abort();
+	smtp_session_free(s);
+	return 0;
+}
+
+#else
+
+/* Build one frame for conn c and hand it to the pipeline. */
+static void
+send_segment(struct pipeline *p, int v6, uint16_t sport_server,
+    struct conn *c, int dir, uint8_t flags, const uint8_t *payload,
+    size_t len, uint64_t ts)
+{
+	static uint8_t	 frame[14 + 60 + SEG_MAX];
+	uint8_t		*ip = frame + 14, *tcp;
+	uint16_t	 sport, dport;
+	uint32_t	 seq, ack;
+	size_t		 hl, n;
+
+	sport = dir ? sport_server : c->cport;
+	dport = dir ? c->cport : sport_server;
+	seq = c->seq[dir];
+	ack = c->seq[!dir];
+	if (len > SEG_MAX)
+		len = SEG_MAX;
+	if (!v6) {
+		tu_eth(frame, 0x0800);
+		n = tu_ipv4_tcp(ip, dir ? "192.0.2.25" : "198.51.100.7",
+		    sport, dir ? "198.51.100.7" : "192.0.2.25", dport, seq,
+		    ack, flags, payload, len);
+	} else {
+		tu_eth(frame, 0x86dd);
+		hl = 40;
+		memset(ip, 0, hl);
+		ip[0] = 0x60;
+		tu_be16(ip + 4, (uint16_t)(20 + len));
+		ip[6] = 6;
+		ip[7] = 64;
+		inet_pton(AF_INET6, dir ? "2001:db8::25" : "2001:db8::7",
+		    ip + 8);
+		inet_pton(AF_INET6, dir ? "2001:db8::7" : "2001:db8::25",
+		    ip + 24);
+		tcp = ip + hl;
+		memset(tcp, 0, 20);
+		tu_be16(tcp, sport);
+		tu_be16(tcp + 2, dport);
+		tu_be32(tcp + 4, seq);
+		tu_be32(tcp + 8, ack);
+		tcp[12] = 5 << 4;
+		tcp[13] = flags;
+		tu_be16(tcp + 14, 65535);
+		if (len)
+			memcpy(tcp + 20, payload, len);
+		n = hl + 20 + len;
+	}
+	pipeline_frame(p, DECODE_LINK_EN10MB, ts, frame, (uint32_t)(14 + n));
+}
+
+static void
+handshake(struct pipeline *p, int v6, uint16_t port, struct conn *c,
+    uint64_t *ts)
+{
+	send_segment(p, v6, port, c, 0, DECODE_TH_SYN, NULL, 0, ++*ts);
+	c->seq[0]++;
+	c->seq[1]--;
+	send_segment(p, v6, port, c, 1, DECODE_TH_SYN | DECODE_TH_ACK, NULL,
+	    0, ++*ts);
+	c->seq[1]++;
+	send_segment(p, v6, port, c, 0, DECODE_TH_ACK, NULL, 0, ++*ts);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fuzz_check check;
+	struct pipeline_config pc;
+	struct detect_sink sink;
+	struct pipeline	*p;
+	struct conn	 conns[2] = {
+		{ { 1000, 2000000 }, 40000 },
+		{ { 0xfffffff0u, 0x7ffffff0u }, 40001 },
+	};
+	struct conn	*c;
+	struct script	 sc;
+	const uint8_t	*payload;
+	uint64_t	 ts = 1700000000ULL * 1000000;
+	uint16_t	 port;
+	uint8_t		 ctl, aux, flags;
+	size_t		 len;
+	int		 v6, dir;
+
+	if (size < 1)
+		return 0;
+	v6 = data[0] & H_IPV6;
+	port = (data[0] & H_SUBMISSION) ? 587 : 25;
+	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
+	fuzz_sink_init(&check, &sink);
+	if ((p = pipeline_new(&pc, &sink, 1)) == NULL)
+		return 0;
+	if (data[0] & H_HANDSHAKE) {
+		handshake(p, v6, port, &conns[0], &ts);
+		handshake(p, v6, port, &conns[1], &ts);
+	}
+	sc.p = data + 1;
+	sc.left = size - 1;
+	while (next_record(&sc, &ctl, &aux, &payload, &len)) {
+		c = &conns[(ctl & C_FLOW2) ? 1 : 0];
+		dir = ctl & C_DIR;
+		switch (C_MODE(ctl)) {
+		case 0:
+			if (aux == 0xff) {
+				ts += 3600ULL * 1000000;
+				pipeline_tick(p, ts);
+			}
+			break;
+		case 1:
+			c->seq[dir] += aux;
+			break;
+		case 2:
+			c->seq[dir] -= aux;
+			break;
+		default:
+			c->seq[dir] = (uint32_t)aux << 24;
+			break;
+		}
+		flags = (ctl & C_NOACK) ? 0 : DECODE_TH_ACK;
+		if (ctl & C_FIN)
+			flags |= DECODE_TH_FIN;
+		if (ctl & C_SYN)
+			flags |= DECODE_TH_SYN;
+		if (ctl & C_RST)
+			flags |= DECODE_TH_RST;
+		if (len > 0)
+			flags |= DECODE_TH_PUSH;
+		send_segment(p, v6, port, c, dir, flags, payload, len, ++ts);
+		c->seq[dir] += (uint32_t)len +
+		    ((flags & (DECODE_TH_SYN | DECODE_TH_FIN)) ? 1 : 0);
+	}
+	pipeline_finish(p);
+	if (pipeline_get_stats(p)->reasm_mem != 0)
+		abort();	/* every stream flushed: nothing held */
+	pipeline_free(p);
+	return 0;
+}
+
+#endif
