@@ -787,7 +787,7 @@ static enum decode_result
 decode_start(enum layer first, const uint8_t *frame, uint32_t caplen,
     uint64_t ts_us, struct decode_pkt *out, struct decode_stats *stats)
 {
-	struct decode_stats scratch;
+	struct decode_stats scratch = { 0 };
 	struct walk	 w;
 	enum decode_result r;
 

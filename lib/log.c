@@ -13,7 +13,8 @@ static int	 log_to_syslog;
 static int	 log_mirror;	/* syslog and stderr both */
 static int	 log_verbose;
 
-static void	 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno);
+static void	 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
+		    __attribute__((format(printf, 2, 0)));
 
 void
 log_init(int to_syslog, int verbose, const char *ident)

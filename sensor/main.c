@@ -128,18 +128,21 @@ sensor_log_stats(struct sensor *s)
 	const struct pipeline_stats *ps = pipeline_get_stats(s->pipe);
 	const struct store_stats *ss = store_get_stats(s->store);
 	const struct alert_stats *as = alert_get_stats(s->alert);
-	char	 line[512];
+	char	 line[768];
 
 	snprintf(line, sizeof(line), "stats: frames=%" PRIu64
 	    " tcp=%" PRIu64 " truncated=%" PRIu64 " malformed=%" PRIu64
-	    " unsupported=%" PRIu64 " flows=%" PRIu64 " sessions=%" PRIu64
+	    " unsupported=%" PRIu64 " too_deep=%" PRIu64 " fragments=%" PRIu64
+	    " flows=%" PRIu64 " sessions=%" PRIu64
 	    " gaps=%" PRIu64 " ack_unseen_bytes=%" PRIu64
 	    " memcap_hits=%" PRIu64 " evicted=%" PRIu64 " events_db=%" PRIu64
 	    " db_dropped=%" PRIu64 " alerts=%" PRIu64 " suppressed=%" PRIu64,
 	    ps->decode.frames, ps->decode.result[DECODE_OK],
 	    ps->decode.result[DECODE_TRUNCATED],
 	    ps->decode.result[DECODE_MALFORMED],
-	    ps->decode.result[DECODE_UNSUPPORTED], ps->flow->created,
+	    ps->decode.result[DECODE_UNSUPPORTED],
+	    ps->decode.result[DECODE_TOO_DEEP], ps->frag->fragments,
+	    ps->flow->created,
 	    ps->sessions, ps->reasm.gaps, ps->reasm.ack_unseen,
 	    ps->reasm.memcap_hits, ps->flow->closed[FLOW_CLOSE_EVICTED],
 	    ss->events, ss->dropped, as->sent, as->suppressed);
@@ -265,13 +268,16 @@ final_flush(struct sensor *s)
 	return 0;
 }
 
+/* Every session is finished by now (pipeline_finish): write, report, free. */
 void
 sensor_close_outputs(struct sensor *s)
 {
-	pipeline_free(s->pipe);
-	s->pipe = NULL;
 	if (final_flush(s) == -1)
 		s->errors++;
+	if (s->verbose)
+		sensor_log_stats(s);
+	pipeline_free(s->pipe);
+	s->pipe = NULL;
 	store_close(s->store);
 	alert_free(s->alert);
 }
@@ -427,8 +433,6 @@ main(int argc, char *argv[])
 		sensor_open_outputs(&s);
 		rc = run_offline(&s, files, nfiles);
 	}
-	if (s.verbose)
-		sensor_log_stats(&s);
 	sensor_close_outputs(&s);
 	return rc != 0 || s.errors != 0 ? 1 : 0;
 }
