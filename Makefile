@@ -4,6 +4,8 @@
 #   make test       unit tests, capture tests, live loopback test
 #   make demo       run build/stripwatch on pcaps/ and show what it found
 #   make bench      speed and memory against tcpdump and tshark
+#   make asan       every test again with AddressSanitizer + UBSan
+#   make fuzz       libFuzzer harnesses, FUZZ_TIME seconds each
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION	= 0.1.0
@@ -116,6 +118,9 @@ install: all
 	    systemd/stripwatch.service > $(DESTDIR)$(UNITDIR)/stripwatch.service
 
 clean:
-	rm -rf $(B) build-asan
+	rm -rf $(B) build-asan build-fuzz
+
+# asan, memcheck, fuzz: hostile-input checks (fuzz/README).
+include fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)
