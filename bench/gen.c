@@ -45,7 +45,7 @@
 #define FRAME_MAX	(ETH_HDR + IP_HDR + TCP_HDR + SYN_OPTS + MSS)
 #define TLS_PLAIN_MAX	16384	/* RFC 8446 5.1: plaintext per record */
 #define TLS_AEAD_OVER	24	/* explicit nonce + GCM tag, TLS 1.2 */
-#define BODY_MIN	2048	/* the brief: bodies from 2 KB ... */
+#define BODY_MIN	2048	/* mail-gateway bodies: 2 KB ... */
 #define BODY_MAX	(200 * 1024)	/* ... to 200 KB */
 #define HTTPS_MIN	(128 * 1024)	/* one HTTPS response, at least */
 #define HTTPS_MAX	(4 * 1024 * 1024)	/* and at most */

@@ -121,7 +121,7 @@ fuzz_sink_session(void *arg, const struct detect_session *s)
 		if (strcmp(s->outcome, outcomes[i]) == 0)
 			break;
 	if (i == sizeof(outcomes) / sizeof(outcomes[0]))
-		fuzz_fail("outcome not in cli.md", s->outcome);
+		fuzz_fail("outcome not a DETECT_OUTCOME_* value", s->outcome);
 	if (s->close_reason == NULL)
 		fuzz_fail("close_reason", "NULL");
 }
