@@ -787,7 +787,7 @@ static enum decode_result
 decode_start(enum layer first, const uint8_t *frame, uint32_t caplen,
     uint64_t ts_us, struct decode_pkt *out, struct decode_stats *stats)
 {
-	struct decode_stats scratch = { 0 };
+	struct decode_stats scratch;
 	struct walk	 w;
 	enum decode_result r;
 
@@ -802,7 +802,11 @@ decode_start(enum layer first, const uint8_t *frame, uint32_t caplen,
 	w.limit = UINT64_MAX;
 	w.next = first;
 	w.out = out;
-	w.st = stats != NULL ? stats : &scratch;
+	if (stats == NULL) {
+		memset(&scratch, 0, sizeof(scratch));
+		stats = &scratch;
+	}
+	w.st = stats;
 	r = walk_run(&w);
 	w.st->frames++;
 	w.st->result[r]++;

@@ -27,6 +27,7 @@ struct flow_table {
 	struct flow_lru	 embryonic;	/* flows without data, oldest first */
 	struct flow_lru	 main;		/* flows with data, oldest first */
 	struct flow_lru	 linger;	/* finished flows, oldest first */
+	struct flow	*last;		/* flow of the previous packet */
 	struct flow_stats stats;
 };
 
@@ -201,6 +202,8 @@ void
 flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
     uint64_t ts_us)
 {
+	if (t->last == f)
+		t->last = NULL;
 	LIST_REMOVE(f, bucket);
 	TAILQ_REMOVE(lru_of(t, f), f, lru);
 	t->stats.active--;
@@ -300,6 +303,22 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 	return f;
 }
 
+/* p belongs to f, seen in direction d: note the activity. */
+static struct flow *
+found(struct flow_table *t, struct flow *f, const struct decode_pkt *p)
+{
+	t->last = f;
+	if (f->lingering)	/* stray copies do not prolong it */
+		return f;
+	if (p->ts_us > f->last_us)
+		f->last_us = p->ts_us;
+	if (TAILQ_NEXT(f, lru) != NULL) {
+		TAILQ_REMOVE(lru_of(t, f), f, lru);
+		TAILQ_INSERT_TAIL(lru_of(t, f), f, lru);
+	}
+	return f;
+}
+
 struct flow *
 flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
     int *created)
@@ -310,19 +329,18 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 	int		 d;
 
 	*created = 0;
+	/* Packets come in runs of one connection: skip the hash for those. */
+	if (t->last != NULL && (d = match_dir(t->last, p)) >= 0) {
+		*dir = d;
+		return found(t, t->last, p);
+	}
 	make_key(&k, p);
 	h = (uint32_t)flow_siphash(t->cfg.seed, k.b, k.len);
 	LIST_FOREACH(f, &t->buckets[h & (t->nbuckets - 1)], bucket) {
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;
 		*dir = d;
-		if (f->lingering)	/* stray copies do not prolong it */
-			return f;
-		if (p->ts_us > f->last_us)
-			f->last_us = p->ts_us;
-		TAILQ_REMOVE(lru_of(t, f), f, lru);
-		TAILQ_INSERT_TAIL(lru_of(t, f), f, lru);
-		return f;
+		return found(t, f, p);
 	}
 	if ((p->flags & DECODE_TH_RST) ||
 	    ((p->flags & DECODE_TH_SYN) == 0 && p->payload_len == 0))
@@ -331,6 +349,7 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		return NULL;
 	*created = 1;
 	*dir = match_dir(f, p);
+	t->last = f;
 	return f;
 }
 
