@@ -138,9 +138,10 @@ static void
 record_stats(struct live *l)
 {
 	struct sensor	*s = l->s;
-	const struct pipeline_stats *ps = pipeline_get_stats(s->pipe);
+	struct counter	 c[COUNTERS_MAX];
 	struct pcap_stat st;
 	uint64_t	 now = wall_us(), drop = 0, ifdrop = 0;
+	size_t		 i, n;
 
 	if (pcap_stats(s->pcap, &st) == 0) {
 		drop = delta32(st.ps_drop, s->last_ps.ps_drop);
@@ -154,20 +155,16 @@ record_stats(struct live *l)
 		    "kernel and %" PRIu64 " at the interface in the last %"
 		    PRIu64 "s: detections may be missed", s->cfg.interface,
 		    drop, ifdrop, s->cfg.stats_interval);
+	/* Drops per interval (they matter per interval); the rest as
+	 * running totals, like the log line. */
 	store_stat(s->store, now, "kernel_drops", (int64_t)drop);
 	store_stat(s->store, now, "if_drops", (int64_t)ifdrop);
-	store_stat(s->store, now, "frames", (int64_t)ps->decode.frames);
-	store_stat(s->store, now, "sessions", (int64_t)ps->sessions);
-	store_stat(s->store, now, "gaps", (int64_t)ps->reasm.gaps);
-	store_stat(s->store, now, "ack_unseen_bytes",
-	    (int64_t)ps->reasm.ack_unseen);
-	store_stat(s->store, now, "memcap_hits",
-	    (int64_t)ps->reasm.memcap_hits);
-	store_stat(s->store, now, "evictions",
-	    (int64_t)ps->flow->closed[FLOW_CLOSE_EVICTED]);
-	store_stat(s->store, now, "reasm_mem", (int64_t)ps->reasm_mem);
-	store_stat(s->store, now, "db_dropped",
-	    (int64_t)store_get_stats(s->store)->dropped);
+	n = counters_collect(s, c, COUNTERS_MAX);
+	for (i = 0; i < n; i++)
+		if (strcmp(c[i].name, "kernel_drops") != 0 &&
+		    strcmp(c[i].name, "if_drops") != 0)
+			store_stat(s->store, now, c[i].name,
+			    (int64_t)c[i].value);
 }
 
 static void

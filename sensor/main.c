@@ -122,33 +122,6 @@ sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 		housekeeping(s, ts);
 }
 
-void
-sensor_log_stats(struct sensor *s)
-{
-	const struct pipeline_stats *ps = pipeline_get_stats(s->pipe);
-	const struct store_stats *ss = store_get_stats(s->store);
-	const struct alert_stats *as = alert_get_stats(s->alert);
-	char	 line[768];
-
-	snprintf(line, sizeof(line), "stats: frames=%" PRIu64
-	    " tcp=%" PRIu64 " truncated=%" PRIu64 " malformed=%" PRIu64
-	    " unsupported=%" PRIu64 " too_deep=%" PRIu64 " fragments=%" PRIu64
-	    " flows=%" PRIu64 " sessions=%" PRIu64
-	    " gaps=%" PRIu64 " ack_unseen_bytes=%" PRIu64
-	    " memcap_hits=%" PRIu64 " evicted=%" PRIu64 " events_db=%" PRIu64
-	    " db_dropped=%" PRIu64 " alerts=%" PRIu64 " suppressed=%" PRIu64,
-	    ps->decode.frames, ps->decode.result[DECODE_OK],
-	    ps->decode.result[DECODE_TRUNCATED],
-	    ps->decode.result[DECODE_MALFORMED],
-	    ps->decode.result[DECODE_UNSUPPORTED],
-	    ps->decode.result[DECODE_TOO_DEEP], ps->frag->fragments,
-	    ps->flow->created,
-	    ps->sessions, ps->reasm.gaps, ps->reasm.ack_unseen,
-	    ps->reasm.memcap_hits, ps->flow->closed[FLOW_CLOSE_EVICTED],
-	    ss->events, ss->dropped, as->sent, as->suppressed);
-	log_info("%s", line);
-}
-
 /* Read one capture file through the pipeline; -1 on a read error. */
 static int
 read_file(struct sensor *s, const char *path)

@@ -49,6 +49,16 @@ struct sensor {
 	int		 errors;	/* input errors: exit status 1 */
 };
 
+/* One named counter; counters.c lists them all. */
+struct counter {
+	const char	*name;
+	uint64_t	 value;
+};
+#define COUNTERS_MAX	64
+
+/* counters.c */
+size_t	 counters_collect(struct sensor *s, struct counter *c, size_t max);
+
 /* capture.c */
 pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);
 pcap_t	*capture_open_file(const char *path, char *err, size_t len);
@@ -63,13 +73,13 @@ int	 capture_join_fanout(pcap_t *p, uint16_t group, char *err,
 /* priv.c */
 void	 priv_drop(const char *user);
 
-/* main.c */
+/* main.c, counters.c */
+void	 sensor_log_stats(struct sensor *s);
 void	 sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 	    const uint8_t *bytes);
 void	 sensor_pipeline_config(const struct config *c,
 	    struct pipeline_config *pc);
 void	 sensor_alert_config(const struct sensor *s, struct alert_config *ac);
-void	 sensor_log_stats(struct sensor *s);
 void	 sensor_open_outputs(struct sensor *s);
 void	 sensor_close_outputs(struct sensor *s);
 
