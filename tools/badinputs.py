@@ -187,6 +187,7 @@ def case_files():
     out["sql-meta.pcap"] = pcap(sql_meta())
     out["syn-flood.pcap"] = pcap(syn_flood())
     out["ooo-flood.pcap"] = pcap(ooo_flood())
+    out["syn-flood-inside.pcap"] = pcap(syn_flood_inside())
     out["not-smtp.pcap"] = pcap(not_smtp())
     out["junk-before-banner.pcap"] = pcap(junk_before_banner())
     out["banner-1mb.pcap"] = pcap(banner_1mb())
@@ -352,6 +353,25 @@ def syn_flood():
         frames.append((t + i, seg((src, 1024 + i % 60000), SERVER, i, 0,
                                   SYN)))
     return frames + good()
+
+
+def syn_flood_inside():
+    """The 100 000-SYN flood with a real session inside it: the session's
+    frames are spread evenly through the flood, and its EHLO reply is
+    masked. With a table far smaller than the flood, flows without data
+    are evicted first, so the session survives and is detected."""
+    sess = smtp(caps=(b"PIPELINING", b"XXXXXXXA")).frames
+    t = BASE_TS * 1000000 - 10 ** 6
+    step = 100000 // (len(sess) + 1)
+    frames, n = [], 0
+    for _, f in sess:
+        for _ in range(step):
+            src = "10.%d.%d.%d" % (n >> 16 & 255, n >> 8 & 255, n & 255)
+            frames.append((t + len(frames), seg((src, 1024 + n % 60000),
+                                                SERVER, n, 0, SYN)))
+            n += 1
+        frames.append((t + len(frames), f))
+    return frames
 
 
 def ooo_flood():
