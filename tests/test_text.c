@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "text.h"
 
@@ -210,6 +211,38 @@ test_time(void **state)
 	/* A short buffer is cut, still NUL-terminated. */
 	text_time(0, buf, 5);
 	assert_string_equal(buf, "1970");
+	/* Beyond year 9999 the format has no room. */
+	assert_string_equal(text_time(253402300800ULL * 1000000, buf,
+	    sizeof(buf)), "invalid-time");
+}
+
+/* The hand-made formatter against gmtime_r over the whole range, and the
+ * parser back. */
+static void
+test_time_against_libc(void **state)
+{
+	char		 buf[TEXT_TIME_LEN], want[64];
+	struct tm	 tm;
+	time_t		 t;
+	uint64_t	 x = 88172645463325252ULL, secs, back;
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		secs = i < 1000 ? (uint64_t)i * 86399 : x % 253402300800ULL;
+		t = (time_t)secs;
+		assert_non_null(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d."
+		    "%06uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(x % 1000000));
+		text_time(secs * 1000000 + x % 1000000, buf, sizeof(buf));
+		assert_string_equal(buf, want);
+		assert_int_equal(text_parse_time(buf, &back), 0);
+		assert_true(back == secs * 1000000 + x % 1000000);
+	}
 }
 
 int
@@ -221,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_truncation_every_size),
 		cmocka_unit_test(test_truncation_examples),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_time_against_libc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
