@@ -342,7 +342,6 @@ remember(struct detect *d, const struct smtp_facts *f,
     const struct flow_tuple *t, uint64_t start_us, uint64_t end_us)
 {
 	struct history_server *srv;
-	size_t		 i;
 
 	if (d->hist == NULL || offer_view(f) == OFFER_UNKNOWN ||
 	    (srv = history_get(d->hist, &t->server, t->server_port,
@@ -362,9 +361,25 @@ remember(struct detect *d, const struct smtp_facts *f,
 		srv->have_cert = 1;
 		memcpy(srv->cert_sha256, f->tls.cert_sha256, 32);
 	}
+	history_mark_dirty(d->hist, srv);
+}
+
+static void
+server_out(void *arg, const struct history_server *srv)
+{
+	struct detect	*d = arg;
+	size_t		 i;
+
 	for (i = 0; i < d->nsinks; i++)
 		if (d->sinks[i].server != NULL)
 			d->sinks[i].server(d->sinks[i].arg, srv);
+}
+
+void
+detect_flush(struct detect *d)
+{
+	if (d->hist != NULL)
+		history_drain(d->hist, server_out, d);
 }
 
 void

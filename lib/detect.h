@@ -85,7 +85,7 @@ struct detect_session {
 struct detect_sink {
 	void	(*event)(void *arg, const struct detect_event *ev);
 	void	(*session)(void *arg, const struct detect_session *s);
-	/* A server's history changed (may be NULL). */
+	/* A server's history changed (may be NULL); see detect_flush(). */
 	void	(*server)(void *arg, const struct history_server *srv);
 	void	*arg;
 };
@@ -126,13 +126,21 @@ void	detect_conflict(struct detect *d, struct detect_state *st,
 
 /*
  * The session ended: fill *out from the facts and hand it to the sinks,
- * then add the session to the server's history (and hand that over too).
+ * then add the session to the server's history (handed over by
+ * detect_flush()).
  * Sessions that never looked like SMTP are not recorded.
  */
 void	detect_finish(struct detect *d, struct detect_state *st,
 	    const struct smtp_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t start_us, uint64_t end_us,
 	    const char *close_reason, struct detect_session *out);
+
+/*
+ * Hand every server whose history changed since the last call to the
+ * sinks, once each (before a database write: one row per server, not one
+ * per session).
+ */
+void	detect_flush(struct detect *d);
 
 const char *detect_kind_name(enum detect_kind k);
 const char *detect_severity_name(enum detect_severity s);

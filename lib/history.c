@@ -20,6 +20,7 @@ struct history {
 	struct history_bucket *buckets;
 	uint32_t	 nbuckets;	/* power of two */
 	TAILQ_HEAD(, history_server) lru; /* least recently seen first */
+	TAILQ_HEAD(, history_server) dirty; /* changed since the last drain */
 	struct history_stats stats;
 };
 
@@ -60,6 +61,7 @@ history_new(const struct history_config *cfg)
 		return NULL;
 	}
 	TAILQ_INIT(&h->lru);
+	TAILQ_INIT(&h->dirty);
 	return h;
 }
 
@@ -106,6 +108,10 @@ drop_oldest(struct history *h)
 		return;
 	TAILQ_REMOVE(&h->lru, s, lru);
 	LIST_REMOVE(s, bucket);
+	if (s->dirty) {		/* its last change is not written */
+		TAILQ_REMOVE(&h->dirty, s, dirty_link);
+		h->stats.dirty--;
+	}
 	free(s);
 	h->stats.servers--;
 	h->stats.dropped++;
@@ -151,6 +157,33 @@ history_load(struct history *h, const struct history_server *rec)
 	s->last_offered_us = rec->last_offered_us;
 	s->have_cert = rec->have_cert;
 	memcpy(s->cert_sha256, rec->cert_sha256, sizeof(s->cert_sha256));
+}
+
+void
+history_mark_dirty(struct history *h, struct history_server *srv)
+{
+	if (srv->dirty)
+		return;
+	srv->dirty = 1;
+	TAILQ_INSERT_TAIL(&h->dirty, srv, dirty_link);
+	h->stats.dirty++;
+}
+
+size_t
+history_drain(struct history *h,
+    void (*out)(void *, const struct history_server *), void *arg)
+{
+	struct history_server *s;
+	size_t		 n = 0;
+
+	while ((s = TAILQ_FIRST(&h->dirty)) != NULL) {
+		TAILQ_REMOVE(&h->dirty, s, dirty_link);
+		s->dirty = 0;
+		h->stats.dirty--;
+		out(arg, s);
+		n++;
+	}
+	return n;
 }
 
 const struct history_config *

@@ -35,13 +35,16 @@ struct history_server {
 	uint64_t	 last_offered_us; /* last session with the offer */
 	uint8_t		 have_cert;
 	uint8_t		 cert_sha256[32]; /* last leaf certificate seen */
+	uint8_t		 dirty;		/* changed since last drained */
 	LIST_ENTRY(history_server) bucket;
 	TAILQ_ENTRY(history_server) lru;
+	TAILQ_ENTRY(history_server) dirty_link;
 };
 
 struct history_stats {
 	uint64_t	 servers;	/* remembered now */
 	uint64_t	 dropped;	/* forgotten to stay within max_servers */
+	uint64_t	 dirty;		/* changed, not handed over yet */
 };
 
 struct history;
@@ -63,6 +66,17 @@ struct history_server *history_get(struct history *h,
 
 /* Store a record read back from the database (at start). */
 void	history_load(struct history *h, const struct history_server *rec);
+
+/* srv changed: hand it over at the next history_drain(). */
+void	history_mark_dirty(struct history *h, struct history_server *srv);
+
+/*
+ * Call out(arg, srv) once for each server changed since the last drain,
+ * however many sessions changed it, and mark it clean. Returns how many.
+ * This is what keeps one database write per server per flush.
+ */
+size_t	history_drain(struct history *h,
+	    void (*out)(void *, const struct history_server *), void *arg);
 
 const struct history_config *history_get_config(const struct history *h);
 const struct history_stats *history_get_stats(const struct history *h);

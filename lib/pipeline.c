@@ -271,6 +271,13 @@ void
 pipeline_finish(struct pipeline *p)
 {
 	flow_close_all(p->flows, FLOW_CLOSE_SHUTDOWN, p->now_us);
+	pipeline_flush(p);
+}
+
+void
+pipeline_flush(struct pipeline *p)
+{
+	detect_flush(&p->detect);
 }
 
 void

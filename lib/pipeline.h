@@ -63,8 +63,14 @@ void	pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
 /* Housekeeping by packet time: expire idle flows and fragments. */
 void	pipeline_tick(struct pipeline *p, uint64_t now_us);
 
-/* End of input: finish and record every open session. */
+/* End of input: finish and record every open session (and flush). */
 void	pipeline_finish(struct pipeline *p);
+
+/*
+ * Before a database write: hand the sinks what is batched in the
+ * pipeline (server history changed since the last flush).
+ */
+void	pipeline_flush(struct pipeline *p);
 
 /* Apply new limits (a reload); the flow table keeps its capacity. */
 void	pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg);

@@ -115,6 +115,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	pipeline_flush(l->s->pipe);
 	if (store_flush(l->s->store) == -1) {
 		if (!failing)
 			log_warnx("database %s: %s (rows kept in memory and "
@@ -235,6 +236,7 @@ reload(struct live *l)
 	pipeline_set_limits(s->pipe, &pc);
 	sensor_alert_config(s, &ac);
 	alert_set_config(s->alert, &ac);
+	pipeline_flush(s->pipe);
 	(void)store_flush(s->store);
 	memset(&sc, 0, sizeof(sc));
 	sc.queue_max = (uint32_t)s->cfg.db_queue_max;

@@ -103,6 +103,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 		s->next_tick_us = now_us + SENSOR_TICK_US;
 	}
 	if (now_us >= s->next_flush_us) {
+		pipeline_flush(s->pipe);
 		if (store_flush(s->store) == -1)
 			log_warnx("database: %s", store_error(s->store));
 		s->next_flush_us = now_us + s->cfg.db_flush_interval_ms * 1000;

@@ -104,6 +104,7 @@ session(struct fx *fx, uint32_t flags, uint16_t starttls_reply,
 	}
 	detect_update(&fx->d, &st, &f, &fx->t, 1, ts);
 	detect_finish(&fx->d, &st, &f, &fx->t, 1, ts, ts + 10, "fin", &out);
+	detect_flush(&fx->d);
 }
 
 #define OFFERED	(SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED)
@@ -238,6 +239,34 @@ test_refused_severity(void **state)
 	assert_int_equal(fx->rec.ev[1].severity, DETECT_SEV_HIGH);
 }
 
+/* Many sessions of one server between flushes: one record handed over. */
+static void
+test_one_row_per_flush(void **state)
+{
+	struct fx	*fx = *state;
+	struct smtp_facts f;
+	struct detect_state st;
+	struct detect_session out;
+	int		 i;
+
+	memset(&f, 0, sizeof(f));
+	f.flags = SMTP_F_SMTP | OFFERED;
+	for (i = 0; i < 5; i++) {
+		memset(&st, 0, sizeof(st));
+		detect_finish(&fx->d, &st, &f, &fx->t, 1, 1000 + i, 2000 + i,
+		    "fin", &out);
+	}
+	assert_int_equal(fx->rec.nservers, 0);
+	assert_int_equal(history_get_stats(fx->h)->dirty, 1);
+	detect_flush(&fx->d);
+	assert_int_equal(fx->rec.nservers, 1);
+	assert_int_equal(fx->rec.last.sessions, 5);
+	assert_int_equal(fx->rec.last.offered, 5);
+	detect_flush(&fx->d);
+	assert_int_equal(fx->rec.nservers, 1);
+	assert_int_equal(history_get_stats(fx->h)->dirty, 0);
+}
+
 /* Full: the least recently seen server is forgotten. */
 static void
 test_bounded(void **state)
@@ -336,6 +365,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused_severity, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_row_per_flush, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_survives_restart, setup,
 		    teardown),
 	};
