@@ -136,6 +136,52 @@ if [ $rc -eq 0 ] && [ "$lines" = 3 ] && [ "$rows" -gt 3 ] &&
 else fail $t "exit $rc, $lines lines, $rows rows: $(tail -2 "$tmp/rl.out")"
 fi
 
+# Server history across restarts: each capture read by a new process on
+# the same database. The server offered STARTTLS with one certificate;
+# then it shows another certificate; then its offer is gone.
+t=history-across-restarts
+h=$tmp/h.db
+"$SW" -r "$P/clean-starttls-tls12.pcap" -d "$h" >"$tmp/h1.out" 2>&1
+"$SW" -r "$P/hist-new-certificate.pcap" -d "$h" >"$tmp/h2.out" 2>&1
+"$SW" -r "$P/pos-asa-masked.pcap" -d "$h" >"$tmp/h3.out" 2>&1
+rc=$?
+srv=$(q "$h" "SELECT sessions, starttls_offered, starttls_accepted,
+    cert_sha256 FROM servers WHERE server_ip = '198.51.100.25'
+    AND server_port = 25")
+if [ $rc -eq 0 ] && [ ! -s "$tmp/h1.out" ] &&
+    grep -q "^event=certificate_changed .*was 2c4407c7.* now 63ace1d4" \
+    "$tmp/h2.out" &&
+    grep -q "^event=starttls_vanished .*offered in 2 of 2 earlier" \
+    "$tmp/h3.out" &&
+    [ "$srv" = "3|2|2|63ace1d407749823d73776cd97ddc2b0664792d09ca478515d8344c2fa27c86a" ]
+then pass $t
+else fail $t "exit $rc, servers row \"$srv\", runs: $(cat "$tmp/h1.out" \
+    "$tmp/h2.out" "$tmp/h3.out" | cut -c1-80)"; fi
+
+# The same server seen fresh (a new database): no history, no
+# starttls_vanished, only the masked capability.
+t=history-fresh-database
+"$SW" -r "$P/pos-asa-masked.pcap" -d "$tmp/h0.db" >"$tmp/h0.out" 2>&1
+if grep -q "^event=capability_masked" "$tmp/h0.out" &&
+    ! grep -q "starttls_vanished" "$tmp/h0.out"; then pass $t
+else fail $t "$(cat "$tmp/h0.out")"; fi
+
+# A database file the sensor cannot write (owned by root, run as nobody):
+# a clear error and exit 1, alerts never lost silently.
+if [ $is_root -eq 1 ] && command -v setpriv >/dev/null 2>&1; then
+	t=db-read-only
+	chmod 755 "$tmp"
+	"$SW" -r "$P/clean-no-starttls.pcap" -d "$tmp/ro.db" >/dev/null 2>&1
+	chmod 644 "$tmp/ro.db"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$SW" -r "$P/pos-asa-masked.pcap" -d "$tmp/ro.db" \
+	    >"$tmp/ro.out" 2>"$tmp/ro.err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "ro.db: .*read-only" "$tmp/ro.err"; then
+		pass $t
+	else fail $t "exit $rc: $(head -c 300 "$tmp/ro.err")"; fi
+fi
+
 # --- root only: full disk, privileges, live capture ---------------------
 
 if [ $is_root -ne 1 ]; then

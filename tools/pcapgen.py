@@ -36,9 +36,10 @@ CERT_PEM = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 C, S = 0, 1             # sides: client, server
 
 
-def cert_der():
-    """The DER bytes of the committed test certificate."""
-    with open(CERT_PEM, "r", encoding="ascii") as f:
+def cert_der(path=None):
+    """The DER bytes of a committed test certificate (default: the one
+    every TLS 1.2 capture shows)."""
+    with open(path or CERT_PEM, "r", encoding="ascii") as f:
         lines = [l.strip() for l in f if l.strip() and "-----" not in l]
     return base64.b64decode("".join(lines))
 
@@ -251,6 +252,35 @@ def client_hello(rng, sni):
     return record(22, hs(1, body), version=0x0301)
 
 
+def client_hello_legacy(rng, sni, version):
+    """A ClientHello of a client that knows nothing newer than version
+    (TLS 1.0 0x0301, TLS 1.1 0x0302): no supported_versions extension."""
+    suites = [0xC009, 0xC013, 0xC00A, 0xC014, 0x002F, 0x0035, 0x000A, 0x00FF]
+    name = sni.encode("ascii")
+    exts = b"".join([
+        ext(0x0000, vec16(u8(0) + vec16(name))),
+        ext(0x000B, vec8(b"\x00\x01\x02")),
+        ext(0x000A, vec16(u16(0x0017) + u16(0x0018))),
+    ])
+    body = (u16(version) + rbytes(rng, 32) + vec8(b"") +
+            vec16(b"".join(u16(x) for x in suites)) + vec8(b"\x00") +
+            vec16(exts))
+    return record(22, hs(1, body), version=0x0301)
+
+
+def server_flight_legacy(rng, der, version):
+    """ServerHello (version, ECDHE-ECDSA-AES128-SHA) + Certificate +
+    ServerKeyExchange + ServerHelloDone of a TLS 1.0/1.1 server."""
+    sh = (u16(version) + rbytes(rng, 32) + vec8(rbytes(rng, 32)) +
+          u16(0xC009) + u8(0) + vec16(ext(0xFF01, b"\x00")))
+    cert = vec24(vec24(der))
+    ske = (u8(3) + u16(0x0017) + vec8(b"\x04" + rbytes(rng, 64)) +
+           vec16(b"\x30\x45\x02\x20" + rbytes(rng, 32) +
+                 b"\x02\x21\x00" + rbytes(rng, 32)))
+    return record(22, hs(2, sh) + hs(11, cert) + hs(12, ske) + hs(14, b""),
+                  version=version)
+
+
 def server_flight_12(rng, der):
     """ServerHello + Certificate + ServerKeyExchange + ServerHelloDone, one
     record, as OpenSSL sends them; cipher ECDHE-ECDSA-AES128-GCM-SHA256."""
@@ -303,6 +333,18 @@ def app_data(rng, *sizes):
 
 def tls_tail(rng, version, der):
     """Script steps of a whole handshake and a short encrypted exchange."""
+    legacy = {"1.0": 0x0301, "1.1": 0x0302}
+    if version in legacy:
+        v = legacy[version]
+        steps = [(C, client_hello_legacy(rng, SERVER_NAME, v),
+                  {"tag": "client_hello"}),
+                 (S, server_flight_legacy(rng, der, v),
+                  {"tag": "server_hello"}),
+                 (C, client_finish_12(rng)),
+                 (S, server_finish(rng))]
+        return steps + [(S, app_data(rng, 85)), (C, app_data(rng, 45)),
+                        (S, app_data(rng, 230)), (C, app_data(rng, 30)),
+                        (S, app_data(rng, 40))]
     steps = [(C, client_hello(rng, SERVER_NAME), {"tag": "client_hello"})]
     if version == "1.2":
         steps += [(S, server_flight_12(rng, der), {"tag": "server_hello"}),
@@ -436,10 +478,11 @@ def ehlo_step(name=CLIENT_NAME):
 # Conversations: each returns the script of one session.
 
 
-def conv_starttls(rng, version="1.2", split=False):
+def conv_starttls(rng, version="1.2", split=False, cert=None):
     """Postfix, STARTTLS, a TLS handshake; split cuts the EHLO reply and
-    the server's TLS flight into two segments each (for reordering)."""
-    der = cert_der()
+    the server's TLS flight into two segments each (for reordering); cert
+    names another certificate file than the default."""
+    der = cert_der(cert)
     steps = ([(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
               (S, crlf(*POSTFIX_EHLO), {"tag": "ehlo_reply"}),
               (C, crlf("STARTTLS"), {"tag": "starttls"}),
@@ -1024,6 +1067,22 @@ SCENARIOS = [
      "Postfix, swaks upgrades with STARTTLS, TLS 1.2 with certificate "
      "(ECDHE-ECDSA-AES128-GCM). No event; outcome tls, TLS1.2, SNI "
      "mx.example.net, " + CERT_NOTE + "."),
+    ("clean-starttls-tls10.pcap",
+     lambda d, n: one(d, n, lambda r: conv_starttls(r, "1.0")),
+     "Postfix, STARTTLS, an old client: TLS 1.0 (no supported_versions), "
+     "ECDHE-ECDSA-AES128-SHA, certificate. No event; outcome tls, TLS1.0, "
+     + CERT_NOTE + "."),
+    ("clean-starttls-tls11.pcap",
+     lambda d, n: one(d, n, lambda r: conv_starttls(r, "1.1")),
+     "As clean-starttls-tls10 with TLS 1.1. No event; outcome tls, "
+     "TLS1.1, " + CERT_NOTE + "."),
+    ("hist-new-certificate.pcap",
+     lambda d, n: one(d, n, lambda r: conv_starttls(r, "1.2", cert=os.path.join(
+         os.path.dirname(CERT_PEM), "pcapgen-cert2.pem"))),
+     "The server of clean-starttls-tls12 showing another certificate "
+     "(tools/pcapgen-cert2.pem). Alone: no event. Read after "
+     "clean-starttls-tls12 into the same database (another run): "
+     "certificate_changed."),
     ("clean-starttls-tls13.pcap",
      lambda d, n: one(d, n, conv_exim_tls13),
      "Exim, STARTTLS then TLS 1.3 (supported_versions 0x0304, "
