@@ -182,6 +182,33 @@ if [ $is_root -eq 1 ] && command -v setpriv >/dev/null 2>&1; then
 	else fail $t "exit $rc: $(head -c 300 "$tmp/ro.err")"; fi
 fi
 
+# The systemd unit: systemd-analyze accepts it (pointed at this build),
+# and it keeps the hardening operators rely on.
+t=systemd-unit
+if command -v systemd-analyze >/dev/null 2>&1; then
+	sed "s|/usr/sbin/stripwatch|$SW|; s|/etc/stripwatch/stripwatch.conf|$top/conf/stripwatch.conf|g" \
+	    "$top/systemd/stripwatch.service" >"$tmp/stripwatch.service"
+	# Its Documentation= names the man page: show verify the one here.
+	mkdir -p "$tmp/man/man8"
+	cp "$top/sensor/stripwatch.8" "$tmp/man/man8/"
+	out=$(MANPATH=$tmp/man systemd-analyze verify \
+	    "$tmp/stripwatch.service" 2>&1)
+	rc=$?
+	missing=
+	for want in Type=notify StateDirectory=stripwatch \
+	    "CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN" \
+	    NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
+	    PrivateTmp=yes RestrictAddressFamilies= \
+	    SystemCallFilter=@system-service Restart=on-failure WatchdogSec=; do
+		grep -q "^$want" "$top/systemd/stripwatch.service" ||
+		    missing="$missing $want"
+	done
+	if [ $rc -eq 0 ] && [ -z "$out" ] && [ -z "$missing" ]; then pass $t
+	else fail $t "verify exit $rc: $out; missing:$missing"; fi
+else
+	skip $t "systemd-analyze not installed"
+fi
+
 # --- root only: full disk, privileges, live capture ---------------------
 
 if [ $is_root -ne 1 ]; then
