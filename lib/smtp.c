@@ -902,6 +902,19 @@ smtp_consume(struct smtp_session *s, int dir, const uint8_t *p, size_t n)
 			smtp_set_state(s, SMTP_ST_COMMAND);
 		return i;
 	}
+	/*
+	 * A DATA body is most of the bytes, and only a line "." in it
+	 * matters: a body line not starting with '.' is stepped over without
+	 * being framed (a cut one is skipped to its end like a long line).
+	 */
+	if (dir == 0 && s->state == SMTP_ST_DATA && !d->in_line &&
+	    !d->skip && p[0] != '.') {
+		if ((lf = memchr(p, '\n', n)) == NULL) {
+			d->skip = 1;
+			return n;
+		}
+		return (size_t)(lf - p) + 1;
+	}
 	lf = memchr(p, '\n', n);
 	if (d->skip) {
 		if (lf == NULL)
