@@ -294,6 +294,8 @@ layer_mpls(struct walk *w)
 	return DECODE_OK;
 }
 
+static enum decode_result	layer_ip(struct walk *);
+
 /*
  * MPLS does not say what it carries. IP shows in its version nibble; a
  * first nibble of 0 is the pseudowire control word (RFC 4385) before an
@@ -306,22 +308,15 @@ layer_mpls_payload(struct walk *w)
 
 	if (!cur_peek_u8(&w->c, &b))
 		return short_read(w);
-	switch (b >> 4) {
-	case 4:
-		w->next = L_IPV4;
-		break;
-	case 6:
-		w->next = L_IPV6;
-		break;
-	case 0:
+	if (b >> 4 == 0) {
 		if (!cur_skip(&w->c, 4))
 			return short_read(w);
 		w->next = L_ETHER;
-		break;
-	default:
-		return DECODE_UNSUPPORTED;
+		return DECODE_OK;
 	}
-	return DECODE_OK;
+	if (b >> 4 != 4 && b >> 4 != 6)
+		return DECODE_UNSUPPORTED;
+	return layer_ip(w);
 }
 
 static enum decode_result

@@ -187,19 +187,6 @@ judge_offer(struct detect *d, struct detect_state *st,
 }
 
 static void
-hex32(char *out, const uint8_t *b)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t		 i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 0xf];
-	}
-	out[64] = '\0';
-}
-
-static void
 judge_cert(struct detect *d, struct detect_state *st,
     const struct smtp_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
@@ -214,8 +201,8 @@ judge_cert(struct detect *d, struct detect_state *st,
 	    NULL || !srv->have_cert ||
 	    memcmp(srv->cert_sha256, f->tls.cert_sha256, 32) == 0)
 		return;
-	hex32(was, srv->cert_sha256);
-	hex32(now, f->tls.cert_sha256);
+	text_hex(was, srv->cert_sha256, 32);
+	text_hex(now, f->tls.cert_sha256, 32);
 	snprintf(buf, sizeof(buf), "was %s now %s", was, now);
 	emit(d, st, DETECT_CERTIFICATE_CHANGED, t, session_id, ts_us, buf);
 }
@@ -333,7 +320,7 @@ fill_tls(struct detect_session *s, const struct tls_facts *tls)
 		text_escape(s->tls_sni, sizeof(s->tls_sni), tls->sni,
 		    tls->sni_len);
 	if (tls->have_cert)
-		hex32(s->cert_sha256, tls->cert_sha256);
+		text_hex(s->cert_sha256, tls->cert_sha256, 32);
 }
 
 /* Add this session to its server's record and hand the record over. */

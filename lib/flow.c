@@ -2,12 +2,11 @@
  * flow.c: the connection table: keyed symmetric hash, two LRU lists,
  * idle expiry and eviction, each ending in the owner's close callback.
  */
-#include <sys/random.h>
-
 #include <stdlib.h>
 #include <string.h>
 
 #include "flow.h"
+#include "hash.h"
 
 /*
  * Buckets per flow slot. Two buckets per flow keeps chains short without a
@@ -40,63 +39,6 @@ struct flow_keybuf {
 	uint8_t		 b[1 + 2 * (16 + 2)];
 	size_t		 len;
 };
-
-static uint64_t
-rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static inline void
-sipround(uint64_t v[4])
-{
-	v[0] += v[1]; v[1] = rotl(v[1], 13); v[1] ^= v[0];
-	v[0] = rotl(v[0], 32);
-	v[2] += v[3]; v[3] = rotl(v[3], 16); v[3] ^= v[2];
-	v[0] += v[3]; v[3] = rotl(v[3], 21); v[3] ^= v[0];
-	v[2] += v[1]; v[1] = rotl(v[1], 17); v[1] ^= v[2];
-	v[2] = rotl(v[2], 32);
-}
-
-static uint64_t
-le64(const uint8_t *p, size_t n)
-{
-	uint64_t	 x = 0;
-	size_t		 i;
-
-	for (i = 0; i < n; i++)
-		x |= (uint64_t)p[i] << (8 * i);
-	return x;
-}
-
-uint64_t
-flow_siphash(const uint64_t key[2], const void *data, size_t len)
-{
-	const uint8_t	*p = data;
-	uint64_t	 v[4], m;
-	size_t		 i, left = len;
-
-	v[0] = key[0] ^ 0x736f6d6570736575ULL;
-	v[1] = key[1] ^ 0x646f72616e646f6dULL;
-	v[2] = key[0] ^ 0x6c7967656e657261ULL;
-	v[3] = key[1] ^ 0x7465646279746573ULL;
-	for (; left >= 8; left -= 8, p += 8) {
-		m = le64(p, 8);
-		v[3] ^= m;
-		sipround(v);
-		sipround(v);
-		v[0] ^= m;
-	}
-	m = le64(p, left) | ((uint64_t)(len & 0xff) << 56);
-	v[3] ^= m;
-	sipround(v);
-	sipround(v);
-	v[0] ^= m;
-	v[2] ^= 0xff;
-	for (i = 0; i < 4; i++)
-		sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
 
 static size_t
 addr_len(const struct decode_addr *a)
@@ -165,7 +107,6 @@ flow_table_new(const struct flow_config *cfg, flow_close_cb close_cb,
     void *arg)
 {
 	struct flow_table *t;
-	uint64_t	 want;
 	uint32_t	 i;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
@@ -173,17 +114,9 @@ flow_table_new(const struct flow_config *cfg, flow_close_cb close_cb,
 	t->cfg = *cfg;
 	if (t->cfg.max_flows == 0)
 		t->cfg.max_flows = 1;
-	if (t->cfg.seed[0] == 0 && t->cfg.seed[1] == 0 &&
-	    getrandom(t->cfg.seed, sizeof(t->cfg.seed), 0) !=
-	    (ssize_t)sizeof(t->cfg.seed)) {
-		/* No entropy: fall back to an address-derived seed. */
-		t->cfg.seed[0] = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL;
-		t->cfg.seed[1] = (uint64_t)(uintptr_t)&t ^ 0xc2b2ae3d27d4eb4fULL;
-	}
-	want = (uint64_t)t->cfg.max_flows * FLOW_BUCKETS_PER_FLOW;
-	for (t->nbuckets = 16; t->nbuckets < want && t->nbuckets < (1u << 30);
-	    t->nbuckets <<= 1)
-		;
+	hash_seed(t->cfg.seed);
+	t->nbuckets = hash_buckets((uint64_t)t->cfg.max_flows *
+	    FLOW_BUCKETS_PER_FLOW);
 	if ((t->buckets = calloc(t->nbuckets, sizeof(*t->buckets))) == NULL) {
 		free(t);
 		return NULL;
@@ -335,7 +268,7 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		return found(t, t->last, p);
 	}
 	make_key(&k, p);
-	h = (uint32_t)flow_siphash(t->cfg.seed, k.b, k.len);
+	h = (uint32_t)hash_siphash(t->cfg.seed, k.b, k.len);
 	LIST_FOREACH(f, &t->buckets[h & (t->nbuckets - 1)], bucket) {
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;

@@ -130,9 +130,6 @@ void	flow_close_all(struct flow_table *t, enum flow_close_reason why,
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
 
-/* SipHash-2-4 of len bytes under key; the table's keyed hash. */
-uint64_t flow_siphash(const uint64_t key[2], const void *data, size_t len);
-
 /* Short name of a close reason ("fin", "rst", "idle", ...). */
 const char *flow_close_reason_name(enum flow_close_reason why);
 

@@ -10,7 +10,6 @@
  * come; every allocation is charged to the memcap first.
  */
 #include <sys/queue.h>
-#include <sys/random.h>
 #include <sys/types.h>
 
 #include <assert.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 
 #include "frag.h"
+#include "hash.h"
 
 /*
  * Pieces per datagram. 64 KiB over 576-byte links, the smallest MTU every
@@ -226,27 +226,11 @@ parse_fragment(const struct decode_pkt *p, struct frag_in *in)
 	return 0;
 }
 
-/*
- * A keyed multiply-xorshift over the key. A chain can never be longer than
- * max_datagrams; the seed only keeps honest chains short.
- */
 static uint32_t
 key_hash(const struct frag_table *t, const struct frag_key *k)
 {
-	const uint8_t	*b = (const uint8_t *)k;
-	uint64_t	 h = t->cfg.seed[0], w;
-	size_t		 i;
-
-	_Static_assert(sizeof(struct frag_key) % 8 == 0, "frag_key size");
-	for (i = 0; i < sizeof(*k); i += 8) {
-		memcpy(&w, b + i, 8);
-		h ^= w;
-		h *= 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-		h += t->cfg.seed[1];
-	}
-	h ^= h >> 32;
-	return (uint32_t)h & (t->nbuckets - 1);
+	return (uint32_t)hash_siphash(t->cfg.seed, k, sizeof(*k)) &
+	    (t->nbuckets - 1);
 }
 
 static struct frag_dgram *
@@ -494,9 +478,9 @@ frag_new(const struct frag_config *cfg)
 	t->cfg = *cfg;
 	if (t->cfg.max_datagrams == 0)
 		t->cfg.max_datagrams = 1;
-	for (t->nbuckets = 1; t->nbuckets < cfg->max_datagrams &&
-	    t->nbuckets < FRAG_MAX_BUCKETS; t->nbuckets <<= 1)
-		;
+	t->nbuckets = hash_buckets(t->cfg.max_datagrams);
+	if (t->nbuckets > FRAG_MAX_BUCKETS)
+		t->nbuckets = FRAG_MAX_BUCKETS;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	t->out = malloc(FRAG_MAX_DATAGRAM);
 	if (t->buckets == NULL || t->out == NULL) {
@@ -508,13 +492,7 @@ frag_new(const struct frag_config *cfg)
 	for (i = 0; i < t->nbuckets; i++)
 		LIST_INIT(&t->buckets[i]);
 	TAILQ_INIT(&t->age);
-	if (t->cfg.seed[0] == 0 && t->cfg.seed[1] == 0 &&
-	    getrandom(t->cfg.seed, sizeof(t->cfg.seed), 0) !=
-	    (ssize_t)sizeof(t->cfg.seed)) {
-		/* No entropy: an address-derived seed still varies. */
-		t->cfg.seed[0] = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL;
-		t->cfg.seed[1] = (uint64_t)(uintptr_t)t->out;
-	}
+	hash_seed(t->cfg.seed);
 	return t;
 }
 

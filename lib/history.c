@@ -1,13 +1,11 @@
 /*
  * history.c: the in-memory table of servers and what they offered: a keyed
- * hash (the flow table's SipHash) and a least-recently-seen list.
+ * hash and a least-recently-seen list.
  */
-#include <sys/random.h>
-
 #include <stdlib.h>
 #include <string.h>
 
-#include "flow.h"
+#include "hash.h"
 #include "history.h"
 
 /* Buckets per remembered server; chains stay short without resizing. */
@@ -33,7 +31,7 @@ hash(const struct history *h, const struct decode_addr *a, uint16_t port)
 	memcpy(key + 1, a->bytes, 16);
 	key[17] = port >> 8;
 	key[18] = port & 0xff;
-	return (uint32_t)flow_siphash(h->cfg.seed, key, sizeof(key)) &
+	return (uint32_t)hash_siphash(h->cfg.seed, key, sizeof(key)) &
 	    (h->nbuckets - 1);
 }
 
@@ -41,21 +39,15 @@ struct history *
 history_new(const struct history_config *cfg)
 {
 	struct history	*h;
-	uint64_t	 want;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->cfg = *cfg;
 	if (h->cfg.max_servers == 0)
 		h->cfg.max_servers = 1;
-	if (h->cfg.seed[0] == 0 && h->cfg.seed[1] == 0 &&
-	    getrandom(h->cfg.seed, sizeof(h->cfg.seed), 0) !=
-	    (ssize_t)sizeof(h->cfg.seed))
-		h->cfg.seed[0] = (uint64_t)(uintptr_t)h ^ 0x9e3779b97f4a7c15ULL;
-	want = (uint64_t)h->cfg.max_servers * HISTORY_BUCKETS_PER_SERVER;
-	for (h->nbuckets = 16; h->nbuckets < want && h->nbuckets < (1u << 30);
-	    h->nbuckets <<= 1)
-		;
+	hash_seed(h->cfg.seed);
+	h->nbuckets = hash_buckets((uint64_t)h->cfg.max_servers *
+	    HISTORY_BUCKETS_PER_SERVER);
 	if ((h->buckets = calloc(h->nbuckets, sizeof(*h->buckets))) == NULL) {
 		free(h);
 		return NULL;

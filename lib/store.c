@@ -702,19 +702,6 @@ store_write_stat(struct store *st, const struct store_stat_row *r)
 	return store_step(st, ST_INS_STAT);
 }
 
-static void
-hex_sha256(char *out, const uint8_t *b)
-{
-	static const char hex[] = "0123456789abcdef";
-	int		 i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 0xf];
-	}
-	out[64] = '\0';
-}
-
 static int
 store_write_server(struct store *st, const struct store_server_row *r)
 {
@@ -732,7 +719,7 @@ store_write_server(struct store *st, const struct store_server_row *r)
 	else
 		t2[0] = '\0';
 	if (h->have_cert)
-		hex_sha256(cert, h->cert_sha256);
+		text_hex(cert, h->cert_sha256, 32);
 	else
 		cert[0] = '\0';
 	ok = store_bind_text(s, 1, ip) == SQLITE_OK &&

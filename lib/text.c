@@ -204,3 +204,16 @@ text_parse_time(const char *text, uint64_t *ts_us)
 	*ts_us = (uint64_t)secs * TEXT_US_PER_S + us;
 	return 0;
 }
+
+void
+text_hex(char *out, const uint8_t *b, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}

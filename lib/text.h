@@ -28,6 +28,9 @@ size_t	text_escape(char *dst, size_t dstlen, const uint8_t *src, size_t len);
 #define TEXT_TIME_LEN	32
 const char *text_time(uint64_t ts_us, char *buf, size_t len);
 
+/* len bytes as lowercase hex into out (2 * len + 1 bytes), NUL-terminated. */
+void	text_hex(char *out, const uint8_t *b, size_t len);
+
 /* Parse text_time() output back; 0, or -1 (NULL or malformed text). */
 int	text_parse_time(const char *text, uint64_t *ts_us);
 

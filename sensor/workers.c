@@ -48,6 +48,18 @@ prepare_database(struct sensor *s)
 	store_close(st);
 }
 
+/* The signals the supervisor waits for, blocked while it waits. */
+static void
+supervised(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGCHLD);
+}
+
 static void
 signal_all(struct workers *w, int sig)
 {
@@ -152,12 +164,7 @@ supervise(struct workers *w)
 	uint64_t	 wd = watchdog_ms();
 	int		 sig;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
+	supervised(&set);
 	tick.tv_sec = wd > 0 ? (time_t)(wd / 1000) : 1;
 	tick.tv_nsec = wd > 0 ? (long)(wd % 1000) * 1000000L : 0;
 	for (;;) {
@@ -205,13 +212,8 @@ workers_run(struct sensor *s)
 	s->nworkers = (int)s->cfg.workers;
 	s->fanout_group = (uint16_t)(getpid() & 0xffff);
 	/* Block the signals the supervisor waits for; workers unblock them
-	 * through libevent's handlers, which they install anew. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
+	 * and install libevent's handlers anew. */
+	supervised(&set);
 	if (pipe(fds) == -1)
 		fatal("pipe");
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
