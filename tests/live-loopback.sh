@@ -68,17 +68,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+. "$top/tests/lib.sh"
 
 # sw_alive: whether the sensor has not exited.
 sw_alive() {

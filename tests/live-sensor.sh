@@ -34,16 +34,7 @@ pass() { echo "PASS sensor-$1"; }
 fail() { local t=$1; shift; echo "FAIL sensor-$t: $*"; failed=1; }
 skip() { echo "SKIP sensor-$1: $2"; }
 
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+. "$top/tests/lib.sh"
 
 q() { sqlite3 -batch "$1" "$2" 2>&1; }
 

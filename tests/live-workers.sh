@@ -40,16 +40,7 @@ fail() {
 	exit 1
 }
 
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+. "$top/tests/lib.sh"
 
 chmod 755 "$tmp"
 python3 "$top/tests/smtpd.py" --host 127.0.0.1 --port 0 \
