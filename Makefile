@@ -39,7 +39,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
 .PHONY: all test test-unit test-pcap test-live demo install clean pcaps \
-	bench bench-smoke
+	bench bench-smoke bench-live
 
 all: $(B)/stripwatch
 
@@ -94,6 +94,11 @@ bench: all
 
 bench-smoke: all
 	bench/run --smoke --bin $(B)/stripwatch
+
+# Live capture: tcpreplay onto a veth between two namespaces, 1 and 2
+# workers, kernel drops (bench/RESULTS.md "Live capture"); root, ~2 min.
+bench-live: all
+	bench/live --bin $(B)/stripwatch
 
 # The damaged captures (pcaps/bad-*) show the error path, not the demo.
 DEMO_PCAPS = $(sort $(filter-out pcaps/bad-%,$(wildcard pcaps/*.pcap \
