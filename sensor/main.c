@@ -293,6 +293,33 @@ print_line(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
+/* -n: the settings parsed; the filter must also compile (for Ethernet). */
+static int
+check_config(struct sensor *s)
+{
+	char	 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX], expr[CAPTURE_EXPR_MAX];
+	pcap_t	*p;
+	int	 rc = 0;
+
+	if ((p = pcap_open_dead(DLT_EN10MB, (int)s->cfg.snaplen)) == NULL)
+		fatalx("pcap_open_dead failed");
+	if (capture_filter_expr(p, s->cfg.filter,
+	    (int)s->cfg.filter_encapsulated, expr, sizeof(expr), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "stripwatch: %s%s%s\n", s->config_path != NULL ?
+		    s->config_path : "", s->config_path != NULL ? ": " : "",
+		    err);
+		rc = 1;
+	}
+	pcap_close(p);
+	if (rc == 0) {
+		if (s->verbose)
+			config_dump(&s->cfg, print_line, stdout);
+		printf("configuration OK\n");
+	}
+	return rc;
+}
+
 static void
 set_or_die(struct config *c, const char *key, const char *val)
 {
@@ -376,12 +403,8 @@ main(int argc, char *argv[])
 		set_or_die(&s.cfg, "interface", opt_if);
 	if (opt_user != NULL)
 		set_or_die(&s.cfg, "user", opt_user);
-	if (check_only) {
-		if (s.verbose)
-			config_dump(&s.cfg, print_line, stdout);
-		printf("configuration OK\n");
-		return 0;
-	}
+	if (check_only)
+		return check_config(&s);
 	if (print_filter)
 		return show_filter(&s, nfiles > 0 ? files[0] : NULL);
 	if (nfiles > 0 && opt_if != NULL) {

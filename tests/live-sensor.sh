@@ -60,6 +60,16 @@ case "$out" in
 *) fail $t "exit $rc, \"$out\"" ;;
 esac
 
+t=config-bad-filter
+printf 'filter = "tcp port"\n' >"$tmp/bf.conf"
+out=$("$SW" -n -c "$tmp/bf.conf" 2>&1)
+rc=$?
+case "$out" in
+*"$tmp/bf.conf: filter \"tcp port\""*) [ $rc -eq 1 ] && pass $t ||
+    fail $t "exit $rc" ;;
+*) fail $t "exit $rc, \"$out\"" ;;
+esac
+
 t=config-missing-file
 out=$("$SW" -n -c "$tmp/none.conf" 2>&1)
 rc=$?
