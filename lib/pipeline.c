@@ -120,9 +120,9 @@ session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
 	smtp_end(s->smtp);
 	facts = smtp_session_facts(s->smtp);
 	if (facts->flags & SMTP_F_SMTP) {
+		/* end_ts is the last packet, not when expiry noticed it. */
 		detect_finish(&p->detect, &s->det, facts, &f->tuple,
-		    session_id(s), f->first_us,
-		    f->last_us > ts_us ? f->last_us : ts_us,
+		    session_id(s), f->first_us, f->last_us,
 		    flow_close_reason_name(why), &rec);
 		p->stats.sessions++;
 	} else

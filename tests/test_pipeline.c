@@ -460,6 +460,9 @@ test_idle_expiry(void **state)
 	assert_int_equal(r.nsessions, 1);
 	assert_string_equal(r.s[0].close_reason, "idle");
 	assert_string_equal(r.s[0].outcome, DETECT_OUTCOME_INCOMPLETE);
+	/* The session ended with its last packet, not when it expired. */
+	assert_true(r.s[0].end_us == fr->ts[fr->n - 1]);
+	assert_true(r.s[0].start_us == fr->ts[0]);
 	pipeline_free(p);
 	free(fr);
 }
