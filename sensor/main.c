@@ -331,8 +331,18 @@ set_or_die(struct config *c, const char *key, const char *val)
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asked for, before it is applied to the config. */
+struct options {
+	char		*files[MAX_FILES];	/* -r, in order */
+	size_t		 nfiles;
+	const char	*db, *filter, *iface, *user;
+	int		 check_only;		/* -n */
+	int		 print_filter;		/* --print-filter */
+};
+
+/* Parse argv into *o and s; returns -1 to go on, else an exit status. */
+static int
+parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
@@ -343,36 +353,26 @@ main(int argc, char *argv[])
 		{ "print-filter", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct sensor s;
-	char		*files[MAX_FILES];
-	char		 err[CONFIG_STR_MAX + 256];
-	const char	*opt_db = NULL, *opt_filter = NULL, *opt_if = NULL;
-	const char	*opt_user = NULL;
-	size_t		 nfiles = 0;
-	int		 ch, check_only = 0, print_filter = 0, rc;
+	int	 ch;
 
-	s.syslog_forced = -1;
-	s.nworkers = 1;
-	s.ready_fd = -1;
-	config_defaults(&s.cfg);
 	while ((ch = getopt_long(argc, argv, "c:d:f:hi:nr:u:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'c': s.config_path = optarg; break;
-		case 'd': opt_db = optarg; break;
-		case 'f': opt_filter = optarg; break;
-		case 'i': opt_if = optarg; break;
-		case 'n': check_only = 1; break;
+		case 'c': s->config_path = optarg; break;
+		case 'd': o->db = optarg; break;
+		case 'f': o->filter = optarg; break;
+		case 'i': o->iface = optarg; break;
+		case 'n': o->check_only = 1; break;
 		case 'r':
-			if (nfiles == MAX_FILES)
+			if (o->nfiles == MAX_FILES)
 				fatalx("too many -r files (max %d)", MAX_FILES);
-			files[nfiles++] = optarg;
+			o->files[o->nfiles++] = optarg;
 			break;
-		case 'u': opt_user = optarg; break;
-		case 'v': s.verbose++; break;
-		case 'S': s.syslog_forced = 1; break;
-		case 'N': s.syslog_forced = 0; break;
-		case 'P': print_filter = 1; break;
+		case 'u': o->user = optarg; break;
+		case 'v': s->verbose++; break;
+		case 'S': s->syslog_forced = 1; break;
+		case 'N': s->syslog_forced = 0; break;
+		case 'P': o->print_filter = 1; break;
 		case 'V':
 			printf("stripwatch %s\n", STRIPWATCH_VERSION);
 			return 0;
@@ -390,28 +390,55 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (s.config_path != NULL &&
-	    config_load(&s.cfg, s.config_path, err, sizeof(err)) == -1) {
+	return -1;
+}
+
+/* The configuration file, then what the command line overrides. */
+static int
+load_config(struct sensor *s, const struct options *o)
+{
+	char	 err[CONFIG_STR_MAX + 256];
+
+	if (s->config_path != NULL &&
+	    config_load(&s->cfg, s->config_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "stripwatch: %s\n", err);
 		return 1;
 	}
-	if (opt_db != NULL)
-		set_or_die(&s.cfg, "database", opt_db);
-	if (opt_filter != NULL)
-		set_or_die(&s.cfg, "filter", opt_filter);
-	if (opt_if != NULL)
-		set_or_die(&s.cfg, "interface", opt_if);
-	if (opt_user != NULL)
-		set_or_die(&s.cfg, "user", opt_user);
-	if (check_only)
+	if (o->db != NULL)
+		set_or_die(&s->cfg, "database", o->db);
+	if (o->filter != NULL)
+		set_or_die(&s->cfg, "filter", o->filter);
+	if (o->iface != NULL)
+		set_or_die(&s->cfg, "interface", o->iface);
+	if (o->user != NULL)
+		set_or_die(&s->cfg, "user", o->user);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct sensor s;
+	static struct options o;
+	int		 rc;
+
+	s.syslog_forced = -1;
+	s.nworkers = 1;
+	s.ready_fd = -1;
+	config_defaults(&s.cfg);
+	if ((rc = parse_options(argc, argv, &o, &s)) >= 0)
+		return rc;
+	if (load_config(&s, &o) != 0)
+		return 1;
+	if (o.check_only)
 		return check_config(&s);
-	if (print_filter)
-		return show_filter(&s, nfiles > 0 ? files[0] : NULL);
-	if (nfiles > 0 && opt_if != NULL) {
+	if (o.print_filter)
+		return show_filter(&s, o.nfiles > 0 ? o.files[0] : NULL);
+	if (o.nfiles > 0 && o.iface != NULL) {
 		fprintf(stderr, "stripwatch: -i and -r are exclusive\n");
 		return 2;
 	}
-	s.live = nfiles == 0;
+	s.live = o.nfiles == 0;
 	if (s.live && s.cfg.interface[0] == '\0') {
 		fprintf(stderr, "stripwatch: nothing to do: give -i IFACE "
 		    "or -r FILE\n");
@@ -428,7 +455,7 @@ main(int argc, char *argv[])
 		rc = live_run(&s);
 	else {
 		sensor_open_outputs(&s);
-		rc = run_offline(&s, files, nfiles);
+		rc = run_offline(&s, o.files, o.nfiles);
 	}
 	sensor_close_outputs(&s);
 	return rc != 0 || s.errors != 0 ? 1 : 0;
