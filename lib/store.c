@@ -110,7 +110,8 @@ static const char *const store_sql[ST_NSTMTS] = {
 	[ST_INS_EVENT] = "INSERT INTO events (ts, session_id, kind, severity, "
 	    "client_ip, client_port, server_ip, server_port, evidence) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_INS_STAT] = "INSERT INTO stats (ts, name, value) VALUES (?, ?, ?)",
+	[ST_INS_STAT] = "INSERT INTO stats (ts, name, value, worker) "
+	    "VALUES (?, ?, ?, ?)",
 	/* Events may name a session whose row was lost: skip past those
 	 * ids too. */
 	[ST_NEXT_ID] = "SELECT max(coalesce((SELECT max(id) FROM sessions), 0),"
@@ -196,6 +197,8 @@ static const char *const store_migrations[] = {
 	"  cert_sha256 TEXT,"
 	"  PRIMARY KEY (server_ip, server_port));"
 	"CREATE INDEX servers_last_seen ON servers (last_seen);",
+	/* 2 -> 3: with several capture workers, whose counters a row holds. */
+	"ALTER TABLE stats ADD COLUMN worker INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -694,7 +697,8 @@ store_write_stat(struct store *st, const struct store_stat_row *r)
 	text_time(r->ts_us, ts, sizeof(ts));
 	if (store_bind_text(s, 1, ts) != SQLITE_OK ||
 	    store_bind_text(s, 2, r->name) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 3, r->value) != SQLITE_OK) {
+	    sqlite3_bind_int64(s, 3, r->value) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 4, (int)st->cfg.worker) != SQLITE_OK) {
 		store_seterr(st, "%s", sqlite3_errmsg(st->db));
 		sqlite3_clear_bindings(s);
 		return SQLITE_ERROR;

@@ -17,11 +17,12 @@
 #include "detect.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 struct store_config {
 	uint32_t	 queue_max;	/* rows waiting in memory at most */
 	uint32_t	 busy_timeout_ms; /* wait for a lock per statement */
+	uint32_t	 worker;	/* capture worker writing (stats.worker) */
 };
 
 struct store_stats {

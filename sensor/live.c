@@ -241,6 +241,7 @@ reload(struct live *l)
 	memset(&sc, 0, sizeof(sc));
 	sc.queue_max = (uint32_t)s->cfg.db_queue_max;
 	sc.busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
+	sc.worker = (uint32_t)s->worker;
 	if ((ns = store_open(s->cfg.database, &sc, err, sizeof(err))) ==
 	    NULL)
 		log_warnx("reload: %s; keeping the open database", err);

@@ -194,6 +194,7 @@ sensor_open_outputs(struct sensor *s)
 	memset(&sc, 0, sizeof(sc));
 	sc.queue_max = (uint32_t)s->cfg.db_queue_max;
 	sc.busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
+	sc.worker = (uint32_t)s->worker;
 	if ((s->store = store_open(s->cfg.database, &sc, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

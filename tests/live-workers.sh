@@ -80,6 +80,10 @@ got=$(q "SELECT count(*), count(DISTINCT id), sum(outcome = 'plaintext'),
     sum(close_reason = 'fin') FROM sessions")
 [ "$got" = "$SESSIONS|$SESSIONS|$SESSIONS|$SESSIONS" ] ||
     fail "sessions (rows|ids|plaintext|fin) = $got, want all $SESSIONS"
+# Each worker wrote its own counters at the end.
+got=$(q "SELECT group_concat(DISTINCT worker) FROM (SELECT worker FROM stats
+    ORDER BY worker)")
+[ "$got" = "0,1" ] || fail "stats rows of workers \"$got\", want 0,1"
 # Both workers wrote: ids of both residues mod 2.
 got=$(q "SELECT count(DISTINCT id % 2) FROM sessions")
 [ "$got" = 2 ] || echo "$T: all sessions went to one worker (hash luck)" >&2

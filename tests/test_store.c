@@ -68,7 +68,7 @@ teardown(void **state)
 static struct store *
 open_store(const struct fixture *fx, uint32_t queue_max)
 {
-	struct store_config cfg = { queue_max, 50 };
+	struct store_config cfg = { queue_max, 50, 3 };
 	char		 err[512];
 	struct store	*st;
 
@@ -197,7 +197,7 @@ test_schema(void **state)
 
 	st = open_store(fx, 100);
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
 	peer_columns(db, "sessions", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,start_ts TEXT,end_ts TEXT,"
 	    "client_ip TEXT,client_port INTEGER,server_ip TEXT,"
@@ -211,7 +211,8 @@ test_schema(void **state)
 	    "kind TEXT,severity TEXT,client_ip TEXT,client_port INTEGER,"
 	    "server_ip TEXT,server_port INTEGER,evidence TEXT");
 	peer_columns(db, "stats", cols, sizeof(cols));
-	assert_string_equal(cols, "ts TEXT,name TEXT,value INTEGER");
+	assert_string_equal(cols, "ts TEXT,name TEXT,value INTEGER,"
+	    "worker INTEGER");
 	peer_columns(db, "servers", cols, sizeof(cols));
 	assert_string_equal(cols, "server_ip TEXT,server_port INTEGER,"
 	    "first_seen TEXT,last_seen TEXT,sessions INTEGER,"
@@ -232,7 +233,7 @@ test_schema(void **state)
 	st = open_store(fx, 100);
 	store_close(st);
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table'"), 4);
 	sqlite3_close(db);
@@ -575,6 +576,53 @@ test_queue_overflow(void **state)
 	store_close(st);
 }
 
+/*
+ * A database of schema 2 (before stats.worker) is migrated in place: its
+ * rows are kept, old stats rows read worker 0, new ones carry theirs.
+ */
+static void
+test_migrate_from_v2(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+
+	db = peer(fx);
+	peer_exec(db, "CREATE TABLE sessions (id INTEGER PRIMARY KEY, "
+	    "start_ts TEXT, end_ts TEXT, client_ip TEXT, client_port INTEGER, "
+	    "server_ip TEXT, server_port INTEGER, helo TEXT, banner TEXT, "
+	    "starttls_offered INTEGER, starttls_requested INTEGER, "
+	    "starttls_reply INTEGER, tls_established INTEGER, outcome TEXT, "
+	    "tls_version TEXT, tls_cipher TEXT, tls_sni TEXT, cert_sha256 TEXT, "
+	    "gaps INTEGER, events INTEGER, close_reason TEXT);"
+	    "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, "
+	    "session_id INTEGER, kind TEXT, severity TEXT, client_ip TEXT, "
+	    "client_port INTEGER, server_ip TEXT, server_port INTEGER, "
+	    "evidence TEXT);"
+	    "CREATE TABLE stats (ts TEXT, name TEXT, value INTEGER);"
+	    "CREATE TABLE servers (server_ip TEXT NOT NULL, server_port "
+	    "INTEGER NOT NULL, first_seen TEXT, last_seen TEXT, sessions "
+	    "INTEGER, starttls_offered INTEGER, starttls_accepted INTEGER, "
+	    "last_offered TEXT, cert_sha256 TEXT, PRIMARY KEY (server_ip, "
+	    "server_port));"
+	    "INSERT INTO stats VALUES ('2026-01-01T00:00:00.000000Z', 'x', 1);"
+	    "INSERT INTO sessions (id) VALUES (41);"
+	    "PRAGMA user_version = 2");
+	sqlite3_close(db);
+	st = open_store(fx, 100);
+	assert_true(store_next_session_id(st) == 42);
+	store_stat(st, T0, "y", 2);
+	assert_int_equal(store_flush(st), 0);
+	store_close(st);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
+	    "name = 'x'"), 0);
+	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
+	    "name = 'y'"), 3);
+	sqlite3_close(db);
+}
+
 static void
 test_stats_rows(void **state)
 {
@@ -592,13 +640,14 @@ test_stats_rows(void **state)
 	assert_int_equal(store_flush(st), 0);
 	assert_int_equal(store_get_stats(st)->stat_rows, 2);
 	db = peer(fx);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ts, name, value FROM "
-	    "stats ORDER BY rowid", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ts, name, value, "
+	    "worker FROM stats ORDER BY rowid", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_string_equal(sqlite3_column_text(s, 0),
 	    "2023-11-14T22:13:20.123456Z");
 	assert_string_equal(sqlite3_column_text(s, 1), "decode.truncated");
 	assert_int_equal(sqlite3_column_int64(s, 2), -5);
+	assert_int_equal(sqlite3_column_int(s, 3), 3);	/* cfg.worker */
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_string_equal(sqlite3_column_text(s, 0),
 	    "1970-01-01T00:00:00.000000Z");
@@ -700,18 +749,18 @@ static void
 test_newer_version_refused(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50 };
+	struct store_config cfg = { 10, 50, 0 };
 	char		 err[512];
 	sqlite3		*db;
 
 	db = peer(fx);
-	peer_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 3");
+	peer_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 4");
 	sqlite3_close(db);
 	assert_null(store_open(fx->path, &cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, fx->path));
 	assert_non_null(strstr(err, "newer"));
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 4);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name = 'sessions'"), 0);
 	/* Not even the journal mode was changed. */
@@ -724,7 +773,7 @@ static void
 test_open_errors(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50 };
+	struct store_config cfg = { 10, 50, 0 };
 	char		 err[512], junk[192];
 	FILE		*f;
 	int		 i;
@@ -749,7 +798,7 @@ test_open_errors(void **state)
 static int
 open_readonly_as_nobody(const struct fixture *fx)
 {
-	struct store_config cfg = { 10, 50 };
+	struct store_config cfg = { 10, 50, 0 };
 	char		 err[512];
 	pid_t		 pid;
 	int		 status;
@@ -775,7 +824,7 @@ static void
 test_readonly_file(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50 };
+	struct store_config cfg = { 10, 50, 0 };
 	char		 err[512];
 	int		 rc;
 
@@ -808,6 +857,7 @@ main(void)
 		T(test_write_error_keeps_queue),
 		T(test_duplicate_id_rejected),
 		T(test_queue_overflow),
+		T(test_migrate_from_v2),
 		T(test_stats_rows),
 		T(test_next_session_id),
 		T(test_retention),
