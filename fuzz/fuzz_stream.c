@@ -144,10 +144,10 @@ send_segment(struct pipeline *p, int v6, uint16_t sport_server,
     size_t len, uint64_t ts)
 {
 	static uint8_t	 frame[14 + 60 + SEG_MAX];
-	uint8_t		*ip = frame + 14, *tcp;
+	uint8_t		*ip = frame + 14;
 	uint16_t	 sport, dport;
 	uint32_t	 seq, ack;
-	size_t		 hl, n;
+	size_t		 n;
 
 	sport = dir ? sport_server : c->cport;
 	dport = dir ? c->cport : sport_server;
@@ -162,28 +162,9 @@ send_segment(struct pipeline *p, int v6, uint16_t sport_server,
 		    ack, flags, payload, len);
 	} else {
 		tu_eth(frame, 0x86dd);
-		hl = 40;
-		memset(ip, 0, hl);
-		ip[0] = 0x60;
-		tu_be16(ip + 4, (uint16_t)(20 + len));
-		ip[6] = 6;
-		ip[7] = 64;
-		inet_pton(AF_INET6, dir ? "2001:db8::25" : "2001:db8::7",
-		    ip + 8);
-		inet_pton(AF_INET6, dir ? "2001:db8::7" : "2001:db8::25",
-		    ip + 24);
-		tcp = ip + hl;
-		memset(tcp, 0, 20);
-		tu_be16(tcp, sport);
-		tu_be16(tcp + 2, dport);
-		tu_be32(tcp + 4, seq);
-		tu_be32(tcp + 8, ack);
-		tcp[12] = 5 << 4;
-		tcp[13] = flags;
-		tu_be16(tcp + 14, 65535);
-		if (len)
-			memcpy(tcp + 20, payload, len);
-		n = hl + 20 + len;
+		n = tu_ipv6_tcp(ip, dir ? "2001:db8::25" : "2001:db8::7",
+		    sport, dir ? "2001:db8::7" : "2001:db8::25", dport, seq,
+		    ack, flags, payload, len);
 	}
 	pipeline_frame(p, DECODE_LINK_EN10MB, ts, frame, (uint32_t)(14 + n));
 }
