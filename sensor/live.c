@@ -237,17 +237,12 @@ reload(struct live *l)
 	sensor_alert_config(s, &ac);
 	alert_set_config(s->alert, &ac);
 	pipeline_flush(s->pipe);
-	(void)store_flush(s->store);
-	memset(&sc, 0, sizeof(sc));
-	sc.queue_max = (uint32_t)s->cfg.db_queue_max;
-	sc.busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
-	sc.worker = (uint32_t)s->worker;
+	sensor_store_config(s, &sc);
 	if ((ns = store_open(s->cfg.database, &sc, err, sizeof(err))) ==
 	    NULL)
 		log_warnx("reload: %s; keeping the open database", err);
 	else {
-		/* Rows still queued in the old handle go to the new one. */
-		(void)store_flush(s->store);
+		/* store_close writes what the old handle still queues. */
 		store_close(s->store);
 		s->store = ns;
 		store_sink(s->store, &s->sinks[0]);

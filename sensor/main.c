@@ -180,6 +180,19 @@ load_server(void *arg, const struct history_server *rec)
 	history_load(arg, rec);
 }
 
+/* The database path (by mode when unset) and its store settings. */
+void
+sensor_store_config(struct sensor *s, struct store_config *sc)
+{
+	if (s->cfg.database[0] == '\0')
+		snprintf(s->cfg.database, sizeof(s->cfg.database), "%s",
+		    s->live ? SENSOR_DB_LIVE : SENSOR_DB_OFFLINE);
+	memset(sc, 0, sizeof(*sc));
+	sc->queue_max = (uint32_t)s->cfg.db_queue_max;
+	sc->busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
+	sc->worker = (uint32_t)s->worker;
+}
+
 void
 sensor_open_outputs(struct sensor *s)
 {
@@ -188,13 +201,7 @@ sensor_open_outputs(struct sensor *s)
 	struct pipeline_config pc;
 	char		 err[CONFIG_STR_MAX + 256];
 
-	if (s->cfg.database[0] == '\0')
-		snprintf(s->cfg.database, sizeof(s->cfg.database), "%s",
-		    s->live ? SENSOR_DB_LIVE : SENSOR_DB_OFFLINE);
-	memset(&sc, 0, sizeof(sc));
-	sc.queue_max = (uint32_t)s->cfg.db_queue_max;
-	sc.busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
-	sc.worker = (uint32_t)s->worker;
+	sensor_store_config(s, &sc);
 	if ((s->store = store_open(s->cfg.database, &sc, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);

@@ -80,6 +80,7 @@ void	 sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 void	 sensor_pipeline_config(const struct config *c,
 	    struct pipeline_config *pc);
 void	 sensor_alert_config(const struct sensor *s, struct alert_config *ac);
+void	 sensor_store_config(struct sensor *s, struct store_config *sc);
 void	 sensor_open_outputs(struct sensor *s);
 void	 sensor_close_outputs(struct sensor *s);
 

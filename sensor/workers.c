@@ -37,12 +37,7 @@ prepare_database(struct sensor *s)
 	struct store	*st;
 	char		 err[CONFIG_STR_MAX + 256];
 
-	if (s->cfg.database[0] == '\0')
-		snprintf(s->cfg.database, sizeof(s->cfg.database), "%s",
-		    SENSOR_DB_LIVE);
-	memset(&sc, 0, sizeof(sc));
-	sc.queue_max = 1;
-	sc.busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
+	sensor_store_config(s, &sc);
 	if ((st = store_open(s->cfg.database, &sc, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	store_close(st);
