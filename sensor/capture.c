@@ -31,16 +31,41 @@ static const char *const widen[] = {
 	"ether proto 0x8847 or ether proto 0x8848",	/* MPLS */
 };
 
+/*
+ * Open a capture file. With buf, the stream reads through it (buflen
+ * bytes): stdio's default is one 4 KiB read(2) per block, and on a large
+ * file those system calls cost about as much as everything stripwatch does
+ * with the packets. buf must stay valid until pcap_close(). "-" is stdin,
+ * as for pcap_open_offline().
+ */
 pcap_t *
-capture_open_file(const char *path, char *err, size_t len)
+capture_open_file(const char *path, char *buf, size_t buflen, char *err,
+    size_t len)
 {
 	char	 ebuf[PCAP_ERRBUF_SIZE];
+	FILE	*fp;
 	pcap_t	*p;
 
-	p = pcap_open_offline_with_tstamp_precision(path,
+	if (strcmp(path, "-") == 0)
+		fp = stdin;
+	else if ((fp = fopen(path, "rb")) == NULL) {
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (buf != NULL && setvbuf(fp, buf, _IOFBF, buflen) != 0) {
+		snprintf(err, len, "%s: setvbuf: %s", path, strerror(errno));
+		if (fp != stdin)
+			fclose(fp);
+		return NULL;
+	}
+	/* On success the handle owns fp: pcap_close() closes it. */
+	p = pcap_fopen_offline_with_tstamp_precision(fp,
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
-	if (p == NULL)
+	if (p == NULL) {
 		snprintf(err, len, "%s: %s", path, ebuf);
+		if (fp != stdin)
+			fclose(fp);
+	}
 	return p;
 }
 

@@ -132,7 +132,8 @@ read_file(struct sensor *s, const char *path)
 	char		 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
 	int		 rc;
 
-	if ((s->pcap = capture_open_file(path, err, sizeof(err))) == NULL) {
+	if ((s->pcap = capture_open_file(path, s->filebuf,
+	    CAPTURE_FILE_BUFFER, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -167,10 +168,15 @@ run_offline(struct sensor *s, char **files, size_t nfiles)
 {
 	size_t	 i;
 
+	/* Without it the files are read through stdio's small default. */
+	if ((s->filebuf = malloc(CAPTURE_FILE_BUFFER)) == NULL)
+		log_warn("file buffer");
 	for (i = 0; i < nfiles; i++)
 		if (read_file(s, files[i]) == -1)
 			s->errors++;
 	pipeline_finish(s->pipe);
+	free(s->filebuf);
+	s->filebuf = NULL;
 	return 0;
 }
 
@@ -276,7 +282,7 @@ show_filter(struct sensor *s, const char *file)
 	pcap_t	*p;
 
 	if (file != NULL)
-		p = capture_open_file(file, err, sizeof(err));
+		p = capture_open_file(file, NULL, 0, err, sizeof(err));
 	else
 		p = pcap_open_dead(DLT_EN10MB, (int)s->cfg.snaplen);
 	if (p == NULL) {

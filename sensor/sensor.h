@@ -47,6 +47,7 @@ struct sensor {
 					   captures; -1 = tell systemd */
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
+	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
 };
 
 /* One named counter; counters.c lists them all. */
@@ -61,7 +62,9 @@ size_t	 counters_collect(struct sensor *s, struct counter *c, size_t max);
 
 /* capture.c */
 pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);
-pcap_t	*capture_open_file(const char *path, char *err, size_t len);
+pcap_t	*capture_open_file(const char *path, char *buf, size_t buflen,
+	    char *err, size_t len);
+#define CAPTURE_FILE_BUFFER	(1024 * 1024)	/* stdio buffer for -r */
 #define CAPTURE_EXPR_MAX	(16 * CONFIG_STR_MAX)	/* widened filter */
 int	 capture_set_filter(pcap_t *p, const char *filter, int widen,
 	    char *err, size_t len);

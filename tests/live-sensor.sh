@@ -95,6 +95,22 @@ if [ $rc -eq 1 ] && grep -q "$tmp/missing.pcap" "$tmp/u.err" &&
     [ "$n" = 1 ]; then pass $t
 else fail $t "exit $rc, events $n, stderr: $(head -c 200 "$tmp/u.err")"; fi
 
+# "-r -" reads the capture from standard input (a pipe from tcpdump or zcat)
+# and finds what reading the file finds.
+t=read-stdin
+"$SW" -r - -d "$tmp/in.db" <"$P/clean-interleaved.pcap" >/dev/null \
+    2>"$tmp/in.err"
+rc=$?
+"$SW" -r "$P/clean-interleaved.pcap" -d "$tmp/inf.db" >/dev/null 2>&1
+sel="SELECT outcome FROM sessions ORDER BY server_port, client_port"
+a=$(q "$tmp/in.db" "$sel" | tr '\n' ' ')
+b=$(q "$tmp/inf.db" "$sel" | tr '\n' ' ')
+n=$(q "$tmp/in.db" "SELECT count(*) FROM events")
+if [ $rc -eq 0 ] && [ "$a" = "$b" ] && [ "$n" = 2 ] &&
+    [ "$(echo $a | wc -w)" = 4 ]; then pass $t
+else fail $t "exit $rc, stdin \"$a\" file \"$b\", events $n,"\
+    "stderr: $(head -c 200 "$tmp/in.err")"; fi
+
 # Another process holds the write lock for 2 s while stripwatch ends: the
 # rows wait and are written once it lets go; nothing is lost.
 t=db-locked-by-writer
