@@ -24,10 +24,11 @@ WARN	= -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 ALL_CPPFLAGS = -D_DEFAULT_SOURCE -DSTRIPWATCH_VERSION='"$(VERSION)"' \
 	  -Ilib $(CPPFLAGS)
-ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP \
+# -pthread: the database writer thread (lib/store.c).
+ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP -pthread \
 	  $(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS))
+LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) -pthread
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(LIBS)
 
 B	= build

@@ -1,11 +1,14 @@
 /*
  * store.c: the SQLite database of sessions, events and stats: schema and
- * its migrations, statements prepared once, and the bounded in-memory queue
- * of row copies that store_flush() writes in one transaction. The only file
- * of stripwatch that includes sqlite3.h.
+ * its migrations, statements prepared once, the bounded in-memory queue
+ * of row copies, and the writer thread that writes the queue in one
+ * transaction per store_flush_async(). The only file of stripwatch that
+ * includes sqlite3.h.
  */
 #include <sys/queue.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,16 +207,46 @@ static const char *const store_migrations[] = {
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration step per schema version");
 
+/*
+ * Two threads share a store: the caller's (the capture loop) and, from the
+ * first store_flush_async() on, a writer. The connection, the statements,
+ * err and the batch_* fields belong to the writer while busy is set and to
+ * the caller otherwise; busy is set only by the caller and cleared only by
+ * the writer, under mu. queue, the spare lists and stats are the caller's
+ * alone. So the capture loop never waits for SQLite (a lock held by a
+ * reader, a slow disk), and the writer never touches a packet.
+ */
 struct store {
 	sqlite3		*db;
 	struct store_config cfg;
-	struct store_rowq queue;		/* oldest first */
+	struct store_rowq queue;		/* oldest first, not handed
+						   over yet */
 	struct store_rowq spare[STORE_NKINDS];	/* written, for reuse */
 	size_t		 nspare[STORE_NKINDS];
 	sqlite3_stmt	*stmt[ST_NSTMTS];
 	struct store_stats stats;
 	char		 err[STORE_ERR_MAX];	/* last error, "" if none */
+	char		 err_shown[STORE_ERR_MAX]; /* err when handed over */
+
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;			/* busy or stop changed */
+	pthread_t	 thread;
+	int		 thread_state;		/* STORE_THREAD_* */
+	int		 busy;			/* batch is the writer's */
+	int		 stop;			/* writer: exit when idle */
+	struct store_rowq batch;		/* handed over, older than
+						   anything in queue */
+	struct store_rowq rejected;		/* batch rows refused by a
+						   constraint */
+	int		 batch_rc;		/* 0 written, -1 rolled back */
+	int		 batch_done;		/* a result waits for reaping */
+	uint64_t	 batch_n[STORE_NKINDS];	/* rows written per kind */
+	int		 last_rc;		/* of the last batch reaped */
 };
+
+#define STORE_THREAD_NONE	0	/* not started: writes run inline */
+#define STORE_THREAD_RUNNING	1
+#define STORE_THREAD_FAILED	2	/* could not start: inline for good */
 
 static void	 store_seterr(struct store *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -241,6 +274,11 @@ static void	 store_rollback(struct store *);
 static void	 store_sink_event(void *, const struct detect_event *);
 static void	 store_sink_session(void *, const struct detect_session *);
 static void	 store_free_rows(struct store *);
+static int	 store_write_batch(struct store *, struct store_rowq *,
+		    struct store_rowq *, uint64_t *);
+static void	 store_reap(struct store *);
+static void	 store_wait(struct store *);
+static void	 store_stop_writer(struct store *);
 
 static void
 store_seterr(struct store *st, const char *fmt, ...)
@@ -395,8 +433,12 @@ store_open(const char *path, const struct store_config *cfg, char *err,
 	if (st->cfg.queue_max < STORE_QUEUE_MIN)
 		st->cfg.queue_max = STORE_QUEUE_MIN;
 	TAILQ_INIT(&st->queue);
+	TAILQ_INIT(&st->batch);
+	TAILQ_INIT(&st->rejected);
 	for (i = 0; i < STORE_NKINDS; i++)
 		TAILQ_INIT(&st->spare[i]);
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK)
@@ -418,6 +460,8 @@ store_free_rows(struct store *st)
 	struct store_row	*r;
 	int			 i;
 
+	TAILQ_CONCAT(&st->queue, &st->batch, entry);
+	TAILQ_CONCAT(&st->queue, &st->rejected, entry);
 	while ((r = TAILQ_FIRST(&st->queue)) != NULL) {
 		TAILQ_REMOVE(&st->queue, r, entry);
 		free(r);
@@ -439,12 +483,15 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	store_stop_writer(st);
 	if (st->stmt[ST_BEGIN] != NULL)
 		(void)store_flush(st);
 	for (i = 0; i < ST_NSTMTS; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
 	store_free_rows(st);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
 
@@ -492,12 +539,18 @@ store_row_put(struct store *st, struct store_row *r)
 		free(r);
 }
 
-/* Append r; when the queue is full the oldest row makes room. */
+/*
+ * Append r; when the queue is full the oldest row not handed over yet makes
+ * room. With wait_when_full, a full queue first waits for the writer's
+ * batch: reading a file can wait, a live capture cannot.
+ */
 static void
 store_enqueue(struct store *st, struct store_row *r)
 {
 	struct store_row	*old;
 
+	if (st->stats.queued >= st->cfg.queue_max && st->cfg.wait_when_full)
+		store_wait(st);
 	while (st->stats.queued >= st->cfg.queue_max &&
 	    (old = TAILQ_FIRST(&st->queue)) != NULL) {
 		TAILQ_REMOVE(&st->queue, old, entry);
@@ -776,18 +829,23 @@ store_rollback(struct store *st)
 	}
 }
 
-int
-store_flush(struct store *st)
+/*
+ * Write q in one transaction on the calling thread, which owns the
+ * connection. Rows refused by a constraint (a duplicate sessions.id can
+ * never be written) move to rejected rather than block every row behind
+ * them; n[kind] counts the rows written. 0, or -1 rolled back (st->err).
+ */
+static int
+store_write_batch(struct store *st, struct store_rowq *q,
+    struct store_rowq *rejected, uint64_t *n)
 {
 	struct store_row	*r, *next;
-	uint64_t		 n[STORE_NKINDS] = { 0 };
 	int			 rc;
 
-	if (TAILQ_EMPTY(&st->queue))
-		return 0;
+	memset(n, 0, STORE_NKINDS * sizeof(*n));
 	if (store_step(st, ST_BEGIN) != SQLITE_DONE)
 		goto fail;
-	for (r = TAILQ_FIRST(&st->queue); r != NULL; r = next) {
+	for (r = TAILQ_FIRST(q); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		rc = store_write_row(st, r);
 		if (rc == SQLITE_DONE) {
@@ -796,31 +854,165 @@ store_flush(struct store *st)
 		}
 		if ((rc & 0xff) != SQLITE_CONSTRAINT)
 			goto fail;
-		/* This row can never be written (duplicate id): skip it
-		 * rather than block every row behind it. */
-		TAILQ_REMOVE(&st->queue, r, entry);
-		st->stats.queued--;
-		st->stats.rejected++;
-		store_row_put(st, r);
+		TAILQ_REMOVE(q, r, entry);
+		TAILQ_INSERT_TAIL(rejected, r, entry);
 	}
 	if (store_step(st, ST_COMMIT) != SQLITE_DONE)
 		goto fail;
-	while ((r = TAILQ_FIRST(&st->queue)) != NULL) {
-		TAILQ_REMOVE(&st->queue, r, entry);
-		store_row_put(st, r);
-	}
-	st->stats.queued = 0;
-	st->stats.events += n[STORE_ROW_EVENT];
-	st->stats.sessions += n[STORE_ROW_SESSION];
-	st->stats.stat_rows += n[STORE_ROW_STAT];
-	st->stats.server_rows += n[STORE_ROW_SERVER];
-	st->stats.flushes++;
 	st->err[0] = '\0';
 	return 0;
 fail:
 	store_rollback(st);
-	st->stats.retries++;
 	return -1;
+}
+
+/*
+ * Caller, writer idle: account for the last batch. Written rows go back to
+ * the spare lists; a failed batch goes back to the head of the queue, in
+ * order, to be retried with what came after it.
+ */
+static void
+store_reap(struct store *st)
+{
+	struct store_row	*r;
+	int			 i;
+
+	if (!st->batch_done)
+		return;
+	st->batch_done = 0;
+	while ((r = TAILQ_FIRST(&st->rejected)) != NULL) {
+		TAILQ_REMOVE(&st->rejected, r, entry);
+		st->stats.queued--;
+		st->stats.rejected++;
+		store_row_put(st, r);
+	}
+	st->last_rc = st->batch_rc;
+	if (st->batch_rc == -1) {
+		TAILQ_CONCAT(&st->batch, &st->queue, entry);
+		TAILQ_CONCAT(&st->queue, &st->batch, entry);
+		st->stats.retries++;
+		return;
+	}
+	while ((r = TAILQ_FIRST(&st->batch)) != NULL) {
+		TAILQ_REMOVE(&st->batch, r, entry);
+		st->stats.queued--;
+		store_row_put(st, r);
+	}
+	st->stats.events += st->batch_n[STORE_ROW_EVENT];
+	st->stats.sessions += st->batch_n[STORE_ROW_SESSION];
+	st->stats.stat_rows += st->batch_n[STORE_ROW_STAT];
+	st->stats.server_rows += st->batch_n[STORE_ROW_SERVER];
+	for (i = 0; i < STORE_NKINDS; i++)
+		st->batch_n[i] = 0;
+	st->stats.flushes++;
+}
+
+/* Caller: wait until the writer is idle, then reap its batch. */
+static void
+store_wait(struct store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	while (st->busy)
+		pthread_cond_wait(&st->cv, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+	store_reap(st);
+}
+
+int
+store_flush(struct store *st)
+{
+	store_wait(st);
+	if (TAILQ_EMPTY(&st->queue))
+		return 0;
+	TAILQ_CONCAT(&st->batch, &st->queue, entry);
+	st->batch_rc = store_write_batch(st, &st->batch, &st->rejected,
+	    st->batch_n);
+	st->batch_done = 1;
+	store_reap(st);
+	return st->last_rc;
+}
+
+static void *
+store_writer(void *arg)
+{
+	struct store	*st = arg;
+	int		 rc;
+
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		while (!st->busy && !st->stop)
+			pthread_cond_wait(&st->cv, &st->mu);
+		if (!st->busy)
+			break;
+		pthread_mutex_unlock(&st->mu);
+		rc = store_write_batch(st, &st->batch, &st->rejected,
+		    st->batch_n);
+		pthread_mutex_lock(&st->mu);
+		st->batch_rc = rc;
+		st->busy = 0;
+		pthread_cond_broadcast(&st->cv);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+/*
+ * Start the writer with every signal blocked: signals are the capture
+ * loop's business. Started at the first asynchronous flush, so after the
+ * program has dropped its privileges (capabilities are per thread).
+ */
+static void
+store_start_writer(struct store *st)
+{
+	sigset_t	 all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	st->thread_state = pthread_create(&st->thread, NULL, store_writer,
+	    st) == 0 ? STORE_THREAD_RUNNING : STORE_THREAD_FAILED;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+store_stop_writer(struct store *st)
+{
+	if (st->thread_state != STORE_THREAD_RUNNING)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->stop = 1;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	pthread_join(st->thread, NULL);
+	st->thread_state = STORE_THREAD_NONE;
+	st->stop = 0;
+	store_reap(st);
+}
+
+int
+store_flush_async(struct store *st)
+{
+	int	 busy;
+
+	pthread_mutex_lock(&st->mu);
+	busy = st->busy;
+	pthread_mutex_unlock(&st->mu);
+	if (busy)
+		return st->last_rc;
+	store_reap(st);
+	if (TAILQ_EMPTY(&st->queue))
+		return st->last_rc;
+	if (st->thread_state == STORE_THREAD_NONE)
+		store_start_writer(st);
+	if (st->thread_state != STORE_THREAD_RUNNING)
+		return store_flush(st);
+	memcpy(st->err_shown, st->err, sizeof(st->err_shown));
+	TAILQ_CONCAT(&st->batch, &st->queue, entry);
+	st->batch_done = 1;
+	pthread_mutex_lock(&st->mu);
+	st->busy = 1;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	return st->last_rc;
 }
 
 uint64_t
@@ -830,6 +1022,7 @@ store_next_session_id(struct store *st)
 	sqlite3_stmt		*s = st->stmt[ST_NEXT_ID];
 	uint64_t		 next = 1, id;
 
+	store_wait(st);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		if (sqlite3_column_int64(s, 0) > 0)
 			next = (uint64_t)sqlite3_column_int64(s, 0);
@@ -861,6 +1054,7 @@ store_retention(struct store *st, uint64_t now_us, uint32_t days)
 
 	if (days == 0 || days > now_us / STORE_US_PER_DAY)
 		return 0;	/* keep forever, or nothing that old */
+	store_wait(st);
 	text_time(now_us - days * STORE_US_PER_DAY, cutoff, sizeof(cutoff));
 	if (store_step(st, ST_BEGIN) != SQLITE_DONE)
 		goto fail;
@@ -931,6 +1125,7 @@ store_load_servers(struct store *st, uint32_t max,
 	struct history_server rec;
 	int		 rc, n = 0;
 
+	store_wait(st);
 	if (sqlite3_bind_int64(s, 1, max) != SQLITE_OK) {
 		store_seterr(st, "%s", sqlite3_errmsg(st->db));
 		return -1;
@@ -950,6 +1145,7 @@ store_load_servers(struct store *st, uint32_t max,
 int
 store_checkpoint(struct store *st)
 {
+	store_wait(st);
 	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL) != SQLITE_OK) {
 		store_seterr(st, "checkpoint: %s", sqlite3_errmsg(st->db));
@@ -959,9 +1155,14 @@ store_checkpoint(struct store *st)
 }
 
 const char *
-store_error(const struct store *st)
+store_error(struct store *st)
 {
-	return st->err;
+	int	 busy;
+
+	pthread_mutex_lock(&st->mu);
+	busy = st->busy;
+	pthread_mutex_unlock(&st->mu);
+	return busy ? st->err_shown : st->err;
 }
 
 const struct store_stats *

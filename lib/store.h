@@ -2,11 +2,15 @@
  * store.h: the SQLite database of sessions and events.
  *
  * Rows are queued in memory by the sink calls and written in one transaction
- * per store_flush(), off the packet path. When the database is busy (a
+ * per flush by a writer thread, off the packet path: store_flush_async()
+ * hands the queue over and returns at once. When the database is busy (a
  * reader holds a lock) or failing (disk full, read-only), rows stay queued,
  * up to queue_max, and are retried at the next flush; beyond that the oldest
  * are dropped and counted. Schema and migrations live in store.c; this is
  * the only part of stripwatch that includes sqlite3.h.
+ *
+ * Every function is called from one thread (the capture loop); the writer
+ * thread is internal.
  */
 #ifndef STRIPWATCH_STORE_H
 #define STRIPWATCH_STORE_H
@@ -23,6 +27,9 @@ struct store_config {
 	uint32_t	 queue_max;	/* rows waiting in memory at most */
 	uint32_t	 busy_timeout_ms; /* wait for a lock per statement */
 	uint32_t	 worker;	/* capture worker writing (stats.worker) */
+	int		 wait_when_full; /* a full queue waits for the writer
+					   instead of dropping (reading a
+					   file: nothing need be lost) */
 };
 
 struct store_stats {
@@ -48,7 +55,7 @@ struct store;
 struct store *store_open(const char *path, const struct store_config *cfg,
 	    char *err, size_t errlen);
 
-/* Flush what is queued (best effort) and close. */
+/* Stop the writer, flush what is queued (best effort) and close. */
 void	store_close(struct store *st);
 
 /* Queue a copy of a row; never blocks, never touches the disk. */
@@ -56,10 +63,19 @@ void	store_event(struct store *st, const struct detect_event *ev);
 void	store_session(struct store *st, const struct detect_session *s);
 
 /*
- * Write every queued row in one transaction. Returns 0 when the queue is
- * empty afterwards, -1 when rows remain (error text in store_error()).
+ * Write every queued row in one transaction, on the calling thread, after
+ * waiting for the writer's batch. Returns 0 when the queue is empty
+ * afterwards, -1 when rows remain (error text in store_error()).
  */
 int	store_flush(struct store *st);
+
+/*
+ * Hand every queued row to the writer thread (started at the first call)
+ * and return without waiting; does nothing while the writer still works on
+ * the previous batch. Returns -1 when the last batch finished failed and
+ * its rows are queued again for the next call (store_error()), else 0.
+ */
+int	store_flush_async(struct store *st);
 
 /*
  * The first sessions.id not used yet: above every id in sessions, every
@@ -67,8 +83,11 @@ int	store_flush(struct store *st);
  */
 uint64_t store_next_session_id(struct store *st);
 
-/* Last error message, "" if none since the last successful flush. */
-const char *store_error(const struct store *st);
+/*
+ * Last error message, "" if none since the last successful flush (while
+ * the writer works: as it was when the batch was handed over).
+ */
+const char *store_error(struct store *st);
 
 const struct store_stats *store_get_stats(const struct store *st);
 

@@ -116,7 +116,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pipeline_flush(l->s->pipe);
-	if (store_flush(l->s->store) == -1) {
+	if (store_flush_async(l->s->store) == -1) {
 		if (!failing)
 			log_warnx("database %s: %s (rows kept in memory and "
 			    "retried; alerts still go to syslog)",

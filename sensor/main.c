@@ -104,7 +104,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 	}
 	if (now_us >= s->next_flush_us) {
 		pipeline_flush(s->pipe);
-		if (store_flush(s->store) == -1)
+		if (store_flush_async(s->store) == -1)
 			log_warnx("database: %s", store_error(s->store));
 		s->next_flush_us = now_us + s->cfg.db_flush_interval_ms * 1000;
 	}
@@ -197,6 +197,7 @@ sensor_store_config(struct sensor *s, struct store_config *sc)
 	sc->queue_max = (uint32_t)s->cfg.db_queue_max;
 	sc->busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
 	sc->worker = (uint32_t)s->worker;
+	sc->wait_when_full = !s->live;
 }
 
 void

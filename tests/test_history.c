@@ -293,7 +293,7 @@ static void
 test_survives_restart(void **state)
 {
 	struct fx	*fx = *state;
-	struct store_config sc = { 1000, 100, 0 };
+	struct store_config sc = { 1000, 100, 0, 0 };
 	struct detect_sink sinks[2];
 	struct history_config hc = { 8, 1, { 3, 4 } };
 	struct history	*h2;

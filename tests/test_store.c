@@ -1,7 +1,8 @@
 /*
  * test_store.c: the SQLite store on temporary databases: schema and
  * version, row round-trips read back with a second connection, busy and
- * failing databases keeping their queue, the queue bound, ids, retention.
+ * failing databases keeping their queue, the queue bound, ids, retention,
+ * and the writer thread (order kept, failures reported and retried).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,16 +67,23 @@ teardown(void **state)
 }
 
 static struct store *
-open_store(const struct fixture *fx, uint32_t queue_max)
+open_store_cfg(const struct fixture *fx, const struct store_config *cfg)
 {
-	struct store_config cfg = { queue_max, 50, 3 };
 	char		 err[512];
 	struct store	*st;
 
-	st = store_open(fx->path, &cfg, err, sizeof(err));
+	st = store_open(fx->path, cfg, err, sizeof(err));
 	if (st == NULL)
 		fail_msg("store_open: %s", err);
 	return st;
+}
+
+static struct store *
+open_store(const struct fixture *fx, uint32_t queue_max)
+{
+	struct store_config cfg = { queue_max, 50, 3, 0 };
+
+	return open_store_cfg(fx, &cfg);
 }
 
 /* A second, independent connection, as a reader or another writer. */
@@ -745,11 +753,165 @@ test_close_flushes(void **state)
 	store_close(NULL);
 }
 
+/* The stats values in the order they were inserted, "1,2,3". */
+static void
+peer_stat_values(sqlite3 *db, char *buf, size_t len)
+{
+	sqlite3_stmt	*s;
+	const char	*v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(value) "
+	    "FROM (SELECT value FROM stats ORDER BY rowid)", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = (const char *)sqlite3_column_text(s, 0);
+	snprintf(buf, len, "%s", v != NULL ? v : "");
+	sqlite3_finalize(s);
+}
+
+static void
+expect_sequence(char *buf, size_t len, int n)
+{
+	size_t	 off = 0;
+	int	 i;
+
+	buf[0] = '\0';
+	for (i = 1; i <= n; i++)
+		off += snprintf(buf + off, len - off, "%s%d", i > 1 ? "," : "",
+		    i);
+}
+
+/* Rows handed to the writer and rows queued meanwhile: all written, in
+ * the order they came. */
+static void
+test_async_in_order(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	char		 got[4096], want[4096];
+	int		 i;
+
+	st = open_store(fx, 1000);
+	for (i = 1; i <= 300; i++) {
+		store_stat(st, T0 + (uint64_t)i, "n", i);
+		if (i % 7 == 0)
+			assert_int_equal(store_flush_async(st), 0);
+	}
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->queued, 0);
+	assert_int_equal(store_get_stats(st)->stat_rows, 300);
+	assert_int_equal(store_get_stats(st)->dropped, 0);
+	assert_true(store_get_stats(st)->flushes >= 2);
+	db = peer(fx);
+	peer_stat_values(db, got, sizeof(got));
+	expect_sequence(want, sizeof(want), 300);
+	assert_string_equal(got, want);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/*
+ * The writer meets a locked database: store_flush_async() reports it on a
+ * later call, the rows (with those queued meanwhile) wait in order and are
+ * written once the lock goes.
+ */
+static void
+test_async_busy_retried(void **state)
+{
+	struct fixture	*fx = *state;
+	struct timespec	 pause = { 0, 10 * 1000 * 1000 };
+	struct store	*st;
+	sqlite3		*db;
+	char		 got[256], want[256];
+	int		 i, rc = 0;
+
+	st = open_store(fx, 100);	/* busy_timeout 50 ms */
+	db = peer(fx);
+	peer_exec(db, "BEGIN IMMEDIATE");
+	for (i = 1; i <= 3; i++)
+		store_stat(st, T0, "n", i);
+	assert_int_equal(store_flush_async(st), 0);
+	for (i = 4; i <= 6; i++)
+		store_stat(st, T0, "n", i);
+	for (i = 0; i < 500 && rc == 0; i++) {
+		rc = store_flush_async(st);
+		if (rc == 0)
+			nanosleep(&pause, NULL);
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(store_error(st), "locked"));
+	assert_true(store_get_stats(st)->retries >= 1);
+	assert_int_equal(store_get_stats(st)->queued, 6);
+	assert_int_equal(store_get_stats(st)->stat_rows, 0);
+
+	peer_exec(db, "COMMIT");
+	assert_int_equal(store_flush(st), 0);
+	assert_string_equal(store_error(st), "");
+	assert_int_equal(store_get_stats(st)->queued, 0);
+	assert_int_equal(store_get_stats(st)->dropped, 0);
+	peer_stat_values(db, got, sizeof(got));
+	expect_sequence(want, sizeof(want), 6);
+	assert_string_equal(got, want);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* wait_when_full (reading a file): a queue far smaller than the rows waits
+ * for the writer instead of dropping. */
+static void
+test_async_wait_when_full(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { 10, 50, 0, 1 };
+	struct store	*st;
+	sqlite3		*db;
+	char		 got[4096], want[4096];
+	int		 i;
+
+	st = open_store_cfg(fx, &cfg);
+	for (i = 1; i <= 500; i++) {
+		store_stat(st, T0, "n", i);
+		(void)store_flush_async(st);
+	}
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->dropped, 0);
+	assert_int_equal(store_get_stats(st)->stat_rows, 500);
+	db = peer(fx);
+	peer_stat_values(db, got, sizeof(got));
+	expect_sequence(want, sizeof(want), 500);
+	assert_string_equal(got, want);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* Closing with a batch in the writer's hands and rows behind it. */
+static void
+test_async_close(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	int		 i;
+
+	st = open_store(fx, 100);
+	for (i = 1; i <= 20; i++) {
+		store_stat(st, T0, "n", i);
+		if (i == 10)
+			(void)store_flush_async(st);
+	}
+	store_close(st);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM stats"), 20);
+	assert_int_equal(peer_int(db, "SELECT sum(value) FROM stats"), 210);
+	sqlite3_close(db);
+}
+
 static void
 test_newer_version_refused(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0 };
+	struct store_config cfg = { 10, 50, 0, 0 };
 	char		 err[512];
 	sqlite3		*db;
 
@@ -773,7 +935,7 @@ static void
 test_open_errors(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0 };
+	struct store_config cfg = { 10, 50, 0, 0 };
 	char		 err[512], junk[192];
 	FILE		*f;
 	int		 i;
@@ -798,7 +960,7 @@ test_open_errors(void **state)
 static int
 open_readonly_as_nobody(const struct fixture *fx)
 {
-	struct store_config cfg = { 10, 50, 0 };
+	struct store_config cfg = { 10, 50, 0, 0 };
 	char		 err[512];
 	pid_t		 pid;
 	int		 status;
@@ -824,7 +986,7 @@ static void
 test_readonly_file(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0 };
+	struct store_config cfg = { 10, 50, 0, 0 };
 	char		 err[512];
 	int		 rc;
 
@@ -862,6 +1024,10 @@ main(void)
 		T(test_next_session_id),
 		T(test_retention),
 		T(test_close_flushes),
+		T(test_async_in_order),
+		T(test_async_busy_retried),
+		T(test_async_wait_when_full),
+		T(test_async_close),
 		T(test_newer_version_refused),
 		T(test_open_errors),
 		T(test_readonly_file),
