@@ -303,32 +303,36 @@ der_subject(const uint8_t *der, size_t len, struct cur *subject)
 	return 1;
 }
 
-/* Digest and subject of the leaf certificate's DER. */
+/*
+ * Subjects of recent leaf certificates, by digest. A server shows the same
+ * certificate to every client, and decoding and printing a Name with
+ * OpenSSL costs several times the digest itself. Direct-mapped on the
+ * digest's first byte; an entry is used only when the whole digest
+ * matches, so a collision costs a miss, never a wrong subject. Only the
+ * capture thread parses TLS.
+ */
+#define TLS_SUBJECT_CACHE	64	/* entries, a power of two */
+
+struct subject_entry {
+	uint8_t		 sha256[32];
+	uint8_t		 valid;
+	uint16_t	 len;
+	char		 subject[TLS_SUBJECT_MAX];
+};
+
+static struct subject_entry subject_cache[TLS_SUBJECT_CACHE];
+
+/* The subject Name printed RFC 2253 style into f; "" if it does not
+ * parse. */
 static void
-tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
+tls_subject_print(const uint8_t *der, size_t len, struct tls_facts *f)
 {
-	/*
-	 * Fetched once: EVP_sha256() makes EVP_Digest fetch the provider's
-	 * implementation anew on every call, a third of the digest's cost.
-	 * Kept for the life of the process.
-	 */
-	static EVP_MD	*sha256;
 	const unsigned char *p;
-	unsigned int	 dlen = 0;
 	struct cur	 subj;
 	X509_NAME	*name;
 	BIO		*bio;
 	int		 n;
 
-	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
-	    NULL)
-		return;
-	if (!EVP_Digest(der, len, f->cert_sha256, &dlen, sha256, NULL) ||
-	    dlen != sizeof(f->cert_sha256))
-		return;
-	f->have_cert = 1;
-	f->subject_len = 0;
-	f->subject[0] = '\0';
 	if (!der_subject(der, len, &subj))
 		return;
 	p = subj.p;
@@ -343,6 +347,42 @@ tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 		BIO_free(bio);
 	}
 	X509_NAME_free(name);
+}
+
+/* Digest and subject of the leaf certificate's DER. */
+static void
+tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
+{
+	/*
+	 * Fetched once: EVP_sha256() makes EVP_Digest fetch the provider's
+	 * implementation anew on every call, a third of the digest's cost.
+	 * Kept for the life of the process.
+	 */
+	static EVP_MD	*sha256;
+	struct subject_entry *e;
+	unsigned int	 dlen = 0;
+
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
+	    NULL)
+		return;
+	if (!EVP_Digest(der, len, f->cert_sha256, &dlen, sha256, NULL) ||
+	    dlen != sizeof(f->cert_sha256))
+		return;
+	f->have_cert = 1;
+	e = &subject_cache[f->cert_sha256[0] & (TLS_SUBJECT_CACHE - 1)];
+	if (e->valid && memcmp(e->sha256, f->cert_sha256, 32) == 0) {
+		memcpy(f->subject, e->subject, e->len);
+		f->subject[e->len] = '\0';
+		f->subject_len = e->len;
+		return;
+	}
+	f->subject_len = 0;
+	f->subject[0] = '\0';
+	tls_subject_print(der, len, f);
+	memcpy(e->sha256, f->cert_sha256, 32);
+	memcpy(e->subject, f->subject, f->subject_len);
+	e->len = f->subject_len;
+	e->valid = 1;
 }
 
 /*

@@ -144,9 +144,9 @@ server_hello_body(uint8_t *b, uint16_t suite, uint16_t sv)
 	return n;
 }
 
-/* A self-signed certificate for mx.example.test, as DER. */
+/* A self-signed certificate for cn (organisation Example Org), as DER. */
 static size_t
-make_cert(uint8_t **der)
+make_cert_cn(uint8_t **der, const char *cn)
 {
 	EVP_PKEY	*key = EVP_EC_gen("P-256");
 	X509		*x = X509_new();
@@ -164,7 +164,7 @@ make_cert(uint8_t **der)
 	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
 	    (const unsigned char *)"Example Org", -1, -1, 0);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"mx.example.test", -1, -1, 0);
+	    (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	*der = NULL;
@@ -173,6 +173,12 @@ make_cert(uint8_t **der)
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return (size_t)len;
+}
+
+static size_t
+make_cert(uint8_t **der)
+{
+	return make_cert_cn(der, "mx.example.test");
 }
 
 /* Certificate body: the leaf, then extra bytes as a second certificate. */
@@ -369,6 +375,64 @@ test_server_flight_12_one_record(void **state)
 	assert_int_equal(f.subject_len, strlen(f.subject));
 	OPENSSL_free(der);
 	tls_parser_free(tp);
+}
+
+/* The facts of a TLS 1.2 server flight carrying the leaf der. */
+static void
+server_flight(const uint8_t *der, size_t der_len, struct tls_facts *f)
+{
+	struct tls_parser *tp = tls_parser_new(MAXB);
+	uint8_t		 body[4096], hs[8192], rec[9000];
+	size_t		 n, hn = 0;
+
+	memset(f, 0, sizeof(*f));
+	n = server_hello_body(body, 0xc02f, 0);
+	hn += hs_msg(hs + hn, 2, body, n);
+	assert_true(der_len < 4000);
+	n = certificate_body(body, der, der_len, 0);
+	hn += hs_msg(hs + hn, 11, body, n);
+	n = records(rec, hs, hn, 16384);
+	assert_int_equal(tls_feed(tp, 1, rec, n, f), 1);
+	assert_int_equal(f->have_cert, 1);
+	tls_parser_free(tp);
+}
+
+/*
+ * Subjects are remembered by digest: 200 certificates (more than the cache
+ * holds, so some share an entry), each read twice in a different order,
+ * each time with its own subject and digest.
+ */
+static void
+test_subject_cache(void **state)
+{
+	enum { NCERT = 200 };
+	uint8_t		*der[NCERT], want[32];
+	size_t		 len[NCERT];
+	struct tls_facts f;
+	char		 cn[64], subject[128];
+	unsigned int	 wlen;
+	int		 i, round, k;
+
+	(void)state;
+	for (i = 0; i < NCERT; i++) {
+		snprintf(cn, sizeof(cn), "mx%d.example.test", i);
+		len[i] = make_cert_cn(&der[i], cn);
+	}
+	for (round = 0; round < 2; round++)
+		for (k = 0; k < NCERT; k++) {
+			i = round == 0 ? k : (k * 7) % NCERT;
+			server_flight(der[i], len[i], &f);
+			snprintf(subject, sizeof(subject),
+			    "CN=mx%d.example.test,O=Example Org", i);
+			assert_string_equal(f.subject, subject);
+			assert_int_equal(f.subject_len, strlen(subject));
+			wlen = 0;
+			assert_true(EVP_Digest(der[i], len[i], want, &wlen,
+			    EVP_sha256(), NULL));
+			assert_memory_equal(f.cert_sha256, want, 32);
+		}
+	for (i = 0; i < NCERT; i++)
+		OPENSSL_free(der[i]);
 }
 
 /* The Certificate message spread over two records, fed byte by byte. */
@@ -639,6 +703,7 @@ main(void)
 		cmocka_unit_test(test_client_hello_fragmented),
 		cmocka_unit_test(test_server_hello_13),
 		cmocka_unit_test(test_server_flight_12_one_record),
+		cmocka_unit_test(test_subject_cache),
 		cmocka_unit_test(test_certificate_two_records),
 		cmocka_unit_test(test_certificate_leaf_before_chain),
 		cmocka_unit_test(test_server_ccs_stops),
