@@ -14,6 +14,14 @@
  */
 #define FLOW_BUCKETS_PER_FLOW	2
 
+/*
+ * Closed flows kept for reuse. Under a SYN flood every packet opens a flow
+ * and evicts one: recycling them keeps that loop free of malloc and free
+ * (calloc never takes glibc's per-thread cache), and bounds what a burst
+ * leaves behind to about 260 KiB.
+ */
+#define FLOW_SPARE_MAX		1024
+
 LIST_HEAD(flow_bucket, flow);
 TAILQ_HEAD(flow_lru, flow);
 
@@ -27,6 +35,8 @@ struct flow_table {
 	struct flow_lru	 main;		/* flows with data, oldest first */
 	struct flow_lru	 linger;	/* finished flows, oldest first */
 	struct flow	*last;		/* flow of the previous packet */
+	struct flow_bucket spare;	/* closed flows for reuse */
+	uint32_t	 nspare;
 	struct flow_stats stats;
 };
 
@@ -126,6 +136,7 @@ flow_table_new(const struct flow_config *cfg, flow_close_cb close_cb,
 	TAILQ_INIT(&t->embryonic);
 	TAILQ_INIT(&t->main);
 	TAILQ_INIT(&t->linger);
+	LIST_INIT(&t->spare);
 	t->close_cb = close_cb;
 	t->arg = arg;
 	return t;
@@ -146,7 +157,11 @@ flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
 		t->stats.closed[why]++;
 	if (t->close_cb != NULL)
 		t->close_cb(t->arg, f, why, ts_us);
-	free(f);
+	if (t->nspare < FLOW_SPARE_MAX) {
+		LIST_INSERT_HEAD(&t->spare, f, bucket);
+		t->nspare++;
+	} else
+		free(f);
 }
 
 void
@@ -166,9 +181,15 @@ flow_close_all(struct flow_table *t, enum flow_close_reason why,
 void
 flow_table_free(struct flow_table *t, uint64_t ts_us)
 {
+	struct flow	*f;
+
 	if (t == NULL)
 		return;
 	flow_close_all(t, FLOW_CLOSE_SHUTDOWN, ts_us);
+	while ((f = LIST_FIRST(&t->spare)) != NULL) {
+		LIST_REMOVE(f, bucket);
+		free(f);
+	}
 	free(t->buckets);
 	free(t);
 }
@@ -220,7 +241,11 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 
 	if (t->stats.active >= t->cfg.max_flows)
 		evict_one(t, p->ts_us);
-	if ((f = calloc(1, sizeof(*f))) == NULL) {
+	if ((f = LIST_FIRST(&t->spare)) != NULL) {
+		LIST_REMOVE(f, bucket);
+		t->nspare--;
+		memset(f, 0, sizeof(*f));
+	} else if ((f = calloc(1, sizeof(*f))) == NULL) {
 		t->stats.not_created++;
 		return NULL;
 	}

@@ -265,6 +265,53 @@ test_many_flows(void **state)
 	assert_int_equal(c.n, 20000);
 }
 
+/*
+ * A flow slot freed by a close is reused by the next new connection: it
+ * must start as a fresh flow (no state, no application session, not on the
+ * main or linger list of the one before).
+ */
+static void
+test_reused_flow_is_fresh(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(1, 1000000, &c);
+	struct decode_pkt a, b, b2;
+	struct flow	*f;
+	int		 dir, created, i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		a = tu_pkt4("10.0.0.1", (uint16_t)(40000 + i), "10.0.0.2", 25,
+		    100, 0, DECODE_TH_SYN, NULL, 0, 1);
+		f = flow_lookup(t, &a, &dir, &created);
+		assert_non_null(f);
+		f->app = &c;		/* state a reuse must not keep */
+		flow_mark_established(t, f);
+		flow_linger(t, f, FLOW_CLOSE_FIN);
+		f->app = NULL;
+	}
+	/* The table holds one flow: each new one evicted the last. */
+	assert_int_equal(c.n, 2);
+	b = tu_pkt4("10.0.0.3", 50000, "10.0.0.2", 25, 7, 0, DECODE_TH_SYN,
+	    NULL, 0, 2);
+	f = flow_lookup(t, &b, &dir, &created);
+	assert_non_null(f);
+	assert_int_equal(created, 1);
+	assert_null(f->app);
+	assert_int_equal(f->established, 0);
+	assert_int_equal(f->lingering, 0);
+	assert_int_equal(f->first_us, 2);
+	assert_int_equal(f->tuple.client_port, 50000);
+	assert_int_equal(flow_table_stats(t)->active, 1);
+	/* It is findable, and only under its own key. */
+	b2 = tu_pkt4("10.0.0.2", 25, "10.0.0.3", 50000, 9, 8,
+	    DECODE_TH_SYN | DECODE_TH_ACK, NULL, 0, 3);
+	assert_ptr_equal(flow_lookup(t, &b2, &dir, &created), f);
+	assert_int_equal(dir, REASM_TO_CLIENT);
+	flow_table_free(t, 10);
+	assert_int_equal(c.n, 4);
+}
+
 int
 main(void)
 {
@@ -276,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_eviction_order),
 		cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_reused_flow_is_fresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
