@@ -242,6 +242,16 @@ struct store {
 	int		 batch_done;		/* a result waits for reaping */
 	uint64_t	 batch_n[STORE_NKINDS];	/* rows written per kind */
 	int		 last_rc;		/* of the last batch reaped */
+
+	/* Housekeeping (store_maintain): asked by the caller, handed over
+	 * with the next batch, run by the writer after it. */
+	int		 maint_asked;		/* caller: not handed over */
+	int		 maint_run;		/* writer: run after batch */
+	uint64_t	 maint_now_us;
+	uint32_t	 maint_days;		/* retention; 0 keeps all */
+	int		 maint_done;		/* writer: ran, not reported */
+	char		 maint_err[STORE_ERR_MAX]; /* "" if it went well */
+	char		 maint_shown[STORE_ERR_MAX]; /* caller's copy */
 };
 
 #define STORE_THREAD_NONE	0	/* not started: writes run inline */
@@ -279,6 +289,9 @@ static int	 store_write_batch(struct store *, struct store_rowq *,
 static void	 store_reap(struct store *);
 static void	 store_wait(struct store *);
 static void	 store_stop_writer(struct store *);
+static int	 store_do_retention(struct store *, uint64_t, uint32_t);
+static int	 store_do_checkpoint(struct store *);
+static void	 store_do_maintenance(struct store *);
 
 static void
 store_seterr(struct store *st, const char *fmt, ...)
@@ -945,8 +958,11 @@ store_writer(void *arg)
 		if (!st->busy)
 			break;
 		pthread_mutex_unlock(&st->mu);
-		rc = store_write_batch(st, &st->batch, &st->rejected,
+		rc = TAILQ_EMPTY(&st->batch) ? 0 :
+		    store_write_batch(st, &st->batch, &st->rejected,
 		    st->batch_n);
+		if (st->maint_run)
+			store_do_maintenance(st);
 		pthread_mutex_lock(&st->mu);
 		st->batch_rc = rc;
 		st->busy = 0;
@@ -999,15 +1015,22 @@ store_flush_async(struct store *st)
 	if (busy)
 		return st->last_rc;
 	store_reap(st);
-	if (TAILQ_EMPTY(&st->queue))
+	if (TAILQ_EMPTY(&st->queue) && !st->maint_asked)
 		return st->last_rc;
 	if (st->thread_state == STORE_THREAD_NONE)
 		store_start_writer(st);
-	if (st->thread_state != STORE_THREAD_RUNNING)
+	if (st->thread_state != STORE_THREAD_RUNNING) {
+		if (st->maint_asked) {
+			st->maint_asked = 0;
+			store_do_maintenance(st);
+		}
 		return store_flush(st);
+	}
 	memcpy(st->err_shown, st->err, sizeof(st->err_shown));
 	TAILQ_CONCAT(&st->batch, &st->queue, entry);
-	st->batch_done = 1;
+	st->batch_done = !TAILQ_EMPTY(&st->batch);
+	st->maint_run = st->maint_asked;
+	st->maint_asked = 0;
 	pthread_mutex_lock(&st->mu);
 	st->busy = 1;
 	pthread_cond_broadcast(&st->cv);
@@ -1045,6 +1068,14 @@ store_next_session_id(struct store *st)
 int
 store_retention(struct store *st, uint64_t now_us, uint32_t days)
 {
+	store_wait(st);
+	return store_do_retention(st, now_us, days);
+}
+
+/* The connection's owner: delete rows older than days before now_us. */
+static int
+store_do_retention(struct store *st, uint64_t now_us, uint32_t days)
+{
 	static const enum store_stmt del[] = {
 		ST_DEL_SESSIONS, ST_DEL_EVENTS, ST_DEL_STATS
 	};
@@ -1054,7 +1085,6 @@ store_retention(struct store *st, uint64_t now_us, uint32_t days)
 
 	if (days == 0 || days > now_us / STORE_US_PER_DAY)
 		return 0;	/* keep forever, or nothing that old */
-	store_wait(st);
 	text_time(now_us - days * STORE_US_PER_DAY, cutoff, sizeof(cutoff));
 	if (store_step(st, ST_BEGIN) != SQLITE_DONE)
 		goto fail;
@@ -1146,12 +1176,64 @@ int
 store_checkpoint(struct store *st)
 {
 	store_wait(st);
+	return store_do_checkpoint(st);
+}
+
+static int
+store_do_checkpoint(struct store *st)
+{
 	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    NULL, NULL) != SQLITE_OK) {
 		store_seterr(st, "checkpoint: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The connection's owner: retention, then a passive checkpoint. Their
+ * errors go to maint_err; err keeps saying how the last batch went.
+ */
+static void
+store_do_maintenance(struct store *st)
+{
+	char	 saved[STORE_ERR_MAX];
+
+	memcpy(saved, st->err, sizeof(saved));
+	st->maint_err[0] = '\0';
+	if (store_do_retention(st, st->maint_now_us, st->maint_days) == -1)
+		snprintf(st->maint_err, sizeof(st->maint_err),
+		    "retention: %.480s", st->err);
+	else if (store_do_checkpoint(st) == -1)
+		snprintf(st->maint_err, sizeof(st->maint_err), "%s", st->err);
+	memcpy(st->err, saved, sizeof(st->err));
+	st->maint_run = 0;
+	st->maint_done = 1;
+}
+
+void
+store_maintain(struct store *st, uint64_t now_us, uint32_t retention_days)
+{
+	st->maint_asked = 1;
+	st->maint_now_us = now_us;
+	st->maint_days = retention_days;
+}
+
+const char *
+store_maint_error(struct store *st)
+{
+	int	 busy;
+
+	pthread_mutex_lock(&st->mu);
+	busy = st->busy;
+	pthread_mutex_unlock(&st->mu);
+	st->maint_shown[0] = '\0';
+	if (!busy && st->maint_done) {
+		memcpy(st->maint_shown, st->maint_err,
+		    sizeof(st->maint_shown));
+		st->maint_done = 0;
+	}
+	return st->maint_shown;
 }
 
 const char *

@@ -111,6 +111,20 @@ int	store_retention(struct store *st, uint64_t now_us, uint32_t days);
 /* Passive WAL checkpoint: copies what it can without waiting. 0 or -1. */
 int	store_checkpoint(struct store *st);
 
+/*
+ * Ask the writer thread for housekeeping after the next batch (the next
+ * store_flush_async(), even with nothing queued): store_retention() with
+ * now_us and retention_days, then store_checkpoint(). Returns at once.
+ */
+void	store_maintain(struct store *st, uint64_t now_us,
+	    uint32_t retention_days);
+
+/*
+ * The error of the last housekeeping run, once, when it has finished and
+ * failed since the last call; "" otherwise.
+ */
+const char *store_maint_error(struct store *st);
+
 /* Queue the current record of a server (servers table, upserted). */
 void	store_server(struct store *st, const struct history_server *srv);
 

@@ -173,15 +173,18 @@ on_stats(evutil_socket_t fd, short what, void *arg)
 {
 	struct live	*l = arg;
 	char		 status[128];
+	const char	*e;
 
 	(void)fd;
 	(void)what;
 	record_stats(l);
-	if (l->s->cfg.retention_days > 0 &&
-	    store_retention(l->s->store, wall_us(),
-	    (uint32_t)l->s->cfg.retention_days) == -1)
-		log_warnx("retention: %s", store_error(l->s->store));
-	(void)store_checkpoint(l->s->store);
+	/* Retention and checkpoint run on the database writer thread, after
+	 * the next flush; a failure shows at the following interval. */
+	e = store_maint_error(l->s->store);
+	if (e[0] != '\0')
+		log_warnx("database %s: %s", l->s->cfg.database, e);
+	store_maintain(l->s->store, wall_us(),
+	    (uint32_t)l->s->cfg.retention_days);
 	snprintf(status, sizeof(status), "STATUS=%" PRIu64 " frames, %"
 	    PRIu64 " sessions, %" PRIu64 " kernel drops",
 	    pipeline_get_stats(l->s->pipe)->decode.frames,

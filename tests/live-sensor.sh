@@ -229,7 +229,8 @@ fi
 # --- root only: full disk, privileges, live capture ---------------------
 
 if [ $is_root -ne 1 ]; then
-	for t in db-disk-full privilege-drop refuse-root live-stats-signals; do
+	for t in db-disk-full privilege-drop privilege-drop-threads \
+	    refuse-root live-stats-signals live-retention; do
 		skip $t "not root"
 	done
 	exit $failed
@@ -270,16 +271,23 @@ if [ $rc -eq 1 ] && grep -q "refusing to run as root" "$tmp/r.err"; then
 	pass $t
 else fail $t "exit $rc: $(head -c 200 "$tmp/r.err")"; fi
 
-# Live on lo as nobody, stats every second: the process has nobody's
-# uid and no capability, the stats table fills, SIGUSR1 logs counters,
-# SIGHUP keeps it running, SIGTERM ends it with status 0.
+# Live on lo as nobody, stats every second: the process and each of its
+# threads have nobody's uid and no capability, the stats table fills,
+# retention (run by the database writer after each stats row) deletes an
+# old session and keeps a recent one, SIGUSR1 logs counters, SIGHUP keeps
+# it running, SIGTERM ends it with status 0.
 t=privilege-drop
 t2=live-stats-signals
+t3=live-retention
 # After the drop, SIGHUP re-reads the file as nobody: it must be readable.
 chmod 755 "$tmp"
 mkdir "$tmp/db"
-chown nobody "$tmp/db"
-printf 'stats_interval = 1\n' >"$tmp/live.conf"
+"$SW" -r "$P/clean-no-starttls.pcap" -d "$tmp/db/s.db" >/dev/null 2>&1
+q "$tmp/db/s.db" "DELETE FROM sessions; INSERT INTO sessions (id,
+    start_ts, outcome) VALUES (1001, '2001-01-01T00:00:00.000000Z', 'old'),
+    (1002, '2999-01-01T00:00:00.000000Z', 'recent')" >/dev/null
+chown -R nobody "$tmp/db"
+printf 'stats_interval = 1\nretention_days = 1\n' >"$tmp/live.conf"
 "$SW" -c "$tmp/live.conf" -i lo -f "tcp port 9" -d "$tmp/db/s.db" \
     --no-syslog -u nobody >/dev/null 2>"$tmp/live.err" &
 sw=$!
@@ -296,6 +304,18 @@ if [ "$uid" = "$want$want$want$want" ] && [ "$cap" = 0000000000000000 ]; then
 	pass $t
 else fail $t "uids $uid (want $want x4), CapEff $cap"; fi
 sleep 2.5
+# The database writer thread exists by now (stats rows were written).
+threads=0
+badthreads=
+for st in /proc/"$sw"/task/*/status; do
+	threads=$((threads + 1))
+	tu=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "$st")
+	tc=$(awk '/^CapEff:/ {print $2}' "$st")
+	[ "$tu" = "$want$want$want$want" ] && [ "$tc" = 0000000000000000 ] ||
+	    badthreads="$badthreads $st: $tu $tc;"
+done
+if [ $threads -ge 2 ] && [ -z "$badthreads" ]; then pass "$t-threads"
+else fail "$t-threads" "$threads threads;$badthreads"; fi
 kill -USR1 "$sw"
 kill -HUP "$sw"
 sleep 0.5
@@ -312,5 +332,8 @@ if [ $alive -eq 1 ] && [ $rc -eq 0 ] && [ "$n" -ge 2 ] &&
     grep -q "configuration reloaded" "$tmp/live.err"; then pass $t2
 else fail $t2 "alive after HUP $alive, exit $rc, $n kernel_drops rows,"\
     "log: $(tail -4 "$tmp/live.err" | tr '\n' ' ')"; fi
+left=$(q "$tmp/db/s.db" "SELECT group_concat(outcome) FROM sessions")
+if [ "$left" = recent ]; then pass $t3
+else fail $t3 "sessions left: \"$left\" (want \"recent\")"; fi
 
 exit $failed

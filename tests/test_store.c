@@ -885,6 +885,47 @@ test_async_wait_when_full(void **state)
 	store_close(st);
 }
 
+/*
+ * Retention and checkpoint asked of the writer: they run after the next
+ * batch, even an empty one; a failure is reported once.
+ */
+static void
+test_async_maintenance(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct store	*st;
+	sqlite3		*db;
+	uint64_t	 now = T0 + 30 * DAY_US;
+
+	st = open_store(fx, 100);
+	s = mksession(1, now - 10 * DAY_US);
+	store_session(st, &s);
+	s = mksession(2, now - 1 * DAY_US);
+	store_session(st, &s);
+	store_maintain(st, now, 7);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);	/* waits for the writer */
+	assert_string_equal(store_maint_error(st), "");
+	db = peer(fx);
+	/* Written, then the 10-day-old session deleted. */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(peer_int(db, "SELECT id FROM sessions"), 2);
+	assert_int_equal(store_get_stats(st)->sessions, 2);
+
+	/* Nothing queued: the request alone wakes the writer. */
+	peer_exec(db, "ALTER TABLE sessions RENAME TO sessions_away");
+	store_maintain(st, now, 7);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_non_null(strstr(store_maint_error(st), "retention: "));
+	assert_string_equal(store_maint_error(st), "");	/* once */
+	assert_string_equal(store_error(st), "");	/* rows were fine */
+	peer_exec(db, "ALTER TABLE sessions_away RENAME TO sessions");
+	sqlite3_close(db);
+	store_close(st);
+}
+
 /* Closing with a batch in the writer's hands and rows behind it. */
 static void
 test_async_close(void **state)
@@ -1027,6 +1068,7 @@ main(void)
 		T(test_async_in_order),
 		T(test_async_busy_retried),
 		T(test_async_wait_when_full),
+		T(test_async_maintenance),
 		T(test_async_close),
 		T(test_newer_version_refused),
 		T(test_open_errors),
