@@ -945,6 +945,23 @@ store_flush(struct store *st)
 	return st->last_rc;
 }
 
+uint64_t
+store_discard(struct store *st)
+{
+	struct store_row	*r;
+	uint64_t		 n = 0;
+
+	store_wait(st);
+	while ((r = TAILQ_FIRST(&st->queue)) != NULL) {
+		TAILQ_REMOVE(&st->queue, r, entry);
+		st->stats.queued--;
+		st->stats.dropped++;
+		store_row_put(st, r);
+		n++;
+	}
+	return n;
+}
+
 static void *
 store_writer(void *arg)
 {

@@ -70,6 +70,12 @@ void	store_session(struct store *st, const struct detect_session *s);
 int	store_flush(struct store *st);
 
 /*
+ * Give up the rows still queued (at exit, when the database would not
+ * take them): they are counted in dropped. Returns how many.
+ */
+uint64_t store_discard(struct store *st);
+
+/*
  * Hand every queued row to the writer thread (started at the first call)
  * and return without waiting; does nothing while the writer still works on
  * the previous batch. Returns -1 when the last batch finished failed and

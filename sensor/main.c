@@ -244,7 +244,7 @@ final_flush(struct sensor *s)
 		if (waited_ms >= s->cfg.db_final_timeout * 1000) {
 			log_warnx("database %s: %s; %" PRIu64 " rows not "
 			    "written", s->cfg.database, store_error(s->store),
-			    store_get_stats(s->store)->queued);
+			    store_discard(s->store));
 			return -1;
 		}
 		if (waited_ms == 0)
