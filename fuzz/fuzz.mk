@@ -3,12 +3,15 @@
 # from there.
 #
 #   make asan       ASan+UBSan build in build-asan/, then every test with it
+#   make tsan       ThreadSanitizer build in build-tsan/ (clang), then every
+#                   test with it: the database writer thread against the
+#                   capture loop
 #   make memcheck   valgrind memcheck over the bad-input table and pcaps/
 #   make fuzz       libFuzzer harnesses in build-fuzz/, regression inputs,
 #                   then FUZZ_TIME seconds of fuzzing per harness
 #   make fuzz-build only build the harnesses
 
-.PHONY: asan memcheck fuzz fuzz-build
+.PHONY: asan tsan memcheck fuzz fuzz-build
 
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined
@@ -21,6 +24,16 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tests/run-all build-asan
+
+# A report makes the process exit 66, which fails the test that ran it.
+TSAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+
+tsan:
+	$(MAKE) B=build-tsan CC=$(CLANG) CFLAGS="$(TSAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=thread" \
+	    build-tsan/stripwatch build-tsan/tests/relay \
+	    $(TEST_SRC:tests/%.c=build-tsan/tests/%)
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 tests/run-all build-tsan
 
 MEMCHECK = valgrind -q --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
