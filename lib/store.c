@@ -1024,7 +1024,7 @@ store_stop_writer(struct store *st)
 int
 store_flush_async(struct store *st)
 {
-	int	 busy;
+	int	 busy, rc;
 
 	pthread_mutex_lock(&st->mu);
 	busy = st->busy;
@@ -1037,11 +1037,13 @@ store_flush_async(struct store *st)
 	if (st->thread_state == STORE_THREAD_NONE)
 		store_start_writer(st);
 	if (st->thread_state != STORE_THREAD_RUNNING) {
+		/* No thread: the same work, in the same order, inline. */
+		rc = store_flush(st);
 		if (st->maint_asked) {
 			st->maint_asked = 0;
 			store_do_maintenance(st);
 		}
-		return store_flush(st);
+		return rc;
 	}
 	memcpy(st->err_shown, st->err, sizeof(st->err_shown));
 	TAILQ_CONCAT(&st->batch, &st->queue, entry);
