@@ -230,7 +230,7 @@ fi
 
 if [ $is_root -ne 1 ]; then
 	for t in db-disk-full privilege-drop privilege-drop-threads \
-	    refuse-root live-stats-signals live-retention; do
+	    refuse-root live-stats-signals live-retention live-db-locked; do
 		skip $t "not root"
 	done
 	exit $failed
@@ -338,5 +338,55 @@ else fail $t2 "alive after HUP $alive, exit $rc, $n kernel_drops rows,"\
 left=$(q "$tmp/db/s.db" "SELECT group_concat(outcome) FROM sessions")
 if [ "$left" = recent ]; then pass $t3
 else fail $t3 "sessions left: \"$left\" (want \"recent\")"; fi
+
+# Another process holds the database's write lock for 6 s while the sensor
+# captures, its writes waiting up to 10 s for it: the capture loop must not
+# wait with them. It answers SIGUSR1 at once (the database writer thread
+# waits, not the loop), and every stats row queued meanwhile is written
+# once the lock is gone.
+t=live-db-locked
+mkdir "$tmp/lk"
+chown nobody "$tmp/lk"
+printf 'stats_interval = 1\ndb_busy_timeout_ms = 10000\n' >"$tmp/lk.conf"
+"$SW" -c "$tmp/lk.conf" -i lo -f "tcp port 9" -d "$tmp/lk/s.db" \
+    --no-syslog -u nobody >/dev/null 2>"$tmp/lk.err" &
+sw=$!
+pids="$pids $sw"
+if wait_for 15 grep -qs "capturing on" "$tmp/lk.err" &&
+    wait_for 10 test -s "$tmp/lk/s.db"; then
+	python3 - "$tmp/lk/s.db" "$tmp/lk.locked" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(6)
+db.execute("COMMIT")
+PY
+	locker=$!
+	pids="$pids $locker"
+	wait_for 10 test -e "$tmp/lk.locked"
+	sleep 2.5		# a flush or two is now waiting for the lock
+	n0=$(grep -c "stats: frames=" "$tmp/lk.err")
+	kill -USR1 "$sw"
+	# The lock has 3.5 s to go: a loop stuck in SQLite would answer after.
+	if wait_for 2 eval '[ "$(grep -c "stats: frames=" "$tmp/lk.err")" \
+	    -gt "$n0" ]'; then answered=1; else answered=0; fi
+	wait $locker
+	sleep 1.5
+	kill -TERM "$sw"
+	wait_for 20 eval '! kill -0 $sw 2>/dev/null'
+	wait "$sw"
+	rc=$?
+	# One kernel_drops row per second of the run, the locked ones too.
+	n=$(q "$tmp/lk/s.db" "SELECT count(*) FROM stats WHERE name =
+	    'kernel_drops'")
+	if [ $answered -eq 1 ] && [ $rc -eq 0 ] && [ "$n" -ge 8 ]; then
+		pass $t
+	else fail $t "answered SIGUSR1 during the lock: $answered, exit $rc,"\
+	    "$n kernel_drops rows (want >= 8), log: $(tail -4 "$tmp/lk.err" |
+	    tr '\n' ' ')"; fi
+else
+	fail $t "did not start: $(tail -3 "$tmp/lk.err")"
+fi
 
 exit $failed
