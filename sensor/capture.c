@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 
 #include "sensor.h"
@@ -58,6 +59,12 @@ capture_open_file(const char *path, char *buf, size_t buflen, char *err,
 			fclose(fp);
 		return NULL;
 	}
+	/*
+	 * Only the capture thread reads the stream; stdio need not lock it
+	 * for each of libpcap's two reads per packet (it does once the
+	 * process has a second thread, the database writer).
+	 */
+	__fsetlocking(fp, FSETLOCKING_BYCALLER);
 	/* On success the handle owns fp: pcap_close() closes it. */
 	p = pcap_fopen_offline_with_tstamp_precision(fp,
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
