@@ -19,12 +19,14 @@ failed=0
 tmp=$(mktemp -d /tmp/stripwatch-sensor.XXXXXX) || exit 1
 pids=""
 mnt=""
+devlog=""
 
 cleanup() {
 	local p
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	for p in $pids; do wait "$p" 2>/dev/null; done
 	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
+	[ -n "$devlog" ] && rm -f "$devlog"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -229,8 +231,9 @@ fi
 # --- root only: full disk, privileges, live capture ---------------------
 
 if [ $is_root -ne 1 ]; then
-	for t in db-disk-full privilege-drop privilege-drop-threads \
-	    refuse-root live-stats-signals live-retention live-db-locked; do
+	for t in db-disk-full syslog-alerts privilege-drop \
+	    privilege-drop-threads refuse-root live-stats-signals \
+	    live-retention live-db-locked; do
 		skip $t "not root"
 	done
 	exit $failed
@@ -266,6 +269,56 @@ if mount -t tmpfs -o size=256k tmpfs "$mnt" 2>/dev/null; then
 else
 	skip $t "cannot mount a tmpfs here"
 fi
+
+# Alerts as syslog receives them. No syslog daemon runs here, so a test
+# socket takes /dev/log's place: created there when there is none (and
+# removed after), else bound over it in a private mount namespace. With
+# facility local3, a high-severity alert is priority 19 * 8 + 4 = 156.
+t=syslog-alerts
+sock=$tmp/log.sock
+if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then
+	sock=/dev/log
+	devlog=/dev/log
+fi
+python3 - "$sock" "$tmp/syslog.txt" "$tmp/syslog.stop" <<'PY' &
+import os, socket, sys, time
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+sock.settimeout(0.2)
+end = time.time() + 60
+with open(sys.argv[2], "wb") as out:
+    while time.time() < end and not os.path.exists(sys.argv[3]):
+        try:
+            out.write(sock.recv(65536) + b"\n")
+            out.flush()
+        except socket.timeout:
+            pass
+PY
+listener=$!
+pids="$pids $listener"
+wait_for 10 test -S "$sock"
+printf 'syslog_facility = "local3"\n' >"$tmp/sl.conf"
+slargs="-c $tmp/sl.conf --syslog -r $P/pos-asa-masked.pcap -d $tmp/sl.db"
+if [ -z "$devlog" ]; then
+	# shellcheck disable=SC2086
+	unshare -m sh -c "mount --bind '$sock' /dev/log &&
+	    exec '$SW' $slargs" >"$tmp/sl.out" 2>"$tmp/sl.err"
+else
+	# shellcheck disable=SC2086
+	"$SW" $slargs >"$tmp/sl.out" 2>"$tmp/sl.err"
+fi
+rc=$?
+sleep 0.5
+touch "$tmp/syslog.stop"
+wait $listener
+got=$(grep -a -c '^<156>.*stripwatch\[[0-9]*\]: event=capability_masked severity=high .*evidence="250-XXXXXXXA"' "$tmp/syslog.txt")
+ctl=$(LC_ALL=C grep -a -c '[[:cntrl:]]' "$tmp/syslog.txt")
+if [ $rc -eq 0 ] && [ "$got" = 1 ] && [ "$ctl" = 0 ]; then pass $t
+else fail $t "exit $rc, $got matching lines, $ctl with control bytes;"\
+    "got: $(head -c 300 "$tmp/syslog.txt")"; fi
+[ -n "$devlog" ] && rm -f "$devlog"
+devlog=""
 
 t=refuse-root
 "$SW" -i lo -u root -d "$tmp/r.db" --no-syslog >/dev/null 2>"$tmp/r.err"
