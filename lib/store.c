@@ -247,8 +247,10 @@ struct store {
 	 * with the next batch, run by the writer after it. */
 	int		 maint_asked;		/* caller: not handed over */
 	int		 maint_run;		/* writer: run after batch */
-	uint64_t	 maint_now_us;
-	uint32_t	 maint_days;		/* retention; 0 keeps all */
+	uint64_t	 ask_now_us;		/* caller: the request */
+	uint32_t	 ask_days;		/* retention; 0 keeps all */
+	uint64_t	 run_now_us;		/* writer: copied at hand-over */
+	uint32_t	 run_days;
 	int		 maint_done;		/* writer: ran, not reported */
 	char		 maint_err[STORE_ERR_MAX]; /* "" if it went well */
 	char		 maint_shown[STORE_ERR_MAX]; /* caller's copy */
@@ -1041,6 +1043,8 @@ store_flush_async(struct store *st)
 		rc = store_flush(st);
 		if (st->maint_asked) {
 			st->maint_asked = 0;
+			st->run_now_us = st->ask_now_us;
+			st->run_days = st->ask_days;
 			store_do_maintenance(st);
 		}
 		return rc;
@@ -1049,6 +1053,8 @@ store_flush_async(struct store *st)
 	TAILQ_CONCAT(&st->batch, &st->queue, entry);
 	st->batch_done = !TAILQ_EMPTY(&st->batch);
 	st->maint_run = st->maint_asked;
+	st->run_now_us = st->ask_now_us;
+	st->run_days = st->ask_days;
 	st->maint_asked = 0;
 	pthread_mutex_lock(&st->mu);
 	st->busy = 1;
@@ -1220,7 +1226,7 @@ store_do_maintenance(struct store *st)
 
 	memcpy(saved, st->err, sizeof(saved));
 	st->maint_err[0] = '\0';
-	if (store_do_retention(st, st->maint_now_us, st->maint_days) == -1)
+	if (store_do_retention(st, st->run_now_us, st->run_days) == -1)
 		snprintf(st->maint_err, sizeof(st->maint_err),
 		    "retention: %.480s", st->err);
 	else if (store_do_checkpoint(st) == -1)
@@ -1234,8 +1240,8 @@ void
 store_maintain(struct store *st, uint64_t now_us, uint32_t retention_days)
 {
 	st->maint_asked = 1;
-	st->maint_now_us = now_us;
-	st->maint_days = retention_days;
+	st->ask_now_us = now_us;
+	st->ask_days = retention_days;
 }
 
 const char *

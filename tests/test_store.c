@@ -926,6 +926,45 @@ test_async_maintenance(void **state)
 	store_close(st);
 }
 
+/*
+ * Housekeeping asked for while the writer is busy (here: waiting for a
+ * lock) is the next hand-over's, not the running one's. The run in
+ * progress keeps the request it was handed (make tsan checks the two are
+ * never shared unsynchronised), and the new one is carried out next.
+ */
+static void
+test_async_maintenance_while_busy(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct timespec	 pause = { 0, 20 * 1000 * 1000 };
+	struct store	*st;
+	sqlite3		*db;
+	uint64_t	 now = T0 + 30 * DAY_US;
+
+	st = open_store(fx, 100);	/* busy_timeout 50 ms */
+	s = mksession(1, now - 10 * DAY_US);
+	store_session(st, &s);
+	assert_int_equal(store_flush(st), 0);
+	db = peer(fx);
+	peer_exec(db, "BEGIN IMMEDIATE");
+	s = mksession(2, now - 1 * DAY_US);
+	store_session(st, &s);
+	store_maintain(st, now, 0);		/* keep everything */
+	assert_int_equal(store_flush_async(st), 0);
+	store_maintain(st, now, 7);		/* the writer is waiting */
+	nanosleep(&pause, NULL);
+	peer_exec(db, "COMMIT");
+	(void)store_flush(st);			/* first run done, rows in */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 2);
+	assert_int_equal(store_flush_async(st), 0);	/* the second */
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(peer_int(db, "SELECT id FROM sessions"), 2);
+	sqlite3_close(db);
+	store_close(st);
+}
+
 /* Closing with a batch in the writer's hands and rows behind it. */
 static void
 test_async_close(void **state)
@@ -1069,6 +1108,7 @@ main(void)
 		T(test_async_busy_retried),
 		T(test_async_wait_when_full),
 		T(test_async_maintenance),
+		T(test_async_maintenance_while_busy),
 		T(test_async_close),
 		T(test_newer_version_refused),
 		T(test_open_errors),
