@@ -289,6 +289,7 @@ static void	 store_free_rows(struct store *);
 static int	 store_write_batch(struct store *, struct store_rowq *,
 		    struct store_rowq *, uint64_t *);
 static void	 store_reap(struct store *);
+static int	 store_busy(struct store *);
 static void	 store_wait(struct store *);
 static void	 store_stop_writer(struct store *);
 static int	 store_do_retention(struct store *, uint64_t, uint32_t);
@@ -922,6 +923,18 @@ store_reap(struct store *st)
 	st->stats.flushes++;
 }
 
+/* Caller: whether the writer holds a batch now (the connection is its). */
+static int
+store_busy(struct store *st)
+{
+	int	 busy;
+
+	pthread_mutex_lock(&st->mu);
+	busy = st->busy;
+	pthread_mutex_unlock(&st->mu);
+	return busy;
+}
+
 /* Caller: wait until the writer is idle, then reap its batch. */
 static void
 store_wait(struct store *st)
@@ -1026,12 +1039,9 @@ store_stop_writer(struct store *st)
 int
 store_flush_async(struct store *st)
 {
-	int	 busy, rc;
+	int	 rc;
 
-	pthread_mutex_lock(&st->mu);
-	busy = st->busy;
-	pthread_mutex_unlock(&st->mu);
-	if (busy)
+	if (store_busy(st))
 		return st->last_rc;
 	store_reap(st);
 	if (TAILQ_EMPTY(&st->queue) && !st->maint_asked)
@@ -1247,13 +1257,8 @@ store_maintain(struct store *st, uint64_t now_us, uint32_t retention_days)
 const char *
 store_maint_error(struct store *st)
 {
-	int	 busy;
-
-	pthread_mutex_lock(&st->mu);
-	busy = st->busy;
-	pthread_mutex_unlock(&st->mu);
 	st->maint_shown[0] = '\0';
-	if (!busy && st->maint_done) {
+	if (!store_busy(st) && st->maint_done) {
 		memcpy(st->maint_shown, st->maint_err,
 		    sizeof(st->maint_shown));
 		st->maint_done = 0;
@@ -1264,12 +1269,7 @@ store_maint_error(struct store *st)
 const char *
 store_error(struct store *st)
 {
-	int	 busy;
-
-	pthread_mutex_lock(&st->mu);
-	busy = st->busy;
-	pthread_mutex_unlock(&st->mu);
-	return busy ? st->err_shown : st->err;
+	return store_busy(st) ? st->err_shown : st->err;
 }
 
 const struct store_stats *

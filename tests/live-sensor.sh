@@ -40,6 +40,22 @@ skip() { echo "SKIP sensor-$1: $2"; }
 
 q() { sqlite3 -batch "$1" "$2" 2>&1; }
 
+# hold_write_lock DB SECONDS: another process takes DB's write lock and
+# keeps it SECONDS; returns once it holds it, its pid in $locker.
+hold_write_lock() {
+	python3 - "$1" "$1.locked" "$2" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(float(sys.argv[3]))
+db.execute("COMMIT")
+PY
+	locker=$!
+	pids="$pids $locker"
+	wait_for 10 test -e "$1.locked"
+}
+
 [ -x "$SW" ] || { echo "FAIL sensor: $SW not built"; exit 1; }
 is_root=0
 [ "$(id -u)" -eq 0 ] && is_root=1
@@ -117,17 +133,7 @@ else fail $t "exit $rc, stdin \"$a\" file \"$b\", events $n,"\
 # rows wait and are written once it lets go; nothing is lost.
 t=db-locked-by-writer
 "$SW" -r "$P/clean-no-starttls.pcap" -d "$tmp/l.db" >/dev/null 2>&1
-python3 - "$tmp/l.db" "$tmp/l.locked" <<'PY' &
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-db.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-time.sleep(2)
-db.execute("COMMIT")
-PY
-locker=$!
-pids="$pids $locker"
-wait_for 10 test -e "$tmp/l.locked"
+hold_write_lock "$tmp/l.db" 2
 "$SW" -r "$P/pos-asa-masked.pcap" -r "$P/pos-cmd-masked.pcap" \
     -d "$tmp/l.db" >/dev/null 2>"$tmp/l.err"
 rc=$?
@@ -407,17 +413,7 @@ sw=$!
 pids="$pids $sw"
 if wait_for 15 grep -qs "capturing on" "$tmp/lk.err" &&
     wait_for 10 test -s "$tmp/lk/s.db"; then
-	python3 - "$tmp/lk/s.db" "$tmp/lk.locked" <<'PY' &
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-db.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-time.sleep(6)
-db.execute("COMMIT")
-PY
-	locker=$!
-	pids="$pids $locker"
-	wait_for 10 test -e "$tmp/lk.locked"
+	hold_write_lock "$tmp/lk/s.db" 6
 	sleep 2.5		# a flush or two is now waiting for the lock
 	n0=$(grep -c "stats: frames=" "$tmp/lk.err")
 	kill -USR1 "$sw"
