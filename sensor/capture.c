@@ -55,9 +55,7 @@ capture_open_file(const char *path, char *buf, size_t buflen, char *err,
 	}
 	if (buf != NULL && setvbuf(fp, buf, _IOFBF, buflen) != 0) {
 		snprintf(err, len, "%s: setvbuf: %s", path, strerror(errno));
-		if (fp != stdin)
-			fclose(fp);
-		return NULL;
+		goto fail;
 	}
 	/*
 	 * Only the capture thread reads the stream; stdio need not lock it
@@ -68,12 +66,13 @@ capture_open_file(const char *path, char *buf, size_t buflen, char *err,
 	/* On success the handle owns fp: pcap_close() closes it. */
 	p = pcap_fopen_offline_with_tstamp_precision(fp,
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
-	if (p == NULL) {
-		snprintf(err, len, "%s: %s", path, ebuf);
-		if (fp != stdin)
-			fclose(fp);
-	}
-	return p;
+	if (p != NULL)
+		return p;
+	snprintf(err, len, "%s: %s", path, ebuf);
+fail:
+	if (fp != stdin)
+		fclose(fp);
+	return NULL;
 }
 
 static int
