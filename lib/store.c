@@ -1036,6 +1036,19 @@ store_stop_writer(struct store *st)
 	store_reap(st);
 }
 
+/* Caller, writer idle: move a housekeeping request to the writer's side;
+ * whether there was one. */
+static int
+store_take_maint(struct store *st)
+{
+	if (!st->maint_asked)
+		return 0;
+	st->maint_asked = 0;
+	st->run_now_us = st->ask_now_us;
+	st->run_days = st->ask_days;
+	return 1;
+}
+
 int
 store_flush_async(struct store *st)
 {
@@ -1051,21 +1064,14 @@ store_flush_async(struct store *st)
 	if (st->thread_state != STORE_THREAD_RUNNING) {
 		/* No thread: the same work, in the same order, inline. */
 		rc = store_flush(st);
-		if (st->maint_asked) {
-			st->maint_asked = 0;
-			st->run_now_us = st->ask_now_us;
-			st->run_days = st->ask_days;
+		if (store_take_maint(st))
 			store_do_maintenance(st);
-		}
 		return rc;
 	}
 	memcpy(st->err_shown, st->err, sizeof(st->err_shown));
 	TAILQ_CONCAT(&st->batch, &st->queue, entry);
 	st->batch_done = !TAILQ_EMPTY(&st->batch);
-	st->maint_run = st->maint_asked;
-	st->run_now_us = st->ask_now_us;
-	st->run_days = st->ask_days;
-	st->maint_asked = 0;
+	st->maint_run = store_take_maint(st);
 	pthread_mutex_lock(&st->mu);
 	st->busy = 1;
 	pthread_cond_broadcast(&st->cv);
