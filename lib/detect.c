@@ -135,16 +135,22 @@ starttls_refused(const struct smtp_facts *f)
 /*
  * What the server showed of its capabilities: 0 = not known yet, else why
  * no offer is missing or present. A client that never tried EHLO tells
- * little about the server, so HELO alone is judged at lower severity.
+ * little about the server, so HELO alone is judged at lower severity. A
+ * 421 greeting or EHLO reply is the server going away (overloaded,
+ * shutting down), not a downgrade: a client then gives up the session
+ * (Postfix defers) instead of sending mail without TLS, so it is neither
+ * judged nor counted in the server's history.
  */
 enum offer_view { OFFER_UNKNOWN, OFFER_SEEN, OFFER_NONE, OFFER_EHLO_REFUSED,
-    OFFER_HELO_ONLY };
+    OFFER_HELO_ONLY, OFFER_CLOSING };
 
 static enum offer_view
 offer_view(const struct smtp_facts *f)
 {
 	if (f->flags & SMTP_F_STARTTLS_OFFERED)
 		return OFFER_SEEN;
+	if (f->flags & SMTP_F_CLOSING)
+		return OFFER_CLOSING;
 	if (f->flags & SMTP_F_EHLO_REFUSED)
 		return OFFER_EHLO_REFUSED;
 	if (f->flags & SMTP_F_EHLO_REPLY)
@@ -173,7 +179,7 @@ judge_offer(struct detect *d, struct detect_state *st,
 	    (v = offer_view(f)) == OFFER_UNKNOWN)
 		return;
 	st->judged_offer = 1;
-	if (v == OFFER_SEEN ||
+	if (v == OFFER_SEEN || v == OFFER_CLOSING ||
 	    (srv = history_find(d->hist, &t->server, t->server_port)) ==
 	    NULL || srv->offered == 0 ||
 	    srv->offered < history_get_config(d->hist)->vanished_after)
@@ -297,6 +303,8 @@ outcome(const struct detect_state *st, const struct smtp_facts *f)
 		return DETECT_OUTCOME_INCOMPLETE;
 	if (f->flags & SMTP_F_STARTTLS_OFFERED)
 		return DETECT_OUTCOME_NOT_REQUESTED;
+	if (f->flags & SMTP_F_CLOSING)
+		return DETECT_OUTCOME_INCOMPLETE;
 	if (f->flags & (SMTP_F_EHLO_REPLY | SMTP_F_HELO))
 		return DETECT_OUTCOME_NOT_OFFERED;
 	return DETECT_OUTCOME_INCOMPLETE;
@@ -331,6 +339,7 @@ remember(struct detect *d, const struct smtp_facts *f,
 	struct history_server *srv;
 
 	if (d->hist == NULL || offer_view(f) == OFFER_UNKNOWN ||
+	    offer_view(f) == OFFER_CLOSING ||
 	    (srv = history_get(d->hist, &t->server, t->server_port,
 	    start_us)) == NULL)
 		return;

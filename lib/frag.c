@@ -2,12 +2,16 @@
  * frag.c: holds IPv4 and IPv6 fragments until their datagram is whole,
  * within a memory cap, a datagram count and a timeout.
  *
- * A pending datagram is a sorted list of disjoint pieces. Overlap policy:
- * the bytes received first win; a later fragment only fills the holes it
- * covers, and if it disagrees with bytes already held the overlap is
- * counted. A second "last fragment" announcing another end is refused for
- * the same reason. Fragments are rare, so their bytes are allocated as they
- * come; every allocation is charged to the memcap first.
+ * A pending datagram is a sorted list of disjoint pieces. Overlap policy,
+ * the same for IPv4 and IPv6, is the one Linux applies since the
+ * FragmentSmack fixes (4.19) and RFC 5722 requires for IPv6: a fragment
+ * whose bytes are all held already is a duplicate and is dropped (the copy
+ * received first stays, whatever the duplicate says); a fragment that
+ * overlaps held bytes only in part, or a final fragment that contradicts
+ * the datagram's known end, discards the whole datagram, as the receiver
+ * discards it. A sensor that rebuilt such a datagram would see bytes the
+ * end host never accepted. Fragments are rare, so their bytes are
+ * allocated as they come; every allocation is charged to the memcap first.
  */
 #include <sys/queue.h>
 #include <sys/types.h>
@@ -376,42 +380,46 @@ piece_add(struct frag_table *t, struct frag_dgram *d,
 	return 1;
 }
 
-/*
- * Fill the holes that in covers, first-received bytes winning. Returns 0
- * when the datagram must be dropped (limits), with the reason counted.
- */
+/* How a fragment meets the bytes already held (see the policy above). */
+enum frag_fit {
+	FRAG_FIT_NEW,		/* touches no held byte */
+	FRAG_FIT_DUP,		/* every byte already held */
+	FRAG_FIT_OVERLAP	/* some bytes held, some not */
+};
+
+/* Pieces are disjoint, so the intersections add up to the bytes held. */
+static enum frag_fit
+dgram_fit(const struct frag_dgram *d, const struct frag_in *in)
+{
+	const struct frag_piece *p;
+	uint32_t	 end = in->off + in->len, held = 0, lo, hi;
+
+	TAILQ_FOREACH(p, &d->pieces, entry) {
+		if (p->off >= end)
+			break;
+		lo = p->off > in->off ? p->off : in->off;
+		hi = p->off + p->len < end ? p->off + p->len : end;
+		if (hi > lo)
+			held += hi - lo;
+	}
+	if (held == 0)
+		return FRAG_FIT_NEW;
+	return held == in->len ? FRAG_FIT_DUP : FRAG_FIT_OVERLAP;
+}
+
+/* Add the bytes of in, which overlap nothing held, in offset order. */
 static int
 dgram_fill(struct frag_table *t, struct frag_dgram *d,
     const struct frag_in *in)
 {
 	struct frag_piece *p;
-	uint32_t	 pos = in->off, end = in->off + in->len, pend, oend;
-	int		 conflict = 0;
 
-	TAILQ_FOREACH(p, &d->pieces, entry) {
-		pend = p->off + p->len;
-		if (pos >= end || p->off >= end)
+	if (in->len == 0)
+		return 1;
+	TAILQ_FOREACH(p, &d->pieces, entry)
+		if (p->off >= in->off + in->len)
 			break;
-		if (pend <= pos)
-			continue;
-		if (p->off > pos) {
-			if (!piece_add(t, d, p, pos, in->data + (pos - in->off),
-			    p->off - pos))
-				return 0;
-			pos = p->off;
-		}
-		oend = pend < end ? pend : end;
-		if (memcmp(p->data + (pos - p->off),
-		    in->data + (pos - in->off), oend - pos) != 0)
-			conflict = 1;
-		pos = oend;
-	}
-	if (pos < end && !piece_add(t, d, p, pos, in->data + (pos - in->off),
-	    end - pos))
-		return 0;
-	if (conflict)
-		t->st.overlaps++;
-	return 1;
+	return piece_add(t, d, p, in->off, in->data, in->len);
 }
 
 /* Whether in agrees with the end of the datagram known so far. */
@@ -530,7 +538,19 @@ frag_input(struct frag_table *t, const struct decode_pkt *p, uint64_t ts_us,
 		return 0;
 	if (!dgram_end_ok(d, &in)) {
 		t->st.invalid++;
+		dgram_drop(t, d);
 		return 0;
+	}
+	switch (dgram_fit(d, &in)) {
+	case FRAG_FIT_DUP:
+		t->st.duplicates++;
+		return 0;
+	case FRAG_FIT_OVERLAP:
+		t->st.overlaps++;
+		dgram_drop(t, d);
+		return 0;
+	case FRAG_FIT_NEW:
+		break;
 	}
 	if (!dgram_set_hdr(t, d, &in) || !dgram_fill(t, d, &in)) {
 		dgram_drop(t, d);

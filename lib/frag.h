@@ -6,7 +6,8 @@
  * which the caller decodes with decode_ip(). Memory is bounded by a memcap
  * (the oldest datagram is dropped to make room) and by a datagram count; a
  * datagram that never completes is dropped after a timeout counted from
- * its first fragment. Overlaps: the bytes received first win.
+ * its first fragment. Overlaps follow Linux (see frag.c): a duplicate is
+ * dropped, a partial overlap discards the datagram.
  */
 #ifndef STRIPWATCH_FRAG_H
 #define STRIPWATCH_FRAG_H
@@ -32,11 +33,14 @@ struct frag_stats {
 	uint64_t	 timeouts;	/* datagrams dropped incomplete by age */
 	uint64_t	 memcap_drops;	/* datagrams dropped to stay within
 					   memcap or max_datagrams */
-	uint64_t	 overlaps;	/* fragments overlapping held bytes
-					   with different content */
+	uint64_t	 overlaps;	/* datagrams discarded: a fragment
+					   overlapped held bytes in part */
+	uint64_t	 duplicates;	/* fragments dropped: all their bytes
+					   were held already */
 	uint64_t	 invalid;	/* fragments refused: bad length or
-					   offset, truncated by the capture,
-					   beyond the datagram's end */
+					   offset, truncated by the capture;
+					   a final fragment contradicting the
+					   known end (datagram discarded) */
 	uint64_t	 pending;	/* datagrams held now */
 	size_t		 mem;		/* bytes charged now */
 	size_t		 mem_peak;	/* and at most */

@@ -715,8 +715,11 @@ smtp_reply_done(struct smtp_session *s, unsigned code, const uint8_t *p,
 		if ((v = smtp_verb_by_cmd(cmd)) != NULL && v->reply != NULL)
 			v->reply(s, code, p, n);
 	}
-	if (code == 421)	/* the server closes the session */
+	if (code == 421) {	/* the server closes the session */
+		if (s->f.ehlo_reply == 0 || s->f.ehlo_reply == 421)
+			s->f.flags |= SMTP_F_CLOSING;
 		smtp_set_state(s, SMTP_ST_DONE);
+	}
 }
 
 static void

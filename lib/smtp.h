@@ -61,6 +61,9 @@ struct smtp_config {
 #define SMTP_F_GAP		0x00040000u /* bytes were lost */
 #define SMTP_F_MIDSTREAM	0x00080000u /* joined after the banner */
 #define SMTP_F_QUIT		0x00100000u /* QUIT seen */
+#define SMTP_F_CLOSING		0x00200000u /* 421 (service closing) as the
+					       greeting or the EHLO/HELO
+					       reply: no capabilities shown */
 
 /* Everything detect.c and the session record need. */
 struct smtp_facts {

@@ -17,18 +17,23 @@
 /*
  * Clauses added to the user's filter F when filter_encapsulated is on. A
  * plain "tcp port 25" misses every tunnel (GRE, ERSPAN, VXLAN), every
- * non-first IP fragment and MPLS- or VLAN-tagged frames in capture files.
- * Tunnels and MPLS are passed whole: their inner ports are out of reach of
- * a kernel filter. Each clause is kept only if it compiles for the link
- * type (DLT_RAW knows no "ether proto").
+ * non-first IP fragment, TCP behind IPv6 extension headers ("tcp" only
+ * looks at the fixed header's next header) and MPLS- or VLAN-tagged frames
+ * in capture files. Tunnels, MPLS and IPv6 extension-header chains are
+ * passed whole: their inner ports are at offsets a classic BPF program
+ * without loops cannot reach (libpcap's "protochain" needs a backward
+ * jump), and such packets are rare enough to let through; the decoder
+ * walks them. Each clause is kept only if it compiles for the link type
+ * (DLT_RAW knows no "ether proto").
  */
 static const char *const widen[] = {
 	"ip proto 47",					/* GRE, ERSPAN */
 	"udp dst port 4789",				/* VXLAN */
 	"ip[6:2] & 0x3fff != 0",			/* IPv4 fragment */
 	"ip6 and ip6[6] == 44",				/* IPv6 fragment */
-	"ip6 and ip6[6] == 0 and ip6[40] == 44",	/* ... after a
-							   hop-by-hop header */
+	"ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 60)", /* hop-by-hop,
+							   routing, destination
+							   options first */
 	"ether proto 0x8847 or ether proto 0x8848",	/* MPLS */
 };
 

@@ -30,6 +30,9 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "frag_reassembled", ps->frag->reassembled },
 		{ "frag_timeouts", ps->frag->timeouts },
 		{ "frag_memcap_drops", ps->frag->memcap_drops },
+		{ "frag_overlaps", ps->frag->overlaps },
+		{ "frag_duplicates", ps->frag->duplicates },
+		{ "frag_invalid", ps->frag->invalid },
 		{ "flows", ps->flow->created },
 		{ "flows_active", ps->flow->active },
 		{ "evictions", ps->flow->closed[FLOW_CLOSE_EVICTED] },
@@ -61,6 +64,8 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 	};
 	size_t	 n = sizeof(all) / sizeof(all[0]);
 
+	_Static_assert(sizeof(all) / sizeof(all[0]) <= COUNTERS_MAX,
+	    "COUNTERS_MAX is too small for the counter list");
 	if (n > max)
 		n = max;
 	memcpy(c, all, n * sizeof(*c));

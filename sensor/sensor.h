@@ -55,7 +55,7 @@ struct counter {
 	const char	*name;
 	uint64_t	 value;
 };
-#define COUNTERS_MAX	64
+#define COUNTERS_MAX	128
 
 /* counters.c */
 size_t	 counters_collect(struct sensor *s, struct counter *c, size_t max);

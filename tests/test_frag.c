@@ -1,6 +1,7 @@
 /*
  * test_frag.c: IPv4 and IPv6 datagrams cut into fragments by hand, fed
- * through decode_ip() and frag_input() in order, reversed, overlapping,
+ * through decode_ip() and frag_input() in order, reversed, overlapping
+ * (Linux's policy: duplicates dropped, partial overlaps discard),
  * incomplete, over the memcap, and at random; the rebuilt datagram must
  * equal the unfragmented original byte for byte.
  */
@@ -245,55 +246,104 @@ test_reverse6(void **state)
 	reverse(&o);
 }
 
-/* The first byte received for each offset wins; conflicts are counted. */
+/*
+ * A fragment overlapping held bytes in part discards the whole datagram
+ * (Linux since 4.19, RFC 5722), whichever copy came first: a receiver
+ * builds neither version, so the sensor must not either.
+ */
 static void
-test_overlap_first_wins(void **state)
+overlap_discards(const struct dgram *o)
 {
 	struct frag_config c = config(1 << 20, 16, 30 * SEC);
 	struct frag_table *t = frag_new(&c);
-	struct dgram	 o = orig4(), want;
+	const struct frag_stats *st;
 	uint8_t		 buf[512], evil[120];
+	const uint8_t	*dg = NULL;
+	uint32_t	 dlen = 0;
+	size_t		 n;
+
+	assert_non_null(t);
+	st = frag_get_stats(t);
+	memset(evil, 'X', sizeof(evil));
+	/* [0, 80) genuine, then [40, 160) forged. */
+	assert_int_equal(feed_part(t, o, 0, 80, 1, 1, &dg, &dlen), 0);
+	n = mkfrag(buf, o, 40, 120, 1, evil);
+	assert_int_equal(feed(t, buf, n, 2, &dg, &dlen), 0);
+	assert_int_equal(st->overlaps, 1);
+	assert_int_equal(st->pending, 0);
+	assert_int_equal(st->mem, 0);
+	/* The rest alone never completes a datagram. */
+	assert_int_equal(feed_part(t, o, 160, 40, 0, 3, &dg, &dlen), 0);
+	assert_int_equal(st->reassembled, 0);
+	frag_free(t);
+
+	/* Forged first, genuine later: discarded all the same. */
+	t = frag_new(&c);
+	assert_non_null(t);
+	st = frag_get_stats(t);
+	n = mkfrag(buf, o, 40, 120, 1, evil);
+	assert_int_equal(feed(t, buf, n, 4, &dg, &dlen), 0);
+	assert_int_equal(feed_part(t, o, 0, 80, 1, 5, &dg, &dlen), 0);
+	assert_int_equal(st->overlaps, 1);
+	assert_int_equal(feed_part(t, o, 160, 40, 0, 5, &dg, &dlen), 0);
+	assert_int_equal(st->reassembled, 0);
+	frag_free(t);
+}
+
+static void
+test_overlap_discards4(void **state)
+{
+	struct dgram	 o = orig4();
+
+	(void)state;
+	overlap_discards(&o);
+}
+
+static void
+test_overlap_discards6(void **state)
+{
+	struct dgram	 o = orig6();
+
+	(void)state;
+	overlap_discards(&o);
+}
+
+/*
+ * A fragment whose bytes are all held is a duplicate: dropped, counted,
+ * the datagram kept with the copy received first, even when the
+ * duplicate's bytes differ (as Linux keeps it).
+ */
+static void
+test_duplicate_kept_first(void **state)
+{
+	struct frag_config c = config(1 << 20, 16, 30 * SEC);
+	struct frag_table *t = frag_new(&c);
+	const struct frag_stats *st;
+	struct dgram	 o = orig4();
+	uint8_t		 buf[512], evil[80];
 	const uint8_t	*dg = NULL;
 	uint32_t	 dlen = 0;
 	size_t		 n;
 
 	(void)state;
 	assert_non_null(t);
+	st = frag_get_stats(t);
 	memset(evil, 'X', sizeof(evil));
-	/* [0, 80) genuine, then [40, 160) forged: only [80, 160) is new. */
 	assert_int_equal(feed_part(t, &o, 0, 80, 1, 1, &dg, &dlen), 0);
-	n = mkfrag(buf, &o, 40, 120, 1, evil);
+	assert_int_equal(feed_part(t, &o, 0, 80, 1, 1, &dg, &dlen), 0);
+	n = mkfrag(buf, &o, 8, 64, 1, evil);
 	assert_int_equal(feed(t, buf, n, 2, &dg, &dlen), 0);
-	assert_int_equal(frag_get_stats(t)->overlaps, 1);
-	assert_int_equal(feed_part(t, &o, 160, 40, 0, 3, &dg, &dlen), 1);
-	want = o;
-	memset(want.b + 20 + 80, 'X', 80);
-	assert_int_equal(dlen, want.n);
-	assert_memory_equal(dg, want.b, want.n);
-
-	/* Forged first, genuine later: the forged bytes stay. */
-	n = mkfrag(buf, &o, 40, 120, 1, evil);
-	assert_int_equal(feed(t, buf, n, 4, &dg, &dlen), 0);
-	assert_int_equal(feed_part(t, &o, 0, 160, 1, 5, &dg, &dlen), 0);
-	assert_int_equal(feed_part(t, &o, 160, 40, 0, 5, &dg, &dlen), 1);
-	want = o;
-	memset(want.b + 20 + 40, 'X', 120);
-	assert_memory_equal(dg, want.b, want.n);
-	assert_int_equal(frag_get_stats(t)->overlaps, 2);
-
-	/* An exact duplicate is not a conflict. */
-	assert_int_equal(feed_part(t, &o, 0, 80, 1, 6, &dg, &dlen), 0);
-	assert_int_equal(feed_part(t, &o, 0, 80, 1, 6, &dg, &dlen), 0);
-	assert_int_equal(feed_part(t, &o, 80, 120, 0, 7, &dg, &dlen), 1);
+	assert_int_equal(st->duplicates, 2);
+	assert_int_equal(st->overlaps, 0);
+	assert_int_equal(feed_part(t, &o, 80, 120, 0, 3, &dg, &dlen), 1);
 	check_rebuilt(&o, dg, dlen);
-	assert_int_equal(frag_get_stats(t)->overlaps, 2);
-	assert_int_equal(frag_get_stats(t)->mem, 0);
+	assert_int_equal(st->mem, 0);
 	frag_free(t);
 }
 
-/* A fragment spanning two held pieces fills only the hole between. */
+/* A fragment spanning two held pieces and the hole between discards. */
 static void
-test_overlap_fills_hole(void **state)
+test_overlap_spanning_hole(void **state)
 {
 	struct frag_config c = config(1 << 20, 16, 30 * SEC);
 	struct frag_table *t = frag_new(&c);
@@ -305,9 +355,14 @@ test_overlap_fills_hole(void **state)
 	assert_non_null(t);
 	assert_int_equal(feed_part(t, &o, 0, 48, 1, 1, &dg, &dlen), 0);
 	assert_int_equal(feed_part(t, &o, 96, 104, 0, 1, &dg, &dlen), 0);
-	assert_int_equal(feed_part(t, &o, 8, 160, 1, 1, &dg, &dlen), 1);
+	assert_int_equal(feed_part(t, &o, 8, 160, 1, 1, &dg, &dlen), 0);
+	assert_int_equal(frag_get_stats(t)->overlaps, 1);
+	assert_int_equal(frag_get_stats(t)->pending, 0);
+	/* Disjoint pieces in any order still rebuild it. */
+	assert_int_equal(feed_part(t, &o, 96, 104, 0, 2, &dg, &dlen), 0);
+	assert_int_equal(feed_part(t, &o, 0, 48, 1, 2, &dg, &dlen), 0);
+	assert_int_equal(feed_part(t, &o, 48, 48, 1, 2, &dg, &dlen), 1);
 	check_rebuilt(&o, dg, dlen);
-	assert_int_equal(frag_get_stats(t)->overlaps, 0);
 	frag_free(t);
 }
 
@@ -560,10 +615,13 @@ test_invalid(void **state)
 	n = mkfrag(buf, &o, 65528, 8, 0, zero8);
 	assert_int_equal(feed(t, buf, n, 1, &dg, &dlen), 0);
 	assert_int_equal(st->invalid, 3);
-	/* Two final fragments that disagree on the end: the first stands. */
+	/* Two final fragments that disagree on the end: the datagram is
+	 * discarded, as the receiver discards it. */
 	assert_int_equal(feed_part(t, &o, 160, 40, 0, 1, &dg, &dlen), 0);
+	assert_int_equal(st->pending, 1);
 	assert_int_equal(feed_part(t, &o, 160, 32, 0, 1, &dg, &dlen), 0);
 	assert_int_equal(st->invalid, 4);
+	assert_int_equal(st->pending, 0);
 	/* A final fragment ending before bytes already held. */
 	assert_int_equal(feed_part(t, &o, 0, 80, 1, 1, &dg, &dlen), 0);
 	assert_int_equal(feed_part(t, &o2, 0, 80, 1, 1, &dg, &dlen), 0);
@@ -576,10 +634,11 @@ test_invalid(void **state)
 	p.ip_len = (uint32_t)o.n;
 	assert_int_equal(frag_input(t, &p, 1, &dg, &dlen), 0);
 	assert_int_equal(st->invalid, 7);
-	/* The valid fragments still complete the datagram. */
-	assert_int_equal(feed_part(t, &o, 80, 80, 1, 2, &dg, &dlen), 1);
+	/* Valid fragments still complete the datagram. */
+	assert_int_equal(feed_part(t, &o, 80, 80, 1, 2, &dg, &dlen), 0);
+	assert_int_equal(feed_part(t, &o, 160, 40, 0, 2, &dg, &dlen), 1);
 	check_rebuilt(&o, dg, dlen);
-	assert_int_equal(st->fragments, 11);
+	assert_int_equal(st->fragments, 12);
 	frag_free(t);
 }
 
@@ -740,8 +799,10 @@ main(void)
 		cmocka_unit_test(test_in_order6),
 		cmocka_unit_test(test_reverse4),
 		cmocka_unit_test(test_reverse6),
-		cmocka_unit_test(test_overlap_first_wins),
-		cmocka_unit_test(test_overlap_fills_hole),
+		cmocka_unit_test(test_overlap_discards4),
+		cmocka_unit_test(test_overlap_discards6),
+		cmocka_unit_test(test_duplicate_kept_first),
+		cmocka_unit_test(test_overlap_spanning_hole),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_memcap),
 		cmocka_unit_test(test_memcap_keeps_current),

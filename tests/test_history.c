@@ -171,6 +171,39 @@ test_vanished_shapes(void **state)
 	assert_non_null(strstr(fx->rec.ev[1].evidence, "HELO only"));
 }
 
+/*
+ * 421 as the EHLO reply or the greeting is the server closing, not a
+ * downgrade: no starttls_vanished, and the session does not dilute the
+ * server's record.
+ */
+static void
+test_closing_is_not_judged(void **state)
+{
+	struct fx	*fx = *state;
+	struct smtp_facts f;
+	struct detect_state st;
+	struct detect_session out;
+
+	session(fx, OFFERED, 0, NULL, 1000);
+	session(fx, SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_EHLO_REFUSED |
+	    SMTP_F_CLOSING, 0, NULL, 2000);
+	session(fx, SMTP_F_CLOSING, 0, NULL, 3000);
+	assert_int_equal(fx->rec.nevents, 0);
+	assert_int_equal(fx->rec.last.sessions, 1);
+	/* Its outcome: the session ended before any capability. */
+	memset(&f, 0, sizeof(f));
+	memset(&st, 0, sizeof(st));
+	f.flags = SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO |
+	    SMTP_F_EHLO_REPLY | SMTP_F_EHLO_REFUSED | SMTP_F_CLOSING;
+	f.ehlo_reply = 421;
+	detect_finish(&fx->d, &st, &f, &fx->t, 9, 4000, 4010, "fin", &out);
+	assert_string_equal(out.outcome, DETECT_OUTCOME_INCOMPLETE);
+	/* Any other refusal of EHLO still counts (the next test too). */
+	session(fx, SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_EHLO_REFUSED,
+	    0, NULL, 5000);
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+}
+
 /* Capabilities never seen (one-sided capture): no judgment, no record. */
 static void
 test_unknown_is_not_judged(void **state)
@@ -353,6 +386,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_vanished_after_offer,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closing_is_not_judged,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_shapes, setup,
 		    teardown),

@@ -1177,7 +1177,32 @@ test_server_closing(void **state)
 	assert_int_equal(r.state, SMTP_ST_DONE);
 	assert_int_equal(r.ret[0], 1);
 	assert_int_equal(r.f.ehlo_reply, 421);
+	assert_true(r.f.flags & SMTP_F_CLOSING);
 	assert_false(r.f.flags & SMTP_F_QUIT);
+}
+
+/* 421 as the greeting closes too; 421 after capabilities were shown (an
+ * idle timeout) does not make the session a closing one. */
+static void
+test_server_closing_shapes(void **state)
+{
+	struct run	 r;
+	struct step	 greet[] = {
+		STR(S, "421 mx.example.net too busy\r\n"), STR(C, EHLO),
+	};
+	struct step	 later[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "NOOP\r\n"), STR(S, "421 4.4.2 timeout\r\n"),
+	};
+
+	(void)state;
+	RUN(greet, &r);
+	assert_true(r.f.flags & SMTP_F_CLOSING);
+	assert_int_equal(r.state, SMTP_ST_DONE);
+	RUN(later, &r);
+	assert_false(r.f.flags & SMTP_F_CLOSING);
+	assert_true(r.f.flags & SMTP_F_STARTTLS_OFFERED);
+	assert_int_equal(r.state, SMTP_ST_DONE);
 }
 
 /* An unterminated last line is parsed at the end. */
@@ -1327,6 +1352,7 @@ main(void)
 		cmocka_unit_test(test_pop3_client_only),
 		cmocka_unit_test(test_client_ahead_of_banner),
 		cmocka_unit_test(test_server_closing),
+		cmocka_unit_test(test_server_closing_shapes),
 		cmocka_unit_test(test_end_parses_last_line),
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_masked_keyword),

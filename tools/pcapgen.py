@@ -891,6 +891,101 @@ def enc_frag(ep, s, ip):
     return [eth(s.side, 0x0800, ip)]
 
 
+IP6_NH_HOPOPTS, IP6_NH_ROUTING, IP6_NH_FRAGMENT, IP6_NH_DSTOPTS = 0, 43, 44, 60
+
+
+def ip6_ext(nh, body=b"\x01\x04\x00\x00\x00\x00"):
+    """An 8-byte IPv6 extension header: next header nh, then body (PadN
+    by default; a routing header passes its own, segments left 0)."""
+    return u8(nh) + u8(0) + body
+
+
+def ip6_with_exts(ip, kinds):
+    """Insert extension headers of the given kinds (in order) between the
+    IPv6 header and its payload; the payload length grows with them."""
+    nh, payload = ip[6], ip[40:]
+    chain = b""
+    for k in reversed(kinds):
+        body = b"\x00\x00\x00\x00\x00\x00"      # routing: type 0 sl 0
+        chain = (ip6_ext(nh, body) if k == IP6_NH_ROUTING else
+                 ip6_ext(nh)) + chain
+        nh = k
+    payload = chain + payload
+    return ip[:4] + u16(len(payload)) + u8(nh) + ip[7:40] + payload
+
+
+def enc_ipv6_ext(ep, s, ip):
+    """Server packets behind hop-by-hop, destination options and routing
+    headers, client packets behind routing and destination options: TCP
+    is never the first next header."""
+    kinds = ([IP6_NH_HOPOPTS, IP6_NH_DSTOPTS, IP6_NH_ROUTING] if s.side == S
+             else [IP6_NH_ROUTING, IP6_NH_DSTOPTS])
+    return [eth(s.side, 0x86DD, ip6_with_exts(ip, kinds))]
+
+
+def frag6(ip, off, part, more, ident):
+    """One IPv6 fragment of ip (no extension headers) carrying part of its
+    payload at byte offset off."""
+    fh = u8(ip[6]) + u8(0) + u16(off | (1 if more else 0)) + \
+        struct.pack("!I", ident)
+    body = fh + part
+    return ip[:4] + u16(len(body)) + u8(IP6_NH_FRAGMENT) + ip[7:40] + body
+
+
+def forged_train(ip, v6):
+    """The EHLO reply's datagram as fragments of FRAG_SIZE, preceded by a
+    forged fragment that overlaps two of them in part and says STARTTLS
+    where the real bytes say XXXXXXXA. A receiver (Linux, RFC 5722)
+    discards the whole datagram; a first-copy-wins reassembler would keep
+    the forged bytes."""
+    hl = 40 if v6 else 20
+    data = ip[hl:]
+    pos = data.index(b"XXXXXXXA")
+    start = max(0, (pos - 40) // 8 * 8)
+    if start % FRAG_SIZE == 0:
+        start += 8
+    forged = data[start:start + FRAG_SIZE].replace(b"XXXXXXXA", b"STARTTLS")
+    if v6:
+        ident = 0x5A5A0000 | (len(data) & 0xFFFF)
+        mk = (lambda off, part, more: frag6(ip, off, part, more, ident))
+    else:
+        ident = struct.unpack("!H", ip[4:6])[0]
+        mk = (lambda off, part, more: ip4_header(
+            ip[12:16], ip[16:20], ip[9], len(part), ident,
+            frag=(0x2000 if more else 0) | (off // 8)) + part)
+    out = [mk(start, forged, True)]
+    for off in range(0, len(data), FRAG_SIZE):
+        part = data[off:off + FRAG_SIZE]
+        out.append(mk(off, part, off + FRAG_SIZE < len(data)))
+    return out
+
+
+def enc_frag_forged(ep, s, ip):
+    """The first copy of the EHLO reply as a forged, overlapping fragment
+    train; everything else (the retransmission too) whole."""
+    etype = 0x86DD if ep.v6 else 0x0800
+    if s.tag == "ehlo_reply":
+        return [eth(s.side, etype, f) for f in forged_train(ip, ep.v6)]
+    return [eth(s.side, etype, ip)]
+
+
+def shape_rto_ehlo_reply(segs):
+    """The EHLO reply never reached the client (its datagram was
+    discarded): the server resends it, whole, after a 200 ms timeout and
+    before the client goes on."""
+    out = list(segs)
+    i = data_segs(out, "ehlo_reply")[0]
+    rtx = out[i].copy()
+    rtx.tag = "ehlo_reply_rtx"
+    rtx.ts = out[i].ts + 200000
+    nxt = next(k for k in range(i + 1, len(out)) if out[k].side != S)
+    for k in range(nxt, len(out)):
+        out[k].ts += 200000 + RTT_US
+    out.append(rtx)
+    out.sort(key=lambda x: x.ts)
+    return out
+
+
 LINKTYPE = {"ether": 1, "null": 0, "raw": 101, "ipv4": 228, "sll": 113,
             "sll2": 276}
 
@@ -1037,6 +1132,28 @@ def gen_interleaved(outdir, name):
     write_pcap(os.path.join(outdir, name), 1, recs)
 
 
+def conv_ehlo_421(rng):
+    """The server answers EHLO with 421: it is shutting down."""
+    return [(S, crlf(POSTFIX_BANNER), {"tag": "banner"}), ehlo_step(),
+            (S, crlf("421 4.3.2 Service shutting down, closing "
+                     "transmission channel"), {"tag": "ehlo_reply"})]
+
+
+def gen_sequence(convs):
+    """A generator writing one session per conversation, to one server,
+    one after another (10 s apart): a server's history in one file."""
+    def gen(outdir, name):
+        rng = random.Random(seed_of(name))
+        recs = []
+        for k, conv in enumerate(convs):
+            sub = random.Random(rng.getrandbits(32))
+            ep, segs = session(name, conv, start_us=10000000 * k,
+                               cport=41000 + k, rng=sub)
+            recs += frames(ep, segs, enc_ether, 2000 * k)
+        write_pcap(os.path.join(outdir, name), 1, recs)
+    return gen
+
+
 def gen_truncated(outdir, name):
     """The ASA conversation, the file cut in the middle of a record that
     follows the EHLO reply."""
@@ -1110,6 +1227,11 @@ SCENARIOS = [
      lambda d, n: one(d, n, conv_offered_not_requested),
      "STARTTLS offered, the client never asks. No event; outcome "
      "plaintext_offered."),
+    ("hist-ehlo-421.pcap",
+     gen_sequence([lambda r: conv_starttls(r, "1.2"), conv_ehlo_421]),
+     "Two sessions to one server: a STARTTLS upgrade (TLS 1.2), then EHLO "
+     "answered 421 4.3.2 (shutting down). The server is going away, not "
+     "hiding STARTTLS: no event; outcomes tls, incomplete."),
     ("clean-interleaved.pcap", gen_interleaved,
      "Four sessions at once, packets interleaved: TLS 1.2 upgrade, ASA "
      "masking, 454 refusal, IPv6 plaintext. Events capability_masked and "
@@ -1185,6 +1307,12 @@ def encap_scenarios():
          lambda d, n: one(d, n, conv_asa, v6=True),
          "ASA-masked conversation over IPv6 (2001:db8:1::10 -> "
          "2001:db8:2::25). " + ASA_FINDS),
+        ("link-ipv6-ext.pcap",
+         lambda d, n: one(d, n, conv_asa, v6=True, enc=enc_ipv6_ext),
+         "ASA-masked conversation over IPv6, TCP behind extension headers: "
+         "server packets hop-by-hop, destination options, routing; client "
+         "packets routing, destination options. The default filter must "
+         "let them through. " + ASA_FINDS),
         ("link-pcapng.pcapng",
          lambda d, n: one(d, n, conv_asa, writer="pcapng"),
          "ASA-masked conversation in pcapng (SHB, IDB, EPBs). " + ASA_FINDS),
@@ -1253,8 +1381,28 @@ BROKEN = [
 ]
 
 
+FRAG_FORGED_WHAT = (
+    "the EHLO reply's first copy arrives as IP fragments led by a forged "
+    "fragment that overlaps two real ones in part and says STARTTLS where "
+    "they say XXXXXXXA; the receiver discards the datagram (RFC 5722, "
+    "Linux), the server resends the segment whole 200 ms later. " +
+    ASA_FINDS + " No reassembly_conflict: the forged bytes never count.")
+
+FRAG_EVASIONS = [
+    ("frag-overlap-v4.pcap",
+     lambda d, n: one(d, n, conv_asa, enc=enc_frag_forged,
+                      shape=shape_rto_ehlo_reply),
+     "ASA-masked conversation, IPv4: " + FRAG_FORGED_WHAT),
+    ("frag-overlap-v6.pcap",
+     lambda d, n: one(d, n, conv_asa, v6=True, enc=enc_frag_forged,
+                      shape=shape_rto_ehlo_reply),
+     "ASA-masked conversation, IPv6: " + FRAG_FORGED_WHAT),
+]
+
+
 def all_scenarios():
-    return SCENARIOS + encap_scenarios() + shape_scenarios() + BROKEN
+    return (SCENARIOS + encap_scenarios() + shape_scenarios() + BROKEN +
+            FRAG_EVASIONS)
 
 
 README_HEAD = """\
