@@ -111,6 +111,59 @@ emit_text(struct detect *d, struct detect_state *st, enum detect_kind kind,
 }
 
 /*
+ * The server's record, when it has offered STARTTLS before: what the
+ * tampering events and starttls_vanished quote. NULL otherwise.
+ */
+static const struct history_server *
+offered_before(struct detect *d, const struct flow_tuple *t)
+{
+	const struct history_server *srv;
+
+	if (d->hist == NULL ||
+	    (srv = history_find(d->hist, &t->server, t->server_port)) ==
+	    NULL || srv->offered == 0)
+		return NULL;
+	return srv;
+}
+
+/* Append "; offered in N of M earlier sessions, last T" to buf. */
+static void
+history_note(char *buf, size_t len, const struct history_server *srv)
+{
+	char	 when[TEXT_TIME_LEN];
+	size_t	 used = strlen(buf);
+
+	if (used >= len)
+		return;
+	snprintf(buf + used, len - used, "; offered in %llu of %llu earlier "
+	    "sessions, last %s", (unsigned long long)srv->offered,
+	    (unsigned long long)srv->sessions,
+	    text_time(srv->last_offered_us, when, sizeof(when)));
+}
+
+/*
+ * A tampering event: its own evidence, then the server's history when it
+ * offered STARTTLS before, so the one alert of a tampered session says
+ * both what was done and what the server normally does.
+ */
+static void
+emit_tamper(struct detect *d, struct detect_state *st,
+    enum detect_kind kind, enum detect_severity sev,
+    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+    const struct smtp_text *evidence)
+{
+	const struct history_server *srv;
+	char	 buf[DETECT_TEXT_MAX];
+
+	if (st->emitted & (1u << kind))
+		return;
+	escape_text(buf, sizeof(buf), evidence);
+	if ((srv = offered_before(d, t)) != NULL)
+		history_note(buf, sizeof(buf), srv);
+	emit_sev(d, st, kind, sev, t, session_id, ts_us, buf);
+}
+
+/*
  * The masked capability is judged on the whole EHLO reply: an ASA masks
  * every extension it does not know, so a masked keyword only means
  * stripping when STARTTLS itself is missing from that reply.
@@ -173,21 +226,21 @@ judge_offer(struct detect *d, struct detect_state *st,
 	};
 	const struct history_server *srv;
 	enum offer_view	 v;
-	char		 buf[DETECT_TEXT_MAX], when[TEXT_TIME_LEN];
+	char		 buf[DETECT_TEXT_MAX];
 
 	if (st->judged_offer || d->hist == NULL ||
 	    (v = offer_view(f)) == OFFER_UNKNOWN)
 		return;
 	st->judged_offer = 1;
+	/* A masked capability already explains (and reports) the missing
+	 * offer: one alert per tampered session. */
 	if (v == OFFER_SEEN || v == OFFER_CLOSING ||
-	    (srv = history_find(d->hist, &t->server, t->server_port)) ==
-	    NULL || srv->offered == 0 ||
+	    (st->emitted & (1u << DETECT_CAPABILITY_MASKED)) ||
+	    (srv = offered_before(d, t)) == NULL ||
 	    srv->offered < history_get_config(d->hist)->vanished_after)
 		return;
-	snprintf(buf, sizeof(buf), "%s; offered in %llu of %llu earlier "
-	    "sessions, last %s", why[v], (unsigned long long)srv->offered,
-	    (unsigned long long)srv->sessions,
-	    text_time(srv->last_offered_us, when, sizeof(when)));
+	snprintf(buf, sizeof(buf), "%s", why[v]);
+	history_note(buf, sizeof(buf), srv);
 	emit_sev(d, st, DETECT_STARTTLS_VANISHED, v == OFFER_HELO_ONLY ?
 	    DETECT_SEV_MEDIUM : DETECT_SEV_HIGH, t, session_id, ts_us, buf);
 }
@@ -231,25 +284,25 @@ detect_update(struct detect *d, struct detect_state *st,
     const struct smtp_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
-	char	 buf[DETECT_TEXT_MAX];
-
 	if (capability_masked(f))
-		emit_text(d, st, DETECT_CAPABILITY_MASKED, t, session_id,
+		emit_tamper(d, st, DETECT_CAPABILITY_MASKED,
+		    kinds[DETECT_CAPABILITY_MASKED].severity, t, session_id,
 		    ts_us, &f->cap_masked);
 	if (f->flags & SMTP_F_CMD_MASKED)
-		emit_text(d, st, DETECT_COMMAND_MASKED, t, session_id, ts_us,
+		emit_tamper(d, st, DETECT_COMMAND_MASKED,
+		    kinds[DETECT_COMMAND_MASKED].severity, t, session_id, ts_us,
 		    &f->cmd_masked);
-	if (starttls_refused(f) &&
-	    !(st->emitted & (1u << DETECT_STARTTLS_REFUSED))) {
-		escape_text(buf, sizeof(buf), &f->starttls_line);
-		emit_sev(d, st, DETECT_STARTTLS_REFUSED,
-		    refused_severity(d, t), t, session_id, ts_us, buf);
-	}
+	if (starttls_refused(f))
+		emit_tamper(d, st, DETECT_STARTTLS_REFUSED,
+		    refused_severity(d, t), t, session_id, ts_us,
+		    &f->starttls_line);
 	if (f->flags & SMTP_F_PLAINTEXT_AFTER)
-		emit_text(d, st, DETECT_PLAINTEXT_AFTER_STARTTLS, t,
+		emit_tamper(d, st, DETECT_PLAINTEXT_AFTER_STARTTLS,
+		    kinds[DETECT_PLAINTEXT_AFTER_STARTTLS].severity, t,
 		    session_id, ts_us, &f->plaintext);
 	if (f->flags & (SMTP_F_CMD_INJECTION | SMTP_F_RESP_INJECTION))
-		emit_text(d, st, DETECT_STARTTLS_INJECTION, t, session_id,
+		emit_tamper(d, st, DETECT_STARTTLS_INJECTION,
+		    kinds[DETECT_STARTTLS_INJECTION].severity, t, session_id,
 		    ts_us, &f->injected);
 	if (f->flags & SMTP_F_BANNER_MASKED)
 		emit_text(d, st, DETECT_BANNER_MASKED, t, session_id, ts_us,

@@ -204,6 +204,44 @@ test_closing_is_not_judged(void **state)
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
 }
 
+/*
+ * One alert per tampered session: a masked capability explains the
+ * missing offer, so starttls_vanished stays quiet and the history goes
+ * into capability_masked's evidence; a refusal quotes it too.
+ */
+static void
+test_one_alert_per_tampered_session(void **state)
+{
+	struct fx	*fx = *state;
+	struct smtp_facts f;
+	struct detect_state st;
+	struct detect_session out;
+
+	session(fx, OFFERED | TLS_OK, 220, NULL, 1000);
+	session(fx, OFFERED, 0, NULL, 2000);
+	memset(&f, 0, sizeof(f));
+	memset(&st, 0, sizeof(st));
+	f.flags = SMTP_F_SMTP | SMTP_F_BANNER | NO_OFFER | SMTP_F_CAP_MASKED;
+	f.cap_masked.len = 12;
+	memcpy(f.cap_masked.b, "250-XXXXXXXA", 12);
+	detect_update(&fx->d, &st, &f, &fx->t, 3, 3000);
+	detect_finish(&fx->d, &st, &f, &fx->t, 3, 3000, 3010, "fin", &out);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_int_equal(fx->rec.ev[0].kind, DETECT_CAPABILITY_MASKED);
+	assert_non_null(strstr(fx->rec.ev[0].evidence,
+	    "250-XXXXXXXA; offered in 2 of 2 earlier sessions, last "));
+	assert_string_equal(out.outcome, DETECT_OUTCOME_STRIPPED);
+	/* A refusal by a server that offers: its line, then the history. */
+	session(fx, OFFERED | SMTP_F_STARTTLS_REQUESTED |
+	    SMTP_F_STARTTLS_REPLY, 454, NULL, 4000);
+	assert_int_equal(fx->rec.nevents, 2);
+	assert_int_equal(fx->rec.ev[1].kind, DETECT_STARTTLS_REFUSED);
+	assert_non_null(strstr(fx->rec.ev[1].evidence, "; offered in 2 of 3"));
+	/* The silent strip itself still raises starttls_vanished. */
+	session(fx, NO_OFFER, 0, NULL, 5000);
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+}
+
 /* Capabilities never seen (one-sided capture): no judgment, no record. */
 static void
 test_unknown_is_not_judged(void **state)
@@ -389,6 +427,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closing_is_not_judged,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_one_alert_per_tampered_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_shapes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_is_not_judged,
