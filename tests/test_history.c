@@ -491,15 +491,10 @@ test_survives_restart(void **state)
 	struct history	*h2;
 	const struct history_server *srv;
 	struct store	*st;
-	char		 path[] = "/tmp/swhistXXXXXX", db[64], err[256], aux[80];
+	char		 db[64], err[256];
 	uint8_t		 cert[32];
-	int		 fd;
 
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s.db", path);
+	tmpdb(db, sizeof(db));
 	st = store_open(db, &sc, err, sizeof(err));
 	assert_non_null(st);
 	sinks[0] = fx->sink;
@@ -533,11 +528,7 @@ test_survives_restart(void **state)
 	detect_init(&fx->d, &fx->sink, 1, fx->h);
 	session(fx, NO_OFFER, 0, NULL, 1700000100000000ULL);
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
-	unlink(db);
-	snprintf(aux, sizeof(aux), "%s-wal", db);
-	unlink(aux);
-	snprintf(aux, sizeof(aux), "%s-shm", db);
-	unlink(aux);
+	rmdb(db);
 }
 
 int
