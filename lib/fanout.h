@@ -8,18 +8,18 @@
  * The program returns a 32-bit hash; the kernel takes it modulo the
  * number of sockets in the group. The server of a TCP packet is the
  * endpoint with the lower port (as the flow table decides when it saw no
- * SYN). What the program cannot read falls back to a key that still
- * keeps both directions of a connection together:
+ * SYN). The key, by packet:
  *
- *   TCP over IPv4 or IPv6       hash of the server address
- *   (up to FANOUT_EXT_MAX IPv6 hop-by-hop, routing or destination
- *   options headers before TCP)
- *   equal ports, IP fragments,  hash of both addresses, symmetric
- *   other IPv6 extension headers, (a tunnel's traffic: its outer pair)
- *   other IP protocols, tunnels
- *   not IP after the kernel     0: the first worker
- *   removed one VLAN tag
- *   (a second tag, MPLS, PPPoE)
+ *   TCP over IPv4, or over IPv6 after up to FANOUT_EXT_MAX hop-by-hop,
+ *   routing or destination options headers: the server address.
+ *
+ *   Other IP packets (equal ports, fragments, other extension headers,
+ *   other protocols, so tunnels by their outer header): both addresses,
+ *   symmetric, so both directions still go together, though maybe not to
+ *   the server's worker.
+ *
+ *   Not IP once the kernel removed one VLAN tag (a second tag, MPLS,
+ *   PPPoE): 0, the first worker.
  *
  * Every address is read relative to the network header (SKF_NET_OFF),
  * never the start of the data: when the fanout program runs, a received

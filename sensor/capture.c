@@ -1,7 +1,7 @@
 /*
- * capture.c: opens libpcap handles, live or from a file, and compiles the
+ * capture.c: opens libpcap handles, live or from a file, compiles the
  * capture filter, widened so tagged, tunnelled and fragmented mail traffic
- * still reaches the decoder.
+ * still reaches the decoder, and joins the workers' fanout group.
  */
 #include <sys/socket.h>
 
