@@ -2,9 +2,9 @@
  * workers.c: live capture with several processes. The supervisor prepares
  * the database, forks one capture worker per core (each a whole pipeline,
  * joined to the others with PACKET_FANOUT so each mail server, and so each
- * flow, has one owner: lib/fanout.h), tells
- * systemd when all capture, forwards signals, and stops everything when one
- * worker dies, so systemd can restart the sensor whole.
+ * flow, has one owner: lib/fanout.h), tells systemd when all capture,
+ * forwards signals, and stops everything when one worker dies, so systemd
+ * can restart the sensor whole.
  */
 #include <sys/random.h>
 #include <sys/types.h>
