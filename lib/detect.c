@@ -407,7 +407,7 @@ remember(struct detect *d, const struct smtp_facts *f,
 	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
 		srv->accepted++;
 	if (f->tls.have_cert) {
-		srv->have_cert = 1;
+		srv->have_cert = srv->cert_new = 1;
 		memcpy(srv->cert_sha256, f->tls.cert_sha256, 32);
 	}
 	history_mark_dirty(d->hist, srv);

@@ -133,6 +133,16 @@ history_get(struct history *h, const struct decode_addr *addr,
 	return s;
 }
 
+/* Nothing of s is news any more. */
+static void
+all_drained(struct history_server *s)
+{
+	s->cert_new = 0;
+	s->drained_sessions = s->sessions;
+	s->drained_offered = s->offered;
+	s->drained_accepted = s->accepted;
+}
+
 void
 history_load(struct history *h, const struct history_server *rec)
 {
@@ -149,6 +159,7 @@ history_load(struct history *h, const struct history_server *rec)
 	s->last_offered_us = rec->last_offered_us;
 	s->have_cert = rec->have_cert;
 	memcpy(s->cert_sha256, rec->cert_sha256, sizeof(s->cert_sha256));
+	all_drained(s);
 }
 
 void
@@ -173,6 +184,7 @@ history_drain(struct history *h,
 		s->dirty = 0;
 		h->stats.dirty--;
 		out(arg, s);
+		all_drained(s);
 		n++;
 	}
 	return n;

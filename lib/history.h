@@ -35,7 +35,13 @@ struct history_server {
 	uint64_t	 last_offered_us; /* last session with the offer */
 	uint8_t		 have_cert;
 	uint8_t		 cert_sha256[32]; /* last leaf certificate seen */
+	uint8_t		 cert_new;	/* ... seen since last drained */
 	uint8_t		 dirty;		/* changed since last drained */
+	/* Of sessions, offered, accepted: the part already drained (or
+	 * loaded). The rest is what the database does not have yet. */
+	uint64_t	 drained_sessions;
+	uint64_t	 drained_offered;
+	uint64_t	 drained_accepted;
 	LIST_ENTRY(history_server) bucket;
 	TAILQ_ENTRY(history_server) lru;
 	TAILQ_ENTRY(history_server) dirty_link;
@@ -64,7 +70,7 @@ const struct history_server *history_find(struct history *h,
 struct history_server *history_get(struct history *h,
 	    const struct decode_addr *addr, uint16_t port, uint64_t ts_us);
 
-/* Store a record read back from the database (at start). */
+/* Store a record read back from the database (at start): all drained. */
 void	history_load(struct history *h, const struct history_server *rec);
 
 /* srv changed: hand it over at the next history_drain(). */
@@ -72,8 +78,11 @@ void	history_mark_dirty(struct history *h, struct history_server *srv);
 
 /*
  * Call out(arg, srv) once for each server changed since the last drain,
- * however many sessions changed it, and mark it clean. Returns how many.
- * This is what keeps one database write per server per flush.
+ * however many sessions changed it, and mark it clean: what srv counts
+ * beyond its drained_* fields, and its certificate if cert_new, is news
+ * to out, and is not news again. Returns how many. This is what keeps one
+ * database write per server per flush, and lets several processes add
+ * their news to one row.
  */
 size_t	history_drain(struct history *h,
 	    void (*out)(void *, const struct history_server *), void *arg);

@@ -122,17 +122,34 @@ static const char *const store_sql[ST_NSTMTS] = {
 	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE start_ts < ?",
 	[ST_DEL_EVENTS] = "DELETE FROM events WHERE ts < ?",
 	[ST_DEL_STATS] = "DELETE FROM stats WHERE ts < ?",
-	/* The record in memory is the whole truth about a server. */
+	/*
+	 * A row adds what one process learnt since its last write (its
+	 * counts beyond history's drained_* fields) to what the table has:
+	 * with several workers, or a server forgotten from memory and seen
+	 * again, no writer overwrites another's sessions. Times widen; the
+	 * certificate is the one seen last (by last_seen, as the sessions'
+	 * own times are not kept). SQLite's max() and min() of a NULL are
+	 * NULL, hence the coalesce().
+	 */
 	[ST_UPSERT_SERVER] = "INSERT INTO servers (server_ip, server_port, "
 	    "first_seen, last_seen, sessions, starttls_offered, "
 	    "starttls_accepted, last_offered, cert_sha256) VALUES (?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?) ON CONFLICT (server_ip, server_port) DO UPDATE SET "
-	    "first_seen = min(first_seen, excluded.first_seen), "
-	    "last_seen = excluded.last_seen, sessions = excluded.sessions, "
-	    "starttls_offered = excluded.starttls_offered, "
-	    "starttls_accepted = excluded.starttls_accepted, "
-	    "last_offered = excluded.last_offered, "
-	    "cert_sha256 = excluded.cert_sha256",
+	    "first_seen = coalesce(min(first_seen, excluded.first_seen), "
+	    "first_seen, excluded.first_seen), "
+	    "last_seen = coalesce(max(last_seen, excluded.last_seen), "
+	    "last_seen, excluded.last_seen), "
+	    "sessions = coalesce(sessions, 0) + excluded.sessions, "
+	    "starttls_offered = coalesce(starttls_offered, 0) + "
+	    "excluded.starttls_offered, "
+	    "starttls_accepted = coalesce(starttls_accepted, 0) + "
+	    "excluded.starttls_accepted, "
+	    "last_offered = coalesce(max(last_offered, excluded.last_offered), "
+	    "last_offered, excluded.last_offered), "
+	    "cert_sha256 = CASE WHEN excluded.cert_sha256 IS NOT NULL AND "
+	    "(last_seen IS NULL OR excluded.last_seen >= last_seen) THEN "
+	    "excluded.cert_sha256 ELSE coalesce(cert_sha256, "
+	    "excluded.cert_sha256) END",
 	[ST_LOAD_SERVERS] = "SELECT server_ip, server_port, first_seen, "
 	    "last_seen, sessions, starttls_offered, starttls_accepted, "
 	    "last_offered, cert_sha256 FROM (SELECT * FROM servers ORDER BY "
@@ -791,19 +808,21 @@ store_write_server(struct store *st, const struct store_server_row *r)
 		text_time(h->last_offered_us, t2, sizeof(t2));
 	else
 		t2[0] = '\0';
-	if (h->have_cert)
+	if (h->have_cert && h->cert_new)
 		text_hex(cert, h->cert_sha256, 32);
 	else
 		cert[0] = '\0';
+	/* What this process adds (ST_UPSERT_SERVER). */
 	ok = store_bind_text(s, 1, ip) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 2, h->port) == SQLITE_OK &&
 	    store_bind_text(s, 3, t0) == SQLITE_OK &&
 	    store_bind_text(s, 4, t1) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 5, (sqlite3_int64)h->sessions) ==
-	    SQLITE_OK &&
-	    sqlite3_bind_int64(s, 6, (sqlite3_int64)h->offered) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 7, (sqlite3_int64)h->accepted) ==
-	    SQLITE_OK &&
+	    sqlite3_bind_int64(s, 5, (sqlite3_int64)(h->sessions -
+	    h->drained_sessions)) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 6, (sqlite3_int64)(h->offered -
+	    h->drained_offered)) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 7, (sqlite3_int64)(h->accepted -
+	    h->drained_accepted)) == SQLITE_OK &&
 	    store_bind_text(s, 8, t2) == SQLITE_OK &&
 	    store_bind_text(s, 9, cert) == SQLITE_OK;
 	if (!ok) {

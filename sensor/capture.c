@@ -1,7 +1,7 @@
 /*
- * capture.c: opens libpcap handles, live or from a file, and compiles the
+ * capture.c: opens libpcap handles, live or from a file, compiles the
  * capture filter, widened so tagged, tunnelled and fragmented mail traffic
- * still reaches the decoder.
+ * still reaches the decoder, and joins the workers' fanout group.
  */
 #include <sys/socket.h>
 
@@ -12,6 +12,7 @@
 #include <stdio_ext.h>
 #include <string.h>
 
+#include "fanout.h"
 #include "sensor.h"
 
 /*
@@ -221,20 +222,34 @@ capture_set_filter(pcap_t *p, const char *filter, int widened, char *err,
 }
 
 /*
- * Share the interface's packets among the sockets of one fanout group,
- * by flow hash: both directions of a connection land on the same worker
- * (the kernel's flow hash is symmetric), fragments first defragmented so
- * they follow their flow. Called after pcap_activate().
+ * Share the interface's packets among the sockets of one fanout group by
+ * mail server (fanout.h): one worker sees every session of a server, so
+ * its history judges each session as a single process would, and both
+ * directions of a connection land on the same worker. IPv4 fragments are
+ * first defragmented by the kernel so they follow their flow. Called after
+ * pcap_activate(); every worker passes the same key.
  */
 int
-capture_join_fanout(pcap_t *p, uint16_t group, char *err, size_t len)
+capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key, char *err,
+    size_t len)
 {
-	uint32_t type = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+	struct sock_filter insn[FANOUT_PROG_MAX];
+	struct sock_fprog prog;
+	uint32_t type = PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_DEFRAG;
 	int	 arg = (int)(group | (type << 16));
 
+	prog.len = (unsigned short)fanout_program(insn, key);
+	prog.filter = insn;
 	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &arg,
 	    sizeof(arg)) == -1) {
 		snprintf(err, len, "PACKET_FANOUT group %u: %s", group,
+		    strerror(errno));
+		return -1;
+	}
+	/* The group's program; the later workers install the same one. */
+	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT_DATA, &prog,
+	    sizeof(prog)) == -1) {
+		snprintf(err, len, "PACKET_FANOUT_DATA group %u: %s", group,
 		    strerror(errno));
 		return -1;
 	}

@@ -387,7 +387,7 @@ live_run(struct sensor *s)
 	if ((s->pcap = capture_open_live(&s->cfg, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (s->nworkers > 1 && capture_join_fanout(s->pcap, s->fanout_group,
-	    err, sizeof(err)) == -1)
+	    s->fanout_key, err, sizeof(err)) == -1)
 		fatalx("%s: %s", s->cfg.interface, err);
 	s->linktype = pcap_datalink(s->pcap);
 	if (!decode_link_supported(s->linktype))

@@ -43,6 +43,7 @@ struct sensor {
 	int		 worker;	/* index of this capture process */
 	int		 nworkers;	/* capture processes in all (>= 1) */
 	uint16_t	 fanout_group;	/* PACKET_FANOUT group, workers > 1 */
+	uint32_t	 fanout_key;	/* the group's steering key (fanout.h) */
 	int		 ready_fd;	/* worker: tells the supervisor it
 					   captures; -1 = tell systemd */
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
@@ -70,8 +71,8 @@ int	 capture_set_filter(pcap_t *p, const char *filter, int widen,
 	    char *err, size_t len);
 int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
 	    char *out, size_t outlen, char *err, size_t len);
-int	 capture_join_fanout(pcap_t *p, uint16_t group, char *err,
-	    size_t len);
+int	 capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key,
+	    char *err, size_t len);
 
 /* priv.c */
 void	 priv_drop(const char *user);

@@ -1,10 +1,12 @@
 /*
  * workers.c: live capture with several processes. The supervisor prepares
  * the database, forks one capture worker per core (each a whole pipeline,
- * joined to the others with PACKET_FANOUT so each flow has one owner), tells
- * systemd when all capture, forwards signals, and stops everything when one
- * worker dies, so systemd can restart the sensor whole.
+ * joined to the others with PACKET_FANOUT so each mail server, and so each
+ * flow, has one owner: lib/fanout.h), tells systemd when all capture,
+ * forwards signals, and stops everything when one worker dies, so systemd
+ * can restart the sensor whole.
  */
+#include <sys/random.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -206,6 +208,10 @@ workers_run(struct sensor *s)
 	prepare_database(s);
 	s->nworkers = (int)s->cfg.workers;
 	s->fanout_group = (uint16_t)(getpid() & 0xffff);
+	/* One key for the group, drawn before the workers fork. */
+	if (getrandom(&s->fanout_key, sizeof(s->fanout_key), 0) !=
+	    (ssize_t)sizeof(s->fanout_key))
+		fatal("getrandom");
 	/* Block the signals the supervisor waits for; workers unblock them
 	 * and install libevent's handlers anew. */
 	supervised(&set);

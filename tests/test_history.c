@@ -87,8 +87,8 @@ teardown(void **state)
 
 /* One whole session with these facts: update at every step, finish. */
 static void
-session(struct fx *fx, uint32_t flags, uint16_t starttls_reply,
-    const uint8_t *cert, uint64_t ts)
+session_in(struct detect *d, const struct flow_tuple *t, uint32_t flags,
+    uint16_t starttls_reply, const uint8_t *cert, uint64_t ts)
 {
 	struct smtp_facts f;
 	struct detect_state st;
@@ -102,9 +102,16 @@ session(struct fx *fx, uint32_t flags, uint16_t starttls_reply,
 		f.tls.have_cert = 1;
 		memcpy(f.tls.cert_sha256, cert, 32);
 	}
-	detect_update(&fx->d, &st, &f, &fx->t, 1, ts);
-	detect_finish(&fx->d, &st, &f, &fx->t, 1, ts, ts + 10, "fin", &out);
-	detect_flush(&fx->d);
+	detect_update(d, &st, &f, t, 1, ts);
+	detect_finish(d, &st, &f, t, 1, ts, ts + 10, "fin", &out);
+	detect_flush(d);
+}
+
+static void
+session(struct fx *fx, uint32_t flags, uint16_t starttls_reply,
+    const uint8_t *cert, uint64_t ts)
+{
+	session_in(&fx->d, &fx->t, flags, starttls_reply, cert, ts);
 }
 
 #define OFFERED	(SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED)
@@ -359,6 +366,191 @@ test_bounded(void **state)
 	assert_int_equal(history_get_stats(fx->h)->dropped, 1);
 }
 
+/* A database path in /tmp; rmdb() removes it with its WAL files. */
+static void
+tmpdb(char *db, size_t len)
+{
+	char	 path[] = "/tmp/swhistXXXXXX";
+	int	 fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	snprintf(db, len, "%s.db", path);
+}
+
+static void
+rmdb(const char *db)
+{
+	char	 aux[80];
+
+	unlink(db);
+	snprintf(aux, sizeof(aux), "%s-wal", db);
+	unlink(aux);
+	snprintf(aux, sizeof(aux), "%s-shm", db);
+	unlink(aux);
+}
+
+/* The servers table as a new process would load it. */
+static struct history *
+reload(const char *db, uint32_t max)
+{
+	struct store_config sc = { 1000, 100, 0, 0 };
+	struct history_config hc = { 8, 1, { 5, 6 } };
+	struct history	*h;
+	struct store	*st;
+	char		 err[256];
+
+	hc.max_servers = max;
+	h = history_new(&hc);
+	assert_non_null(h);
+	st = store_open(db, &sc, err, sizeof(err));
+	assert_non_null(st);
+	assert_true(store_load_servers(st, max,
+	    (void (*)(void *, const struct history_server *))history_load,
+	    h) >= 0);
+	store_close(st);
+	return h;
+}
+
+/* One process of several: its history, its detector, its store; events
+ * are also recorded in the fixture. */
+struct worker {
+	struct history	*h;
+	struct detect	 d;
+	struct store	*st;
+	struct detect_sink sinks[2];
+};
+
+static void
+worker_open(struct fx *fx, struct worker *w, const char *db,
+    uint32_t max_servers)
+{
+	struct store_config sc = { 1000, 2000, 0, 0 };
+	struct history_config hc = { 8, 1, { 7, 8 } };
+	char		 err[256];
+
+	hc.max_servers = max_servers;
+	w->h = history_new(&hc);
+	assert_non_null(w->h);
+	w->st = store_open(db, &sc, err, sizeof(err));
+	assert_non_null(w->st);
+	w->sinks[0] = fx->sink;
+	store_sink(w->st, &w->sinks[1]);
+	detect_init(&w->d, w->sinks, 2, w->h);
+}
+
+static void
+worker_close(struct worker *w)
+{
+	store_close(w->st);
+	history_free(w->h);
+}
+
+/* One session of the fixture's server in worker w, then a flush. */
+static void
+worker_session(struct fx *fx, struct worker *w, uint32_t flags,
+    const uint8_t *cert, uint64_t ts)
+{
+	session_in(&w->d, &fx->t, flags, flags & SMTP_F_STARTTLS_ACCEPTED ?
+	    220 : 0, cert, ts);
+	assert_int_equal(store_flush(w->st), 0);
+}
+
+/*
+ * Two workers see one server (a fallback path of the fanout, or a restart
+ * under another key): the servers row holds the sessions of both, the
+ * widest times and the certificate seen last, and a process that loads
+ * it goes on from there.
+ */
+static void
+test_workers_add_up(void **state)
+{
+	struct fx	*fx = *state;
+	struct worker	 a, b;
+	struct history	*h;
+	const struct history_server *srv;
+	char		 db[64];
+	uint8_t		 ca[32], cb[32];
+	uint64_t	 t = 1700000000000000ULL;
+
+	memset(ca, 0xaa, sizeof(ca));
+	memset(cb, 0xbb, sizeof(cb));
+	tmpdb(db, sizeof(db));
+	worker_open(fx, &a, db, 8);
+	worker_open(fx, &b, db, 8);
+	worker_session(fx, &a, OFFERED | TLS_OK, ca, t + 1000);
+	worker_session(fx, &a, OFFERED | TLS_OK, ca, t + 2000);
+	worker_session(fx, &b, OFFERED | TLS_OK, cb, t + 3000);
+	worker_session(fx, &b, NO_OFFER, NULL, t + 4000);
+	worker_session(fx, &a, OFFERED, NULL, t + 5000);
+	worker_close(&a);
+	worker_close(&b);
+	/* b's history saw the offer at 3000 only, a's never a missing one. */
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+
+	h = reload(db, 8);
+	srv = history_find(h, &fx->t.server, 25);
+	assert_non_null(srv);
+	assert_int_equal(srv->sessions, 5);
+	assert_int_equal(srv->offered, 4);
+	assert_int_equal(srv->accepted, 3);
+	assert_true(srv->first_us == t + 1000);
+	assert_true(srv->last_us == t + 5010);
+	assert_true(srv->last_offered_us == t + 5010);
+	assert_int_equal(srv->have_cert, 1);
+	assert_memory_equal(srv->cert_sha256, cb, 32);	/* the later one */
+	history_free(h);
+
+	/* A new process adds to the loaded row, not the loaded row again. */
+	worker_open(fx, &a, db, 8);
+	assert_int_equal(store_load_servers(a.st, 8,
+	    (void (*)(void *, const struct history_server *))history_load,
+	    a.h), 1);
+	worker_session(fx, &a, NO_OFFER, NULL, t + 6000);
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 2);
+	worker_close(&a);
+	h = reload(db, 8);
+	srv = history_find(h, &fx->t.server, 25);
+	assert_non_null(srv);
+	assert_int_equal(srv->sessions, 6);
+	assert_int_equal(srv->offered, 4);
+	assert_memory_equal(srv->cert_sha256, cb, 32);
+	history_free(h);
+	rmdb(db);
+}
+
+/* Forgotten from memory (history_max_servers) and seen again: the
+ * database keeps the sessions it had. */
+static void
+test_forgotten_server_keeps_counts(void **state)
+{
+	struct fx	*fx = *state;
+	struct worker	 w;
+	struct history	*h;
+	const struct history_server *srv;
+	char		 db[64];
+
+	tmpdb(db, sizeof(db));
+	worker_open(fx, &w, db, 1);
+	worker_session(fx, &w, OFFERED, NULL, 1000);
+	worker_session(fx, &w, OFFERED, NULL, 2000);
+	fx->t.server_port = 587;		/* another server: 25 forgotten */
+	worker_session(fx, &w, OFFERED, NULL, 3000);
+	assert_int_equal(history_get_stats(w.h)->dropped, 1);
+	fx->t.server_port = 25;
+	worker_session(fx, &w, NO_OFFER, NULL, 4000);
+	worker_close(&w);
+	h = reload(db, 8);
+	srv = history_find(h, &fx->t.server, 25);
+	assert_non_null(srv);
+	assert_int_equal(srv->sessions, 3);
+	assert_int_equal(srv->offered, 2);
+	history_free(h);
+	rmdb(db);
+}
+
 /* Written by one run, read by the next: the restart keeps the verdict. */
 static void
 test_survives_restart(void **state)
@@ -370,15 +562,10 @@ test_survives_restart(void **state)
 	struct history	*h2;
 	const struct history_server *srv;
 	struct store	*st;
-	char		 path[] = "/tmp/swhistXXXXXX", db[64], err[256], aux[80];
+	char		 db[64], err[256];
 	uint8_t		 cert[32];
-	int		 fd;
 
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s.db", path);
+	tmpdb(db, sizeof(db));
 	st = store_open(db, &sc, err, sizeof(err));
 	assert_non_null(st);
 	sinks[0] = fx->sink;
@@ -412,11 +599,7 @@ test_survives_restart(void **state)
 	detect_init(&fx->d, &fx->sink, 1, fx->h);
 	session(fx, NO_OFFER, 0, NULL, 1700000100000000ULL);
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
-	unlink(db);
-	snprintf(aux, sizeof(aux), "%s-wal", db);
-	unlink(aux);
-	snprintf(aux, sizeof(aux), "%s-shm", db);
-	unlink(aux);
+	rmdb(db);
 }
 
 int
@@ -444,6 +627,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_survives_restart, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_workers_add_up, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_forgotten_server_keeps_counts,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,8 @@ what stripwatch should find; the same text becomes OUTDIR/README.
 """
 
 import base64
+import collections
+import hashlib
 import ipaddress
 import os
 import random
@@ -1172,6 +1174,95 @@ def gen_garbage(outdir, name):
     at = [i for i, s in enumerate(segs) if s.tag == "body"][0]
     write_pcap(os.path.join(outdir, name), 1, recs[:at],
                garbage=b"this is not a pcap record, just text\n" * 8)
+
+
+SERVER_GROUPS = [
+    # (servers, address format, encapsulation, IPv6)
+    (10, "198.51.100.%d", enc_ether, False),
+    (4, "2001:db8:2::%x", enc_ether, True),
+    (2, "198.51.101.%d", enc_vlan, False),
+    (2, "198.51.102.%d", enc_frag, False),
+]
+SERVER_KINDS = ["offer", "offer", "offered_plain", "none", "refused", "cert2"]
+
+
+def server_history_expected(kinds):
+    """What stripwatch's policy (README, "What it detects") makes of one
+    server's sessions in this order: outcomes, events (kind, severity),
+    and the servers row's counts."""
+    offered = accepted = 0
+    cert = None
+    outcomes, events = [], []
+    for k in kinds:
+        has_offer = k != "none"
+        if not has_offer and offered >= 1:
+            events.append(("starttls_vanished", "high"))
+        if k == "refused":
+            events.append(("starttls_refused",
+                           "high" if accepted > 0 else "medium"))
+        shown = {"offer": "cert", "cert2": "cert2"}.get(k)
+        if shown and cert and shown != cert:
+            events.append(("certificate_changed", "medium"))
+        outcomes.append({"offer": "tls", "cert2": "tls",
+                         "offered_plain": "plaintext_offered",
+                         "refused": "refused"}.get(k) or
+                        ("stripped" if offered >= 1 else "plaintext"))
+        offered += has_offer
+        accepted += k in ("offer", "cert2")
+        cert = shown or cert
+    return outcomes, events, {"sessions": len(kinds), "offered": offered,
+                              "accepted": accepted, "cert": cert}
+
+
+def gen_servers(path, sessions_per_server=6):
+    """Many servers, each seen in several sessions by several clients:
+    some sessions lose the STARTTLS offer (starttls_vanished), refuse it
+    (starttls_refused, raised to high after an accepted STARTTLS) or show
+    another certificate. Servers come plain, IPv6, VLAN-tagged and IPv4
+    fragmented. One server's sessions never overlap (each ends before the
+    next begins); different servers' do. Writes the capture to path and
+    returns what it must give: sessions (tuple, outcome), events (kind,
+    severity, server, count) and servers rows (counts, certificate)."""
+    rng = random.Random(seed_of("servers"))
+    certs = {"cert": CERT_PEM,
+             "cert2": os.path.join(os.path.dirname(CERT_PEM),
+                                   "pcapgen-cert2.pem")}
+    sha = {k: hashlib.sha256(cert_der(p)).hexdigest()
+           for k, p in certs.items()}
+    convs = {"offer": lambda r: conv_starttls(r, "1.2"),
+             "cert2": lambda r: conv_starttls(r, "1.2", cert=certs["cert2"]),
+             "offered_plain": conv_offered_not_requested,
+             "none": conv_no_starttls, "refused": conv_refused}
+    servers = []
+    for n, fmt, enc, v6 in SERVER_GROUPS:
+        for i in range(n):
+            servers.append((fmt % (101 + len(servers)), enc, v6))
+    period = 400000         # longer than any one session
+    step = period // len(servers)
+    recs, want = [], {"sessions": [], "events": [], "servers": []}
+    for si, (server, enc, v6) in enumerate(servers):
+        kinds = SERVER_KINDS[:]
+        rng.shuffle(kinds)
+        kinds = (kinds * sessions_per_server)[:sessions_per_server]
+        outcomes, events, row = server_history_expected(kinds)
+        for k, kind in enumerate(kinds):
+            client = ("2001:db8:1::%x" if v6 else "192.0.2.%d") % (10 + k)
+            cport = 40000 + 100 * si + k
+            ep, segs = session("servers", convs[kind], v6=v6,
+                               start_us=k * period + si * step,
+                               cport=cport, client=client, server=server,
+                               rng=random.Random(rng.getrandbits(32)))
+            recs += frames(ep, segs, enc, (si * 64 + k) * 100)
+            want["sessions"].append([client, cport, server, 25,
+                                     outcomes[k]])
+        for (kind, sev), count in sorted(
+                collections.Counter(events).items()):
+            want["events"].append([kind, sev, server, 25, count])
+        want["servers"].append([server, 25, row["sessions"], row["offered"],
+                                row["accepted"], sha.get(row["cert"])])
+    recs.sort(key=lambda r: r[0])
+    write_pcap(path, 1, recs)
+    return want
 
 
 CERT_NOTE = "cert = tools/pcapgen-cert.pem"
