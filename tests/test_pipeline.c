@@ -201,6 +201,7 @@ new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
 	pc.smtp.max_line = 4096;
 	pc.smtp.max_pipeline = 64;
 	pc.smtp.tls_max_bytes = 32768;
+	pc.smtp_memcap = 1 << 20;
 	pc.first_session_id = 100;
 	memset(sink, 0, sizeof(*sink));
 	sink->event = rec_event;
