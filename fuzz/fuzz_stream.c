@@ -94,6 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pipeline_config pc;
 	struct smtp_stats st = { 0 };
+	struct memcap	 mem;
 	struct smtp_session *s;
 	struct script	 sc;
 	const uint8_t	*payload;
@@ -103,7 +104,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
-	if ((s = smtp_session_new(&pc.smtp, &st)) == NULL)
+	memcap_init(&mem, pc.smtp_memcap);
+	if ((s = smtp_session_new(&pc.smtp, &st, &mem)) == NULL)
 		return 0;
 	sc.p = data + 1;
 	sc.left = size - 1;
@@ -132,6 +134,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smtp_state_name(smtp_session_state(s)) == NULL)
 		abort();
 	smtp_session_free(s);
+	if (mem.used != 0)
+		abort();	/* a buffer's charge was not given back */
 	return 0;
 }
 

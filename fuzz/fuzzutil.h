@@ -160,6 +160,7 @@ fuzz_pipeline_config(struct pipeline_config *pc, int tight)
 	pc->smtp.max_line = tight ? 512 : (uint32_t)c.smtp_max_line;
 	pc->smtp.max_pipeline = tight ? 1 : (uint32_t)c.smtp_max_pipeline;
 	pc->smtp.tls_max_bytes = tight ? 1024 : (uint32_t)c.tls_max_bytes;
+	pc->smtp_memcap = tight ? 2048 : (size_t)c.smtp_memcap;
 	pc->history.max_servers = tight ? 1 : FUZZ_MAX_FLOWS;
 	pc->history.vanished_after = (uint32_t)c.vanished_after;
 	pc->history.seed[0] = 1;

@@ -79,6 +79,7 @@ static const struct config_item items[] = {
 	SIZE("smtp_max_line", smtp_max_line, "4096", 512, 1 * MIB),
 	NUM("smtp_max_pipeline", smtp_max_pipeline, "64", 1, 100000),
 	SIZE("tls_max_bytes", tls_max_bytes, "32K", 1 * KIB, 1 * MIB),
+	SIZE("smtp_memcap", smtp_memcap, "16M", 64 * KIB, 64 * GIB),
 	STR("database", database, "", NULL),
 	NUM("db_queue_max", db_queue_max, "100000", 1, 100000000),
 	NUM("db_busy_timeout_ms", db_busy_timeout_ms, "200", 0, 60000),

@@ -43,6 +43,8 @@ struct config {
 	uint64_t	 smtp_max_line;
 	uint64_t	 smtp_max_pipeline;
 	uint64_t	 tls_max_bytes;
+	uint64_t	 smtp_memcap;		/* partial lines, queues, TLS
+						   buffers of all sessions */
 	/* database */
 	char		 database[CONFIG_STR_MAX];
 	uint64_t	 db_queue_max;

@@ -23,6 +23,7 @@ struct pipeline {
 	struct frag_table *frags;
 	struct history	*hist;
 	struct reasm_ctx reasm;
+	struct memcap	 smtp_mem;	/* shared by every SMTP session */
 	struct detect	 detect;
 	struct pipeline_stats stats;
 	uint64_t	 next_id;
@@ -147,8 +148,8 @@ session_new(struct pipeline *p, struct flow *f)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->smtp = smtp_session_new(&p->cfg.smtp, &p->stats.smtp)) ==
-	    NULL) {
+	if ((s->smtp = smtp_session_new(&p->cfg.smtp, &p->stats.smtp,
+	    &p->smtp_mem)) == NULL) {
 		free(s);
 		return NULL;
 	}
@@ -169,6 +170,7 @@ pipeline_new(const struct pipeline_config *cfg,
 	p->next_id = cfg->first_session_id > 0 ? cfg->first_session_id : 1;
 	p->id_stride = cfg->session_id_stride > 0 ? cfg->session_id_stride : 1;
 	reasm_ctx_init(&p->reasm, &app_ops, &cfg->reasm);
+	memcap_init(&p->smtp_mem, cfg->smtp_memcap);
 	if ((p->hist = history_new(&cfg->history)) == NULL ||
 	    (p->flows = flow_table_new(&cfg->flow, flow_closed, p)) == NULL ||
 	    (p->frags = frag_new(&cfg->frag)) == NULL) {
@@ -187,6 +189,7 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 	p->cfg.reasm = cfg->reasm;
 	p->cfg.smtp = cfg->smtp;
 	p->reasm.cfg = cfg->reasm;
+	p->smtp_mem.limit = cfg->smtp_memcap;
 	frag_set_limits(p->frags, &cfg->frag);
 }
 
@@ -311,5 +314,8 @@ pipeline_get_stats(struct pipeline *p)
 	p->stats.frag = frag_get_stats(p->frags);
 	p->stats.reasm_mem = p->reasm.mem_used;
 	p->stats.reasm_mem_peak = p->reasm.mem_peak;
+	p->stats.smtp_mem = p->smtp_mem.used;
+	p->stats.smtp_mem_peak = p->smtp_mem.peak;
+	p->stats.smtp_memcap_hits = p->smtp_mem.hits;
 	return &p->stats;
 }

@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "frag.h"
 #include "history.h"
+#include "memcap.h"
 #include "reasm.h"
 #include "smtp.h"
 
@@ -25,6 +26,9 @@ struct pipeline_config {
 	struct history_config history;
 	struct reasm_config reasm;
 	struct smtp_config smtp;
+	size_t		 smtp_memcap;	/* bytes all SMTP sessions hold beyond
+					   their structs: partial lines, deep
+					   command queues, TLS buffers */
 	uint64_t	 first_session_id; /* ids are given from here up */
 	uint32_t	 session_id_stride; /* step between ids (0 = 1): N
 					   capture workers sharing one
@@ -45,6 +49,9 @@ struct pipeline_stats {
 	uint64_t	 session_alloc_failed; /* sessions not tracked: ENOMEM */
 	size_t		 reasm_mem;	/* reassembly bytes held now */
 	size_t		 reasm_mem_peak; /* and at most */
+	size_t		 smtp_mem;	/* bytes charged to smtp_memcap now */
+	size_t		 smtp_mem_peak;	/* and at most */
+	uint64_t	 smtp_memcap_hits; /* buffers smtp_memcap refused */
 };
 
 struct pipeline;

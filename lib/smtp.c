@@ -10,6 +10,13 @@
  * continuation marks (and command/reply pairing) in step even when a peer
  * sends an absurd line.
  *
+ * Memory: a line split across segments is copied into a buffer that
+ * exists only until its LF (most sessions hold none between packets); the
+ * buffer, a command queue deeper than SMTP_Q_INLINE and the TLS reader's
+ * buffers are charged to a memcap shared by all sessions. A line whose
+ * buffer the memcap refuses keeps what it had and is parsed on that
+ * prefix at its LF, like an over-long line, so pairing stays in step.
+ *
  * First bytes: the judgement "TLS or plaintext" after STARTTLS is made on
  * the first byte(s) of a line as they arrive (tls_looks_like_handshake()
  * judges on what is there), and the line keeps that role until its LF.
@@ -18,16 +25,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memcap.h"
 #include "smtp.h"
 #include "tls.h"
 
 /* First size of a partial-line buffer: most SMTP lines are shorter. */
 #define SMTP_LINE_INIT		256
 /*
- * A partial-line buffer larger than this is freed when its line ends, so
- * that one long line does not pin max_line bytes for the whole session.
+ * Bytes of a line kept in the session itself when the memcap refuses it a
+ * buffer: a reply code with its continuation mark and a capability or a
+ * verb ("250-XXXXXXXA", "STARTTLS"), what pairing and detection read.
  */
-#define SMTP_LINE_KEEP		1024
+#define SMTP_LINE_HEAD		16
+/*
+ * Unanswered commands held in the session itself. An RFC 2920 client
+ * pipelines MAIL, its RCPTs and DATA at once: 16 covers 14 recipients, and
+ * only deeper pipelines take a buffer (charged to the memcap).
+ */
+#define SMTP_Q_INLINE		16
 /* "250-" or "250 ": where the text of a reply line starts. */
 #define SMTP_CODE_LEN		4
 /* The masked keyword an ASA makes of STARTTLS has its length. */
@@ -80,7 +95,8 @@ enum smtp_role {
 };
 
 struct smtp_dir {
-	uint8_t		*buf;		/* partial line, NULL until needed */
+	uint8_t		*buf;		/* partial line, NULL unless one is
+					   pending (charged to the memcap) */
 	uint32_t	 len;		/* bytes kept in buf, <= max_line */
 	uint32_t	 cap;		/* size of buf */
 	uint64_t	 raw;		/* bytes of the line so far, kept or not */
@@ -88,6 +104,10 @@ struct smtp_dir {
 	uint8_t		 in_line;	/* a line has started: role decided */
 	uint8_t		 role;		/* enum smtp_role of that line */
 	uint8_t		 skip;		/* discard to the next LF (gap) */
+	uint8_t		 cut;		/* buf could not grow: keep no more
+					   bytes of this line */
+	uint8_t		 head[SMTP_LINE_HEAD]; /* the line's start when buf
+					   could not be had at all */
 	uint8_t		 seen;		/* first byte looked at */
 	uint8_t		 tls;		/* bytes go to the TLS reader */
 	uint8_t		 done;		/* nothing more wanted */
@@ -97,10 +117,14 @@ struct smtp_session {
 	struct smtp_config cfg;		/* a copy: a reload must not change
 					   the limits under live buffers */
 	struct smtp_stats *stats;
+	struct memcap	*mem;		/* shared: buffers are charged here */
 	enum smtp_state	 state;
 	struct smtp_facts f;
 	struct smtp_dir	 d[2];		/* client to server, server to client */
-	uint8_t		*q;		/* ring of enum smtp_cmd, lazily */
+	uint8_t		*q;		/* ring of enum smtp_cmd beyond
+					   SMTP_Q_INLINE, NULL: qin */
+	uint8_t		 qin[SMTP_Q_INLINE]; /* the ring while it fits */
+	uint32_t	 qcap;		/* entries the ring holds */
 	uint32_t	 qhead;		/* oldest entry */
 	uint32_t	 qlen;		/* entries queued */
 	uint8_t		 starttls_pending; /* STARTTLS sent, no reply yet */
@@ -197,6 +221,7 @@ static size_t	smtp_word(const uint8_t *, size_t);
 static int	smtp_reply_code(const uint8_t *, size_t, unsigned *, int *);
 static int	smtp_is_masked_banner(const uint8_t *, size_t);
 static void	smtp_q_clear(struct smtp_session *);
+static int	smtp_q_grow(struct smtp_session *);
 static void	smtp_q_push(struct smtp_session *, enum smtp_cmd);
 static enum smtp_cmd smtp_q_peek(const struct smtp_session *);
 static void	smtp_q_pop(struct smtp_session *);
@@ -216,7 +241,11 @@ static void	smtp_server_line(struct smtp_session *, const uint8_t *,
 		    size_t, enum smtp_role);
 static void	smtp_line_end(struct smtp_session *, int, const uint8_t *,
 		    size_t, uint64_t);
-static void	smtp_line_reset(struct smtp_dir *);
+static const uint8_t *smtp_line_kept(const struct smtp_dir *);
+static void	smtp_line_free(struct smtp_session *, struct smtp_dir *);
+static void	smtp_line_reset(struct smtp_session *, struct smtp_dir *);
+static int	smtp_line_grow(struct smtp_session *, struct smtp_dir *,
+		    size_t);
 static void	smtp_append(struct smtp_session *, struct smtp_dir *,
 		    const uint8_t *, size_t);
 static void	smtp_tls_start(struct smtp_session *, int);
@@ -337,26 +366,54 @@ smtp_is_masked_keyword(const uint8_t *kw, size_t len)
 	    (kw[x] >= 'a' && kw[x] <= 'z'));
 }
 
+/* Empty the queue, and give back a buffer it grew into. */
 static void
 smtp_q_clear(struct smtp_session *s)
 {
 	s->qhead = 0;
 	s->qlen = 0;
+	memcap_free(s->mem, s->q, s->qcap);
+	s->q = NULL;
+	s->qcap = s->cfg.max_pipeline < SMTP_Q_INLINE ?
+	    s->cfg.max_pipeline : SMTP_Q_INLINE;
 }
 
-/* Queue a command; bounded by max_pipeline, overflow counted. */
+/* Double the full ring, up to max_pipeline; 0, or -1 if it cannot. */
+static int
+smtp_q_grow(struct smtp_session *s)
+{
+	const uint8_t	*old = s->q != NULL ? s->q : s->qin;
+	uint32_t	 ncap, i;
+	uint8_t		*nq;
+
+	if (s->qcap >= s->cfg.max_pipeline)
+		return -1;
+	ncap = s->qcap > s->cfg.max_pipeline / 2 ? s->cfg.max_pipeline :
+	    s->qcap * 2;
+	if ((nq = memcap_realloc(s->mem, NULL, 0, ncap)) == NULL)
+		return -1;
+	for (i = 0; i < s->qlen; i++)
+		nq[i] = old[(s->qhead + i) % s->qcap];
+	memcap_free(s->mem, s->q, s->qcap);
+	s->q = nq;
+	s->qcap = ncap;
+	s->qhead = 0;
+	return 0;
+}
+
+/* Queue a command; bounded by max_pipeline and the memcap, overflow
+ * counted. */
 static void
 smtp_q_push(struct smtp_session *s, enum smtp_cmd cmd)
 {
-	uint32_t	 cap = s->cfg.max_pipeline;
+	uint8_t		*q;
 
-	if (s->q == NULL && cap > 0)
-		s->q = malloc(cap);
-	if (s->q == NULL || s->qlen >= cap) {
+	if (s->qlen >= s->qcap && smtp_q_grow(s) == -1) {
 		s->stats->pipeline_full++;
 		return;
 	}
-	s->q[(s->qhead + s->qlen) % cap] = (uint8_t)cmd;
+	q = s->q != NULL ? s->q : s->qin;
+	q[(s->qhead + s->qlen) % s->qcap] = (uint8_t)cmd;
 	s->qlen++;
 }
 
@@ -365,15 +422,16 @@ smtp_q_peek(const struct smtp_session *s)
 {
 	if (s->qlen == 0)
 		return CMD_NONE;
-	return (enum smtp_cmd)s->q[s->qhead];
+	return (enum smtp_cmd)(s->q != NULL ? s->q : s->qin)[s->qhead];
 }
 
 static void
 smtp_q_pop(struct smtp_session *s)
 {
 	assert(s->qlen > 0);
-	s->qhead = (s->qhead + 1) % s->cfg.max_pipeline;
-	s->qlen--;
+	s->qhead = (s->qhead + 1) % s->qcap;
+	if (--s->qlen == 0)
+		smtp_q_clear(s);
 }
 
 static const struct smtp_verb *
@@ -518,7 +576,7 @@ smtp_reply_starttls(struct smtp_session *s, unsigned code, const uint8_t *p,
 	smtp_q_clear(s);
 	smtp_set_state(s, s->d[0].tls ? SMTP_ST_TLS : SMTP_ST_TLS_WAIT);
 	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes)) == NULL) {
+	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
 		s->d[0].done = s->d[1].done = 1;	/* ENOMEM */
 		smtp_set_state(s, SMTP_ST_DONE);
 	}
@@ -759,13 +817,10 @@ static void
 smtp_line_end(struct smtp_session *s, int dir, const uint8_t *p, size_t kept,
     uint64_t raw)
 {
-	static const uint8_t empty[1];
 	struct smtp_dir	*d = &s->d[dir];
 	enum smtp_role	 role = (enum smtp_role)d->role;
 	size_t		 n = kept;
 
-	if (p == NULL)		/* nothing kept (allocation failed) */
-		p = empty;
 	s->stats->lines++;
 	if (raw > s->cfg.max_line) {
 		s->stats->long_lines++;
@@ -779,48 +834,84 @@ smtp_line_end(struct smtp_session *s, int dir, const uint8_t *p, size_t kept,
 		smtp_client_line(s, p, n, role);
 	else
 		smtp_server_line(s, p, n, role);
-	smtp_line_reset(d);
+	smtp_line_reset(s, d);
 }
 
-/* Forget the partial line; free its buffer if it grew large. */
+/* Where the kept bytes of the pending line are. */
+static const uint8_t *
+smtp_line_kept(const struct smtp_dir *d)
+{
+	return d->buf != NULL ? d->buf : d->head;
+}
+
 static void
-smtp_line_reset(struct smtp_dir *d)
+smtp_line_free(struct smtp_session *s, struct smtp_dir *d)
+{
+	memcap_free(s->mem, d->buf, d->cap);
+	d->buf = NULL;
+	d->cap = 0;
+}
+
+/* Forget the partial line and its buffer: none is held between lines. */
+static void
+smtp_line_reset(struct smtp_session *s, struct smtp_dir *d)
 {
 	d->len = 0;
 	d->raw = 0;
 	d->in_line = 0;
-	if (d->cap > SMTP_LINE_KEEP) {
-		free(d->buf);
-		d->buf = NULL;
-		d->cap = 0;
-	}
+	d->cut = 0;
+	smtp_line_free(s, d);
 }
 
-/* Keep bytes of a partial line, at most max_line of them. */
+/* Make buf hold need bytes (<= max_line); 0, or -1 if the memcap or
+ * malloc says no. */
+static int
+smtp_line_grow(struct smtp_session *s, struct smtp_dir *d, size_t need)
+{
+	uint32_t	 max = s->cfg.max_line, ncap;
+	uint8_t		*nb;
+
+	ncap = d->cap ? d->cap : SMTP_LINE_INIT;
+	while (ncap < need && ncap < max)
+		ncap = ncap > max / 2 ? max : ncap * 2;
+	if (ncap > max)
+		ncap = max;
+	if ((nb = memcap_realloc(s->mem, d->buf, d->cap, ncap)) == NULL)
+		return -1;
+	d->buf = nb;
+	d->cap = ncap;
+	return 0;
+}
+
+/*
+ * Keep bytes of a partial line, at most max_line of them. When buf cannot
+ * grow, what fits is kept and the rest of the line is not: bytes after a
+ * hole would make a line that was never sent.
+ */
 static void
 smtp_append(struct smtp_session *s, struct smtp_dir *d, const uint8_t *p,
     size_t n)
 {
-	uint32_t	 max = s->cfg.max_line, ncap;
 	size_t		 take = n;
-	uint8_t		*nb;
 
 	d->raw += n;
-	if (take > max - d->len)
-		take = max - d->len;
+	if (d->cut)
+		return;
+	if (take > s->cfg.max_line - d->len)
+		take = s->cfg.max_line - d->len;
+	if (d->len + take > d->cap && smtp_line_grow(s, d, d->len + take)) {
+		d->cut = 1;
+		if (d->buf == NULL) {
+			if (take > SMTP_LINE_HEAD - d->len)
+				take = SMTP_LINE_HEAD - d->len;
+			memcpy(d->head + d->len, p, take);
+			d->len += (uint32_t)take;
+			return;
+		}
+		take = d->cap - d->len;
+	}
 	if (take == 0)
 		return;
-	if (d->len + take > d->cap) {
-		ncap = d->cap ? d->cap : SMTP_LINE_INIT;
-		while (ncap < d->len + take && ncap < max)
-			ncap = ncap > max / 2 ? max : ncap * 2;
-		if (ncap > max)
-			ncap = max;
-		if ((nb = realloc(d->buf, ncap)) == NULL)
-			return;		/* the line is parsed truncated */
-		d->buf = nb;
-		d->cap = ncap;
-	}
 	memcpy(d->buf + d->len, p, take);
 	d->len += (uint32_t)take;
 }
@@ -829,7 +920,7 @@ static void
 smtp_tls_start(struct smtp_session *s, int dir)
 {
 	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes)) == NULL) {
+	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
 		s->d[dir].done = 1;	/* ENOMEM: cannot read it */
 		return;
 	}
@@ -938,7 +1029,7 @@ smtp_consume(struct smtp_session *s, int dir, const uint8_t *p, size_t n)
 		smtp_line_end(s, dir, p, i, i);		/* in place */
 	else {
 		smtp_append(s, d, p, i);
-		smtp_line_end(s, dir, d->buf, d->len, d->raw);
+		smtp_line_end(s, dir, smtp_line_kept(d), d->len, d->raw);
 	}
 	return i + 1;
 }
@@ -950,7 +1041,8 @@ smtp_finished(const struct smtp_session *s, int dir)
 }
 
 struct smtp_session *
-smtp_session_new(const struct smtp_config *cfg, struct smtp_stats *stats)
+smtp_session_new(const struct smtp_config *cfg, struct smtp_stats *stats,
+    struct memcap *mem)
 {
 	struct smtp_session *s;
 
@@ -958,8 +1050,21 @@ smtp_session_new(const struct smtp_config *cfg, struct smtp_stats *stats)
 		return NULL;
 	s->cfg = *cfg;
 	s->stats = stats;
+	s->mem = mem;
 	s->state = SMTP_ST_BANNER;
+	smtp_q_clear(s);
 	return s;
+}
+
+/* Give back every buffer: the session will parse nothing more. */
+static void
+smtp_release(struct smtp_session *s)
+{
+	smtp_line_free(s, &s->d[0]);
+	smtp_line_free(s, &s->d[1]);
+	smtp_q_clear(s);
+	tls_parser_free(s->tp);
+	s->tp = NULL;
 }
 
 void
@@ -967,10 +1072,7 @@ smtp_session_free(struct smtp_session *s)
 {
 	if (s == NULL)
 		return;
-	free(s->d[0].buf);
-	free(s->d[1].buf);
-	free(s->q);
-	tls_parser_free(s->tp);
+	smtp_release(s);
 	free(s);
 }
 
@@ -982,6 +1084,8 @@ smtp_data(struct smtp_session *s, int dir, const uint8_t *buf, size_t len)
 	assert(dir == 0 || dir == 1);
 	while (off < len && !smtp_finished(s, dir))
 		off += smtp_consume(s, dir, buf + off, len - off);
+	if (s->state == SMTP_ST_DONE)
+		smtp_release(s);	/* a pending line will never end */
 	return smtp_finished(s, dir);
 }
 
@@ -1020,7 +1124,7 @@ smtp_gap(struct smtp_session *s, int dir, uint32_t len)
 		smtp_q_clear(s);
 	if (dir == 1)
 		s->r_lines = 0;
-	smtp_line_reset(d);
+	smtp_line_reset(s, d);
 	d->skip = 1;
 }
 
@@ -1034,7 +1138,7 @@ smtp_end(struct smtp_session *s)
 		d = &s->d[dir];
 		if (smtp_finished(s, dir) || d->tls || d->skip || !d->in_line)
 			continue;
-		smtp_line_end(s, dir, d->buf, d->len, d->raw);
+		smtp_line_end(s, dir, smtp_line_kept(d), d->len, d->raw);
 	}
 }
 

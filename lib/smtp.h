@@ -8,6 +8,10 @@
  * optional CR, bounded by max_line; commands are queued (pipelining) and each
  * reply is paired with the oldest unanswered command. Message bodies (DATA,
  * BDAT) and AUTH exchanges are never read as commands or replies.
+ *
+ * Memory a session holds beyond its fixed struct (a line split across
+ * segments, a deep command queue, TLS handshake buffers) is charged to a
+ * struct memcap shared by all sessions; what it refuses is counted there.
  */
 #ifndef STRIPWATCH_SMTP_H
 #define STRIPWATCH_SMTP_H
@@ -87,7 +91,8 @@ struct smtp_facts {
 struct smtp_stats {
 	uint64_t	 lines;		/* lines parsed */
 	uint64_t	 long_lines;	/* lines over max_line, discarded */
-	uint64_t	 pipeline_full;	/* commands dropped: queue full */
+	uint64_t	 pipeline_full;	/* commands dropped: queue full
+					   (max_pipeline, or the memcap) */
 	uint64_t	 unpaired;	/* replies with no command queued */
 	uint64_t	 bad_replies;	/* server lines that are no reply */
 	uint64_t	 bad_bdat;	/* BDAT lines with an unusable size */
@@ -105,10 +110,14 @@ enum smtp_state {
 };
 
 struct smtp_session;
+struct memcap;
 
-/* New session parser; cfg is copied, stats must outlive it. NULL on ENOMEM. */
+/*
+ * New session parser; cfg is copied, stats and mem (shared with the other
+ * sessions) must outlive it. NULL on ENOMEM.
+ */
 struct smtp_session *smtp_session_new(const struct smtp_config *cfg,
-	    struct smtp_stats *stats);
+	    struct smtp_stats *stats, struct memcap *mem);
 void	smtp_session_free(struct smtp_session *s);
 
 /*

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "memcap.h"
 #include "tls.h"
 
 #define TLS_CT_CCS		20	/* ChangeCipherSpec: encryption next */
@@ -51,6 +52,7 @@ struct tls_dir {
 
 struct tls_parser {
 	uint32_t	 max_bytes;	/* bytes read per direction at most */
+	struct memcap	*mem;		/* charged for every msg buffer */
 	struct tls_dir	 d[2];		/* client to server, server to client */
 };
 
@@ -78,6 +80,7 @@ static int	tls_message(int, uint8_t, const uint8_t *, size_t,
 static void	tls_messages(struct tls_parser *, int, struct tls_facts *);
 static int	tls_append(struct tls_parser *, struct tls_dir *,
 		    const uint8_t *, size_t);
+static void	tls_buf_free(struct tls_parser *, struct tls_dir *);
 static void	tls_record_header(struct tls_dir *, int, struct tls_facts *);
 
 static int
@@ -472,7 +475,10 @@ tls_messages(struct tls_parser *tp, int dir, struct tls_facts *f)
 	}
 }
 
-/* Buffer handshake bytes, growing lazily up to max_bytes. */
+/*
+ * Buffer handshake bytes, growing lazily up to max_bytes; each growth is
+ * charged to the shared memcap first. 0 when it cannot be buffered.
+ */
 static int
 tls_append(struct tls_parser *tp, struct tls_dir *d, const uint8_t *buf,
     size_t len)
@@ -488,7 +494,8 @@ tls_append(struct tls_parser *tp, struct tls_dir *d, const uint8_t *buf,
 			ncap *= 2;
 		if (ncap > tp->max_bytes)
 			ncap = tp->max_bytes;
-		if ((n = realloc(d->msg, ncap)) == NULL)
+		if ((n = memcap_realloc(tp->mem, d->msg, d->msg_cap,
+		    ncap)) == NULL)
 			return 0;
 		d->msg = n;
 		d->msg_cap = (uint32_t)ncap;
@@ -526,14 +533,23 @@ tls_record_header(struct tls_dir *d, int dir, struct tls_facts *f)
 	}
 }
 
+static void
+tls_buf_free(struct tls_parser *tp, struct tls_dir *d)
+{
+	memcap_free(tp->mem, d->msg, d->msg_cap);
+	d->msg = NULL;
+	d->msg_len = d->msg_cap = 0;
+}
+
 struct tls_parser *
-tls_parser_new(uint32_t max_bytes)
+tls_parser_new(uint32_t max_bytes, struct memcap *mem)
 {
 	struct tls_parser *tp;
 
 	if ((tp = calloc(1, sizeof(*tp))) == NULL)
 		return NULL;
 	tp->max_bytes = max_bytes;
+	tp->mem = mem;
 	return tp;
 }
 
@@ -542,8 +558,8 @@ tls_parser_free(struct tls_parser *tp)
 {
 	if (tp == NULL)
 		return;
-	free(tp->d[0].msg);
-	free(tp->d[1].msg);
+	tls_buf_free(tp, &tp->d[0]);
+	tls_buf_free(tp, &tp->d[1]);
 	free(tp);
 }
 
@@ -583,11 +599,8 @@ tls_feed(struct tls_parser *tp, int dir, const uint8_t *buf, size_t len,
 	}
 	if (d->seen >= tp->max_bytes)
 		d->done = 1;
-	if (d->done && d->msg != NULL) {
-		free(d->msg);		/* nothing more will be parsed */
-		d->msg = NULL;
-		d->msg_len = d->msg_cap = 0;
-	}
+	if (d->done)
+		tls_buf_free(tp, d);	/* nothing more will be parsed */
 	return d->done;
 }
 

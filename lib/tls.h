@@ -5,7 +5,8 @@
  * (offered version, SNI), the ServerHello (chosen version, cipher suite) and,
  * for TLS 1.2 and older, the server's leaf certificate (SHA-256 fingerprint,
  * subject). Records may be split across segments and several handshake
- * messages may share a record; buffering is bounded by max_bytes.
+ * messages may share a record; buffering is bounded by max_bytes and by a
+ * memcap shared with the other sessions.
  */
 #ifndef STRIPWATCH_TLS_H
 #define STRIPWATCH_TLS_H
@@ -36,18 +37,23 @@ struct tls_facts {
 
 struct tls_parser;
 
+struct memcap;
+
 /*
  * New parser for one session; max_bytes bounds what is buffered per
- * direction while waiting for a whole handshake message. NULL on ENOMEM.
+ * direction while waiting for a whole handshake message, and every buffer
+ * is charged to mem (shared, must outlive the parser): a direction whose
+ * message cannot be buffered is given up, as beyond max_bytes. NULL on
+ * ENOMEM.
  */
-struct tls_parser *tls_parser_new(uint32_t max_bytes);
+struct tls_parser *tls_parser_new(uint32_t max_bytes, struct memcap *mem);
 void	tls_parser_free(struct tls_parser *tp);
 
 /*
  * Feed bytes of direction dir (0 = client to server, 1 = server to client).
  * Updates *f. Returns 1 when nothing more is wanted from this direction
- * (hellos/certificate found, encrypted data reached, not TLS, or max_bytes
- * exceeded), else 0.
+ * (hellos/certificate found, encrypted data reached, not TLS, max_bytes
+ * exceeded or the memcap refused a buffer), else 0.
  */
 int	tls_feed(struct tls_parser *tp, int dir, const uint8_t *buf, size_t len,
 	    struct tls_facts *f);

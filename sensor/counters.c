@@ -53,6 +53,9 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "reasm_mem_peak", ps->reasm_mem_peak },
 		{ "long_lines", ps->smtp.long_lines },
 		{ "pipeline_full", ps->smtp.pipeline_full },
+		{ "smtp_memcap_hits", ps->smtp_memcap_hits },
+		{ "smtp_mem", ps->smtp_mem },
+		{ "smtp_mem_peak", ps->smtp_mem_peak },
 		{ "servers_forgotten", hs->dropped },
 		{ "events_db", ss->events },
 		{ "db_dropped", ss->dropped },
@@ -85,4 +88,27 @@ sensor_log_stats(struct sensor *s)
 		used += (size_t)snprintf(line + used, sizeof(line) - used,
 		    " %s=%" PRIu64, c[i].name, c[i].value);
 	log_info("%s", line);
+}
+
+/*
+ * A memory cap that refused something since it was last logged is logged
+ * with how often, at most once per stats_interval of packet time (now_us
+ * UINT64_MAX: now, for the summary at exit).
+ */
+void
+counters_log_caps(struct sensor *s, uint64_t now_us)
+{
+	const struct pipeline_stats *ps;
+
+	if (now_us < s->next_cap_log_us)
+		return;
+	ps = pipeline_get_stats(s->pipe);
+	if (ps->smtp_memcap_hits == s->smtp_memcap_logged)
+		return;
+	log_warnx("smtp_memcap of %" PRIu64 " bytes reached: %" PRIu64
+	    " SMTP buffers refused (lines cut short, commands or TLS "
+	    "messages not read)", s->cfg.smtp_memcap,
+	    ps->smtp_memcap_hits - s->smtp_memcap_logged);
+	s->smtp_memcap_logged = ps->smtp_memcap_hits;
+	s->next_cap_log_us = now_us + s->cfg.stats_interval * 1000000ULL;
 }

@@ -69,6 +69,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->smtp.max_line = (uint32_t)c->smtp_max_line;
 	pc->smtp.max_pipeline = (uint32_t)c->smtp_max_pipeline;
 	pc->smtp.tls_max_bytes = (uint32_t)c->tls_max_bytes;
+	pc->smtp_memcap = (size_t)c->smtp_memcap;
 }
 
 static int
@@ -100,6 +101,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 {
 	if (now_us >= s->next_tick_us) {
 		pipeline_tick(s->pipe, now_us);
+		counters_log_caps(s, now_us);
 		s->next_tick_us = now_us + SENSOR_TICK_US;
 	}
 	if (now_us >= s->next_flush_us) {
@@ -263,6 +265,7 @@ sensor_close_outputs(struct sensor *s)
 {
 	if (final_flush(s) == -1)
 		s->errors++;
+	counters_log_caps(s, UINT64_MAX);
 	if (s->verbose)
 		sensor_log_stats(s);
 	pipeline_free(s->pipe);

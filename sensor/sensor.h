@@ -49,6 +49,8 @@ struct sensor {
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
+	uint64_t	 smtp_memcap_logged; /* smtp_memcap_hits last logged */
+	uint64_t	 next_cap_log_us; /* packet time a cap may be logged */
 };
 
 /* One named counter; counters.c lists them all. */
@@ -60,6 +62,7 @@ struct counter {
 
 /* counters.c */
 size_t	 counters_collect(struct sensor *s, struct counter *c, size_t max);
+void	 counters_log_caps(struct sensor *s, uint64_t now_us);
 
 /* capture.c */
 pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,12 +181,11 @@ rec_session(void *arg, const struct detect_session *s)
 	r->nsessions++;
 }
 
-static struct pipeline *
-new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
+static void
+base_config(struct pipeline_config *pc_out, uint32_t max_flows)
 {
 	struct pipeline_config pc;
 
-	memset(r, 0, sizeof(*r));
 	memset(&pc, 0, sizeof(pc));
 	pc.flow.max_flows = max_flows;
 	pc.flow.idle_timeout_us = 60ULL * 1000000;
@@ -201,12 +201,30 @@ new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
 	pc.smtp.max_line = 4096;
 	pc.smtp.max_pipeline = 64;
 	pc.smtp.tls_max_bytes = 32768;
+	pc.smtp_memcap = 1 << 20;
 	pc.first_session_id = 100;
+	*pc_out = pc;
+}
+
+static struct pipeline *
+pipeline_with(struct rec *r, struct detect_sink *sink,
+    const struct pipeline_config *pc)
+{
+	memset(r, 0, sizeof(*r));
 	memset(sink, 0, sizeof(*sink));
 	sink->event = rec_event;
 	sink->session = rec_session;
 	sink->arg = r;
-	return pipeline_new(&pc, sink, 1);
+	return pipeline_new(pc, sink, 1);
+}
+
+static struct pipeline *
+new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
+{
+	struct pipeline_config pc;
+
+	base_config(&pc, max_flows);
+	return pipeline_with(r, sink, &pc);
 }
 
 static void
@@ -577,6 +595,63 @@ test_garbage_frames(void **state)
 	pipeline_free(p);
 }
 
+/* A session stopped right after the 220 to STARTTLS: its TLS reader
+ * exists, and no line is pending. */
+static void
+starttls_conversation(struct frames *fr, uint16_t cport)
+{
+	struct conv	 c;
+
+	conv_open(&c, fr, cport, 1460);
+	say(&c, 0, "220 mx.example.net ESMTP\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	say(&c, 0, "250-mx.example.net\r\n250 STARTTLS\r\n");
+	say(&c, 1, "STARTTLS\r\n");
+	say(&c, 0, "220 go ahead\r\n");
+}
+
+/*
+ * What a tracked flow holds outside every memcap (the flow entry, its
+ * session, the SMTP parser and the TLS reader, with malloc's overhead)
+ * is at most what the memory budget counts for it, max_flows times
+ * FLOW_BYTES. Measured on flows at their largest, past STARTTLS.
+ */
+#define FLOW_BYTES	3328	/* README, "Memory budget": 3.25 KiB */
+#define COST_FLOWS	200
+
+static void
+test_flow_fixed_cost(void **state)
+{
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline_config pc;
+	struct pipeline	*p;
+	struct frames	*fr = frames_new();
+	const struct pipeline_stats *st;
+	size_t		 before, held;
+	int		 i;
+
+	(void)state;
+	base_config(&pc, 256);
+	pc.reasm.conflict_window = 0;	/* rings are reasm_memcap's */
+	p = pipeline_with(&r, &sink, &pc);
+	assert_non_null(p);
+	before = mallinfo2().uordblks;
+	for (i = 0; i < COST_FLOWS; i++) {
+		fr->n = 0;
+		starttls_conversation(fr, (uint16_t)(20000 + i));
+		feed(p, fr, NULL, fr->n);
+	}
+	held = mallinfo2().uordblks - before;
+	st = pipeline_get_stats(p);
+	assert_int_equal(st->flow->active, COST_FLOWS);
+	assert_int_equal(st->smtp_mem, 0);
+	assert_int_equal(st->reasm_mem, 0);
+	assert_true(held / COST_FLOWS <= FLOW_BYTES);
+	pipeline_free(p);
+	free(fr);
+}
+
 int
 main(void)
 {
@@ -593,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_gap_before_payload),
 		cmocka_unit_test(test_after_end),
 		cmocka_unit_test(test_garbage_frames),
+		cmocka_unit_test(test_flow_fixed_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memcap.h"
 #include "smtp.h"
 #include "tls.h"
 
@@ -36,6 +37,7 @@ struct step {
 struct run {
 	struct smtp_facts f;
 	struct smtp_stats st;
+	struct memcap	 mem;
 	enum smtp_state	 state;
 	int		 ret[2];	/* last smtp_data return per direction */
 };
@@ -193,7 +195,8 @@ run_script(const struct step *steps, size_t nsteps, size_t piece,
 	size_t		 i, n;
 
 	memset(r, 0, sizeof(*r));
-	s = smtp_session_new(&cfg, &r->st);
+	memcap_init(&r->mem, SIZE_MAX);
+	s = smtp_session_new(&cfg, &r->st, &r->mem);
 	assert_non_null(s);
 	for (i = 0; i < nsteps; i++) {
 		if (steps[i].dir == GAP) {
@@ -213,6 +216,7 @@ run_script(const struct step *steps, size_t nsteps, size_t piece,
 	r->f = *smtp_session_facts(s);
 	r->state = smtp_session_state(s);
 	smtp_session_free(s);
+	assert_int_equal(r->mem.used, 0);	/* every charge given back */
 }
 
 static void
@@ -877,20 +881,32 @@ test_long_line(void **state)
 	free(line);
 }
 
+/* A session of cfg with counters of its own and a memcap of limit bytes. */
+static struct smtp_session *
+session_on(struct smtp_stats *st, struct memcap *mem, size_t limit)
+{
+	struct smtp_session *s;
+
+	memset(st, 0, sizeof(*st));
+	memcap_init(mem, limit);
+	s = smtp_session_new(&cfg, st, mem);
+	assert_non_null(s);
+	return s;
+}
+
 /* While a 1 MB line streams in, the session holds at most max_line. */
 static void
 test_long_line_memory(void **state)
 {
 	struct smtp_stats st;
+	struct memcap	 mem;
 	struct smtp_session *s;
 	uint8_t		 chunk[1460];
 	size_t		 before, peak = 0, now, i;
 
 	(void)state;
-	memset(&st, 0, sizeof(st));
 	memset(chunk, 'z', sizeof(chunk));
-	s = smtp_session_new(&cfg, &st);
-	assert_non_null(s);
+	s = session_on(&st, &mem, SIZE_MAX);
 	smtp_data(s, S, (const uint8_t *)BANNER, strlen(BANNER));
 	smtp_data(s, C, (const uint8_t *)"MAIL FROM:<", 11);
 	before = mallinfo2().uordblks;
@@ -905,6 +921,137 @@ test_long_line_memory(void **state)
 	assert_int_equal(st.long_lines, 1);
 	assert_true(smtp_session_facts(s)->flags & SMTP_F_QUIT);
 	smtp_session_free(s);
+}
+
+static void
+say(struct smtp_session *s, int dir, const char *text)
+{
+	smtp_data(s, dir, (const uint8_t *)text, strlen(text));
+}
+
+/*
+ * A line split across segments holds a buffer only until its LF: between
+ * lines a session holds nothing beyond its struct, whatever came before.
+ */
+static void
+test_line_buffer_released(void **state)
+{
+	struct smtp_stats st;
+	struct memcap	 mem;
+	struct smtp_session *s;
+	size_t		 before;
+
+	(void)state;
+	s = session_on(&st, &mem, SIZE_MAX);
+	say(s, S, BANNER);
+	before = mallinfo2().uordblks;
+	say(s, C, "EHLO client.exa");
+	assert_int_equal(mem.used, 256);	/* SMTP_LINE_INIT */
+	say(s, C, "mple.org\r\n");
+	assert_int_equal(mem.used, 0);
+	assert_int_equal(mallinfo2().uordblks, before);
+	say(s, S, "250-mx.example.com\r\n250 STA");
+	assert_int_equal(mem.used, 256);
+	say(s, S, "RTTLS\r\n");
+	assert_int_equal(mem.used, 0);
+	assert_int_equal(mallinfo2().uordblks, before);
+	assert_true(smtp_session_facts(s)->flags & SMTP_F_STARTTLS_OFFERED);
+	assert_int_equal(mem.peak, 256);
+	smtp_session_free(s);
+}
+
+/*
+ * Sessions share smtp_memcap: once it is spent, a split line keeps the
+ * start it had (a reply code, a keyword) and is parsed on that at its LF,
+ * as an over-long line is, so the facts and the pairing stay right.
+ */
+static void
+test_memcap_cuts_line(void **state)
+{
+	struct smtp_stats st;
+	struct memcap	 mem;
+	struct smtp_session *a, *b;
+	const struct smtp_facts *f;
+	char		 line[600];
+
+	(void)state;
+	a = session_on(&st, &mem, 600);
+	b = smtp_session_new(&cfg, &st, &mem);
+	assert_non_null(b);
+	/* a holds a 400-byte partial line: 512 of the 600 bytes */
+	memcpy(line, "EHLO ", 5);
+	memset(line + 5, 'a', 395);
+	line[400] = '\0';
+	say(a, S, BANNER);
+	say(a, C, line);
+	assert_int_equal(mem.used, 512);
+	/* b's masked capability line is split after 300 bytes */
+	say(b, S, BANNER);
+	say(b, C, EHLO);
+	memcpy(line, "250-mx\r\n250-XXXXXXXA ", 21);
+	memset(line + 21, 'p', 300);
+	line[321] = '\0';
+	say(b, S, line);
+	assert_int_equal(mem.hits, 1);
+	assert_int_equal(mem.used, 512);
+	say(b, S, "ppp\r\n250 8BITMIME\r\n");
+	say(b, C, "STARTTLS\r\n");
+	say(b, S, "454 not now\r\n");
+	f = smtp_session_facts(b);
+	assert_true(f->flags & SMTP_F_CAP_MASKED);
+	assert_true(f->flags & SMTP_F_EHLO_REPLY);
+	assert_false(f->flags & SMTP_F_STARTTLS_OFFERED);
+	assert_int_equal(f->cap_masked.len, 16);	/* SMTP_LINE_HEAD */
+	assert_memory_equal(f->cap_masked.b, "250-XXXXXXXA ppp", 16);
+	assert_int_equal(f->starttls_reply, 454);	/* still paired */
+	assert_int_equal(st.unpaired, 0);
+	assert_int_equal(st.long_lines, 0);
+	/* a's line ends: all of it was kept */
+	say(a, C, "\r\n");
+	assert_int_equal(smtp_session_facts(a)->helo.len, SMTP_TEXT_MAX);
+	assert_int_equal(mem.used, 0);
+	assert_int_equal(mem.peak, 512);
+	smtp_session_free(a);
+	smtp_session_free(b);
+}
+
+/*
+ * A pipeline deeper than the session's own ring takes a buffer charged to
+ * the memcap until it drains; refused, the commands beyond are counted.
+ */
+static void
+test_memcap_pipeline(void **state)
+{
+	struct smtp_stats st;
+	struct memcap	 mem;
+	struct smtp_session *s;
+	int		 i;
+
+	(void)state;
+	s = session_on(&st, &mem, SIZE_MAX);
+	say(s, S, BANNER);
+	say(s, C, EHLO);
+	say(s, S, CAPS_TLS);
+	for (i = 0; i < 40; i++)
+		say(s, C, "RCPT TO:<b@example.net>\r\n");
+	assert_int_equal(mem.used, 64);	/* 16, 32, then max_pipeline */
+	for (i = 0; i < 40; i++)
+		say(s, S, "250 ok\r\n");
+	assert_int_equal(mem.used, 0);
+	assert_int_equal(st.pipeline_full, 0);
+	mem.limit = 0;			/* nothing more may be charged */
+	for (i = 0; i < 20; i++)
+		say(s, C, "RCPT TO:<b@example.net>\r\n");
+	assert_int_equal(st.pipeline_full, 4);	/* 16 fit in the session */
+	assert_int_equal(mem.hits, 4);
+	for (i = 0; i < 20; i++)
+		say(s, S, "250 ok\r\n");
+	assert_int_equal(st.unpaired, 4);
+	say(s, C, "STARTTLS\r\n");
+	say(s, S, "220 go\r\n");
+	assert_int_equal(smtp_session_facts(s)->starttls_reply, 220);
+	smtp_session_free(s);
+	assert_int_equal(mem.used, 0);
 }
 
 static void
@@ -1235,6 +1382,7 @@ test_random_input(void **state)
 	struct smtp_config small = { .max_line = 64, .max_pipeline = 4,
 	    .tls_max_bytes = 512 };
 	struct smtp_stats st;
+	struct memcap	 mem;
 	struct smtp_session *s;
 	const struct smtp_facts *f;
 	uint8_t		 buf[700];
@@ -1245,7 +1393,9 @@ test_random_input(void **state)
 	srand(7);
 	memset(&st, 0, sizeof(st));
 	for (i = 0; i < 3000; i++) {
-		s = smtp_session_new(i % 2 ? &small : &cfg, &st);
+		/* a tight memcap every third session: refusals anywhere */
+		memcap_init(&mem, i % 3 ? SIZE_MAX : (size_t)rand() % 2048);
+		s = smtp_session_new(i % 2 ? &small : &cfg, &st, &mem);
 		assert_non_null(s);
 		for (j = 0; j < 40; j++) {
 			dir = rand() % 2;
@@ -1277,6 +1427,7 @@ test_random_input(void **state)
 		assert_true(f->injected.len <= SMTP_TEXT_MAX);
 		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
 		smtp_session_free(s);
+		assert_int_equal(mem.used, 0);
 	}
 }
 
@@ -1343,6 +1494,9 @@ main(void)
 		cmocka_unit_test(test_helo_only),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_long_line_memory),
+		cmocka_unit_test(test_line_buffer_released),
+		cmocka_unit_test(test_memcap_cuts_line),
+		cmocka_unit_test(test_memcap_pipeline),
 		cmocka_unit_test(test_many_pipelined),
 		cmocka_unit_test(test_nul_bytes),
 		cmocka_unit_test(test_gap_resync),

@@ -15,9 +15,13 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "memcap.h"
 #include "tls.h"
 
 #define MAXB	16384		/* max_bytes of most parsers here */
+
+/* No limit: the parsers here are judged on what they read. */
+static struct memcap mem = { .limit = SIZE_MAX };
 
 static void
 put8(uint8_t *b, size_t *n, unsigned v)
@@ -220,7 +224,7 @@ setup(void **state)
 static void
 test_client_hello(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 
 	(void)state;
@@ -239,7 +243,7 @@ test_client_hello(void **state)
 static void
 test_client_hello_legacy(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 	uint8_t		 body[200], hs[300], rec[400];
 	size_t		 n;
@@ -270,7 +274,7 @@ test_client_hello_splits(void **state)
 	(void)state;
 	for (k = 1; k < ch_rec_len; k++) {
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB);
+		tp = tls_parser_new(MAXB, &mem);
 		assert_int_equal(tls_feed(tp, 0, ch_rec, k, &f), 0);
 		assert_int_equal(tls_feed(tp, 0, ch_rec + k, ch_rec_len - k,
 		    &f), 1);
@@ -280,7 +284,7 @@ test_client_hello_splits(void **state)
 		tls_parser_free(tp);
 	}
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(MAXB);
+	tp = tls_parser_new(MAXB, &mem);
 	for (i = 0, r = 0; i < ch_rec_len; i++) {
 		assert_int_equal(r, 0);
 		r = tls_feed(tp, 0, ch_rec + i, 1, &f);
@@ -291,12 +295,46 @@ test_client_hello_splits(void **state)
 	tls_parser_free(tp);
 }
 
+/*
+ * A handshake message split across segments is buffered on a memcap
+ * shared with the other sessions: charged while it waits, given back when
+ * it is parsed; refused, the direction is given up and the refusal counted.
+ */
+static void
+test_memcap(void **state)
+{
+	struct memcap	 small;
+	struct tls_parser *tp;
+	struct tls_facts f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	tp = tls_parser_new(MAXB, &mem);
+	assert_int_equal(tls_feed(tp, 0, ch_rec, 10, &f), 0);
+	assert_int_equal(mem.used, 1024);	/* TLS_BUF_INIT */
+	assert_int_equal(tls_feed(tp, 0, ch_rec + 10, ch_rec_len - 10, &f), 1);
+	assert_int_equal(f.client_hello, 1);
+	assert_int_equal(mem.used, 0);
+	tls_parser_free(tp);
+
+	memset(&f, 0, sizeof(f));
+	memcap_init(&small, 512);
+	tp = tls_parser_new(MAXB, &small);
+	assert_int_equal(tls_feed(tp, 0, ch_rec, 10, &f), 1);
+	assert_int_equal(tls_feed(tp, 0, ch_rec + 10, ch_rec_len - 10, &f), 1);
+	assert_int_equal(f.client_hello, 0);
+	assert_int_equal(small.hits, 1);
+	assert_int_equal(small.used, 0);
+	assert_int_equal(small.peak, 0);
+	tls_parser_free(tp);
+}
+
 /* The ClientHello spread over records of 7 bytes each. */
 static void
 test_client_hello_fragmented(void **state)
 {
 	static const uint16_t vers[] = { 0x0303 };
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 	uint8_t		 body[600], hs[700], rec[2000];
 	size_t		 n;
@@ -328,7 +366,7 @@ test_server_hello_13(void **state)
 	n = records(rec, hs, n, 16384);
 	for (k = 1; k <= n; k++) {
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB);
+		tp = tls_parser_new(MAXB, &mem);
 		if (k < n)
 			assert_int_equal(tls_feed(tp, 1, rec, k, &f), 0);
 		else
@@ -346,7 +384,7 @@ test_server_hello_13(void **state)
 static void
 test_server_flight_12_one_record(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 	uint8_t		*der, body[4096], hs[8192], rec[9000];
 	uint8_t		 want[32];
@@ -381,7 +419,7 @@ test_server_flight_12_one_record(void **state)
 static void
 server_flight(const uint8_t *der, size_t der_len, struct tls_facts *f)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	uint8_t		 body[4096], hs[8192], rec[9000];
 	size_t		 n, hn = 0;
 
@@ -439,7 +477,7 @@ test_subject_cache(void **state)
 static void
 test_certificate_two_records(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 	uint8_t		*der, body[4096], hs[8192], rec[9000];
 	uint8_t		 want[32];
@@ -475,7 +513,7 @@ test_certificate_two_records(void **state)
 static void
 test_certificate_leaf_before_chain(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(4096);
+	struct tls_parser *tp = tls_parser_new(4096, &mem);
 	struct tls_facts f;
 	uint8_t		*der, *body = malloc(20000), *hs = malloc(20100);
 	uint8_t		*rec = malloc(21000);
@@ -504,7 +542,7 @@ static void
 test_server_ccs_stops(void **state)
 {
 	static const uint8_t ccs[] = { 0x14, 0x03, 0x03, 0x00, 0x01, 0x01 };
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 	uint8_t		 body[200], hs[300], rec[400];
 	size_t		 n;
@@ -527,7 +565,7 @@ test_not_tls(void **state)
 	static const char ehlo[] = "EHLO client.example.org\r\n";
 	static const uint8_t big[] = { 22, 3, 3, 0xff, 0xff };
 	static const uint8_t badver[] = { 22, 2, 0, 0, 4, 1, 0, 0, 0 };
-	struct tls_parser *tp = tls_parser_new(MAXB);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
 	struct tls_facts f;
 
 	(void)state;
@@ -542,7 +580,7 @@ test_not_tls(void **state)
 	tls_parser_free(tp);
 
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(MAXB);
+	tp = tls_parser_new(MAXB, &mem);
 	assert_int_equal(tls_feed(tp, 0, badver, sizeof(badver), &f), 1);
 	assert_int_equal(f.not_tls[0], 1);
 	tls_parser_free(tp);
@@ -563,7 +601,7 @@ test_truncated(void **state)
 	/* every shorter body, announced as exactly that long */
 	for (cut = 0; cut < n; cut++) {
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB);
+		tp = tls_parser_new(MAXB, &mem);
 		hn = hs_msg(hs, 1, body, cut);
 		hn = records(rec, hs, hn, 16384);
 		copy = malloc(hn);	/* exact size: valgrind sees overreads */
@@ -576,7 +614,7 @@ test_truncated(void **state)
 	}
 	/* a message longer than max_bytes: given up, not buffered */
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(1024);
+	tp = tls_parser_new(1024, &mem);
 	n = 0;
 	put8(rec, &n, 22);
 	put16(rec, &n, 0x0301);
@@ -593,7 +631,7 @@ test_truncated(void **state)
 static void
 test_bounded(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(4096);
+	struct tls_parser *tp = tls_parser_new(4096, &mem);
 	struct tls_facts f;
 	uint8_t		 rec[9];
 	size_t		 n = 0, i;
@@ -640,7 +678,7 @@ test_garbage(void **state)
 			buf[8] = (uint8_t)(n - 9);
 		}
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB);
+		tp = tls_parser_new(MAXB, &mem);
 		tls_feed(tp, (int)(i % 2), buf, n, &f);
 		tls_feed(tp, (int)(i % 2), buf, n, &f);
 		assert_true(f.sni_len <= TLS_SNI_MAX);
@@ -701,6 +739,7 @@ main(void)
 		cmocka_unit_test(test_client_hello_legacy),
 		cmocka_unit_test(test_client_hello_splits),
 		cmocka_unit_test(test_client_hello_fragmented),
+		cmocka_unit_test(test_memcap),
 		cmocka_unit_test(test_server_hello_13),
 		cmocka_unit_test(test_server_flight_12_one_record),
 		cmocka_unit_test(test_subject_cache),

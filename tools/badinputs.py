@@ -194,6 +194,7 @@ def case_files():
     out["no-lf-at-end.pcap"] = pcap(no_lf_at_end())
     out["event-storm.pcap"] = pcap(event_storm())
     out["ack-hole-no-payload.pcap"] = pcap(ack_hole_no_payload())
+    out["half-open-lines.pcap"] = pcap(half_open_lines())
     return out
 
 
@@ -456,6 +457,21 @@ def ack_hole_no_payload():
     cv._emit(1, FIN | ACK)
     cv._emit(0, ACK)
     return cv.frames
+
+
+def half_open_lines(n=60000, line_len=900):
+    """n connections from n clients, each a handshake and then one
+    line_len-byte command line without its line end, never closed: every
+    session holds a partial line at once, the shape that makes SMTP line
+    buffers grow with the number of connections."""
+    line = b"MAIL FROM:<" + b"p" * (line_len - 11)
+    frames = []
+    for i in range(n):
+        cv = Conv(client=("10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255,
+                                           i & 255), 1024 + i % 60000),
+                  ts=BASE_TS * 1000000 + i * 1000)
+        frames += cv.open().c(line).frames
+    return frames
 
 
 def main():
