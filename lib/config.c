@@ -2,14 +2,18 @@
  * config.c: the table of settings (name, type, default, range) and the
  * reader of "key = value" files, with file:line errors.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -37,6 +41,14 @@ struct config_item {
 static int	check_format(const char *, char *, size_t);
 static int	check_facility(const char *, char *, size_t);
 static int	check_syslog(const char *, char *, size_t);
+
+/*
+ * A configuration file is a few KiB of text; anything much larger, or not
+ * a regular file (a device, a FIFO), is refused before it is read.
+ */
+#define CONFIG_FILE_MAX	(1024 * 1024)
+#define CONFIG_LINE_MAX	(CONFIG_STR_MAX + 128)	/* longest value, its key,
+						   quotes and spaces */
 
 #define NUM(n, f, d, lo, hi) \
 	{ n, CT_NUM, offsetof(struct config, f), 0, d, lo, hi, NULL }
@@ -321,40 +333,112 @@ parse_line(struct config *c, char *line, char *err, size_t errlen)
 	return config_set(c, key, val, err, errlen);
 }
 
+/*
+ * The whole of path, NUL-terminated, in *textp (to free), if it is a
+ * regular file of at most CONFIG_FILE_MAX bytes. O_NONBLOCK: opening a
+ * FIFO must not wait for a writer before it is refused.
+ */
+static int
+read_text(const char *path, char **textp, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*text = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	memset(&st, 0, sizeof(st));
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) ==
+	    -1 || fstat(fd, &st) == -1)
+		goto syserr;
+	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX)
+		goto notconf;
+	if ((text = malloc(CONFIG_FILE_MAX + 2)) == NULL)
+		goto syserr;
+	/* Read one byte past the bound: a file that grew is refused too. */
+	while (len <= CONFIG_FILE_MAX && (n = read(fd, text + len,
+	    CONFIG_FILE_MAX + 1 - len)) != 0) {
+		if (n == -1 && errno != EINTR)
+			goto syserr;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len > CONFIG_FILE_MAX)
+		goto notconf;
+	close(fd);
+	text[len] = '\0';
+	*textp = text;
+	*lenp = len;
+	return 0;
+syserr:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	goto fail;
+notconf:
+	if (S_ISREG(st.st_mode))
+		snprintf(err, errlen, "%s: larger than %d bytes: not a "
+		    "configuration file", path, CONFIG_FILE_MAX);
+	else
+		snprintf(err, errlen, "%s: not a regular file", path);
+fail:
+	if (fd != -1)
+		close(fd);
+	free(text);
+	return -1;
+}
+
+/*
+ * A configuration line is text: a NUL or another control byte means a
+ * binary file (or a NUL that would silently cut the value). Tabs are
+ * blanks; a CR may end the line (a file edited on Windows).
+ */
+static int
+check_text(const char *line, size_t len, char *err, size_t errlen)
+{
+	size_t		 i;
+	unsigned char	 b;
+
+	if (len > CONFIG_LINE_MAX) {
+		snprintf(err, errlen, "line too long (%zu bytes, at most %d)",
+		    len, CONFIG_LINE_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		b = (unsigned char)line[i];
+		if (b == '\t' || (b == '\r' && i == len - 1) ||
+		    (b >= 0x20 && b != 0x7f))
+			continue;
+		snprintf(err, errlen, "%s byte 0x%02x at column %zu: not a "
+		    "text file", b == 0 ? "NUL" : "control", b, i + 1);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	FILE		*fp;
-	char		 line[CONFIG_STR_MAX + 128], msg[CONFIG_STR_MAX];
+	char		*text, *line, *end, *nl, msg[CONFIG_STR_MAX];
+	size_t		 len;
 	unsigned	 lineno = 0;
-	size_t		 n;
+	int		 rc = 0;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (read_text(path, &text, &len, err, errlen) == -1)
 		return -1;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	end = text + len;
+	for (line = text; line < end && rc == 0; line = nl + 1) {
 		lineno++;
-		n = strlen(line);
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			snprintf(err, errlen, "%s:%u: line too long", path,
-			    lineno);
-			fclose(fp);
-			return -1;
-		}
-		if (parse_line(c, line, msg, sizeof(msg)) == -1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if (check_text(line, (size_t)(nl - line), msg,
+		    sizeof(msg)) == -1 ||
+		    parse_line(c, line, msg, sizeof(msg)) == -1) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-			fclose(fp);
-			return -1;
+			rc = -1;
 		}
 	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	return 0;
+	free(text);
+	return rc;
 }
 
 void

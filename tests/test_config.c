@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,9 @@
 
 static char	 tmpfile_path[64];
 
+/* A file holding len bytes of text (NULs included). */
 static const char *
-write_conf(const char *text)
+write_conf_len(const char *text, size_t len)
 {
 	FILE	*fp;
 	int	 fd;
@@ -33,9 +36,15 @@ write_conf(const char *text)
 	assert_true(fd >= 0);
 	fp = fdopen(fd, "w");
 	assert_non_null(fp);
-	fputs(text, fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
 	fclose(fp);
 	return tmpfile_path;
+}
+
+static const char *
+write_conf(const char *text)
+{
+	return write_conf_len(text, strlen(text));
 }
 
 struct keys {
@@ -115,20 +124,26 @@ test_values_and_units(void **state)
 }
 
 static void
-expect_error(const char *text, const char *want)
+expect_error_len(const char *text, size_t len, const char *want)
 {
 	struct config	 c;
 	char		 err[1200];
 	const char	*p;
 
 	config_defaults(&c);
-	p = write_conf(text);
+	p = write_conf_len(text, len);
 	assert_int_equal(config_load(&c, p, err, sizeof(err)), -1);
 	unlink(p);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
 	/* file:line: message */
 	assert_non_null(strstr(err, p));
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	expect_error_len(text, strlen(text), want);
 }
 
 static void
@@ -146,6 +161,107 @@ test_errors_have_file_line(void **state)
 	expect_error("just words\n", ":1: expected \"key = value\"");
 	expect_error("alert_format = json\n", ":1: alert_format must be");
 	expect_error("syslog_facility = kern\n", ":1: unknown syslog");
+}
+
+/*
+ * A NUL or a control byte is binary input, an error at its line: before,
+ * a line of NULs counted as empty (-c /dev/zero never ended) and a NUL cut
+ * a value silently.
+ */
+static void
+test_binary_input(void **state)
+{
+	static const char cut[] = "max_flows = 1000\0 and more\n";
+	static const char nul_after[] = "# ok\nmax_flows = 1000\n\0\n";
+	char		 zeros[600];
+
+	(void)state;
+	expect_error_len(cut, sizeof(cut) - 1, ":1: NUL byte 0x00 at column 17");
+	expect_error_len(nul_after, sizeof(nul_after) - 1, ":3: NUL byte");
+	memset(zeros, 0, sizeof(zeros));
+	expect_error_len(zeros, sizeof(zeros), ":1: NUL byte");
+	expect_error("filter = \"tcp\033[2J\"\n",
+	    ":1: control byte 0x1b at column 14");
+	expect_error("max_flows = 10\r00\n", ":1: control byte 0x0d");
+}
+
+/* An over-long line is an error at its line, not cut into two. */
+static void
+test_long_line(void **state)
+{
+	char	 text[3000];
+
+	(void)state;
+	memset(text, 0, sizeof(text));
+	strcpy(text, "max_flows = 1000\n# ");
+	memset(text + strlen(text), 'x', 2000);
+	strcat(text, "\n");
+	expect_error(text, ":2: line too long (2002 bytes, at most");
+}
+
+static void
+test_crlf_and_tabs(void **state)
+{
+	struct config	 c;
+	char		 err[1200];
+	const char	*p;
+
+	(void)state;
+	config_defaults(&c);
+	p = write_conf("max_flows\t=\t1000\r\nuser = \"mail\"\r\n");
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	unlink(p);
+	assert_int_equal(c.max_flows, 1000);
+	assert_string_equal(c.user, "mail");
+}
+
+static void
+expect_refused(const char *path, const char *want)
+{
+	struct config	 c;
+	char		 err[1200];
+
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+	if (strstr(err, path) == NULL || strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s: ...%s\"", err, path, want);
+}
+
+/*
+ * Not a regular file: refused before reading, without blocking (a FIFO
+ * with no writer) or spinning (/dev/zero). The alarm turns a hang into a
+ * failure.
+ */
+static void
+test_not_a_regular_file(void **state)
+{
+	char	 fifo[64];
+
+	(void)state;
+	alarm(10);
+	expect_refused("/dev/zero", "not a regular file");
+	expect_refused("/tmp", "not a regular file");
+	snprintf(fifo, sizeof(fifo), "/tmp/swfifo.%d", (int)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_refused(fifo, "not a regular file");
+	unlink(fifo);
+	alarm(0);
+}
+
+static void
+test_oversized_file(void **state)
+{
+	const size_t	 len = 1024 * 1024 + 1;
+	char		*text;
+	const char	*p;
+
+	(void)state;
+	assert_non_null(text = malloc(len));
+	memset(text, '\n', len);
+	p = write_conf_len(text, len);
+	free(text);
+	expect_refused(p, "larger than 1048576 bytes");
+	unlink(p);
 }
 
 static void
@@ -191,6 +307,11 @@ main(void)
 		cmocka_unit_test(test_shipped_conf_matches_defaults),
 		cmocka_unit_test(test_values_and_units),
 		cmocka_unit_test(test_errors_have_file_line),
+		cmocka_unit_test(test_binary_input),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_crlf_and_tabs),
+		cmocka_unit_test(test_not_a_regular_file),
+		cmocka_unit_test(test_oversized_file),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set_overrides),
 	};
