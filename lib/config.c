@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,14 @@ static int	check_syslog(const char *, char *, size_t);
 #define CONFIG_LINE_MAX	(CONFIG_STR_MAX + 128)	/* longest value, its key,
 						   quotes and spaces */
 
+/*
+ * Narrower types the values are handed on in: the range of a setting stops
+ * where the call that takes it would cut it (pcap_set_buffer_size takes an
+ * int; memory caps become size_t).
+ */
+#define INT_ARG_MAX	((uint64_t)INT_MAX)
+#define SIZE_ARG_MAX(x)	((uint64_t)(x) < SIZE_MAX ? (uint64_t)(x) : SIZE_MAX)
+
 #define NUM(n, f, d, lo, hi) \
 	{ n, CT_NUM, offsetof(struct config, f), 0, d, lo, hi, NULL }
 #define SIZE(n, f, d, lo, hi) \
@@ -71,7 +80,7 @@ static const struct config_item items[] = {
 	BOOL("filter_encapsulated", filter_encapsulated, "yes"),
 	SIZE("snaplen", snaplen, "262144", 96, 262144),
 	BOOL("promisc", promisc, "yes"),
-	SIZE("buffer_size", buffer_size, "64M", 1 * MIB, 4 * GIB),
+	SIZE("buffer_size", buffer_size, "64M", 1 * MIB, INT_ARG_MAX),
 	NUM("capture_timeout_ms", capture_timeout_ms, "100", 1, 10000),
 	BOOL("immediate", immediate, "no"),
 	NUM("dispatch_budget", dispatch_budget, "4096", 1, 1000000),
@@ -82,7 +91,8 @@ static const struct config_item items[] = {
 	NUM("max_flows", max_flows, "65536", 16, 16777216),
 	NUM("flow_idle_timeout", flow_idle_timeout, "600", 1, 86400),
 	NUM("flow_linger", flow_linger, "30", 0, 3600),
-	SIZE("reasm_memcap", reasm_memcap, "32M", 64 * KIB, 64 * GIB),
+	SIZE("reasm_memcap", reasm_memcap, "32M", 64 * KIB,
+	    SIZE_ARG_MAX(64 * GIB)),
 	SIZE("reasm_ooo_max", reasm_ooo_max, "256K", 4 * KIB, 64 * MIB),
 	SIZE("reasm_depth", reasm_depth, "0", 0, 4 * GIB - 1),
 	SIZE("reasm_conflict_window", reasm_conflict_window, "2K", 0, 1 * MIB),

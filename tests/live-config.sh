@@ -77,4 +77,13 @@ head -c 2000000 /dev/zero | tr '\0' '\n' >"$tmp/huge.conf"
 expect_config_error huge-file 1 "larger than 1048576 bytes" \
     -n -c "$tmp/huge.conf"
 
+# --- ranges that fit the calls they reach ---------------------------------
+
+# buffer_size goes to pcap_set_buffer_size() as an int: 2g wrapped to a
+# negative number that libpcap ignored (a 2 MiB ring). -n refuses it now.
+printf 'buffer_size = 2g\n' >"$tmp/buf.conf"
+expect_config_error buffer-size-int 1 \
+    "$tmp/buf.conf:1: buffer_size: 2147483648 out of range" \
+    -n -c "$tmp/buf.conf"
+
 exit $failed

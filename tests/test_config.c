@@ -264,6 +264,37 @@ test_oversized_file(void **state)
 	unlink(p);
 }
 
+/*
+ * buffer_size reaches pcap_set_buffer_size() as an int: 2g would wrap and
+ * be ignored by libpcap (a 2 MiB ring), so the range ends at INT_MAX.
+ */
+static void
+test_ranges_fit_their_calls(void **state)
+{
+	struct config	 c;
+	char		 err[1200];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "buffer_size", "2g", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "buffer_size: 2147483648 out of range "
+	    "1048576..2147483647"));
+	assert_int_equal(config_set(&c, "buffer_size", "4g", err,
+	    sizeof(err)), -1);
+	assert_int_equal(config_set(&c, "buffer_size", "2047m", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.buffer_size, 2047ULL * 1024 * 1024);
+	assert_int_equal(config_set(&c, "buffer_size", "2147483647", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.buffer_size, 2147483647ULL);
+	/* reasm_depth reaches a uint32_t: 4g - 1 is its largest value. */
+	assert_int_equal(config_set(&c, "reasm_depth", "4294967296", err,
+	    sizeof(err)), -1);
+	assert_int_equal(config_set(&c, "reasm_depth", "4294967295", err,
+	    sizeof(err)), 0);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -312,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_crlf_and_tabs),
 		cmocka_unit_test(test_not_a_regular_file),
 		cmocka_unit_test(test_oversized_file),
+		cmocka_unit_test(test_ranges_fit_their_calls),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set_overrides),
 	};
