@@ -188,6 +188,8 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 	p->cfg.smtp = cfg->smtp;
 	p->reasm.cfg = cfg->reasm;
 	frag_set_limits(p->frags, &cfg->frag);
+	flow_set_limits(p->flows, &cfg->flow);
+	history_set_limits(p->hist, &cfg->history);
 }
 
 static void

@@ -186,13 +186,20 @@ load_server(void *arg, const struct history_server *rec)
 	history_load(arg, rec);
 }
 
+/* An unset database path: the default of the mode. */
+void
+sensor_default_database(const struct sensor *s, struct config *c)
+{
+	if (c->database[0] == '\0')
+		snprintf(c->database, sizeof(c->database), "%s",
+		    s->live ? SENSOR_DB_LIVE : SENSOR_DB_OFFLINE);
+}
+
 /* The database path (by mode when unset) and its store settings. */
 void
 sensor_store_config(struct sensor *s, struct store_config *sc)
 {
-	if (s->cfg.database[0] == '\0')
-		snprintf(s->cfg.database, sizeof(s->cfg.database), "%s",
-		    s->live ? SENSOR_DB_LIVE : SENSOR_DB_OFFLINE);
+	sensor_default_database(s, &s->cfg);
 	memset(sc, 0, sizeof(*sc));
 	sc->queue_max = (uint32_t)s->cfg.db_queue_max;
 	sc->busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
@@ -335,17 +342,6 @@ check_config(struct sensor *s)
 	return rc;
 }
 
-static void
-set_or_die(struct config *c, const char *key, const char *val)
-{
-	char	 err[CONFIG_STR_MAX + 128];
-
-	if (config_set(c, key, val, err, sizeof(err)) == -1) {
-		fprintf(stderr, "stripwatch: %s\n", err);
-		exit(2);
-	}
-}
-
 /* What the command line asked for, before it is applied to the config. */
 struct options {
 	char		*files[MAX_FILES];	/* -r, in order */
@@ -354,6 +350,56 @@ struct options {
 	int		 check_only;		/* -n */
 	int		 print_filter;		/* --print-filter */
 };
+
+/* -d, -f, -i, -u as settings over the file; -1 if one is not valid. */
+static int
+set_overrides(struct sensor *s, const struct options *o)
+{
+	const struct sensor_override all[SENSOR_OVERRIDES_MAX] = {
+		{ "database", o->db }, { "filter", o->filter },
+		{ "interface", o->iface }, { "user", o->user },
+	};
+	struct config	 scratch;
+	char		 err[CONFIG_STR_MAX + 128];
+	size_t		 i;
+
+	config_defaults(&scratch);
+	for (i = 0; i < SENSOR_OVERRIDES_MAX; i++) {
+		if (all[i].value == NULL)
+			continue;
+		if (config_set(&scratch, all[i].key, all[i].value, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "stripwatch: %s\n", err);
+			return -1;
+		}
+		s->overrides[s->noverrides++] = all[i];
+	}
+	return 0;
+}
+
+/* One option of parse_options(); -1 on a usage error. */
+static int
+parse_option(int ch, struct options *o, struct sensor *s)
+{
+	switch (ch) {
+	case 'c': s->config_path = optarg; return 0;
+	case 'd': o->db = optarg; return 0;
+	case 'f': o->filter = optarg; return 0;
+	case 'i': o->iface = optarg; return 0;
+	case 'u': o->user = optarg; return 0;
+	case 'n': o->check_only = 1; return 0;
+	case 'r':
+		if (o->nfiles == MAX_FILES)
+			fatalx("too many -r files (max %d)", MAX_FILES);
+		o->files[o->nfiles++] = optarg;
+		return 0;
+	case 'v': s->verbose++; return 0;
+	case 'S': s->syslog_forced = 1; return 0;
+	case 'N': s->syslog_forced = 0; return 0;
+	case 'P': o->print_filter = 1; return 0;
+	default: return -1;
+	}
+}
 
 /* Parse argv into *o and s; returns -1 to go on, else an exit status. */
 static int
@@ -373,21 +419,6 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 	while ((ch = getopt_long(argc, argv, "c:d:f:hi:nr:u:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'c': s->config_path = optarg; break;
-		case 'd': o->db = optarg; break;
-		case 'f': o->filter = optarg; break;
-		case 'i': o->iface = optarg; break;
-		case 'n': o->check_only = 1; break;
-		case 'r':
-			if (o->nfiles == MAX_FILES)
-				fatalx("too many -r files (max %d)", MAX_FILES);
-			o->files[o->nfiles++] = optarg;
-			break;
-		case 'u': o->user = optarg; break;
-		case 'v': s->verbose++; break;
-		case 'S': s->syslog_forced = 1; break;
-		case 'N': s->syslog_forced = 0; break;
-		case 'P': o->print_filter = 1; break;
 		case 'V':
 			printf("stripwatch %s\n", STRIPWATCH_VERSION);
 			return 0;
@@ -395,8 +426,10 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			if (parse_option(ch, o, s) == -1) {
+				usage(stderr);
+				return 2;
+			}
 		}
 	}
 	if (optind != argc) {
@@ -405,28 +438,27 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 		usage(stderr);
 		return 2;
 	}
-	return -1;
+	return set_overrides(s, o) == -1 ? 2 : -1;
 }
 
-/* The configuration file, then what the command line overrides. */
-static int
-load_config(struct sensor *s, const struct options *o)
+/*
+ * The settings as the sensor runs them: defaults, the file, then what the
+ * command line overrides. A reload reads them again the same way.
+ */
+int
+sensor_read_config(const struct sensor *s, struct config *c, char *err,
+    size_t len)
 {
-	char	 err[CONFIG_STR_MAX + 256];
+	size_t	 i;
 
+	config_defaults(c);
 	if (s->config_path != NULL &&
-	    config_load(&s->cfg, s->config_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "stripwatch: %s\n", err);
-		return 1;
-	}
-	if (o->db != NULL)
-		set_or_die(&s->cfg, "database", o->db);
-	if (o->filter != NULL)
-		set_or_die(&s->cfg, "filter", o->filter);
-	if (o->iface != NULL)
-		set_or_die(&s->cfg, "interface", o->iface);
-	if (o->user != NULL)
-		set_or_die(&s->cfg, "user", o->user);
+	    config_load(c, s->config_path, err, len) == -1)
+		return -1;
+	for (i = 0; i < s->noverrides; i++)
+		if (config_set(c, s->overrides[i].key, s->overrides[i].value,
+		    err, len) == -1)
+			return -1;
 	return 0;
 }
 
@@ -435,16 +467,18 @@ main(int argc, char *argv[])
 {
 	static struct sensor s;
 	static struct options o;
+	char		 err[CONFIG_STR_MAX + 256];
 	int		 rc;
 
 	s.syslog_forced = -1;
 	s.nworkers = 1;
 	s.ready_fd = -1;
-	config_defaults(&s.cfg);
 	if ((rc = parse_options(argc, argv, &o, &s)) >= 0)
 		return rc;
-	if (load_config(&s, &o) != 0)
+	if (sensor_read_config(&s, &s.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "stripwatch: %s\n", err);
 		return 1;
+	}
 	if (o.check_only)
 		return check_config(&s);
 	if (o.print_filter)

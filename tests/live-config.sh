@@ -86,4 +86,86 @@ expect_config_error buffer-size-int 1 \
     "$tmp/buf.conf:1: buffer_size: 2147483648 out of range" \
     -n -c "$tmp/buf.conf"
 
+# --- reload (SIGHUP): applied, or logged as needing a restart ---------------
+
+if [ $is_root -ne 1 ]; then
+	skip reload-applies "not root"
+	skip reload-restart-logged "not root"
+	exit $failed
+fi
+
+# conversation PORT SECONDS: an SMTP exchange on 127.0.0.1:PORT, then the
+# connection stays open and silent SECONDS (until killed).
+conversation() {
+	python3 - "$1" "$2" <<'PY' &
+import socket, sys, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(1)
+cli = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+con, _ = srv.accept()
+con.sendall(b"220 mx.example ESMTP\r\n")
+cli.recv(100)
+cli.sendall(b"EHLO client.example\r\n")
+con.recv(100)
+con.sendall(b"250-mx.example\r\n250 STARTTLS\r\n")
+cli.recv(100)
+time.sleep(float(sys.argv[2]))
+PY
+	talker=$!
+	pids="$pids $talker"
+}
+
+# Started with a 600 s idle timeout and stats every 60 s; the reload sets
+# 2 s and 1 s, and max_flows, which needs a restart. The idle session is
+# then written as "idle" and stats rows follow every second; max_flows is
+# logged as kept; -f and -d, which override the file, are not changes.
+t=reload-applies
+t2=reload-restart-logged
+chmod 755 "$tmp"
+mkdir "$tmp/db"
+chown nobody "$tmp/db"
+printf 'flow_idle_timeout = 600\nstats_interval = 60\n' >"$tmp/r.conf"
+chmod 644 "$tmp/r.conf"
+"$SW" -c "$tmp/r.conf" -i lo -f "tcp port 10025" -d "$tmp/db/r.db" \
+    --no-syslog -u nobody >/dev/null 2>"$tmp/r.err" &
+sw=$!
+pids="$pids $sw"
+if ! wait_for 15 grep -qs "capturing on" "$tmp/r.err"; then
+	fail $t "did not start: $(tail -3 "$tmp/r.err")"
+	fail $t2 "did not start"
+	exit 1
+fi
+conversation 10025 30
+sleep 1.5
+printf 'flow_idle_timeout = 2\nstats_interval = 1\nmax_flows = 1024\n' \
+    >"$tmp/r.conf"
+printf 'filter = "tcp port 25"\ndatabase = "/nonexistent/x.db"\n' \
+    >>"$tmp/r.conf"
+kill -HUP "$sw"
+idle=0
+wait_for 10 eval '[ "$(q "$tmp/db/r.db" "SELECT count(*) FROM sessions
+    WHERE close_reason = '"'idle'"' AND server_port = 10025")" = 1 ]' &&
+    idle=1
+stats=0
+wait_for 5 eval '[ "$(q "$tmp/db/r.db" "SELECT count(*) FROM stats
+    WHERE name = '"'kernel_drops'"'")" -ge 2 ]' && stats=1
+kill -TERM "$sw"
+wait "$sw"
+rc=$?
+kill "$talker" 2>/dev/null
+if [ $idle -eq 1 ] && [ $stats -eq 1 ] && [ $rc -eq 0 ] &&
+    grep -q "flow_idle_timeout changed: now 2, was 600" "$tmp/r.err" &&
+    grep -q "stats_interval changed: now 1, was 60" "$tmp/r.err"; then
+	pass $t
+else fail $t "idle session written $idle, stats rows $stats, exit $rc,"\
+    "log: $(grep -v '^stripwatch: stats:' "$tmp/r.err" | tail -6 |
+    tr '\n' ' ')"; fi
+if grep -q "max_flows changed: needs a restart; still 65536" "$tmp/r.err" &&
+    grep -q "reload: 3 settings changed, 1 of them need a restart" \
+    "$tmp/r.err" && ! grep -q "filter changed\|database changed" \
+    "$tmp/r.err"; then pass $t2
+else fail $t2 "log: $(grep changed "$tmp/r.err" | tr '\n' ' ')"; fi
+
 exit $failed

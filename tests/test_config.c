@@ -295,6 +295,137 @@ test_ranges_fit_their_calls(void **state)
 	    sizeof(err)), 0);
 }
 
+struct changes {
+	char	 text[512];
+	int	 n;
+};
+
+static void
+record_change(void *arg, const struct config_change *ch)
+{
+	struct changes	*r = arg;
+	size_t		 used = strlen(r->text);
+
+	snprintf(r->text + used, sizeof(r->text) - used, "%s%s %s->%s%s",
+	    r->n > 0 ? ", " : "", ch->name, ch->was, ch->now,
+	    ch->restart ? " restart" : "");
+	r->n++;
+}
+
+/*
+ * A reload applies what it can and sets back what needs a restart, each
+ * change reported once, in the table's order.
+ */
+static void
+test_reload_classifies_changes(void **state)
+{
+	struct config	 run, next;
+	struct changes	 r;
+	char		 err[1200];
+
+	(void)state;
+	config_defaults(&run);
+	config_defaults(&next);
+	assert_int_equal(config_reload(&run, &next, NULL, NULL), 0);
+	assert_int_equal(config_set(&next, "max_flows", "1024", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "flow_idle_timeout", "5", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "filter", "tcp port 25", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "alert_format", "rfc5424", err,
+	    sizeof(err)), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(config_reload(&run, &next, record_change, &r), 4);
+	assert_string_equal(r.text, "filter \"tcp port 25 or tcp port 587 or "
+	    "tcp port 2525\"->\"tcp port 25\" restart, max_flows 65536->1024 "
+	    "restart, flow_idle_timeout 600->5, alert_format \"plain\"->"
+	    "\"rfc5424\"");
+	assert_int_equal(next.max_flows, 65536);
+	assert_string_equal(next.filter, run.filter);
+	assert_int_equal(next.flow_idle_timeout, 5);
+	assert_string_equal(next.alert_format, "rfc5424");
+	assert_int_equal(config_needs_restart("workers"), 1);
+	assert_int_equal(config_needs_restart("stats_interval"), 0);
+	assert_int_equal(config_needs_restart("no_such_setting"), -1);
+}
+
+/*
+ * The shipped file marks exactly the settings a reload cannot apply with
+ * "[restart]" in the comment above them.
+ */
+static void
+test_shipped_conf_marks_restart(void **state)
+{
+	char	 line[1200], block[8192], key[64], path[256];
+	FILE	*fp;
+	int	 marked, checked = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/conf/stripwatch.conf", TOP);
+	assert_non_null(fp = fopen(path, "r"));
+	block[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '\n') {
+			block[0] = '\0';
+			continue;
+		}
+		if (line[0] == '#') {
+			if (strlen(block) + strlen(line) < sizeof(block))
+				strcat(block, line);
+			continue;
+		}
+		assert_int_equal(sscanf(line, "%63s", key), 1);
+		marked = strstr(block, "[restart]") != NULL;
+		if (marked != config_needs_restart(key))
+			fail_msg("%s: %s is %smarked [restart]", path, key,
+			    marked ? "" : "not ");
+		checked++;
+	}
+	fclose(fp);
+	assert_true(checked > 20);
+}
+
+/* The README's list of the settings a reload cannot apply is the table's. */
+static void
+test_readme_lists_restart(void **state)
+{
+	static const char marker[] = "[restart] in conf/stripwatch.conf):";
+	struct config	 def;
+	struct keys	 keys;
+	char		 path[256], *text, *list, *end, *name;
+	FILE		*fp;
+	long		 len;
+	int		 i, listed = 0, restart = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/README", TOP);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((len = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(text = calloc(1, (size_t)len + 1));
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_non_null(list = strstr(text, marker));
+	list += strlen(marker);
+	assert_non_null(end = strchr(list, '.'));
+	*end = '\0';
+	for (name = strtok(list, ", \n"); name != NULL;
+	    name = strtok(NULL, ", \n")) {
+		if (config_needs_restart(name) != 1)
+			fail_msg("README lists %s as needing a restart", name);
+		listed++;
+	}
+	free(text);
+	config_defaults(&def);
+	memset(&keys, 0, sizeof(keys));
+	config_dump(&def, collect, &keys);
+	for (i = 0; i < keys.n; i++)
+		restart += config_needs_restart(keys.names[i]) == 1;
+	assert_int_equal(listed, restart);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -344,6 +475,9 @@ main(void)
 		cmocka_unit_test(test_not_a_regular_file),
 		cmocka_unit_test(test_oversized_file),
 		cmocka_unit_test(test_ranges_fit_their_calls),
+		cmocka_unit_test(test_reload_classifies_changes),
+		cmocka_unit_test(test_shipped_conf_marks_restart),
+		cmocka_unit_test(test_readme_lists_restart),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set_overrides),
 	};
