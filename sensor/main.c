@@ -351,6 +351,34 @@ struct options {
 	int		 print_filter;		/* --print-filter */
 };
 
+/*
+ * An option that takes one value may be given once: with two, which one
+ * should win is a guess (the last silently did).
+ */
+static int
+set_once(const char **slot, const char *value, int ch)
+{
+	if (*slot != NULL) {
+		fprintf(stderr, "stripwatch: -%c given twice\n", ch);
+		return -1;
+	}
+	*slot = value;
+	return 0;
+}
+
+/* --syslog and --no-syslog contradict each other. */
+static int
+set_syslog(struct sensor *s, int on)
+{
+	if (s->syslog_forced >= 0 && s->syslog_forced != on) {
+		fprintf(stderr, "stripwatch: --syslog and --no-syslog are "
+		    "exclusive\n");
+		return -1;
+	}
+	s->syslog_forced = on;
+	return 0;
+}
+
 /* -d, -f, -i, -u as settings over the file; -1 if one is not valid. */
 static int
 set_overrides(struct sensor *s, const struct options *o)
@@ -382,11 +410,11 @@ static int
 parse_option(int ch, struct options *o, struct sensor *s)
 {
 	switch (ch) {
-	case 'c': s->config_path = optarg; return 0;
-	case 'd': o->db = optarg; return 0;
-	case 'f': o->filter = optarg; return 0;
-	case 'i': o->iface = optarg; return 0;
-	case 'u': o->user = optarg; return 0;
+	case 'c': return set_once(&s->config_path, optarg, 'c');
+	case 'd': return set_once(&o->db, optarg, 'd');
+	case 'f': return set_once(&o->filter, optarg, 'f');
+	case 'i': return set_once(&o->iface, optarg, 'i');
+	case 'u': return set_once(&o->user, optarg, 'u');
 	case 'n': o->check_only = 1; return 0;
 	case 'r':
 		if (o->nfiles == MAX_FILES)
@@ -394,8 +422,8 @@ parse_option(int ch, struct options *o, struct sensor *s)
 		o->files[o->nfiles++] = optarg;
 		return 0;
 	case 'v': s->verbose++; return 0;
-	case 'S': s->syslog_forced = 1; return 0;
-	case 'N': s->syslog_forced = 0; return 0;
+	case 'S': return set_syslog(s, 1);
+	case 'N': return set_syslog(s, 0);
 	case 'P': o->print_filter = 1; return 0;
 	default: return -1;
 	}

@@ -86,6 +86,19 @@ expect_config_error buffer-size-int 1 \
     "$tmp/buf.conf:1: buffer_size: 2147483648 out of range" \
     -n -c "$tmp/buf.conf"
 
+# --- options given twice -------------------------------------------------
+
+# The last one silently won; which one the operator meant is a guess.
+for opt in -i -d -c -f -u; do
+	case $opt in -c) val=$top/conf/stripwatch.conf ;; -f) val="tcp" ;;
+	*) val=x ;; esac
+	expect_config_error "twice$opt" 2 "$opt given twice" \
+	    -n "$opt" "$val" "$opt" "$val"
+done
+expect_config_error twice--db 2 "-d given twice" -n -d x --db y
+expect_config_error syslog-both 2 "--syslog and --no-syslog are exclusive" \
+    -n --syslog --no-syslog
+
 # --- reload (SIGHUP): applied, or logged as needing a restart ---------------
 
 if [ $is_root -ne 1 ]; then
