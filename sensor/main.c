@@ -123,6 +123,52 @@ sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 		housekeeping(s, ts);
 }
 
+/*
+ * Offline, a signal only sets a flag, looked at between packets. SIGINT,
+ * SIGTERM and SIGHUP (the terminal went away) stop the reading: the open
+ * sessions are finished and everything is written, as at the end of the
+ * input. SIGUSR1 logs the counters.
+ */
+static volatile sig_atomic_t offline_stop;	/* the stopping signal, or 0 */
+static volatile sig_atomic_t offline_usr1;
+
+static void
+on_offline_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		offline_usr1 = 1;
+	else if (offline_stop == 0)
+		offline_stop = sig;
+}
+
+/*
+ * The stopping signals come without SA_RESTART, so that a read blocked on
+ * a pipe (-r -) returns at once; after SIGUSR1 the read goes on. A SIGHUP
+ * that nohup ignores stays ignored. The database writer thread blocks every
+ * signal: they reach this thread.
+ */
+static void
+offline_signals(void)
+{
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t		 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_offline_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		if (stops[i] == SIGHUP && sigaction(SIGHUP, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		if (sigaction(stops[i], &sa, NULL) == -1)
+			fatal("sigaction");
+	}
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGUSR1, &sa, NULL) == -1)
+		fatal("sigaction");
+}
+
 /* Read one capture file through the pipeline; -1 on a read error. */
 static int
 read_file(struct sensor *s, const char *path)
@@ -130,7 +176,7 @@ read_file(struct sensor *s, const char *path)
 	struct pcap_pkthdr *h;
 	const u_char	*bytes;
 	char		 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
-	int		 rc;
+	int		 rc = 0;
 
 	if ((s->pcap = capture_open_file(path, s->filebuf,
 	    CAPTURE_FILE_BUFFER, err, sizeof(err))) == NULL) {
@@ -153,8 +199,17 @@ read_file(struct sensor *s, const char *path)
 		s->pcap = NULL;
 		return -1;
 	}
-	while ((rc = pcap_next_ex(s->pcap, &h, &bytes)) == 1)
+	while (offline_stop == 0 &&
+	    (rc = pcap_next_ex(s->pcap, &h, &bytes)) == 1) {
+		if (offline_usr1) {
+			offline_usr1 = 0;
+			sensor_log_stats(s);
+		}
 		sensor_frame(s, h, bytes);
+	}
+	/* A stopping signal interrupts a blocked read: not a file error. */
+	if (offline_stop != 0)
+		rc = 0;
 	if (rc == PCAP_ERROR)
 		log_warnx("%s: %s (after %" PRIu64 " frames; what was read "
 		    "is kept)", path, pcap_geterr(s->pcap), s->frames);
@@ -163,21 +218,26 @@ read_file(struct sensor *s, const char *path)
 	return rc == PCAP_ERROR ? -1 : 0;
 }
 
+/* 0 once every file is read, 128 + n when signal n stopped the reading. */
 static int
 run_offline(struct sensor *s, char **files, size_t nfiles)
 {
 	size_t	 i;
 
+	offline_signals();
 	/* Without it the files are read through stdio's small default. */
 	if ((s->filebuf = malloc(CAPTURE_FILE_BUFFER)) == NULL)
 		log_warn("file buffer");
-	for (i = 0; i < nfiles; i++)
+	for (i = 0; i < nfiles && offline_stop == 0; i++)
 		if (read_file(s, files[i]) == -1)
 			s->errors++;
+	if (offline_stop != 0)
+		log_info("signal %d: stopped reading after %" PRIu64 " frames; "
+		    "finishing open sessions", (int)offline_stop, s->frames);
 	pipeline_finish(s->pipe);
 	free(s->filebuf);
 	s->filebuf = NULL;
-	return 0;
+	return offline_stop != 0 ? 128 + offline_stop : 0;
 }
 
 static void
@@ -535,5 +595,7 @@ main(int argc, char *argv[])
 		rc = run_offline(&s, o.files, o.nfiles);
 	}
 	sensor_close_outputs(&s);
+	if (rc > 128)		/* stopped by a signal: 128 + n, as a shell says */
+		return rc;
 	return rc != 0 || s.errors != 0 ? 1 : 0;
 }

@@ -99,6 +99,102 @@ expect_config_error twice--db 2 "-d given twice" -n -d x --db y
 expect_config_error syslog-both 2 "--syslog and --no-syslog are exclusive" \
     -n --syslog --no-syslog
 
+# --- offline signals ---------------------------------------------------------
+
+# split_pcap FILE PART1 PART2: PART1 a capture of FILE's first half of
+# packets, PART2 the rest of its records (no file header), to follow PART1
+# on a pipe. Prints how many packets PART1 holds.
+split_pcap() {
+	python3 - "$@" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+recs, off = [], 24
+while off + 16 <= len(data):
+    recs.append(off)
+    off += 16 + struct.unpack(end + "I", data[off + 8:off + 12])[0]
+k = len(recs) // 2
+open(sys.argv[2], "wb").write(data[:recs[k]])
+open(sys.argv[3], "wb").write(data[recs[k]:])
+print(k)
+PY
+}
+
+# What a run wrote: sessions and events, without the ids.
+rows() {
+	q "$1" "SELECT start_ts, end_ts, client_port, server_port, outcome,
+	    close_reason, events FROM sessions ORDER BY start_ts, client_port;
+	    SELECT ts, kind, client_port, evidence FROM events
+	    ORDER BY ts, kind, client_port"
+}
+
+# consumed PID: PID waits on an empty pipe (fd 3 here is its write end):
+# every complete packet it was given has gone through the pipeline.
+consumed() {
+	python3 -c 'import array, fcntl, termios
+a = array.array("i", [0])
+fcntl.ioctl(3, termios.FIONREAD, a)
+raise SystemExit(a[0] != 0)' &&
+	    grep -qs pipe_read "/proc/$1/task/$1/wchan"
+}
+
+# feed NAME: stripwatch reading "-r -" from a FIFO whose write end is fd 3
+# here, given the first half of a capture; its pid in $sw.
+feed() {
+	mkfifo "$tmp/$1.fifo"
+	"$SW" -r - -d "$tmp/$1.db" <"$tmp/$1.fifo" >/dev/null \
+	    2>"$tmp/$1.err" &
+	sw=$!
+	pids="$pids $sw"
+	exec 3>"$tmp/$1.fifo"
+	cat "$tmp/part1.pcap" >&3
+	# Without wchan (an old kernel), 10 s are more than enough.
+	wait_for 10 consumed $sw || true
+}
+
+src=$P/clean-interleaved.pcap
+half=$(split_pcap "$src" "$tmp/part1.pcap" "$tmp/part2")
+"$SW" -r "$tmp/part1.pcap" -d "$tmp/ref1.db" >/dev/null 2>&1
+"$SW" -r "$src" -d "$tmp/refall.db" >/dev/null 2>&1
+ref1=$(rows "$tmp/ref1.db")
+refall=$(rows "$tmp/refall.db")
+
+# A stopping signal while the input still flows (a pipe kept open): the
+# read stops at once, every session seen so far is finished and written
+# (the same rows as a run over just those packets), exit 128 + n.
+for sig in INT:130 TERM:143 HUP:129; do
+	name=${sig%:*}
+	t=offline-sig$(echo "$name" | tr A-Z a-z)
+	feed "$t"
+	kill -"$name" "$sw"
+	wait_for 10 eval '! kill -0 $sw 2>/dev/null'
+	exec 3>&-
+	wait "$sw"
+	rc=$?
+	got=$(rows "$tmp/$t.db")
+	if [ $rc -eq "${sig#*:}" ] && [ -n "$ref1" ] && [ "$got" = "$ref1" ] &&
+	    grep -q "stopped reading after $half frames; finishing open" \
+	    "$tmp/$t.err"; then pass $t
+	else fail $t "exit $rc (want ${sig#*:}), rows \"$got\" (want"\
+	    "\"$ref1\"), stderr: $(head -c 300 "$tmp/$t.err")"; fi
+done
+
+# SIGUSR1 logs the counters (at the next packet: the read it interrupts
+# goes on) and the run goes on to the end of its input.
+t=offline-sigusr1
+feed "$t"
+kill -USR1 "$sw"
+cat "$tmp/part2" >&3
+exec 3>&-
+wait "$sw"
+rc=$?
+got=$(rows "$tmp/$t.db")
+if [ $rc -eq 0 ] && [ -n "$refall" ] && [ "$got" = "$refall" ] &&
+    [ "$(grep -c "stats: frames=" "$tmp/$t.err")" = 1 ] &&
+    grep -q "stats: frames=$half " "$tmp/$t.err"; then pass $t
+else fail $t "exit $rc, rows \"$got\" (want \"$refall\"), stderr:"\
+    "$(head -c 300 "$tmp/$t.err")"; fi
+
 # --- reload (SIGHUP): applied, or logged as needing a restart ---------------
 
 if [ $is_root -ne 1 ]; then
