@@ -61,20 +61,17 @@ static int	check_syslog(const char *, char *, size_t);
 #define SIZE_ARG_MAX(x)	((uint64_t)(x) < SIZE_MAX ? (uint64_t)(x) : SIZE_MAX)
 
 #define ITEM(n, t, f, d, lo, hi, chk, rs) \
-	{ n, t, offsetof(struct config, f), 0, d, lo, hi, chk, rs }
+	{ n, t, offsetof(struct config, f), t == CT_STR ? \
+	  sizeof(((struct config *)0)->f) : 0, d, lo, hi, chk, rs }
 #define NUM(n, f, d, lo, hi)	ITEM(n, CT_NUM, f, d, lo, hi, NULL, 0)
 #define SIZE(n, f, d, lo, hi)	ITEM(n, CT_SIZE, f, d, lo, hi, NULL, 0)
 #define BOOL(n, f, d)		ITEM(n, CT_BOOL, f, d, 0, 1, NULL, 0)
-#define STR(n, f, d, chk) \
-	{ n, CT_STR, offsetof(struct config, f), \
-	  sizeof(((struct config *)0)->f), d, 0, 0, chk, 0 }
+#define STR(n, f, d, chk)	ITEM(n, CT_STR, f, d, 0, 0, chk, 0)
 /* The same for settings a reload cannot apply: the running value stays. */
 #define NUM_RESTART(n, f, d, lo, hi) ITEM(n, CT_NUM, f, d, lo, hi, NULL, 1)
 #define SIZE_RESTART(n, f, d, lo, hi) ITEM(n, CT_SIZE, f, d, lo, hi, NULL, 1)
 #define BOOL_RESTART(n, f, d)	ITEM(n, CT_BOOL, f, d, 0, 1, NULL, 1)
-#define STR_RESTART(n, f, d, chk) \
-	{ n, CT_STR, offsetof(struct config, f), \
-	  sizeof(((struct config *)0)->f), d, 0, 0, chk, 1 }
+#define STR_RESTART(n, f, d, chk) ITEM(n, CT_STR, f, d, 0, 0, chk, 1)
 
 /*
  * Every setting. The reasons for each default are in conf/stripwatch.conf;

@@ -16,23 +16,13 @@ case $B in /*) ;; *) B=$(pwd)/$B ;; esac
 SW=$B/stripwatch
 P=$top/pcaps
 failed=0
-tmp=$(mktemp -d /tmp/stripwatch-config.XXXXXX) || exit 1
-pids=""
 
-cleanup() {
-	local p
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+. "$top/tests/lib.sh"
+make_tmp config
 
 pass() { echo "PASS config-$1"; }
 fail() { local t=$1; shift; echo "FAIL config-$t: $*"; failed=1; }
 skip() { echo "SKIP config-$1: $2"; }
-
-. "$top/tests/lib.sh"
 
 q() { sqlite3 -batch "$1" "$2" 2>&1; }
 
