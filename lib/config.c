@@ -1,6 +1,7 @@
 /*
- * config.c: the table of settings (name, type, default, range) and the
- * reader of "key = value" files, with file:line errors.
+ * config.c: the table of settings (name, type, default, range, whether a
+ * reload can apply it) and the reader of "key = value" files, with
+ * file:line errors.
  */
 #include <sys/stat.h>
 

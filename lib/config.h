@@ -1,7 +1,8 @@
 /*
  * config.h: every setting of stripwatch in one struct, read from a
- * "key = value" file. Defaults, ranges and units live in one table in
- * config.c; conf/stripwatch.conf documents each setting.
+ * "key = value" file. Defaults, ranges, units and which settings need a
+ * restart live in one table in config.c; conf/stripwatch.conf documents
+ * each setting.
  */
 #ifndef STRIPWATCH_CONFIG_H
 #define STRIPWATCH_CONFIG_H
