@@ -595,7 +595,7 @@ main(int argc, char *argv[])
 		rc = run_offline(&s, o.files, o.nfiles);
 	}
 	sensor_close_outputs(&s);
-	if (rc > 128)		/* stopped by a signal: 128 + n, as a shell says */
+	if (rc > 128)		/* stopped by signal n: 128 + n, as shells say */
 		return rc;
 	return rc != 0 || s.errors != 0 ? 1 : 0;
 }

@@ -176,7 +176,8 @@ test_binary_input(void **state)
 	char		 zeros[600];
 
 	(void)state;
-	expect_error_len(cut, sizeof(cut) - 1, ":1: NUL byte 0x00 at column 17");
+	expect_error_len(cut, sizeof(cut) - 1,
+	    ":1: NUL byte 0x00 at column 17");
 	expect_error_len(nul_after, sizeof(nul_after) - 1, ":3: NUL byte");
 	memset(zeros, 0, sizeof(zeros));
 	expect_error_len(zeros, sizeof(zeros), ":1: NUL byte");
