@@ -1,15 +1,21 @@
 /*
- * config.c: the table of settings (name, type, default, range) and the
- * reader of "key = value" files, with file:line errors.
+ * config.c: the table of settings (name, type, default, range, whether a
+ * reload can apply it) and the reader of "key = value" files, with
+ * file:line errors.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -28,6 +34,7 @@ struct config_item {
 	const char	*def;		/* default, parsed like file text */
 	uint64_t	 min, max;	/* numbers: accepted range */
 	int		(*check)(const char *, char *, size_t);
+	int		 restart;	/* a reload cannot apply it */
 };
 
 #define KIB	1024ULL
@@ -38,49 +45,71 @@ static int	check_format(const char *, char *, size_t);
 static int	check_facility(const char *, char *, size_t);
 static int	check_syslog(const char *, char *, size_t);
 
-#define NUM(n, f, d, lo, hi) \
-	{ n, CT_NUM, offsetof(struct config, f), 0, d, lo, hi, NULL }
-#define SIZE(n, f, d, lo, hi) \
-	{ n, CT_SIZE, offsetof(struct config, f), 0, d, lo, hi, NULL }
-#define BOOL(n, f, d) \
-	{ n, CT_BOOL, offsetof(struct config, f), 0, d, 0, 1, NULL }
-#define STR(n, f, d, chk) \
-	{ n, CT_STR, offsetof(struct config, f), \
-	  sizeof(((struct config *)0)->f), d, 0, 0, chk }
+/*
+ * A configuration file is a few KiB of text; anything much larger, or not
+ * a regular file (a device, a FIFO), is refused before it is read.
+ */
+#define CONFIG_FILE_MAX	(1024 * 1024)
+#define CONFIG_LINE_MAX	(CONFIG_STR_MAX + 128)	/* longest value, its key,
+						   quotes and spaces */
+
+/*
+ * Narrower types the values are handed on in: the range of a setting stops
+ * where the call that takes it would cut it (pcap_set_buffer_size takes an
+ * int; memory caps become size_t).
+ */
+#define INT_ARG_MAX	((uint64_t)INT_MAX)
+#define SIZE_ARG_MAX(x)	((uint64_t)(x) < SIZE_MAX ? (uint64_t)(x) : SIZE_MAX)
+
+#define ITEM(n, t, f, d, lo, hi, chk, rs) \
+	{ n, t, offsetof(struct config, f), t == CT_STR ? \
+	  sizeof(((struct config *)0)->f) : 0, d, lo, hi, chk, rs }
+#define NUM(n, f, d, lo, hi)	ITEM(n, CT_NUM, f, d, lo, hi, NULL, 0)
+#define SIZE(n, f, d, lo, hi)	ITEM(n, CT_SIZE, f, d, lo, hi, NULL, 0)
+#define BOOL(n, f, d)		ITEM(n, CT_BOOL, f, d, 0, 1, NULL, 0)
+#define STR(n, f, d, chk)	ITEM(n, CT_STR, f, d, 0, 0, chk, 0)
+/* The same for settings a reload cannot apply: the running value stays. */
+#define NUM_RESTART(n, f, d, lo, hi) ITEM(n, CT_NUM, f, d, lo, hi, NULL, 1)
+#define SIZE_RESTART(n, f, d, lo, hi) ITEM(n, CT_SIZE, f, d, lo, hi, NULL, 1)
+#define BOOL_RESTART(n, f, d)	ITEM(n, CT_BOOL, f, d, 0, 1, NULL, 1)
+#define STR_RESTART(n, f, d, chk) ITEM(n, CT_STR, f, d, 0, 0, chk, 1)
 
 /*
  * Every setting. The reasons for each default are in conf/stripwatch.conf;
  * the ranges reject values that would make the sensor useless or unbounded.
  */
 static const struct config_item items[] = {
-	STR("interface", interface, "", NULL),
-	STR("filter", filter,
+	STR_RESTART("interface", interface, "", NULL),
+	STR_RESTART("filter", filter,
 	    "tcp port 25 or tcp port 587 or tcp port 2525", NULL),
-	BOOL("filter_encapsulated", filter_encapsulated, "yes"),
-	SIZE("snaplen", snaplen, "262144", 96, 262144),
-	BOOL("promisc", promisc, "yes"),
-	SIZE("buffer_size", buffer_size, "64M", 1 * MIB, 4 * GIB),
-	NUM("capture_timeout_ms", capture_timeout_ms, "100", 1, 10000),
-	BOOL("immediate", immediate, "no"),
+	BOOL_RESTART("filter_encapsulated", filter_encapsulated, "yes"),
+	SIZE_RESTART("snaplen", snaplen, "262144", 96, 262144),
+	BOOL_RESTART("promisc", promisc, "yes"),
+	SIZE_RESTART("buffer_size", buffer_size, "64M", 1 * MIB, INT_ARG_MAX),
+	NUM_RESTART("capture_timeout_ms", capture_timeout_ms, "100", 1, 10000),
+	BOOL_RESTART("immediate", immediate, "no"),
 	NUM("dispatch_budget", dispatch_budget, "4096", 1, 1000000),
-	NUM("workers", workers, "1", 1, 64),
+	NUM_RESTART("workers", workers, "1", 1, 64),
 	SIZE("frag_memcap", frag_memcap, "4M", 64 * KIB, 1 * GIB),
 	NUM("frag_max_datagrams", frag_max_datagrams, "4096", 1, 1048576),
 	NUM("frag_timeout", frag_timeout, "30", 1, 600),
-	NUM("max_flows", max_flows, "65536", 16, 16777216),
+	NUM_RESTART("max_flows", max_flows, "65536", 16, 16777216),
 	NUM("flow_idle_timeout", flow_idle_timeout, "600", 1, 86400),
 	NUM("flow_linger", flow_linger, "30", 0, 3600),
-	SIZE("reasm_memcap", reasm_memcap, "32M", 64 * KIB, 64 * GIB),
+	SIZE("reasm_memcap", reasm_memcap, "32M", 64 * KIB,
+	    SIZE_ARG_MAX(64 * GIB)),
 	SIZE("reasm_ooo_max", reasm_ooo_max, "256K", 4 * KIB, 64 * MIB),
 	SIZE("reasm_depth", reasm_depth, "0", 0, 4 * GIB - 1),
 	SIZE("reasm_conflict_window", reasm_conflict_window, "2K", 0, 1 * MIB),
-	NUM("history_max_servers", history_max_servers, "65536", 1, 16777216),
+	NUM_RESTART("history_max_servers", history_max_servers, "65536", 1,
+	    16777216),
 	NUM("vanished_after", vanished_after, "1", 1, 1000000),
 	SIZE("smtp_max_line", smtp_max_line, "4096", 512, 1 * MIB),
 	NUM("smtp_max_pipeline", smtp_max_pipeline, "64", 1, 100000),
 	SIZE("tls_max_bytes", tls_max_bytes, "32K", 1 * KIB, 1 * MIB),
-	SIZE("smtp_memcap", smtp_memcap, "16M", 64 * KIB, 64 * GIB),
-	STR("database", database, "", NULL),
+	SIZE("smtp_memcap", smtp_memcap, "16M", 64 * KIB,
+	    SIZE_ARG_MAX(64 * GIB)),
+	STR_RESTART("database", database, "", NULL),
 	NUM("db_queue_max", db_queue_max, "100000", 1, 100000000),
 	NUM("db_busy_timeout_ms", db_busy_timeout_ms, "200", 0, 60000),
 	NUM("db_flush_interval_ms", db_flush_interval_ms, "1000", 10, 600000),
@@ -92,7 +121,7 @@ static const struct config_item items[] = {
 	STR("alert_format", alert_format, "plain", check_format),
 	NUM("alert_rate_limit", alert_rate_limit, "600", 0, 100000000),
 	NUM("alert_rate_interval", alert_rate_interval, "60", 1, 86400),
-	STR("user", user, "stripwatch", NULL),
+	STR_RESTART("user", user, "stripwatch", NULL),
 };
 
 #define NITEMS	(sizeof(items) / sizeof(items[0]))
@@ -322,65 +351,192 @@ parse_line(struct config *c, char *line, char *err, size_t errlen)
 	return config_set(c, key, val, err, errlen);
 }
 
+/*
+ * The whole of path, NUL-terminated, in *textp (to free), if it is a
+ * regular file of at most CONFIG_FILE_MAX bytes. O_NONBLOCK: opening a
+ * FIFO must not wait for a writer before it is refused.
+ */
+static int
+read_text(const char *path, char **textp, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*text = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	memset(&st, 0, sizeof(st));
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) ==
+	    -1 || fstat(fd, &st) == -1)
+		goto syserr;
+	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX)
+		goto notconf;
+	if ((text = malloc(CONFIG_FILE_MAX + 2)) == NULL)
+		goto syserr;
+	/* Read one byte past the bound: a file that grew is refused too. */
+	while (len <= CONFIG_FILE_MAX && (n = read(fd, text + len,
+	    CONFIG_FILE_MAX + 1 - len)) != 0) {
+		if (n == -1 && errno != EINTR)
+			goto syserr;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len > CONFIG_FILE_MAX)
+		goto notconf;
+	close(fd);
+	text[len] = '\0';
+	*textp = text;
+	*lenp = len;
+	return 0;
+syserr:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	goto fail;
+notconf:
+	if (S_ISREG(st.st_mode))
+		snprintf(err, errlen, "%s: larger than %d bytes: not a "
+		    "configuration file", path, CONFIG_FILE_MAX);
+	else
+		snprintf(err, errlen, "%s: not a regular file", path);
+fail:
+	if (fd != -1)
+		close(fd);
+	free(text);
+	return -1;
+}
+
+/*
+ * A configuration line is text: a NUL or another control byte means a
+ * binary file (or a NUL that would silently cut the value). Tabs are
+ * blanks; a CR may end the line (a file edited on Windows).
+ */
+static int
+check_text(const char *line, size_t len, char *err, size_t errlen)
+{
+	size_t		 i;
+	unsigned char	 b;
+
+	if (len > CONFIG_LINE_MAX) {
+		snprintf(err, errlen, "line too long (%zu bytes, at most %d)",
+		    len, CONFIG_LINE_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		b = (unsigned char)line[i];
+		if (b == '\t' || (b == '\r' && i == len - 1) ||
+		    (b >= 0x20 && b != 0x7f))
+			continue;
+		snprintf(err, errlen, "%s byte 0x%02x at column %zu: not a "
+		    "text file", b == 0 ? "NUL" : "control", b, i + 1);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	FILE		*fp;
-	char		 line[CONFIG_STR_MAX + 128], msg[CONFIG_STR_MAX];
+	char		*text, *line, *end, *nl, msg[CONFIG_STR_MAX];
+	size_t		 len;
 	unsigned	 lineno = 0;
-	size_t		 n;
+	int		 rc = 0;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (read_text(path, &text, &len, err, errlen) == -1)
 		return -1;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	end = text + len;
+	for (line = text; line < end && rc == 0; line = nl + 1) {
 		lineno++;
-		n = strlen(line);
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			snprintf(err, errlen, "%s:%u: line too long", path,
-			    lineno);
-			fclose(fp);
-			return -1;
-		}
-		if (parse_line(c, line, msg, sizeof(msg)) == -1) {
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if (check_text(line, (size_t)(nl - line), msg,
+		    sizeof(msg)) == -1 ||
+		    parse_line(c, line, msg, sizeof(msg)) == -1) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-			fclose(fp);
-			return -1;
+			rc = -1;
 		}
 	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		fclose(fp);
-		return -1;
+	free(text);
+	return rc;
+}
+
+/* The value of one setting as the configuration file would write it. */
+static void
+format_value(const struct config *c, const struct config_item *it,
+    char *out, size_t outlen)
+{
+	const char	*field = (const char *)c + it->off;
+	uint64_t	 n;
+
+	if (it->type == CT_STR) {
+		snprintf(out, outlen, "\"%s\"", field);
+		return;
 	}
-	fclose(fp);
-	return 0;
+	memcpy(&n, field, sizeof(n));
+	if (it->type == CT_BOOL)
+		snprintf(out, outlen, "%s", n ? "yes" : "no");
+	else
+		snprintf(out, outlen, "%" PRIu64, n);
+}
+
+static int
+same_value(const struct config *a, const struct config *b,
+    const struct config_item *it)
+{
+	const char	*fa = (const char *)a + it->off;
+	const char	*fb = (const char *)b + it->off;
+
+	if (it->type == CT_STR)
+		return strcmp(fa, fb) == 0;
+	return memcmp(fa, fb, sizeof(uint64_t)) == 0;
+}
+
+int
+config_needs_restart(const char *key)
+{
+	const struct config_item *it = find(key);
+
+	return it == NULL ? -1 : it->restart;
+}
+
+int
+config_reload(const struct config *run, struct config *next,
+    void (*changed)(void *, const struct config_change *), void *arg)
+{
+	struct config_change ch;
+	char		 was[CONFIG_STR_MAX + 4], now[CONFIG_STR_MAX + 4];
+	size_t		 i;
+	int		 n = 0;
+
+	for (i = 0; i < NITEMS; i++) {
+		if (same_value(run, next, &items[i]))
+			continue;
+		format_value(run, &items[i], was, sizeof(was));
+		format_value(next, &items[i], now, sizeof(now));
+		ch.name = items[i].name;
+		ch.was = was;
+		ch.now = now;
+		ch.restart = items[i].restart;
+		if (ch.restart)
+			memcpy((char *)next + items[i].off,
+			    (const char *)run + items[i].off, items[i].type ==
+			    CT_STR ? items[i].size : sizeof(uint64_t));
+		if (changed != NULL)
+			changed(arg, &ch);
+		n++;
+	}
+	return n;
 }
 
 void
 config_dump(const struct config *c, void (*out)(void *, const char *),
     void *arg)
 {
-	char		 line[CONFIG_STR_MAX + 64];
-	const char	*field;
-	uint64_t	 n;
+	char		 line[CONFIG_STR_MAX + 64], value[CONFIG_STR_MAX + 4];
 	size_t		 i;
 
 	for (i = 0; i < NITEMS; i++) {
-		field = (const char *)c + items[i].off;
-		if (items[i].type == CT_STR)
-			snprintf(line, sizeof(line), "%s = \"%s\"",
-			    items[i].name, field);
-		else {
-			memcpy(&n, field, sizeof(n));
-			if (items[i].type == CT_BOOL)
-				snprintf(line, sizeof(line), "%s = %s",
-				    items[i].name, n ? "yes" : "no");
-			else
-				snprintf(line, sizeof(line), "%s = %" PRIu64,
-				    items[i].name, n);
-		}
+		format_value(c, &items[i], value, sizeof(value));
+		snprintf(line, sizeof(line), "%s = %s", items[i].name, value);
 		out(arg, line);
 	}
 }

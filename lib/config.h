@@ -1,7 +1,8 @@
 /*
  * config.h: every setting of stripwatch in one struct, read from a
- * "key = value" file. Defaults, ranges and units live in one table in
- * config.c; conf/stripwatch.conf documents each setting.
+ * "key = value" file. Defaults, ranges, units and which settings need a
+ * restart live in one table in config.c; conf/stripwatch.conf documents
+ * each setting.
  */
 #ifndef STRIPWATCH_CONFIG_H
 #define STRIPWATCH_CONFIG_H
@@ -79,6 +80,28 @@ int	config_load(struct config *c, const char *path, char *err,
  */
 int	config_set(struct config *c, const char *key, const char *value,
 	    char *err, size_t errlen);
+
+/*
+ * Whether a reload (SIGHUP) cannot apply key: 1 it needs a restart, 0 a
+ * reload applies it, -1 no such setting. The settings table says which.
+ */
+int	config_needs_restart(const char *key);
+
+/* One setting that differs between the running and the reloaded file. */
+struct config_change {
+	const char	*name;
+	const char	*was, *now;	/* values as the file writes them */
+	int		 restart;	/* needs a restart: next keeps was */
+};
+
+/*
+ * A reload: compare next (the file read anew) with run (the running
+ * settings). Each setting that needs a restart is set back in next to its
+ * running value. changed (may be NULL) is called once per setting that
+ * differs, in table order. Returns how many differ.
+ */
+int	config_reload(const struct config *run, struct config *next,
+	    void (*changed)(void *, const struct config_change *), void *arg);
 
 /* Write every setting as "key = value" lines (for -n -v and the docs). */
 void	config_dump(const struct config *c, void (*out)(void *, const char *),

@@ -349,6 +349,13 @@ expire_list(struct flow_table *t, struct flow_lru *l, uint64_t timeout_us,
 	return n;
 }
 
+void
+flow_set_limits(struct flow_table *t, const struct flow_config *cfg)
+{
+	t->cfg.idle_timeout_us = cfg->idle_timeout_us;
+	t->cfg.linger_us = cfg->linger_us;
+}
+
 size_t
 flow_expire(struct flow_table *t, uint64_t now_us)
 {

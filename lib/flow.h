@@ -117,6 +117,12 @@ void	flow_mark_established(struct flow_table *t, struct flow *f);
 void	flow_linger(struct flow_table *t, struct flow *f,
 	    enum flow_close_reason why);
 
+/*
+ * A reload: new idle and linger times, applied at the next expiry; the
+ * capacity and the hash key stay those the table was made with.
+ */
+void	flow_set_limits(struct flow_table *t, const struct flow_config *cfg);
+
 /* Close and remove f now, with the given reason. */
 void	flow_close(struct flow_table *t, struct flow *f,
 	    enum flow_close_reason why, uint64_t ts_us);

@@ -190,6 +190,12 @@ history_drain(struct history *h,
 	return n;
 }
 
+void
+history_set_limits(struct history *h, const struct history_config *cfg)
+{
+	h->cfg.vanished_after = cfg->vanished_after;
+}
+
 const struct history_config *
 history_get_config(const struct history *h)
 {

@@ -87,6 +87,12 @@ void	history_mark_dirty(struct history *h, struct history_server *srv);
 size_t	history_drain(struct history *h,
 	    void (*out)(void *, const struct history_server *), void *arg);
 
+/*
+ * A reload: a new vanished_after; max_servers (the table was sized for
+ * it) and the hash key stay.
+ */
+void	history_set_limits(struct history *h, const struct history_config *cfg);
+
 const struct history_config *history_get_config(const struct history *h);
 const struct history_stats *history_get_stats(const struct history *h);
 

@@ -191,6 +191,8 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 	p->reasm.cfg = cfg->reasm;
 	p->smtp_mem.limit = cfg->smtp_memcap;
 	frag_set_limits(p->frags, &cfg->frag);
+	flow_set_limits(p->flows, &cfg->flow);
+	history_set_limits(p->hist, &cfg->history);
 }
 
 static void

@@ -79,7 +79,11 @@ void	pipeline_finish(struct pipeline *p);
  */
 void	pipeline_flush(struct pipeline *p);
 
-/* Apply new limits (a reload); the flow table keeps its capacity. */
+/*
+ * Apply new limits (a reload): timeouts, memory caps, the SMTP and TLS
+ * limits of sessions that start from now on, vanished_after. The flow
+ * table and the server history keep their capacity.
+ */
 void	pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg);
 
 /* The server history, to fill from the database before the first frame. */

@@ -201,44 +201,100 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	live_notify("WATCHDOG=1");
 }
 
+static struct timeval
+ms_timeval(uint64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return tv;
+}
+
 /*
- * SIGHUP: re-read the configuration; apply what can change without
- * reopening the capture (limits, alert settings, retention); reopen the
+ * A timer whose period is a setting, after a reload: re-armed only when
+ * the period changed, so a burst of reloads never postpones it.
+ */
+static void
+rearm(struct event *ev, uint64_t ms, uint64_t was_ms)
+{
+	struct timeval	 tv = ms_timeval(ms);
+
+	if (ms != was_ms && event_add(ev, &tv) == -1)
+		log_warnx("reload: cannot re-arm a timer of %" PRIu64 " ms",
+		    ms);
+}
+
+static void
+log_change(void *arg, const struct config_change *ch)
+{
+	int	*restart = arg;
+
+	if (ch->restart) {
+		log_warnx("%s changed: needs a restart; still %s", ch->name,
+		    ch->was);
+		(*restart)++;
+	} else
+		log_info("%s changed: now %s, was %s", ch->name, ch->now,
+		    ch->was);
+}
+
+/*
+ * The settings side of SIGHUP: read the file and the command line again,
+ * keep (and log) what needs a restart, apply the rest: limits, timeouts,
+ * timers, alert settings; what is read where it is used (retention,
+ * dispatch_budget, db_final_timeout) follows by itself. -1 if the file is
+ * unusable: the running settings stay.
+ */
+static int
+reload_settings(struct live *l)
+{
+	struct sensor	*s = l->s;
+	struct config	 nc, was;
+	struct pipeline_config pc;
+	struct alert_config ac;
+	char		 err[CONFIG_STR_MAX + 256];
+	int		 changed, restart = 0;
+
+	if (sensor_read_config(s, &nc, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    err);
+		return -1;
+	}
+	sensor_default_database(s, &nc);
+	changed = config_reload(&s->cfg, &nc, log_change, &restart);
+	was = s->cfg;
+	s->cfg = nc;
+	sensor_pipeline_config(&s->cfg, &pc);
+	pipeline_set_limits(s->pipe, &pc);
+	sensor_alert_config(s, &ac);
+	alert_set_config(s->alert, &ac);
+	rearm(l->ev_flush, s->cfg.db_flush_interval_ms,
+	    was.db_flush_interval_ms);
+	rearm(l->ev_stats, s->cfg.stats_interval * 1000,
+	    was.stats_interval * 1000);
+	log_info("reload: %d settings changed, %d of them need a restart",
+	    changed, restart);
+	return 0;
+}
+
+/*
+ * SIGHUP: re-read the configuration (reload_settings); reopen the
  * database (it may have been moved away by the operator).
  */
 static void
 reload(struct live *l)
 {
 	struct sensor	*s = l->s;
-	struct config	 nc;
-	struct pipeline_config pc;
-	struct alert_config ac;
 	struct store_config sc;
 	struct store	*ns;
 	char		 err[CONFIG_STR_MAX + 256];
 
 	live_notify("RELOADING=1");
-	config_defaults(&nc);
-	if (s->config_path != NULL &&
-	    config_load(&nc, s->config_path, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    err);
+	if (reload_settings(l) == -1) {
 		live_notify("READY=1");
 		return;
 	}
-	/* What the command line set, and what needs the capture, stays. */
-	memcpy(nc.interface, s->cfg.interface, sizeof(nc.interface));
-	memcpy(nc.filter, s->cfg.filter, sizeof(nc.filter));
-	memcpy(nc.database, s->cfg.database, sizeof(nc.database));
-	memcpy(nc.user, s->cfg.user, sizeof(nc.user));
-	nc.snaplen = s->cfg.snaplen;
-	nc.buffer_size = s->cfg.buffer_size;
-	nc.max_flows = s->cfg.max_flows;
-	s->cfg = nc;
-	sensor_pipeline_config(&s->cfg, &pc);
-	pipeline_set_limits(s->pipe, &pc);
-	sensor_alert_config(s, &ac);
-	alert_set_config(s->alert, &ac);
 	pipeline_flush(s->pipe);
 	sensor_store_config(s, &sc);
 	if ((ns = store_open(s->cfg.database, &sc, err, sizeof(err))) ==
@@ -278,11 +334,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 static struct event *
 timer(struct live *l, uint64_t ms, event_callback_fn fn)
 {
-	struct timeval	 tv;
+	struct timeval	 tv = ms_timeval(ms);
 	struct event	*ev;
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
 	if ((ev = event_new(l->base, -1, EV_PERSIST, fn, l)) == NULL ||
 	    event_add(ev, &tv) == -1)
 		fatalx("cannot add timer");

@@ -125,6 +125,52 @@ sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 		housekeeping(s, ts);
 }
 
+/*
+ * Offline, a signal only sets a flag, looked at between packets. SIGINT,
+ * SIGTERM and SIGHUP (the terminal went away) stop the reading: the open
+ * sessions are finished and everything is written, as at the end of the
+ * input. SIGUSR1 logs the counters.
+ */
+static volatile sig_atomic_t offline_stop;	/* the stopping signal, or 0 */
+static volatile sig_atomic_t offline_usr1;
+
+static void
+on_offline_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		offline_usr1 = 1;
+	else if (offline_stop == 0)
+		offline_stop = sig;
+}
+
+/*
+ * The stopping signals come without SA_RESTART, so that a read blocked on
+ * a pipe (-r -) returns at once; after SIGUSR1 the read goes on. A SIGHUP
+ * that nohup ignores stays ignored. The database writer thread blocks every
+ * signal: they reach this thread.
+ */
+static void
+offline_signals(void)
+{
+	static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t		 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_offline_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		if (stops[i] == SIGHUP && sigaction(SIGHUP, NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		if (sigaction(stops[i], &sa, NULL) == -1)
+			fatal("sigaction");
+	}
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGUSR1, &sa, NULL) == -1)
+		fatal("sigaction");
+}
+
 /* Read one capture file through the pipeline; -1 on a read error. */
 static int
 read_file(struct sensor *s, const char *path)
@@ -132,7 +178,7 @@ read_file(struct sensor *s, const char *path)
 	struct pcap_pkthdr *h;
 	const u_char	*bytes;
 	char		 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
-	int		 rc;
+	int		 rc = 0;
 
 	if ((s->pcap = capture_open_file(path, s->filebuf,
 	    CAPTURE_FILE_BUFFER, err, sizeof(err))) == NULL) {
@@ -155,8 +201,17 @@ read_file(struct sensor *s, const char *path)
 		s->pcap = NULL;
 		return -1;
 	}
-	while ((rc = pcap_next_ex(s->pcap, &h, &bytes)) == 1)
+	while (offline_stop == 0 &&
+	    (rc = pcap_next_ex(s->pcap, &h, &bytes)) == 1) {
+		if (offline_usr1) {
+			offline_usr1 = 0;
+			sensor_log_stats(s);
+		}
 		sensor_frame(s, h, bytes);
+	}
+	/* A stopping signal interrupts a blocked read: not a file error. */
+	if (offline_stop != 0)
+		rc = 0;
 	if (rc == PCAP_ERROR)
 		log_warnx("%s: %s (after %" PRIu64 " frames; what was read "
 		    "is kept)", path, pcap_geterr(s->pcap), s->frames);
@@ -165,21 +220,26 @@ read_file(struct sensor *s, const char *path)
 	return rc == PCAP_ERROR ? -1 : 0;
 }
 
+/* 0 once every file is read, 128 + n when signal n stopped the reading. */
 static int
 run_offline(struct sensor *s, char **files, size_t nfiles)
 {
 	size_t	 i;
 
+	offline_signals();
 	/* Without it the files are read through stdio's small default. */
 	if ((s->filebuf = malloc(CAPTURE_FILE_BUFFER)) == NULL)
 		log_warn("file buffer");
-	for (i = 0; i < nfiles; i++)
+	for (i = 0; i < nfiles && offline_stop == 0; i++)
 		if (read_file(s, files[i]) == -1)
 			s->errors++;
+	if (offline_stop != 0)
+		log_info("signal %d: stopped reading after %" PRIu64 " frames; "
+		    "finishing open sessions", (int)offline_stop, s->frames);
 	pipeline_finish(s->pipe);
 	free(s->filebuf);
 	s->filebuf = NULL;
-	return 0;
+	return offline_stop != 0 ? 128 + offline_stop : 0;
 }
 
 static void
@@ -188,13 +248,20 @@ load_server(void *arg, const struct history_server *rec)
 	history_load(arg, rec);
 }
 
+/* An unset database path: the default of the mode. */
+void
+sensor_default_database(const struct sensor *s, struct config *c)
+{
+	if (c->database[0] == '\0')
+		snprintf(c->database, sizeof(c->database), "%s",
+		    s->live ? SENSOR_DB_LIVE : SENSOR_DB_OFFLINE);
+}
+
 /* The database path (by mode when unset) and its store settings. */
 void
 sensor_store_config(struct sensor *s, struct store_config *sc)
 {
-	if (s->cfg.database[0] == '\0')
-		snprintf(s->cfg.database, sizeof(s->cfg.database), "%s",
-		    s->live ? SENSOR_DB_LIVE : SENSOR_DB_OFFLINE);
+	sensor_default_database(s, &s->cfg);
 	memset(sc, 0, sizeof(*sc));
 	sc->queue_max = (uint32_t)s->cfg.db_queue_max;
 	sc->busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
@@ -338,17 +405,6 @@ check_config(struct sensor *s)
 	return rc;
 }
 
-static void
-set_or_die(struct config *c, const char *key, const char *val)
-{
-	char	 err[CONFIG_STR_MAX + 128];
-
-	if (config_set(c, key, val, err, sizeof(err)) == -1) {
-		fprintf(stderr, "stripwatch: %s\n", err);
-		exit(2);
-	}
-}
-
 /* What the command line asked for, before it is applied to the config. */
 struct options {
 	char		*files[MAX_FILES];	/* -r, in order */
@@ -357,6 +413,84 @@ struct options {
 	int		 check_only;		/* -n */
 	int		 print_filter;		/* --print-filter */
 };
+
+/*
+ * An option that takes one value may be given once: with two, which one
+ * should win is a guess (the last silently did).
+ */
+static int
+set_once(const char **slot, const char *value, int ch)
+{
+	if (*slot != NULL) {
+		fprintf(stderr, "stripwatch: -%c given twice\n", ch);
+		return -1;
+	}
+	*slot = value;
+	return 0;
+}
+
+/* --syslog and --no-syslog contradict each other. */
+static int
+set_syslog(struct sensor *s, int on)
+{
+	if (s->syslog_forced >= 0 && s->syslog_forced != on) {
+		fprintf(stderr, "stripwatch: --syslog and --no-syslog are "
+		    "exclusive\n");
+		return -1;
+	}
+	s->syslog_forced = on;
+	return 0;
+}
+
+/* -d, -f, -i, -u as settings over the file; -1 if one is not valid. */
+static int
+set_overrides(struct sensor *s, const struct options *o)
+{
+	const struct sensor_override all[SENSOR_OVERRIDES_MAX] = {
+		{ "database", o->db }, { "filter", o->filter },
+		{ "interface", o->iface }, { "user", o->user },
+	};
+	struct config	 scratch;
+	char		 err[CONFIG_STR_MAX + 128];
+	size_t		 i;
+
+	config_defaults(&scratch);
+	for (i = 0; i < SENSOR_OVERRIDES_MAX; i++) {
+		if (all[i].value == NULL)
+			continue;
+		if (config_set(&scratch, all[i].key, all[i].value, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "stripwatch: %s\n", err);
+			return -1;
+		}
+		s->overrides[s->noverrides++] = all[i];
+	}
+	return 0;
+}
+
+/* One option of parse_options(); -1 on a usage error. */
+static int
+parse_option(int ch, struct options *o, struct sensor *s)
+{
+	switch (ch) {
+	case 'c': return set_once(&s->config_path, optarg, 'c');
+	case 'd': return set_once(&o->db, optarg, 'd');
+	case 'f': return set_once(&o->filter, optarg, 'f');
+	case 'i': return set_once(&o->iface, optarg, 'i');
+	case 'u': return set_once(&o->user, optarg, 'u');
+	case 'n': o->check_only = 1; return 0;
+	case 'r':
+		if (o->nfiles == MAX_FILES)
+			fatalx("too many -r files (max %d)", MAX_FILES);
+		o->files[o->nfiles++] = optarg;
+		return 0;
+	case 'v': s->verbose++; return 0;
+	case 'S': return set_syslog(s, 1);
+	case 'N': return set_syslog(s, 0);
+	case 'P': o->print_filter = 1; return 0;
+	default: return -1;
+	}
+}
 
 /* Parse argv into *o and s; returns -1 to go on, else an exit status. */
 static int
@@ -376,21 +510,6 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 	while ((ch = getopt_long(argc, argv, "c:d:f:hi:nr:u:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'c': s->config_path = optarg; break;
-		case 'd': o->db = optarg; break;
-		case 'f': o->filter = optarg; break;
-		case 'i': o->iface = optarg; break;
-		case 'n': o->check_only = 1; break;
-		case 'r':
-			if (o->nfiles == MAX_FILES)
-				fatalx("too many -r files (max %d)", MAX_FILES);
-			o->files[o->nfiles++] = optarg;
-			break;
-		case 'u': o->user = optarg; break;
-		case 'v': s->verbose++; break;
-		case 'S': s->syslog_forced = 1; break;
-		case 'N': s->syslog_forced = 0; break;
-		case 'P': o->print_filter = 1; break;
 		case 'V':
 			printf("stripwatch %s\n", STRIPWATCH_VERSION);
 			return 0;
@@ -398,8 +517,10 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			if (parse_option(ch, o, s) == -1) {
+				usage(stderr);
+				return 2;
+			}
 		}
 	}
 	if (optind != argc) {
@@ -408,28 +529,27 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 		usage(stderr);
 		return 2;
 	}
-	return -1;
+	return set_overrides(s, o) == -1 ? 2 : -1;
 }
 
-/* The configuration file, then what the command line overrides. */
-static int
-load_config(struct sensor *s, const struct options *o)
+/*
+ * The settings as the sensor runs them: defaults, the file, then what the
+ * command line overrides. A reload reads them again the same way.
+ */
+int
+sensor_read_config(const struct sensor *s, struct config *c, char *err,
+    size_t len)
 {
-	char	 err[CONFIG_STR_MAX + 256];
+	size_t	 i;
 
+	config_defaults(c);
 	if (s->config_path != NULL &&
-	    config_load(&s->cfg, s->config_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "stripwatch: %s\n", err);
-		return 1;
-	}
-	if (o->db != NULL)
-		set_or_die(&s->cfg, "database", o->db);
-	if (o->filter != NULL)
-		set_or_die(&s->cfg, "filter", o->filter);
-	if (o->iface != NULL)
-		set_or_die(&s->cfg, "interface", o->iface);
-	if (o->user != NULL)
-		set_or_die(&s->cfg, "user", o->user);
+	    config_load(c, s->config_path, err, len) == -1)
+		return -1;
+	for (i = 0; i < s->noverrides; i++)
+		if (config_set(c, s->overrides[i].key, s->overrides[i].value,
+		    err, len) == -1)
+			return -1;
 	return 0;
 }
 
@@ -438,16 +558,18 @@ main(int argc, char *argv[])
 {
 	static struct sensor s;
 	static struct options o;
+	char		 err[CONFIG_STR_MAX + 256];
 	int		 rc;
 
 	s.syslog_forced = -1;
 	s.nworkers = 1;
 	s.ready_fd = -1;
-	config_defaults(&s.cfg);
 	if ((rc = parse_options(argc, argv, &o, &s)) >= 0)
 		return rc;
-	if (load_config(&s, &o) != 0)
+	if (sensor_read_config(&s, &s.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "stripwatch: %s\n", err);
 		return 1;
+	}
 	if (o.check_only)
 		return check_config(&s);
 	if (o.print_filter)
@@ -476,5 +598,7 @@ main(int argc, char *argv[])
 		rc = run_offline(&s, o.files, o.nfiles);
 	}
 	sensor_close_outputs(&s);
+	if (rc > 128)		/* stopped by signal n: 128 + n, as shells say */
+		return rc;
 	return rc != 0 || s.errors != 0 ? 1 : 0;
 }

@@ -22,9 +22,18 @@
 #define SENSOR_DB_LIVE		"/var/lib/stripwatch/stripwatch.db"
 #define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
 
+/* A setting given as an option (-d, -f, -i, -u): it overrides the file. */
+struct sensor_override {
+	const char	*key;
+	const char	*value;
+};
+#define SENSOR_OVERRIDES_MAX	4
+
 struct sensor {
 	struct config	 cfg;
 	const char	*config_path;	/* -c, NULL if none */
+	struct sensor_override overrides[SENSOR_OVERRIDES_MAX];
+	size_t		 noverrides;	/* applied at start and each reload */
 	int		 live;		/* -i: live capture */
 	int		 syslog_forced;	/* --syslog / --no-syslog: 1 / 0,
 					   -1 = by config and mode */
@@ -81,6 +90,9 @@ int	 capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key,
 void	 priv_drop(const char *user);
 
 /* main.c, counters.c */
+int	 sensor_read_config(const struct sensor *s, struct config *c,
+	    char *err, size_t len);
+void	 sensor_default_database(const struct sensor *s, struct config *c);
 void	 sensor_log_stats(struct sensor *s);
 void	 sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 	    const uint8_t *bytes);

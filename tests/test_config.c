@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,9 @@
 
 static char	 tmpfile_path[64];
 
+/* A file holding len bytes of text (NULs included). */
 static const char *
-write_conf(const char *text)
+write_conf_len(const char *text, size_t len)
 {
 	FILE	*fp;
 	int	 fd;
@@ -33,9 +36,15 @@ write_conf(const char *text)
 	assert_true(fd >= 0);
 	fp = fdopen(fd, "w");
 	assert_non_null(fp);
-	fputs(text, fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
 	fclose(fp);
 	return tmpfile_path;
+}
+
+static const char *
+write_conf(const char *text)
+{
+	return write_conf_len(text, strlen(text));
 }
 
 struct keys {
@@ -115,20 +124,26 @@ test_values_and_units(void **state)
 }
 
 static void
-expect_error(const char *text, const char *want)
+expect_error_len(const char *text, size_t len, const char *want)
 {
 	struct config	 c;
 	char		 err[1200];
 	const char	*p;
 
 	config_defaults(&c);
-	p = write_conf(text);
+	p = write_conf_len(text, len);
 	assert_int_equal(config_load(&c, p, err, sizeof(err)), -1);
 	unlink(p);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
 	/* file:line: message */
 	assert_non_null(strstr(err, p));
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	expect_error_len(text, strlen(text), want);
 }
 
 static void
@@ -146,6 +161,270 @@ test_errors_have_file_line(void **state)
 	expect_error("just words\n", ":1: expected \"key = value\"");
 	expect_error("alert_format = json\n", ":1: alert_format must be");
 	expect_error("syslog_facility = kern\n", ":1: unknown syslog");
+}
+
+/*
+ * A NUL or a control byte is binary input, an error at its line: before,
+ * a line of NULs counted as empty (-c /dev/zero never ended) and a NUL cut
+ * a value silently.
+ */
+static void
+test_binary_input(void **state)
+{
+	static const char cut[] = "max_flows = 1000\0 and more\n";
+	static const char nul_after[] = "# ok\nmax_flows = 1000\n\0\n";
+	char		 zeros[600];
+
+	(void)state;
+	expect_error_len(cut, sizeof(cut) - 1,
+	    ":1: NUL byte 0x00 at column 17");
+	expect_error_len(nul_after, sizeof(nul_after) - 1, ":3: NUL byte");
+	memset(zeros, 0, sizeof(zeros));
+	expect_error_len(zeros, sizeof(zeros), ":1: NUL byte");
+	expect_error("filter = \"tcp\033[2J\"\n",
+	    ":1: control byte 0x1b at column 14");
+	expect_error("max_flows = 10\r00\n", ":1: control byte 0x0d");
+}
+
+/* An over-long line is an error at its line, not cut into two. */
+static void
+test_long_line(void **state)
+{
+	char	 text[3000];
+
+	(void)state;
+	memset(text, 0, sizeof(text));
+	strcpy(text, "max_flows = 1000\n# ");
+	memset(text + strlen(text), 'x', 2000);
+	strcat(text, "\n");
+	expect_error(text, ":2: line too long (2002 bytes, at most");
+}
+
+static void
+test_crlf_and_tabs(void **state)
+{
+	struct config	 c;
+	char		 err[1200];
+	const char	*p;
+
+	(void)state;
+	config_defaults(&c);
+	p = write_conf("max_flows\t=\t1000\r\nuser = \"mail\"\r\n");
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	unlink(p);
+	assert_int_equal(c.max_flows, 1000);
+	assert_string_equal(c.user, "mail");
+}
+
+static void
+expect_refused(const char *path, const char *want)
+{
+	struct config	 c;
+	char		 err[1200];
+
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+	if (strstr(err, path) == NULL || strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s: ...%s\"", err, path, want);
+}
+
+/*
+ * Not a regular file: refused before reading, without blocking (a FIFO
+ * with no writer) or spinning (/dev/zero). The alarm turns a hang into a
+ * failure.
+ */
+static void
+test_not_a_regular_file(void **state)
+{
+	char	 fifo[64];
+
+	(void)state;
+	alarm(10);
+	expect_refused("/dev/zero", "not a regular file");
+	expect_refused("/tmp", "not a regular file");
+	snprintf(fifo, sizeof(fifo), "/tmp/swfifo.%d", (int)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_refused(fifo, "not a regular file");
+	unlink(fifo);
+	alarm(0);
+}
+
+static void
+test_oversized_file(void **state)
+{
+	const size_t	 len = 1024 * 1024 + 1;
+	char		*text;
+	const char	*p;
+
+	(void)state;
+	assert_non_null(text = malloc(len));
+	memset(text, '\n', len);
+	p = write_conf_len(text, len);
+	free(text);
+	expect_refused(p, "larger than 1048576 bytes");
+	unlink(p);
+}
+
+/*
+ * buffer_size reaches pcap_set_buffer_size() as an int: 2g would wrap and
+ * be ignored by libpcap (a 2 MiB ring), so the range ends at INT_MAX.
+ */
+static void
+test_ranges_fit_their_calls(void **state)
+{
+	struct config	 c;
+	char		 err[1200];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "buffer_size", "2g", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "buffer_size: 2147483648 out of range "
+	    "1048576..2147483647"));
+	assert_int_equal(config_set(&c, "buffer_size", "4g", err,
+	    sizeof(err)), -1);
+	assert_int_equal(config_set(&c, "buffer_size", "2047m", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.buffer_size, 2047ULL * 1024 * 1024);
+	assert_int_equal(config_set(&c, "buffer_size", "2147483647", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.buffer_size, 2147483647ULL);
+	/* reasm_depth reaches a uint32_t: 4g - 1 is its largest value. */
+	assert_int_equal(config_set(&c, "reasm_depth", "4294967296", err,
+	    sizeof(err)), -1);
+	assert_int_equal(config_set(&c, "reasm_depth", "4294967295", err,
+	    sizeof(err)), 0);
+}
+
+struct changes {
+	char	 text[512];
+	int	 n;
+};
+
+static void
+record_change(void *arg, const struct config_change *ch)
+{
+	struct changes	*r = arg;
+	size_t		 used = strlen(r->text);
+
+	snprintf(r->text + used, sizeof(r->text) - used, "%s%s %s->%s%s",
+	    r->n > 0 ? ", " : "", ch->name, ch->was, ch->now,
+	    ch->restart ? " restart" : "");
+	r->n++;
+}
+
+/*
+ * A reload applies what it can and sets back what needs a restart, each
+ * change reported once, in the table's order.
+ */
+static void
+test_reload_classifies_changes(void **state)
+{
+	struct config	 run, next;
+	struct changes	 r;
+	char		 err[1200];
+
+	(void)state;
+	config_defaults(&run);
+	config_defaults(&next);
+	assert_int_equal(config_reload(&run, &next, NULL, NULL), 0);
+	assert_int_equal(config_set(&next, "max_flows", "1024", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "flow_idle_timeout", "5", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "filter", "tcp port 25", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&next, "alert_format", "rfc5424", err,
+	    sizeof(err)), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(config_reload(&run, &next, record_change, &r), 4);
+	assert_string_equal(r.text, "filter \"tcp port 25 or tcp port 587 or "
+	    "tcp port 2525\"->\"tcp port 25\" restart, max_flows 65536->1024 "
+	    "restart, flow_idle_timeout 600->5, alert_format \"plain\"->"
+	    "\"rfc5424\"");
+	assert_int_equal(next.max_flows, 65536);
+	assert_string_equal(next.filter, run.filter);
+	assert_int_equal(next.flow_idle_timeout, 5);
+	assert_string_equal(next.alert_format, "rfc5424");
+	assert_int_equal(config_needs_restart("workers"), 1);
+	assert_int_equal(config_needs_restart("stats_interval"), 0);
+	assert_int_equal(config_needs_restart("no_such_setting"), -1);
+}
+
+/*
+ * The shipped file marks exactly the settings a reload cannot apply with
+ * "[restart]" in the comment above them.
+ */
+static void
+test_shipped_conf_marks_restart(void **state)
+{
+	char	 line[1200], block[8192], key[64], path[256];
+	FILE	*fp;
+	int	 marked, checked = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/conf/stripwatch.conf", TOP);
+	assert_non_null(fp = fopen(path, "r"));
+	block[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '\n') {
+			block[0] = '\0';
+			continue;
+		}
+		if (line[0] == '#') {
+			if (strlen(block) + strlen(line) < sizeof(block))
+				strcat(block, line);
+			continue;
+		}
+		assert_int_equal(sscanf(line, "%63s", key), 1);
+		marked = strstr(block, "[restart]") != NULL;
+		if (marked != config_needs_restart(key))
+			fail_msg("%s: %s is %smarked [restart]", path, key,
+			    marked ? "" : "not ");
+		checked++;
+	}
+	fclose(fp);
+	assert_true(checked > 20);
+}
+
+/* The README's list of the settings a reload cannot apply is the table's. */
+static void
+test_readme_lists_restart(void **state)
+{
+	static const char marker[] = "[restart] in conf/stripwatch.conf):";
+	struct config	 def;
+	struct keys	 keys;
+	char		 path[256], *text, *list, *end, *name;
+	FILE		*fp;
+	long		 len;
+	int		 i, listed = 0, restart = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/README", TOP);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((len = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(text = calloc(1, (size_t)len + 1));
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_non_null(list = strstr(text, marker));
+	list += strlen(marker);
+	assert_non_null(end = strchr(list, '.'));
+	*end = '\0';
+	for (name = strtok(list, ", \n"); name != NULL;
+	    name = strtok(NULL, ", \n")) {
+		if (config_needs_restart(name) != 1)
+			fail_msg("README lists %s as needing a restart", name);
+		listed++;
+	}
+	free(text);
+	config_defaults(&def);
+	memset(&keys, 0, sizeof(keys));
+	config_dump(&def, collect, &keys);
+	for (i = 0; i < keys.n; i++)
+		restart += config_needs_restart(keys.names[i]) == 1;
+	assert_int_equal(listed, restart);
 }
 
 static void
@@ -191,6 +470,15 @@ main(void)
 		cmocka_unit_test(test_shipped_conf_matches_defaults),
 		cmocka_unit_test(test_values_and_units),
 		cmocka_unit_test(test_errors_have_file_line),
+		cmocka_unit_test(test_binary_input),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_crlf_and_tabs),
+		cmocka_unit_test(test_not_a_regular_file),
+		cmocka_unit_test(test_oversized_file),
+		cmocka_unit_test(test_ranges_fit_their_calls),
+		cmocka_unit_test(test_reload_classifies_changes),
+		cmocka_unit_test(test_shipped_conf_marks_restart),
+		cmocka_unit_test(test_readme_lists_restart),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set_overrides),
 	};

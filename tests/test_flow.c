@@ -194,6 +194,29 @@ test_idle_expiry(void **state)
 	assert_int_equal(c.n, 3);
 }
 
+/* A reload shortens the idle time: the next expiry uses it. */
+static void
+test_set_limits(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 600, &c);
+	struct flow_config nc;
+
+	(void)state;
+	open_flow(t, 1001, 1000, 1);
+	assert_int_equal(flow_expire(t, 1200), 0);
+	memset(&nc, 0, sizeof(nc));
+	nc.max_flows = 1;		/* the capacity stays 16 */
+	nc.idle_timeout_us = 100;
+	flow_set_limits(t, &nc);
+	assert_int_equal(flow_expire(t, 1101), 1);
+	assert_int_equal(c.why[0], FLOW_CLOSE_IDLE);
+	open_flow(t, 1002, 1200, 1);
+	assert_non_null(open_flow(t, 1003, 1200, 1));
+	assert_int_equal(flow_table_stats(t)->active, 2);
+	flow_table_free(t, 2000);
+}
+
 /* Full table: embryonic flows go first, then the least recently active. */
 static void
 test_eviction_order(void **state)
@@ -321,6 +344,7 @@ main(void)
 		cmocka_unit_test(test_orientation),
 		cmocka_unit_test(test_no_flow_for_stray_segments),
 		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_set_limits),
 		cmocka_unit_test(test_eviction_order),
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_reused_flow_is_fresh),

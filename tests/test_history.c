@@ -279,6 +279,24 @@ test_threshold(void **state)
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
 }
 
+/* A reload raises the threshold of the running history. */
+static void
+test_set_limits(void **state)
+{
+	struct fx	*fx = *state;
+	struct history_config hc = { 1, 2, { 0, 0 } };
+
+	history_set_limits(fx->h, &hc);
+	assert_int_equal(history_get_config(fx->h)->vanished_after, 2);
+	assert_int_not_equal(history_get_config(fx->h)->max_servers, 1);
+	session(fx, OFFERED, 0, NULL, 1000);
+	session(fx, NO_OFFER, 0, NULL, 2000);
+	assert_int_equal(fx->rec.nevents, 0);	/* 1 < 2 */
+	session(fx, OFFERED, 0, NULL, 3000);
+	session(fx, NO_OFFER, 0, NULL, 4000);
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+}
+
 static void
 test_certificate_changed(void **state)
 {
@@ -617,6 +635,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_is_not_judged,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threshold, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_set_limits, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_certificate_changed,
 		    setup, teardown),
