@@ -58,7 +58,7 @@ detect_severity_name(enum detect_severity s)
 }
 
 static void
-escape_text(char *dst, size_t len, const struct smtp_text *t)
+escape_text(char *dst, size_t len, const struct mail_text *t)
 {
 	text_escape(dst, len, t->b, t->len);
 }
@@ -100,7 +100,7 @@ emit(struct detect *d, struct detect_state *st, enum detect_kind kind,
 static void
 emit_text(struct detect *d, struct detect_state *st, enum detect_kind kind,
     const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const struct smtp_text *evidence)
+    const struct mail_text *evidence)
 {
 	char	 buf[DETECT_TEXT_MAX];
 
@@ -150,7 +150,7 @@ static void
 emit_tamper(struct detect *d, struct detect_state *st,
     enum detect_kind kind, enum detect_severity sev,
     const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const struct smtp_text *evidence)
+    const struct mail_text *evidence)
 {
 	const struct history_server *srv;
 	char	 buf[DETECT_TEXT_MAX];
@@ -169,18 +169,18 @@ emit_tamper(struct detect *d, struct detect_state *st,
  * stripping when STARTTLS itself is missing from that reply.
  */
 static int
-capability_masked(const struct smtp_facts *f)
+capability_masked(const struct mail_facts *f)
 {
-	return (f->flags & SMTP_F_CAP_MASKED) &&
-	    (f->flags & SMTP_F_EHLO_REPLY) &&
-	    !(f->flags & SMTP_F_STARTTLS_OFFERED);
+	return (f->flags & MAIL_F_CAP_MASKED) &&
+	    (f->flags & MAIL_F_CAPS) &&
+	    !(f->flags & MAIL_F_STARTTLS_OFFERED);
 }
 
 static int
-starttls_refused(const struct smtp_facts *f)
+starttls_refused(const struct mail_facts *f)
 {
-	uint32_t need = SMTP_F_STARTTLS_OFFERED | SMTP_F_STARTTLS_REQUESTED |
-	    SMTP_F_STARTTLS_REPLY;
+	uint32_t need = MAIL_F_STARTTLS_OFFERED | MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY;
 
 	return (f->flags & need) == need && f->starttls_reply != 220;
 }
@@ -198,17 +198,17 @@ enum offer_view { OFFER_UNKNOWN, OFFER_SEEN, OFFER_NONE, OFFER_EHLO_REFUSED,
     OFFER_HELO_ONLY, OFFER_CLOSING };
 
 static enum offer_view
-offer_view(const struct smtp_facts *f)
+offer_view(const struct mail_facts *f)
 {
-	if (f->flags & SMTP_F_STARTTLS_OFFERED)
+	if (f->flags & MAIL_F_STARTTLS_OFFERED)
 		return OFFER_SEEN;
-	if (f->flags & SMTP_F_CLOSING)
+	if (f->flags & MAIL_F_CLOSING)
 		return OFFER_CLOSING;
-	if (f->flags & SMTP_F_EHLO_REFUSED)
+	if (f->flags & MAIL_F_CAPS_REFUSED)
 		return OFFER_EHLO_REFUSED;
-	if (f->flags & SMTP_F_EHLO_REPLY)
+	if (f->flags & MAIL_F_CAPS)
 		return OFFER_NONE;
-	if ((f->flags & SMTP_F_HELO) && !(f->flags & SMTP_F_EHLO) &&
+	if ((f->flags & MAIL_F_HELO) && !(f->flags & MAIL_F_EHLO) &&
 	    f->ehlo_reply != 0)
 		return OFFER_HELO_ONLY;
 	return OFFER_UNKNOWN;
@@ -216,7 +216,7 @@ offer_view(const struct smtp_facts *f)
 
 static void
 judge_offer(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
 	static const char *const why[] = {
@@ -247,7 +247,7 @@ judge_offer(struct detect *d, struct detect_state *st,
 
 static void
 judge_cert(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
 	const struct history_server *srv;
@@ -281,14 +281,14 @@ refused_severity(struct detect *d, const struct flow_tuple *t)
 
 void
 detect_update(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
 	if (capability_masked(f))
 		emit_tamper(d, st, DETECT_CAPABILITY_MASKED,
 		    kinds[DETECT_CAPABILITY_MASKED].severity, t, session_id,
 		    ts_us, &f->cap_masked);
-	if (f->flags & SMTP_F_CMD_MASKED)
+	if (f->flags & MAIL_F_CMD_MASKED)
 		emit_tamper(d, st, DETECT_COMMAND_MASKED,
 		    kinds[DETECT_COMMAND_MASKED].severity, t, session_id, ts_us,
 		    &f->cmd_masked);
@@ -296,15 +296,15 @@ detect_update(struct detect *d, struct detect_state *st,
 		emit_tamper(d, st, DETECT_STARTTLS_REFUSED,
 		    refused_severity(d, t), t, session_id, ts_us,
 		    &f->starttls_line);
-	if (f->flags & SMTP_F_PLAINTEXT_AFTER)
+	if (f->flags & MAIL_F_PLAINTEXT_AFTER)
 		emit_tamper(d, st, DETECT_PLAINTEXT_AFTER_STARTTLS,
 		    kinds[DETECT_PLAINTEXT_AFTER_STARTTLS].severity, t,
 		    session_id, ts_us, &f->plaintext);
-	if (f->flags & (SMTP_F_CMD_INJECTION | SMTP_F_RESP_INJECTION))
+	if (f->flags & (MAIL_F_CMD_INJECTION | MAIL_F_RESP_INJECTION))
 		emit_tamper(d, st, DETECT_STARTTLS_INJECTION,
 		    kinds[DETECT_STARTTLS_INJECTION].severity, t, session_id,
 		    ts_us, &f->injected);
-	if (f->flags & SMTP_F_BANNER_MASKED)
+	if (f->flags & MAIL_F_BANNER_MASKED)
 		emit_text(d, st, DETECT_BANNER_MASKED, t, session_id, ts_us,
 		    &f->banner);
 	judge_offer(d, st, f, t, session_id, ts_us);
@@ -340,25 +340,25 @@ tampered(const struct detect_state *st)
 }
 
 static const char *
-outcome(const struct detect_state *st, const struct smtp_facts *f)
+outcome(const struct detect_state *st, const struct mail_facts *f)
 {
 	if (tampered(st))
 		return DETECT_OUTCOME_STRIPPED;
 	if (st->emitted & (1u << DETECT_STARTTLS_REFUSED))
 		return DETECT_OUTCOME_REFUSED;
-	if ((f->flags & SMTP_F_TLS_CLIENT_HELLO) &&
-	    (f->flags & SMTP_F_TLS_SERVER_HELLO))
+	if ((f->flags & MAIL_F_TLS_CLIENT_HELLO) &&
+	    (f->flags & MAIL_F_TLS_SERVER_HELLO))
 		return DETECT_OUTCOME_TLS;
-	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
+	if (f->flags & MAIL_F_STARTTLS_ACCEPTED)
 		return DETECT_OUTCOME_TLS_UNSEEN;
-	if ((f->flags & SMTP_F_STARTTLS_REQUESTED) &&
-	    !(f->flags & SMTP_F_STARTTLS_REPLY))
+	if ((f->flags & MAIL_F_STARTTLS_REQUESTED) &&
+	    !(f->flags & MAIL_F_STARTTLS_REPLY))
 		return DETECT_OUTCOME_INCOMPLETE;
-	if (f->flags & SMTP_F_STARTTLS_OFFERED)
+	if (f->flags & MAIL_F_STARTTLS_OFFERED)
 		return DETECT_OUTCOME_NOT_REQUESTED;
-	if (f->flags & SMTP_F_CLOSING)
+	if (f->flags & MAIL_F_CLOSING)
 		return DETECT_OUTCOME_INCOMPLETE;
-	if (f->flags & (SMTP_F_EHLO_REPLY | SMTP_F_HELO))
+	if (f->flags & (MAIL_F_CAPS | MAIL_F_HELO))
 		return DETECT_OUTCOME_NOT_OFFERED;
 	return DETECT_OUTCOME_INCOMPLETE;
 }
@@ -386,7 +386,7 @@ fill_tls(struct detect_session *s, const struct tls_facts *tls)
 
 /* Add this session to its server's record and hand the record over. */
 static void
-remember(struct detect *d, const struct smtp_facts *f,
+remember(struct detect *d, const struct mail_facts *f,
     const struct flow_tuple *t, uint64_t start_us, uint64_t end_us)
 {
 	struct history_server *srv;
@@ -399,12 +399,12 @@ remember(struct detect *d, const struct smtp_facts *f,
 	if (end_us > srv->last_us)
 		srv->last_us = end_us;
 	srv->sessions++;
-	if (f->flags & SMTP_F_STARTTLS_OFFERED) {
+	if (f->flags & MAIL_F_STARTTLS_OFFERED) {
 		srv->offered++;
 		if (end_us > srv->last_offered_us)
 			srv->last_offered_us = end_us;
 	}
-	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
+	if (f->flags & MAIL_F_STARTTLS_ACCEPTED)
 		srv->accepted++;
 	if (f->tls.have_cert) {
 		srv->have_cert = srv->cert_new = 1;
@@ -433,14 +433,14 @@ detect_flush(struct detect *d)
 
 void
 detect_finish(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t start_us, uint64_t end_us,
     const char *close_reason, struct detect_session *out)
 {
 	size_t	 i;
 
 	memset(out, 0, sizeof(*out));
-	if (!(f->flags & SMTP_F_SMTP))
+	if (!(f->flags & MAIL_F_PROTO))
 		return;
 	detect_update(d, st, f, t, session_id, end_us);
 	out->id = session_id;
@@ -449,12 +449,12 @@ detect_finish(struct detect *d, struct detect_state *st,
 	out->tuple = *t;
 	escape_text(out->helo, sizeof(out->helo), &f->helo);
 	escape_text(out->banner, sizeof(out->banner), &f->banner);
-	out->starttls_offered = (f->flags & SMTP_F_STARTTLS_OFFERED) != 0;
-	out->starttls_requested = (f->flags & SMTP_F_STARTTLS_REQUESTED) != 0;
-	if (f->flags & SMTP_F_STARTTLS_REPLY)
+	out->starttls_offered = (f->flags & MAIL_F_STARTTLS_OFFERED) != 0;
+	out->starttls_requested = (f->flags & MAIL_F_STARTTLS_REQUESTED) != 0;
+	if (f->flags & MAIL_F_STARTTLS_REPLY)
 		out->starttls_reply = f->starttls_reply;
-	out->tls_established = (f->flags & SMTP_F_TLS_CLIENT_HELLO) &&
-	    (f->flags & SMTP_F_TLS_SERVER_HELLO);
+	out->tls_established = (f->flags & MAIL_F_TLS_CLIENT_HELLO) &&
+	    (f->flags & MAIL_F_TLS_SERVER_HELLO);
 	fill_tls(out, &f->tls);
 	out->gaps = f->gaps;
 	out->events = st->emitted;

@@ -12,10 +12,10 @@
 
 #include "flow.h"
 #include "history.h"
-#include "smtp.h"
+#include "mail.h"
 
-/* Escaped evidence and text fields: room for SMTP_TEXT_MAX bytes of \xHH. */
-#define DETECT_TEXT_MAX	(4 * SMTP_TEXT_MAX + 4)
+/* Escaped evidence and text fields: room for MAIL_TEXT_MAX bytes of \xHH. */
+#define DETECT_TEXT_MAX	(4 * MAIL_TEXT_MAX + 4)
 
 enum detect_kind {
 	DETECT_CAPABILITY_MASKED = 0,
@@ -116,7 +116,7 @@ void	detect_init(struct detect *d, const struct detect_sink *sinks,
  * (certificate_changed).
  */
 void	detect_update(struct detect *d, struct detect_state *st,
-	    const struct smtp_facts *f, const struct flow_tuple *t,
+	    const struct mail_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t ts_us);
 
 /* Raise reassembly_conflict (once per session) with both versions. */
@@ -131,7 +131,7 @@ void	detect_conflict(struct detect *d, struct detect_state *st,
  * Sessions that never looked like SMTP are not recorded.
  */
 void	detect_finish(struct detect *d, struct detect_state *st,
-	    const struct smtp_facts *f, const struct flow_tuple *t,
+	    const struct mail_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t start_us, uint64_t end_us,
 	    const char *close_reason, struct detect_session *out);
 
