@@ -128,8 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(copy);
 	}
 	mail_end(s);
-	if (mail_session_facts(s)->banner.len > MAIL_TEXT_MAX ||
-	    mail_session_facts(s)->helo.len > MAIL_TEXT_MAX)
+	if (mail_session_facts(s)->banner.len > TEXT_FIELD_MAX ||
+	    mail_session_facts(s)->helo.len > TEXT_FIELD_MAX)
 		abort();
 	if (mail_state_name(mail_session_state(s)) == NULL)
 		abort();

@@ -58,7 +58,7 @@ detect_severity_name(enum detect_severity s)
 }
 
 static void
-escape_text(char *dst, size_t len, const struct mail_text *t)
+escape_text(char *dst, size_t len, const struct text_field *t)
 {
 	text_escape(dst, len, t->b, t->len);
 }
@@ -100,7 +100,7 @@ emit(struct detect *d, struct detect_state *st, enum detect_kind kind,
 static void
 emit_text(struct detect *d, struct detect_state *st, enum detect_kind kind,
     const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const struct mail_text *evidence)
+    const struct text_field *evidence)
 {
 	char	 buf[DETECT_TEXT_MAX];
 
@@ -150,7 +150,7 @@ static void
 emit_tamper(struct detect *d, struct detect_state *st,
     enum detect_kind kind, enum detect_severity sev,
     const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const struct mail_text *evidence)
+    const struct text_field *evidence)
 {
 	const struct history_server *srv;
 	char	 buf[DETECT_TEXT_MAX];

@@ -14,8 +14,8 @@
 #include "history.h"
 #include "mail.h"
 
-/* Escaped evidence and text fields: room for MAIL_TEXT_MAX bytes of \xHH. */
-#define DETECT_TEXT_MAX	(4 * MAIL_TEXT_MAX + 4)
+/* Escaped evidence and text fields: room for TEXT_FIELD_MAX bytes of \xHH. */
+#define DETECT_TEXT_MAX	(4 * TEXT_FIELD_MAX + 4)
 
 enum detect_kind {
 	DETECT_CAPABILITY_MASKED = 0,

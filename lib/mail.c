@@ -25,7 +25,10 @@
  * before any fact was recorded, so a POP3 server on port 25 or SMTP on an
  * odd port is still read right.
  */
+#include <openssl/evp.h>
+
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +59,21 @@ static const char *const proto_names[] = {
 	[MAIL_PROTO_POP3] = "pop3",
 };
 
+/*
+ * Longest SASL response decoded to find a user name: PLAIN carries
+ * authzid, authcid and password (each at most 255 bytes, RFC 4616), well
+ * inside 1 KiB; a longer response is not looked into.
+ */
+#define MAIL_SASL_MAX		1024
+
+/* SASL mechanisms whose responses carry the password itself. */
+enum mail_sasl {
+	SASL_NONE = 0,
+	SASL_PLAIN,		/* RFC 4616: authzid NUL authcid NUL passwd */
+	SASL_LOGIN,		/* user, then password, each a response */
+	SASL_OTHER		/* challenge-response or tokens: not read */
+};
+
 static const char *const state_names[] = {
 	"greeting", "command", "auth", "tls_wait", "tls", "done"
 };
@@ -70,15 +88,6 @@ mail_set_state(struct mail_session *s, enum mail_state st)
 	if (s->state == MAIL_ST_DONE)
 		return;		/* final */
 	s->state = st;
-}
-
-void
-mail_text_set(struct mail_text *t, const uint8_t *p, size_t n)
-{
-	if (n > MAIL_TEXT_MAX)
-		n = MAIL_TEXT_MAX;
-	memcpy(t->b, p, n);
-	t->len = (uint16_t)n;
 }
 
 int
@@ -142,7 +151,7 @@ mail_starttls_answered(struct mail_session *s, int accepted,
     const uint8_t *line, size_t n)
 {
 	s->starttls_pending = 0;
-	mail_text_set(&s->f.starttls_line, line, n);
+	text_field_set(&s->f.starttls_line, line, n);
 	s->f.flags |= MAIL_F_STARTTLS_REPLY;
 	if (!accepted) {
 		mail_set_state(s, MAIL_ST_COMMAND);
@@ -155,6 +164,105 @@ mail_starttls_answered(struct mail_session *s, int accepted,
 		s->d[0].done = s->d[1].done = 1;	/* ENOMEM */
 		mail_set_state(s, MAIL_ST_DONE);
 	}
+}
+
+void
+mail_credentials(struct mail_session *s, const char *how,
+    const uint8_t *user, size_t ulen)
+{
+	if (s->f.flags & MAIL_F_CREDENTIALS)
+		return;
+	s->f.flags |= MAIL_F_CREDENTIALS;
+	snprintf(s->f.cred_mech, sizeof(s->f.cred_mech), "%s", how);
+	if (user != s->f.cred_user.b)	/* LOGIN kept it there already */
+		text_field_set(&s->f.cred_user, user, ulen);
+}
+
+/*
+ * Decode base64 text into out (room for MAIL_SASL_MAX bytes); returns the
+ * decoded length without padding, or -1 for text that is not base64 or
+ * too long. The caller wipes out.
+ */
+static int
+sasl_decode(const uint8_t *p, size_t n, uint8_t *out)
+{
+	int	 len, pad = 0;
+
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > MAIL_SASL_MAX)
+		return -1;
+	if ((len = EVP_DecodeBlock(out, p, (int)n)) < 0)
+		return -1;
+	while (pad < 2 && p[n - 1 - (size_t)pad] == '=')
+		pad++;
+	return len - pad;
+}
+
+/* The authcid of a PLAIN response: between the first and second NUL. */
+static void
+sasl_plain(struct mail_session *s, const uint8_t *b, size_t n,
+    const char *how)
+{
+	const uint8_t	*u, *nul;
+
+	if ((u = memchr(b, '\0', n)) == NULL)
+		return;
+	u++;
+	if ((nul = memchr(u, '\0', n - (size_t)(u - b))) == NULL)
+		return;
+	mail_credentials(s, how, u, (size_t)(nul - u));
+}
+
+/* One client response of the SASL exchange. */
+static void
+sasl_response(struct mail_session *s, const uint8_t *p, size_t n)
+{
+	uint8_t		 buf[MAIL_SASL_MAX];
+	char		 how[MAIL_MECH_MAX];
+	int		 len;
+
+	if (n == 1 && p[0] == '*') {	/* the client cancels */
+		mail_set_state(s, MAIL_ST_COMMAND);
+		return;
+	}
+	if (s->sasl_mech != SASL_PLAIN && s->sasl_mech != SASL_LOGIN)
+		return;
+	snprintf(how, sizeof(how), "%s %s", s->sasl_how,
+	    s->sasl_mech == SASL_PLAIN ? "PLAIN" : "LOGIN");
+	if ((len = sasl_decode(p, n, buf)) < 0)
+		return;
+	if (s->sasl_mech == SASL_PLAIN)
+		sasl_plain(s, buf, (size_t)len, how);
+	else if (s->sasl_step == 0) {	/* the user name: keep it */
+		if (!(s->f.flags & MAIL_F_CREDENTIALS))
+			text_field_set(&s->f.cred_user, buf, (size_t)len);
+	}
+	else if (s->sasl_step == 1)	/* the password */
+		mail_credentials(s, how, s->f.cred_user.b,
+		    s->f.cred_user.len);
+	s->sasl_step++;
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void
+mail_auth_start(struct mail_session *s, const char *how, const uint8_t *arg,
+    size_t n)
+{
+	size_t	 w = mail_word(arg, n), a;
+
+	mail_set_state(s, MAIL_ST_AUTH);
+	s->sasl_how = how;
+	s->sasl_step = 0;
+	if (mail_ieq(arg, w, "PLAIN"))
+		s->sasl_mech = SASL_PLAIN;
+	else if (mail_ieq(arg, w, "LOGIN"))
+		s->sasl_mech = SASL_LOGIN;
+	else
+		s->sasl_mech = SASL_OTHER;
+	for (a = w; a < n && arg[a] == ' '; a++)
+		;
+	/* an initial response (RFC 4954, 4959); "=" is an empty one */
+	if (a < n && !(n - a == 1 && arg[a] == '='))
+		sasl_response(s, arg + a, n - a);
 }
 
 void
@@ -259,10 +367,15 @@ line_free(struct mail_session *s, struct mail_dir *d)
 	d->cap = 0;
 }
 
-/* Forget the partial line and its buffer: none is held between lines. */
+/*
+ * Forget the partial line and its buffer: none is held between lines. The
+ * kept bytes are wiped first: a line may have carried a password.
+ */
 static void
 line_reset(struct mail_session *s, struct mail_dir *d)
 {
+	if (d->len > 0)
+		explicit_bzero(d->buf != NULL ? d->buf : d->head, d->len);
 	d->len = 0;
 	d->raw = 0;
 	d->in_line = 0;
@@ -397,13 +510,13 @@ line_role(struct mail_session *s, const uint8_t *p, size_t n,
 	case MAIL_ROLE_RESP_INJECTED:
 		if (s->f.flags & inj)
 			break;
-		mail_text_set(&s->f.injected, p, n);
+		text_field_set(&s->f.injected, p, n);
 		s->f.flags |= inj;
 		break;
 	case MAIL_ROLE_PLAINTEXT:
 		if (s->f.flags & MAIL_F_PLAINTEXT_AFTER)
 			break;
-		mail_text_set(&s->f.plaintext, p, n);
+		text_field_set(&s->f.plaintext, p, n);
 		s->f.flags |= MAIL_F_PLAINTEXT_AFTER;
 		break;
 	case MAIL_ROLE_NORMAL:
@@ -470,7 +583,9 @@ line_end(struct mail_session *s, int dir, const uint8_t *p, size_t kept,
 			if (s->ops->body_end != NULL)
 				s->ops->body_end(s, dir);
 		}
-	} else {
+	} else if (dir == 0 && s->state == MAIL_ST_AUTH)
+		sasl_response(s, p, n);
+	else {
 		if (!s->guessed && !(s->f.flags & MAIL_F_PROTO))
 			guess(s, dir, p, n);
 		s->ops->line(s, dir, p, n, role);
@@ -594,12 +709,27 @@ release(struct mail_session *s)
 	s->tp = NULL;
 }
 
+/* The facts' own bytes; they outlive release() for detect.c to read. */
+void
+mail_facts_free(struct mail_facts *f)
+{
+	text_field_free(&f->banner);
+	text_field_free(&f->helo);
+	text_field_free(&f->cap_masked);
+	text_field_free(&f->cmd_masked);
+	text_field_free(&f->starttls_line);
+	text_field_free(&f->injected);
+	text_field_free(&f->plaintext);
+	text_field_free(&f->cred_user);
+}
+
 void
 mail_session_free(struct mail_session *s)
 {
 	if (s == NULL)
 		return;
 	release(s);
+	mail_facts_free(&s->f);
 	free(s);
 }
 

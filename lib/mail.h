@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "text.h"
 #include "tls.h"
 
 enum mail_proto {
@@ -26,14 +27,6 @@ enum mail_proto {
 	MAIL_PROTO_IMAP,
 	MAIL_PROTO_POP3,
 	MAIL_NPROTOS
-};
-
-/* Raw bytes kept as evidence or for the record; longer input is cut. */
-#define MAIL_TEXT_MAX	256
-
-struct mail_text {
-	uint16_t	 len;		/* bytes in b, <= MAIL_TEXT_MAX */
-	uint8_t		 b[MAIL_TEXT_MAX]; /* raw, not NUL-terminated */
 };
 
 struct mail_config {
@@ -80,8 +73,19 @@ struct mail_config {
 #define MAIL_F_CLOSING		0x00200000u /* the server refused service
 					       before showing capabilities
 					       (SMTP 421, IMAP BYE greeting) */
+#define MAIL_F_CREDENTIALS	0x00400000u /* the client sent a password
+					       outside TLS (cred_mech) */
+#define MAIL_F_LOGINDISABLED	0x00800000u /* IMAP: LOGINDISABLED among
+					       the capabilities */
+#define MAIL_F_PREAUTH		0x01000000u /* IMAP: PREAUTH greeting */
 
-/* Everything detect.c and the session record need. */
+/* Longest name of how credentials were sent ("AUTHENTICATE PLAIN"). */
+#define MAIL_MECH_MAX	24
+
+/*
+ * Everything detect.c and the session record need. The text fields are
+ * the session's own (text.h): mail_session_free() gives them back.
+ */
 struct mail_facts {
 	enum mail_proto	 proto;
 	uint32_t	 flags;		/* MAIL_F_* */
@@ -91,14 +95,19 @@ struct mail_facts {
 					   none */
 	uint32_t	 ehlo_count;	/* SMTP: EHLO/HELO commands seen */
 	uint32_t	 gaps;		/* gaps reported by reassembly */
-	struct mail_text banner;	/* the greeting's first line, after
+	struct text_field banner;	/* the greeting's first line, after
 					   the code or status */
-	struct mail_text helo;		/* SMTP: EHLO/HELO argument */
-	struct mail_text cap_masked;	/* the masked capability line */
-	struct mail_text cmd_masked;	/* the masked command line */
-	struct mail_text starttls_line;	/* the reply line to STARTTLS */
-	struct mail_text injected;	/* first injected bytes */
-	struct mail_text plaintext;	/* first plaintext after acceptance */
+	struct text_field helo;		/* SMTP: EHLO/HELO argument */
+	struct text_field cap_masked;	/* the masked capability line */
+	struct text_field cmd_masked;	/* the masked command line */
+	struct text_field starttls_line;	/* the reply line to STARTTLS */
+	struct text_field injected;	/* first injected bytes */
+	struct text_field plaintext;	/* first plaintext after acceptance */
+	struct text_field cred_user;	/* the user name sent with the first
+					   cleartext password (never the
+					   password) */
+	char		 cred_mech[MAIL_MECH_MAX]; /* how: "AUTH PLAIN",
+					   "LOGIN", "USER/PASS"... */
 	struct tls_facts tls;		/* handshake facts after it */
 };
 
@@ -151,6 +160,12 @@ void	mail_gap(struct mail_session *s, int dir, uint32_t len);
 void	mail_end(struct mail_session *s);
 
 const struct mail_facts *mail_session_facts(const struct mail_session *s);
+
+/*
+ * Give back the text fields of facts built outside a session (tests);
+ * a session's own are given back by mail_session_free().
+ */
+void	mail_facts_free(struct mail_facts *f);
 enum mail_state mail_session_state(const struct mail_session *s);
 const char *mail_state_name(enum mail_state st);
 

@@ -76,6 +76,9 @@ struct mail_session {
 	uint8_t		 foreign;	/* lines of another protocol before it
 					   looked like this one */
 	uint8_t		 guessed;	/* the first line chose the protocol */
+	uint8_t		 sasl_mech;	/* enum mail_sasl of the exchange */
+	uint8_t		 sasl_step;	/* its client responses so far */
+	const char	*sasl_how;	/* "AUTH" or "AUTHENTICATE" */
 	struct tls_parser *tp;		/* after STARTTLS was accepted */
 };
 
@@ -109,9 +112,6 @@ extern const struct mail_proto_ops smtp_ops;
 /* The one place the state changes; MAIL_ST_DONE is final. */
 void	mail_set_state(struct mail_session *, enum mail_state);
 
-/* Keep up to MAIL_TEXT_MAX bytes of p. */
-void	mail_text_set(struct mail_text *, const uint8_t *, size_t);
-
 /* Whether p (n bytes) equals the ASCII word w, ignoring case. */
 int	mail_ieq(const uint8_t *, size_t, const char *);
 
@@ -136,6 +136,24 @@ void	mail_body(struct mail_session *, int dir);
 
 /* n raw bytes follow in direction dir (0: nothing to step). */
 void	mail_raw(struct mail_session *, int dir, uint64_t n);
+
+/*
+ * A SASL exchange starts (SMTP and POP3 "AUTH", IMAP "AUTHENTICATE"; how
+ * is that word): arg is "MECHANISM [initial-response]". Until the
+ * protocol ends it (mail_set_state(MAIL_ST_COMMAND) on the final reply),
+ * the client's lines are SASL responses, read here: the user name of a
+ * PLAIN or LOGIN exchange is kept and the password flagged as sent in
+ * the clear, never kept (the decoded bytes are wiped).
+ */
+void	mail_auth_start(struct mail_session *, const char *how,
+	    const uint8_t *arg, size_t n);
+
+/*
+ * The client sent a password outside TLS: how (our own constant text)
+ * and the user name (ulen bytes) are kept, the first time.
+ */
+void	mail_credentials(struct mail_session *, const char *how,
+	    const uint8_t *user, size_t ulen);
 
 /* Direction dir reads lines again (a body or a run given up). */
 void	mail_lines(struct mail_session *, int dir);

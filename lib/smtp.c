@@ -53,7 +53,7 @@ struct smtp_session {
 	uint8_t		 r_offered;	/* STARTTLS keyword in it */
 	uint8_t		 r_kwlen;	/* keyword length of r_masked */
 	uint8_t		 cap_kwlen;	/* keyword length of f.cap_masked */
-	struct mail_text r_masked;	/* masked capability line in it */
+	struct text_field r_masked;	/* masked capability line in it */
 };
 
 typedef void (*smtp_proceed_fn)(struct smtp_session *, const uint8_t *,
@@ -209,7 +209,7 @@ smtp_proceed_ehlo(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
 	s->m.f.flags |= MAIL_F_EHLO;
 	if (s->m.f.ehlo_count++ == 0)
-		mail_text_set(&s->m.f.helo, arg, n);
+		text_field_set(&s->m.f.helo, arg, n);
 }
 
 static void
@@ -217,7 +217,7 @@ smtp_proceed_helo(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
 	s->m.f.flags |= MAIL_F_HELO;
 	if (s->m.f.ehlo_count++ == 0)
-		mail_text_set(&s->m.f.helo, arg, n);
+		text_field_set(&s->m.f.helo, arg, n);
 }
 
 static void
@@ -262,9 +262,7 @@ smtp_proceed_bdat(struct smtp_session *s, const uint8_t *arg, size_t n)
 static void
 smtp_proceed_auth(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
-	(void)arg;
-	(void)n;
-	mail_set_state(&s->m, MAIL_ST_AUTH);
+	mail_auth_start(&s->m, "AUTH", arg, n);
 }
 
 static void
@@ -295,7 +293,8 @@ smtp_reply_ehlo(struct smtp_session *s, unsigned code, const uint8_t *p,
 	if (s->r_masked.len > 0 && (!(f->flags & MAIL_F_CAP_MASKED) ||
 	    (s->cap_kwlen != SMTP_STARTTLS_LEN &&
 	    s->r_kwlen == SMTP_STARTTLS_LEN))) {
-		f->cap_masked = s->r_masked;
+		text_field_set(&f->cap_masked, s->r_masked.b,
+		    s->r_masked.len);
 		s->cap_kwlen = s->r_kwlen;
 		f->flags |= MAIL_F_CAP_MASKED;
 	}
@@ -365,7 +364,7 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 		}
 		if (mail_is_masked_keyword(p, w)) {
 			if (!(f->flags & MAIL_F_CMD_MASKED)) {
-				mail_text_set(&f->cmd_masked, p, n);
+				text_field_set(&f->cmd_masked, p, n);
 				f->flags |= MAIL_F_CMD_MASKED;
 			}
 			mail_q_push(&s->m, &s->q, CMD_MASKED);
@@ -390,16 +389,6 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 		v->proceed(s, p + a, n - a);
 }
 
-static void
-smtp_client_line(struct smtp_session *s, const uint8_t *p, size_t n)
-{
-	if (s->m.state == MAIL_ST_AUTH) {
-		if (n == 1 && p[0] == '*')	/* RFC 4954: cancel */
-			mail_set_state(&s->m, MAIL_ST_COMMAND);
-		return;
-	}
-	smtp_command(s, p, n);
-}
 
 /* A line after the first of an EHLO reply: "250-KEYWORD params". */
 static void
@@ -419,7 +408,7 @@ smtp_capability(struct smtp_session *s, const uint8_t *p, size_t n)
 		return;
 	if (s->r_masked.len == 0 || (s->r_kwlen != SMTP_STARTTLS_LEN &&
 	    w == SMTP_STARTTLS_LEN)) {
-		mail_text_set(&s->r_masked, p, n);
+		text_field_set(&s->r_masked, p, n);
 		s->r_kwlen = (uint8_t)(w > UINT8_MAX ? UINT8_MAX : w);
 	}
 }
@@ -447,7 +436,7 @@ smtp_banner_line(struct smtp_session *s, const uint8_t *p, size_t n,
 		return;
 	}
 	if (s->r_lines++ == 0) {
-		mail_text_set(&f->banner, text, tlen);
+		text_field_set(&f->banner, text, tlen);
 		if (smtp_is_masked_banner(text, tlen))
 			f->flags |= MAIL_F_BANNER_MASKED;
 		f->flags |= MAIL_F_PROTO | MAIL_F_GREETING;
@@ -524,7 +513,7 @@ smtp_line(struct mail_session *m, int dir, const uint8_t *p, size_t n,
 
 	(void)role;
 	if (dir == 0)
-		smtp_client_line(s, p, n);
+		smtp_command(s, p, n);
 	else
 		smtp_server_line(s, p, n);
 }
@@ -570,6 +559,7 @@ smtp_release(struct mail_session *m)
 	struct smtp_session *s = (struct smtp_session *)m;
 
 	mail_q_clear(m, &s->q);
+	text_field_free(&s->r_masked);
 }
 
 /* A reply code from the server, or a verb only SMTP has from the client. */

@@ -56,6 +56,7 @@ setup(void **state)
 {
 	static struct fixture fx;
 
+	mail_facts_free(&fx.f);		/* the last test's texts */
 	memset(&fx, 0, sizeof(fx));
 	fx.sink.event = rec_event;
 	fx.sink.session = rec_session;
@@ -72,10 +73,9 @@ setup(void **state)
 }
 
 static void
-text(struct mail_text *t, const char *s)
+text(struct text_field *t, const char *s)
 {
-	t->len = (uint16_t)strlen(s);
-	memcpy(t->b, s, t->len);
+	text_field_set(t, (const uint8_t *)s, strlen(s));
 }
 
 static void
@@ -251,8 +251,8 @@ test_escaping(void **state)
 	size_t		 i;
 
 	fx->f.flags |= MAIL_F_CMD_MASKED;
-	fx->f.cmd_masked.len = sizeof(hostile) - 1;
-	memcpy(fx->f.cmd_masked.b, hostile, sizeof(hostile) - 1);
+	text_field_set(&fx->f.cmd_masked, (const uint8_t *)hostile,
+	    sizeof(hostile) - 1);
 	text(&fx->f.helo, "evil\r\n250 fake");
 	text(&fx->f.banner, "mx \x07 ready");
 	update(fx, 10);

@@ -229,8 +229,7 @@ test_one_alert_per_tampered_session(void **state)
 	memset(&f, 0, sizeof(f));
 	memset(&st, 0, sizeof(st));
 	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | NO_OFFER | MAIL_F_CAP_MASKED;
-	f.cap_masked.len = 12;
-	memcpy(f.cap_masked.b, "250-XXXXXXXA", 12);
+	text_field_set(&f.cap_masked, (const uint8_t *)"250-XXXXXXXA", 12);
 	detect_update(&fx->d, &st, &f, &fx->t, 3, 3000);
 	detect_finish(&fx->d, &st, &f, &fx->t, 3, 3000, 3010, "fin", &out);
 	assert_int_equal(fx->rec.nevents, 1);
@@ -238,6 +237,7 @@ test_one_alert_per_tampered_session(void **state)
 	assert_non_null(strstr(fx->rec.ev[0].evidence,
 	    "250-XXXXXXXA; offered in 2 of 2 earlier sessions, last "));
 	assert_string_equal(out.outcome, DETECT_OUTCOME_STRIPPED);
+	mail_facts_free(&f);
 	/* A refusal by a server that offers: its line, then the history. */
 	session(fx, OFFERED | MAIL_F_STARTTLS_REQUESTED |
 	    MAIL_F_STARTTLS_REPLY, 454, NULL, 4000);

@@ -40,7 +40,29 @@ struct run {
 	struct memcap	 mem;
 	enum mail_state	 state;
 	int		 ret[2];	/* last smtp_data return per direction */
+	uint8_t		 texts[8][TEXT_FIELD_MAX]; /* f's text bytes, kept
+					   after the session is freed */
 };
+
+/* Point f's text fields at copies in r, so they outlive the session. */
+static void
+snapshot(struct run *r, const struct mail_facts *f)
+{
+	struct text_field *t[] = {
+		&r->f.banner, &r->f.helo, &r->f.cap_masked, &r->f.cmd_masked,
+		&r->f.starttls_line, &r->f.injected, &r->f.plaintext,
+		&r->f.cred_user,
+	};
+	size_t		 i;
+
+	r->f = *f;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i]->len > 0)
+			memcpy(r->texts[i], t[i]->b, t[i]->len);
+		t[i]->b = r->texts[i];
+		t[i]->cap = 0;		/* not allocated: never freed */
+	}
+}
 
 static const struct mail_config cfg = {
 	.max_line = 1000,	/* RFC 5321 text line limit */
@@ -213,14 +235,14 @@ run_script(const struct step *steps, size_t nsteps, size_t piece,
 			feed(s, r, steps[i].dir, p, n, piece);
 	}
 	mail_end(s);
-	r->f = *mail_session_facts(s);
+	snapshot(r, mail_session_facts(s));
 	r->state = mail_session_state(s);
 	mail_session_free(s);
 	assert_int_equal(r->mem.used, 0);	/* every charge given back */
 }
 
 static void
-text_equal(const struct mail_text *a, const struct mail_text *b)
+text_equal(const struct text_field *a, const struct text_field *b)
 {
 	assert_int_equal(a->len, b->len);
 	assert_memory_equal(a->b, b->b, a->len);
@@ -312,7 +334,7 @@ run_all_ways(const struct step *steps, size_t nsteps, struct run *out)
 			    sizeof((steps)[0]), (r))
 
 static void
-assert_text(const struct mail_text *t, const char *want)
+assert_text(const struct text_field *t, const char *want)
 {
 	assert_int_equal(t->len, strlen(want));
 	assert_memory_equal(t->b, want, t->len);
@@ -694,8 +716,10 @@ test_auth(void **state)
 
 	(void)state;
 	RUN(steps, &r);
+	/* The LOGIN exchange sent a password in the clear. */
 	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
-	    MAIL_F_QUIT);
+	    MAIL_F_QUIT | MAIL_F_CREDENTIALS);
+	assert_string_equal(r.f.cred_mech, "AUTH LOGIN");
 	assert_int_equal(r.st.unpaired, 0);
 	assert_int_equal(r.state, MAIL_ST_COMMAND);
 }
@@ -1008,7 +1032,7 @@ test_memcap_cuts_line(void **state)
 	assert_int_equal(st.long_lines, 0);
 	/* a's line ends: all of it was kept */
 	say(a, C, "\r\n");
-	assert_int_equal(mail_session_facts(a)->helo.len, MAIL_TEXT_MAX);
+	assert_int_equal(mail_session_facts(a)->helo.len, TEXT_FIELD_MAX);
 	assert_int_equal(mem.used, 0);
 	assert_int_equal(mem.peak, 512);
 	mail_session_free(a);
@@ -1352,6 +1376,75 @@ test_server_closing_shapes(void **state)
 	assert_int_equal(r.state, MAIL_ST_DONE);
 }
 
+/* Whether needle's bytes appear in the len bytes at b. */
+static int
+bytes_hold(const void *b, size_t len, const char *needle)
+{
+	size_t		 n = strlen(needle), j;
+
+	for (j = 0; j + n <= len; j++)
+		if (memcmp((const uint8_t *)b + j, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether needle appears anywhere in the run's facts. */
+static int
+facts_hold(const struct run *r, const char *needle)
+{
+	return bytes_hold(r->texts, sizeof(r->texts), needle) ||
+	    bytes_hold(&r->f, sizeof(r->f), needle);
+}
+
+/*
+ * AUTH PLAIN and LOGIN in the clear: the user name is kept with how it
+ * was sent, the password never. Other mechanisms, a cancelled exchange
+ * and a user name alone send no password.
+ */
+static void
+test_cleartext_credentials(void **state)
+{
+	struct run	 r;
+	struct step	 plain[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH PLAIN AGFsaWNlAHMzY3IzdC1QVw==\r\n"),
+		STR(S, "235 2.7.0 ok\r\n"), STR(C, "QUIT\r\n"),
+	};
+	struct step	 login[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH LOGIN\r\n"), STR(S, "334 VXNlcm5hbWU6\r\n"),
+		STR(C, "Ym9i\r\n"), STR(S, "334 UGFzc3dvcmQ6\r\n"),
+		STR(C, "aHVudGVyMi1QVw==\r\n"), STR(S, "235 ok\r\n"),
+		STR(C, "MAIL FROM:<bob@example.org>\r\n"),
+	};
+	struct step	 none[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH CRAM-MD5\r\n"), STR(S, "334 PDEyMzQ+\r\n"),
+		STR(C, "Ym9iIDAxMjM0NTY3ODlhYmNkZWY=\r\n"), STR(S, "235 ok\r\n"),
+		STR(C, "AUTH LOGIN YWxpY2U=\r\n"), STR(S, "334 UGFzc3dvcmQ6\r\n"),
+		STR(C, "*\r\n"), STR(S, "501 cancelled\r\n"),
+		STR(C, "NOOP\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(plain, &r);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_string_equal(r.f.cred_mech, "AUTH PLAIN");
+	assert_text(&r.f.cred_user, "alice");
+	assert_false(facts_hold(&r, "s3cr3t-PW"));
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
+	RUN(login, &r);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_string_equal(r.f.cred_mech, "AUTH LOGIN");
+	assert_text(&r.f.cred_user, "bob");
+	assert_false(facts_hold(&r, "hunter2-PW"));
+	assert_int_equal(r.st.unpaired, 0);
+	RUN(none, &r);
+	assert_false(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
+	assert_int_equal(r.st.unpaired, 0);
+}
+
 /* An unterminated last line is parsed at the end. */
 static void
 test_end_parses_last_line(void **state)
@@ -1423,8 +1516,8 @@ test_random_input(void **state)
 		}
 		mail_end(s);
 		f = mail_session_facts(s);
-		assert_true(f->banner.len <= MAIL_TEXT_MAX);
-		assert_true(f->injected.len <= MAIL_TEXT_MAX);
+		assert_true(f->banner.len <= TEXT_FIELD_MAX);
+		assert_true(f->injected.len <= TEXT_FIELD_MAX);
 		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
 		mail_session_free(s);
 		assert_int_equal(mem.used, 0);
@@ -1506,6 +1599,7 @@ main(void)
 		cmocka_unit_test(test_pop3_client_only),
 		cmocka_unit_test(test_client_ahead_of_banner),
 		cmocka_unit_test(test_server_closing),
+		cmocka_unit_test(test_cleartext_credentials),
 		cmocka_unit_test(test_server_closing_shapes),
 		cmocka_unit_test(test_end_parses_last_line),
 		cmocka_unit_test(test_random_input),
