@@ -148,8 +148,9 @@ session_new(struct pipeline *p, struct flow *f)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->mail = mail_session_new(MAIL_PROTO_SMTP, &p->cfg.mail, &p->stats.mail,
-	    &p->smtp_mem)) == NULL) {
+	if ((s->mail = mail_session_new(
+	    mail_proto_by_port(f->tuple.server_port), &p->cfg.mail,
+	    &p->stats.mail, &p->smtp_mem)) == NULL) {
 		free(s);
 		return NULL;
 	}
