@@ -91,6 +91,9 @@ struct mail_facts {
 	uint32_t	 flags;		/* MAIL_F_* */
 	uint16_t	 starttls_reply; /* SMTP: code answering STARTTLS, 0
 					   none (see starttls_line) */
+	char		 starttls_status[5]; /* IMAP "OK", "NO", "BAD"; POP3
+					   "+OK", "-ERR": the answer to
+					   STARTTLS/STLS; "" none or SMTP */
 	uint16_t	 ehlo_reply;	/* SMTP: final code answering EHLO, 0
 					   none */
 	uint32_t	 ehlo_count;	/* SMTP: EHLO/HELO commands seen */
