@@ -12,10 +12,17 @@
 /* Evidence bytes kept per side of a reassembly conflict. */
 #define DETECT_CONFLICT_SHOW	64
 
+/* Room for the escaped first 64 bytes of a user name in evidence: names
+ * are short, and the rest of the line must fit beside it. */
+#define DETECT_USER_SHOW	(4 * 64 + 4)
+
+/* When an event makes its session's outcome "stripped". */
+enum tamper { TAMPER_NO = 0, TAMPER_YES, TAMPER_IF_HIGH };
+
 struct kind_info {
 	const char		*name;
-	enum detect_severity	 severity;
-	int			 tampering;	/* makes the outcome "stripped" */
+	enum detect_severity	 severity;	/* the usual one */
+	enum tamper		 tampering;
 };
 
 static const struct kind_info kinds[DETECT_NKINDS] = {
@@ -31,6 +38,13 @@ static const struct kind_info kinds[DETECT_NKINDS] = {
 	[DETECT_STARTTLS_VANISHED] = { "starttls_vanished", DETECT_SEV_HIGH, 1 },
 	[DETECT_CERTIFICATE_CHANGED] =
 	    { "certificate_changed", DETECT_SEV_MEDIUM, 0 },
+	/* a password went by in the clear: what it exposes, not a strip */
+	[DETECT_CLEARTEXT_CREDENTIALS] =
+	    { "cleartext_credentials", DETECT_SEV_MEDIUM, 0 },
+	/* PREAUTH makes STARTTLS impossible: a strip when the server
+	 * offered STARTTLS before (high), maybe its setting otherwise */
+	[DETECT_PREAUTH_GREETING] =
+	    { "preauth_greeting", DETECT_SEV_MEDIUM, TAMPER_IF_HIGH },
 };
 
 void
@@ -75,6 +89,9 @@ emit_sev(struct detect *d, struct detect_state *st, enum detect_kind kind,
 	if (st->emitted & (1u << kind))
 		return;
 	st->emitted |= 1u << kind;
+	if (kinds[kind].tampering == TAMPER_YES ||
+	    (kinds[kind].tampering == TAMPER_IF_HIGH && sev == DETECT_SEV_HIGH))
+		st->tampered = 1;
 	d->events[kind]++;
 	memset(&ev, 0, sizeof(ev));
 	ev.ts_us = ts_us;
@@ -266,6 +283,54 @@ judge_cert(struct detect *d, struct detect_state *st,
 	emit(d, st, DETECT_CERTIFICATE_CHANGED, t, session_id, ts_us, buf);
 }
 
+/*
+ * A password sent outside TLS. High when the client had the protection
+ * and did not use it, or lost it: STARTTLS offered in this session or in
+ * the server's history, or LOGINDISABLED (the server said not to).
+ */
+static void
+judge_credentials(struct detect *d, struct detect_state *st,
+    const struct mail_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	const struct history_server *srv = NULL;
+	enum detect_severity sev = DETECT_SEV_MEDIUM;
+	char		 user[DETECT_USER_SHOW], buf[DETECT_TEXT_MAX];
+
+	if (!(f->flags & MAIL_F_CREDENTIALS) ||
+	    (st->emitted & (1u << DETECT_CLEARTEXT_CREDENTIALS)))
+		return;
+	if ((f->flags & (MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED)) ||
+	    (srv = offered_before(d, t)) != NULL)
+		sev = DETECT_SEV_HIGH;
+	escape_text(user, sizeof(user), &f->cred_user);
+	snprintf(buf, sizeof(buf), "%s %s user=\"%s\"%s%s",
+	    mail_proto_name(f->proto), f->cred_mech, user,
+	    (f->flags & MAIL_F_LOGINDISABLED) ? "; LOGINDISABLED" : "",
+	    (f->flags & MAIL_F_STARTTLS_OFFERED) ? "; STARTTLS offered" : "");
+	if (srv != NULL && !(f->flags & MAIL_F_STARTTLS_OFFERED))
+		history_note(buf, sizeof(buf), srv);
+	emit_sev(d, st, DETECT_CLEARTEXT_CREDENTIALS, sev, t, session_id,
+	    ts_us, buf);
+}
+
+/* An IMAP PREAUTH greeting: the session starts authenticated, so
+ * STARTTLS can no longer be asked for (RFC 3501 6.2.1). */
+static void
+judge_preauth(struct detect *d, struct detect_state *st,
+    const struct mail_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	const struct history_server *srv;
+
+	if (!(f->flags & MAIL_F_PREAUTH))
+		return;
+	srv = offered_before(d, t);
+	emit_tamper(d, st, DETECT_PREAUTH_GREETING, srv != NULL ?
+	    DETECT_SEV_HIGH : kinds[DETECT_PREAUTH_GREETING].severity, t,
+	    session_id, ts_us, &f->banner);
+}
+
 /* A refusal from a server that normally says 220 is worse. */
 static enum detect_severity
 refused_severity(struct detect *d, const struct flow_tuple *t)
@@ -307,8 +372,10 @@ detect_update(struct detect *d, struct detect_state *st,
 	if (f->flags & MAIL_F_BANNER_MASKED)
 		emit_text(d, st, DETECT_BANNER_MASKED, t, session_id, ts_us,
 		    &f->banner);
+	judge_preauth(d, st, f, t, session_id, ts_us);
 	judge_offer(d, st, f, t, session_id, ts_us);
 	judge_cert(d, st, f, t, session_id, ts_us);
+	judge_credentials(d, st, f, t, session_id, ts_us);
 }
 
 void
@@ -328,21 +395,10 @@ detect_conflict(struct detect *d, struct detect_state *st,
 	emit(d, st, DETECT_REASSEMBLY_CONFLICT, t, session_id, ts_us, buf);
 }
 
-static int
-tampered(const struct detect_state *st)
-{
-	int	 k;
-
-	for (k = 0; k < DETECT_NKINDS; k++)
-		if ((st->emitted & (1u << k)) && kinds[k].tampering)
-			return 1;
-	return 0;
-}
-
 static const char *
 outcome(const struct detect_state *st, const struct mail_facts *f)
 {
-	if (tampered(st))
+	if (st->tampered)
 		return DETECT_OUTCOME_STRIPPED;
 	if (st->emitted & (1u << DETECT_STARTTLS_REFUSED))
 		return DETECT_OUTCOME_REFUSED;
@@ -451,8 +507,13 @@ detect_finish(struct detect *d, struct detect_state *st,
 	escape_text(out->banner, sizeof(out->banner), &f->banner);
 	out->starttls_offered = (f->flags & MAIL_F_STARTTLS_OFFERED) != 0;
 	out->starttls_requested = (f->flags & MAIL_F_STARTTLS_REQUESTED) != 0;
-	if (f->flags & MAIL_F_STARTTLS_REPLY)
+	if (f->flags & MAIL_F_STARTTLS_REPLY) {
 		out->starttls_reply = f->starttls_reply;
+		memcpy(out->starttls_status, f->starttls_status,
+		    sizeof(out->starttls_status));
+		out->starttls_status[sizeof(out->starttls_status) - 1] = '\0';
+	}
+	out->protocol = mail_proto_name(f->proto);
 	out->tls_established = (f->flags & MAIL_F_TLS_CLIENT_HELLO) &&
 	    (f->flags & MAIL_F_TLS_SERVER_HELLO);
 	fill_tls(out, &f->tls);

@@ -27,6 +27,8 @@ enum detect_kind {
 	DETECT_BANNER_MASKED,
 	DETECT_STARTTLS_VANISHED,
 	DETECT_CERTIFICATE_CHANGED,
+	DETECT_CLEARTEXT_CREDENTIALS,
+	DETECT_PREAUTH_GREETING,
 	DETECT_NKINDS
 };
 
@@ -56,7 +58,10 @@ struct detect_session {
 	char		 banner[DETECT_TEXT_MAX];
 	uint8_t		 starttls_offered;
 	uint8_t		 starttls_requested;
-	uint16_t	 starttls_reply;	/* 0 = NULL */
+	uint16_t	 starttls_reply;	/* SMTP code; 0 = NULL */
+	char		 starttls_status[5];	/* IMAP/POP3 answer word to
+						   STARTTLS; "" = NULL */
+	const char	*protocol;		/* mail_proto_name() */
 	uint8_t		 tls_established;
 	const char	*tls_version;		/* NULL when not seen */
 	char		 tls_cipher[64];	/* "" = NULL */
@@ -93,6 +98,8 @@ struct detect_sink {
 /* Per-session detection state, embedded in the caller's session. */
 struct detect_state {
 	uint32_t	 emitted;	/* bit per detect_kind already raised */
+	uint8_t		 tampered;	/* a tampering event was raised: the
+					   outcome is "stripped" */
 	uint8_t		 judged_offer;	/* history compared with the offer */
 	uint8_t		 judged_cert;	/* history compared with the cert */
 };

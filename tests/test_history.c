@@ -25,7 +25,16 @@ struct rec {
 	struct detect_event ev[16];
 	int		 nservers;
 	struct history_server last;
+	const char	*last_outcome;	/* of the last session finished */
 };
+
+static void
+rec_session(void *arg, const struct detect_session *s)
+{
+	struct rec	*r = arg;
+
+	r->last_outcome = s->outcome;
+}
 
 static void
 rec_event(void *arg, const struct detect_event *ev)
@@ -63,6 +72,7 @@ setup(void **state)
 	memset(&fx, 0, sizeof(fx));
 	fx.sink.event = rec_event;
 	fx.sink.server = rec_server;
+	fx.sink.session = rec_session;
 	fx.sink.arg = &fx.rec;
 	fx.h = history_new(&hc);
 	assert_non_null(fx.h);
@@ -247,6 +257,87 @@ test_one_alert_per_tampered_session(void **state)
 	/* The silent strip itself still raises starttls_vanished. */
 	session(fx, NO_OFFER, 0, NULL, 5000);
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+}
+
+/* A session of protocol proto with these facts, cred_user set. */
+static void
+cred_session(struct fx *fx, enum mail_proto proto, uint32_t flags,
+    uint64_t ts)
+{
+	struct mail_facts f;
+	struct detect_state st;
+	struct detect_session out;
+
+	memset(&f, 0, sizeof(f));
+	memset(&st, 0, sizeof(st));
+	f.proto = proto;
+	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | flags;
+	snprintf(f.cred_mech, sizeof(f.cred_mech), "LOGIN");
+	text_field_set(&f.cred_user, (const uint8_t *)"bob\x1b[2J\"", 8);
+	text_field_set(&f.banner, (const uint8_t *)"[CAPABILITY IMAP4rev1] hi",
+	    25);
+	detect_update(&fx->d, &st, &f, &fx->t, 5, ts);
+	detect_finish(&fx->d, &st, &f, &fx->t, 5, ts, ts + 10, "fin", &out);
+	detect_flush(&fx->d);
+	mail_facts_free(&f);
+}
+
+/*
+ * cleartext_credentials: medium when nothing protected the client, high
+ * when STARTTLS was offered (here or before) or LOGINDISABLED said no;
+ * the user name escaped, the protocol and how in the evidence.
+ */
+static void
+test_cleartext_credentials(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->t.server_port = 143;
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS, 1000);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_int_equal(fx->rec.ev[0].kind, DETECT_CLEARTEXT_CREDENTIALS);
+	assert_int_equal(fx->rec.ev[0].severity, DETECT_SEV_MEDIUM);
+	assert_string_equal(fx->rec.ev[0].evidence,
+	    "imap LOGIN user=\"bob\\x1b[2J\\\"\"");
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS |
+	    MAIL_F_LOGINDISABLED, 2000);
+	assert_int_equal(fx->rec.ev[1].severity, DETECT_SEV_HIGH);
+	assert_non_null(strstr(fx->rec.ev[1].evidence, "; LOGINDISABLED"));
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS | MAIL_F_CAPS |
+	    MAIL_F_STARTTLS_OFFERED, 3000);
+	assert_int_equal(fx->rec.ev[2].severity, DETECT_SEV_HIGH);
+	/* The offer is gone now, but the history remembers it: high, and
+	 * starttls_vanished too (two findings: the strip and the leak). */
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS | MAIL_F_CAPS,
+	    4000);
+	assert_int_equal(fx->rec.nevents, 5);
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+	assert_int_equal(fx->rec.ev[4].kind, DETECT_CLEARTEXT_CREDENTIALS);
+	assert_int_equal(fx->rec.ev[4].severity, DETECT_SEV_HIGH);
+	assert_non_null(strstr(fx->rec.ev[4].evidence, "offered in 1 of"));
+}
+
+/* preauth_greeting: high (and the session stripped) when the server
+ * offered STARTTLS before, medium without such a history. */
+static void
+test_preauth_greeting(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->t.server_port = 143;
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_PREAUTH, 1000);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_int_equal(fx->rec.ev[0].kind, DETECT_PREAUTH_GREETING);
+	assert_int_equal(fx->rec.ev[0].severity, DETECT_SEV_MEDIUM);
+	assert_string_equal(fx->rec.ev[0].evidence,
+	    "[CAPABILITY IMAP4rev1] hi");
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CAPS |
+	    MAIL_F_STARTTLS_OFFERED, 2000);
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_PREAUTH, 3000);
+	assert_int_equal(fx->rec.nevents, 2);
+	assert_int_equal(fx->rec.ev[1].severity, DETECT_SEV_HIGH);
+	assert_non_null(strstr(fx->rec.ev[1].evidence, "; offered in 1 of"));
+	assert_string_equal(fx->rec.last_outcome, DETECT_OUTCOME_STRIPPED);
 }
 
 /* Capabilities never seen (one-sided capture): no judgment, no record. */
@@ -630,6 +721,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_one_alert_per_tampered_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleartext_credentials,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preauth_greeting, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_shapes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_is_not_judged,
