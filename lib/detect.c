@@ -304,7 +304,7 @@ judge_credentials(struct detect *d, struct detect_state *st,
 	    (srv = offered_before(d, t)) != NULL)
 		sev = DETECT_SEV_HIGH;
 	escape_text(user, sizeof(user), &f->cred_user);
-	snprintf(buf, sizeof(buf), "%s %s user=\"%s\"%s%s",
+	snprintf(buf, sizeof(buf), "%s %s user=%s%s%s",
 	    mail_proto_name(f->proto), f->cred_mech, user,
 	    (f->flags & MAIL_F_LOGINDISABLED) ? "; LOGINDISABLED" : "",
 	    (f->flags & MAIL_F_STARTTLS_OFFERED) ? "; STARTTLS offered" : "");

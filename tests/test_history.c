@@ -298,7 +298,7 @@ test_cleartext_credentials(void **state)
 	assert_int_equal(fx->rec.ev[0].kind, DETECT_CLEARTEXT_CREDENTIALS);
 	assert_int_equal(fx->rec.ev[0].severity, DETECT_SEV_MEDIUM);
 	assert_string_equal(fx->rec.ev[0].evidence,
-	    "imap LOGIN user=\"bob\\x1b[2J\\\"\"");
+	    "imap LOGIN user=bob\\x1b[2J\\\"");
 	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS |
 	    MAIL_F_LOGINDISABLED, 2000);
 	assert_int_equal(fx->rec.ev[1].severity, DETECT_SEV_HIGH);
