@@ -6,7 +6,7 @@
  * the fuzzer's control while every frame still decodes.
  *
  * Built with -DFUZZ_SMTP_DIRECT it is the other variant: the script's
- * payloads go straight to smtp_data()/smtp_gap() with direction switches,
+ * payloads go straight to mail_data()/mail_gap() with direction switches,
  * so the SMTP and TLS parsers see arbitrary interleavings that reassembly
  * would smooth out.
  *
@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "fuzzutil.h"
-#include "smtp.h"
+#include "mail.h"
 #include "testutil.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,9 +93,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pipeline_config pc;
-	struct smtp_stats st = { 0 };
+	struct mail_stats st = { 0 };
 	struct memcap	 mem;
-	struct smtp_session *s;
+	struct mail_session *s;
 	struct script	 sc;
 	const uint8_t	*payload;
 	uint8_t		 ctl, aux, *copy;
@@ -105,17 +105,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
 	memcap_init(&mem, pc.smtp_memcap);
-	if ((s = smtp_session_new(&pc.smtp, &st, &mem)) == NULL)
+	if ((s = mail_session_new(MAIL_PROTO_SMTP, &pc.mail, &st, &mem)) == NULL)
 		return 0;
 	sc.p = data + 1;
 	sc.left = size - 1;
 	while (next_record(&sc, &ctl, &aux, &payload, &len)) {
 		if (ctl & C_FIN) {
-			smtp_gap(s, ctl & C_DIR, aux);
+			mail_gap(s, ctl & C_DIR, aux);
 			continue;
 		}
 		if (ctl & C_SYN) {
-			smtp_end(s);
+			mail_end(s);
 			break;
 		}
 		if (len == 0)
@@ -124,16 +124,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((copy = malloc(len)) == NULL)
 			break;
 		memcpy(copy, payload, len);
-		smtp_data(s, ctl & C_DIR, copy, len);
+		mail_data(s, ctl & C_DIR, copy, len);
 		free(copy);
 	}
-	smtp_end(s);
-	if (smtp_session_facts(s)->banner.len > SMTP_TEXT_MAX ||
-	    smtp_session_facts(s)->helo.len > SMTP_TEXT_MAX)
+	mail_end(s);
+	if (mail_session_facts(s)->banner.len > TEXT_FIELD_MAX ||
+	    mail_session_facts(s)->helo.len > TEXT_FIELD_MAX)
 		abort();
-	if (smtp_state_name(smtp_session_state(s)) == NULL)
+	if (mail_state_name(mail_session_state(s)) == NULL)
 		abort();
-	smtp_session_free(s);
+	mail_session_free(s);
 	if (mem.used != 0)
 		abort();	/* a buffer's charge was not given back */
 	return 0;

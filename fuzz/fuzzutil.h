@@ -157,9 +157,9 @@ fuzz_pipeline_config(struct pipeline_config *pc, int tight)
 	pc->reasm.depth = tight ? 4096 : (uint32_t)c.reasm_depth;
 	pc->reasm.conflict_window = tight ? 64 :
 	    (uint32_t)c.reasm_conflict_window;
-	pc->smtp.max_line = tight ? 512 : (uint32_t)c.smtp_max_line;
-	pc->smtp.max_pipeline = tight ? 1 : (uint32_t)c.smtp_max_pipeline;
-	pc->smtp.tls_max_bytes = tight ? 1024 : (uint32_t)c.tls_max_bytes;
+	pc->mail.max_line = tight ? 512 : (uint32_t)c.smtp_max_line;
+	pc->mail.max_pipeline = tight ? 1 : (uint32_t)c.smtp_max_pipeline;
+	pc->mail.tls_max_bytes = tight ? 1024 : (uint32_t)c.tls_max_bytes;
 	pc->smtp_memcap = tight ? 2048 : (size_t)c.smtp_memcap;
 	pc->history.max_servers = tight ? 1 : FUZZ_MAX_FLOWS;
 	pc->history.vanished_after = (uint32_t)c.vanished_after;

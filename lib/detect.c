@@ -12,10 +12,17 @@
 /* Evidence bytes kept per side of a reassembly conflict. */
 #define DETECT_CONFLICT_SHOW	64
 
+/* Room for the escaped first 64 bytes of a user name in evidence: names
+ * are short, and the rest of the line must fit beside it. */
+#define DETECT_USER_SHOW	(4 * 64 + 4)
+
+/* When an event makes its session's outcome "stripped". */
+enum tamper { TAMPER_NO = 0, TAMPER_YES, TAMPER_IF_HIGH };
+
 struct kind_info {
 	const char		*name;
-	enum detect_severity	 severity;
-	int			 tampering;	/* makes the outcome "stripped" */
+	enum detect_severity	 severity;	/* the usual one */
+	enum tamper		 tampering;
 };
 
 static const struct kind_info kinds[DETECT_NKINDS] = {
@@ -31,6 +38,13 @@ static const struct kind_info kinds[DETECT_NKINDS] = {
 	[DETECT_STARTTLS_VANISHED] = { "starttls_vanished", DETECT_SEV_HIGH, 1 },
 	[DETECT_CERTIFICATE_CHANGED] =
 	    { "certificate_changed", DETECT_SEV_MEDIUM, 0 },
+	/* a password went by in the clear: what it exposes, not a strip */
+	[DETECT_CLEARTEXT_CREDENTIALS] =
+	    { "cleartext_credentials", DETECT_SEV_MEDIUM, 0 },
+	/* PREAUTH makes STARTTLS impossible: a strip when the server
+	 * offered STARTTLS before (high), maybe its setting otherwise */
+	[DETECT_PREAUTH_GREETING] =
+	    { "preauth_greeting", DETECT_SEV_MEDIUM, TAMPER_IF_HIGH },
 };
 
 void
@@ -58,7 +72,7 @@ detect_severity_name(enum detect_severity s)
 }
 
 static void
-escape_text(char *dst, size_t len, const struct smtp_text *t)
+escape_text(char *dst, size_t len, const struct text_field *t)
 {
 	text_escape(dst, len, t->b, t->len);
 }
@@ -75,6 +89,9 @@ emit_sev(struct detect *d, struct detect_state *st, enum detect_kind kind,
 	if (st->emitted & (1u << kind))
 		return;
 	st->emitted |= 1u << kind;
+	if (kinds[kind].tampering == TAMPER_YES ||
+	    (kinds[kind].tampering == TAMPER_IF_HIGH && sev == DETECT_SEV_HIGH))
+		st->tampered = 1;
 	d->events[kind]++;
 	memset(&ev, 0, sizeof(ev));
 	ev.ts_us = ts_us;
@@ -100,7 +117,7 @@ emit(struct detect *d, struct detect_state *st, enum detect_kind kind,
 static void
 emit_text(struct detect *d, struct detect_state *st, enum detect_kind kind,
     const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const struct smtp_text *evidence)
+    const struct text_field *evidence)
 {
 	char	 buf[DETECT_TEXT_MAX];
 
@@ -150,7 +167,7 @@ static void
 emit_tamper(struct detect *d, struct detect_state *st,
     enum detect_kind kind, enum detect_severity sev,
     const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const struct smtp_text *evidence)
+    const struct text_field *evidence)
 {
 	const struct history_server *srv;
 	char	 buf[DETECT_TEXT_MAX];
@@ -169,18 +186,18 @@ emit_tamper(struct detect *d, struct detect_state *st,
  * stripping when STARTTLS itself is missing from that reply.
  */
 static int
-capability_masked(const struct smtp_facts *f)
+capability_masked(const struct mail_facts *f)
 {
-	return (f->flags & SMTP_F_CAP_MASKED) &&
-	    (f->flags & SMTP_F_EHLO_REPLY) &&
-	    !(f->flags & SMTP_F_STARTTLS_OFFERED);
+	return (f->flags & MAIL_F_CAP_MASKED) &&
+	    (f->flags & MAIL_F_CAPS) &&
+	    !(f->flags & MAIL_F_STARTTLS_OFFERED);
 }
 
 static int
-starttls_refused(const struct smtp_facts *f)
+starttls_refused(const struct mail_facts *f)
 {
-	uint32_t need = SMTP_F_STARTTLS_OFFERED | SMTP_F_STARTTLS_REQUESTED |
-	    SMTP_F_STARTTLS_REPLY;
+	uint32_t need = MAIL_F_STARTTLS_OFFERED | MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY;
 
 	return (f->flags & need) == need && f->starttls_reply != 220;
 }
@@ -198,17 +215,17 @@ enum offer_view { OFFER_UNKNOWN, OFFER_SEEN, OFFER_NONE, OFFER_EHLO_REFUSED,
     OFFER_HELO_ONLY, OFFER_CLOSING };
 
 static enum offer_view
-offer_view(const struct smtp_facts *f)
+offer_view(const struct mail_facts *f)
 {
-	if (f->flags & SMTP_F_STARTTLS_OFFERED)
+	if (f->flags & MAIL_F_STARTTLS_OFFERED)
 		return OFFER_SEEN;
-	if (f->flags & SMTP_F_CLOSING)
+	if (f->flags & MAIL_F_CLOSING)
 		return OFFER_CLOSING;
-	if (f->flags & SMTP_F_EHLO_REFUSED)
+	if (f->flags & MAIL_F_CAPS_REFUSED)
 		return OFFER_EHLO_REFUSED;
-	if (f->flags & SMTP_F_EHLO_REPLY)
+	if (f->flags & MAIL_F_CAPS)
 		return OFFER_NONE;
-	if ((f->flags & SMTP_F_HELO) && !(f->flags & SMTP_F_EHLO) &&
+	if ((f->flags & MAIL_F_HELO) && !(f->flags & MAIL_F_EHLO) &&
 	    f->ehlo_reply != 0)
 		return OFFER_HELO_ONLY;
 	return OFFER_UNKNOWN;
@@ -216,7 +233,7 @@ offer_view(const struct smtp_facts *f)
 
 static void
 judge_offer(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
 	static const char *const why[] = {
@@ -247,7 +264,7 @@ judge_offer(struct detect *d, struct detect_state *st,
 
 static void
 judge_cert(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
 	const struct history_server *srv;
@@ -266,6 +283,54 @@ judge_cert(struct detect *d, struct detect_state *st,
 	emit(d, st, DETECT_CERTIFICATE_CHANGED, t, session_id, ts_us, buf);
 }
 
+/*
+ * A password sent outside TLS. High when the client had the protection
+ * and did not use it, or lost it: STARTTLS offered in this session or in
+ * the server's history, or LOGINDISABLED (the server said not to).
+ */
+static void
+judge_credentials(struct detect *d, struct detect_state *st,
+    const struct mail_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	const struct history_server *srv = NULL;
+	enum detect_severity sev = DETECT_SEV_MEDIUM;
+	char		 user[DETECT_USER_SHOW], buf[DETECT_TEXT_MAX];
+
+	if (!(f->flags & MAIL_F_CREDENTIALS) ||
+	    (st->emitted & (1u << DETECT_CLEARTEXT_CREDENTIALS)))
+		return;
+	if ((f->flags & (MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED)) ||
+	    (srv = offered_before(d, t)) != NULL)
+		sev = DETECT_SEV_HIGH;
+	escape_text(user, sizeof(user), &f->cred_user);
+	snprintf(buf, sizeof(buf), "%s %s user=%s%s%s",
+	    mail_proto_name(f->proto), f->cred_mech, user,
+	    (f->flags & MAIL_F_LOGINDISABLED) ? "; LOGINDISABLED" : "",
+	    (f->flags & MAIL_F_STARTTLS_OFFERED) ? "; STARTTLS offered" : "");
+	if (srv != NULL && !(f->flags & MAIL_F_STARTTLS_OFFERED))
+		history_note(buf, sizeof(buf), srv);
+	emit_sev(d, st, DETECT_CLEARTEXT_CREDENTIALS, sev, t, session_id,
+	    ts_us, buf);
+}
+
+/* An IMAP PREAUTH greeting: the session starts authenticated, so
+ * STARTTLS can no longer be asked for (RFC 3501 6.2.1). */
+static void
+judge_preauth(struct detect *d, struct detect_state *st,
+    const struct mail_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	const struct history_server *srv;
+
+	if (!(f->flags & MAIL_F_PREAUTH))
+		return;
+	srv = offered_before(d, t);
+	emit_tamper(d, st, DETECT_PREAUTH_GREETING, srv != NULL ?
+	    DETECT_SEV_HIGH : kinds[DETECT_PREAUTH_GREETING].severity, t,
+	    session_id, ts_us, &f->banner);
+}
+
 /* A refusal from a server that normally says 220 is worse. */
 static enum detect_severity
 refused_severity(struct detect *d, const struct flow_tuple *t)
@@ -281,14 +346,14 @@ refused_severity(struct detect *d, const struct flow_tuple *t)
 
 void
 detect_update(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
 	if (capability_masked(f))
 		emit_tamper(d, st, DETECT_CAPABILITY_MASKED,
 		    kinds[DETECT_CAPABILITY_MASKED].severity, t, session_id,
 		    ts_us, &f->cap_masked);
-	if (f->flags & SMTP_F_CMD_MASKED)
+	if (f->flags & MAIL_F_CMD_MASKED)
 		emit_tamper(d, st, DETECT_COMMAND_MASKED,
 		    kinds[DETECT_COMMAND_MASKED].severity, t, session_id, ts_us,
 		    &f->cmd_masked);
@@ -296,19 +361,21 @@ detect_update(struct detect *d, struct detect_state *st,
 		emit_tamper(d, st, DETECT_STARTTLS_REFUSED,
 		    refused_severity(d, t), t, session_id, ts_us,
 		    &f->starttls_line);
-	if (f->flags & SMTP_F_PLAINTEXT_AFTER)
+	if (f->flags & MAIL_F_PLAINTEXT_AFTER)
 		emit_tamper(d, st, DETECT_PLAINTEXT_AFTER_STARTTLS,
 		    kinds[DETECT_PLAINTEXT_AFTER_STARTTLS].severity, t,
 		    session_id, ts_us, &f->plaintext);
-	if (f->flags & (SMTP_F_CMD_INJECTION | SMTP_F_RESP_INJECTION))
+	if (f->flags & (MAIL_F_CMD_INJECTION | MAIL_F_RESP_INJECTION))
 		emit_tamper(d, st, DETECT_STARTTLS_INJECTION,
 		    kinds[DETECT_STARTTLS_INJECTION].severity, t, session_id,
 		    ts_us, &f->injected);
-	if (f->flags & SMTP_F_BANNER_MASKED)
+	if (f->flags & MAIL_F_BANNER_MASKED)
 		emit_text(d, st, DETECT_BANNER_MASKED, t, session_id, ts_us,
 		    &f->banner);
+	judge_preauth(d, st, f, t, session_id, ts_us);
 	judge_offer(d, st, f, t, session_id, ts_us);
 	judge_cert(d, st, f, t, session_id, ts_us);
+	judge_credentials(d, st, f, t, session_id, ts_us);
 }
 
 void
@@ -328,37 +395,26 @@ detect_conflict(struct detect *d, struct detect_state *st,
 	emit(d, st, DETECT_REASSEMBLY_CONFLICT, t, session_id, ts_us, buf);
 }
 
-static int
-tampered(const struct detect_state *st)
-{
-	int	 k;
-
-	for (k = 0; k < DETECT_NKINDS; k++)
-		if ((st->emitted & (1u << k)) && kinds[k].tampering)
-			return 1;
-	return 0;
-}
-
 static const char *
-outcome(const struct detect_state *st, const struct smtp_facts *f)
+outcome(const struct detect_state *st, const struct mail_facts *f)
 {
-	if (tampered(st))
+	if (st->tampered)
 		return DETECT_OUTCOME_STRIPPED;
 	if (st->emitted & (1u << DETECT_STARTTLS_REFUSED))
 		return DETECT_OUTCOME_REFUSED;
-	if ((f->flags & SMTP_F_TLS_CLIENT_HELLO) &&
-	    (f->flags & SMTP_F_TLS_SERVER_HELLO))
+	if ((f->flags & MAIL_F_TLS_CLIENT_HELLO) &&
+	    (f->flags & MAIL_F_TLS_SERVER_HELLO))
 		return DETECT_OUTCOME_TLS;
-	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
+	if (f->flags & MAIL_F_STARTTLS_ACCEPTED)
 		return DETECT_OUTCOME_TLS_UNSEEN;
-	if ((f->flags & SMTP_F_STARTTLS_REQUESTED) &&
-	    !(f->flags & SMTP_F_STARTTLS_REPLY))
+	if ((f->flags & MAIL_F_STARTTLS_REQUESTED) &&
+	    !(f->flags & MAIL_F_STARTTLS_REPLY))
 		return DETECT_OUTCOME_INCOMPLETE;
-	if (f->flags & SMTP_F_STARTTLS_OFFERED)
+	if (f->flags & MAIL_F_STARTTLS_OFFERED)
 		return DETECT_OUTCOME_NOT_REQUESTED;
-	if (f->flags & SMTP_F_CLOSING)
+	if (f->flags & MAIL_F_CLOSING)
 		return DETECT_OUTCOME_INCOMPLETE;
-	if (f->flags & (SMTP_F_EHLO_REPLY | SMTP_F_HELO))
+	if (f->flags & (MAIL_F_CAPS | MAIL_F_HELO))
 		return DETECT_OUTCOME_NOT_OFFERED;
 	return DETECT_OUTCOME_INCOMPLETE;
 }
@@ -386,7 +442,7 @@ fill_tls(struct detect_session *s, const struct tls_facts *tls)
 
 /* Add this session to its server's record and hand the record over. */
 static void
-remember(struct detect *d, const struct smtp_facts *f,
+remember(struct detect *d, const struct mail_facts *f,
     const struct flow_tuple *t, uint64_t start_us, uint64_t end_us)
 {
 	struct history_server *srv;
@@ -399,12 +455,12 @@ remember(struct detect *d, const struct smtp_facts *f,
 	if (end_us > srv->last_us)
 		srv->last_us = end_us;
 	srv->sessions++;
-	if (f->flags & SMTP_F_STARTTLS_OFFERED) {
+	if (f->flags & MAIL_F_STARTTLS_OFFERED) {
 		srv->offered++;
 		if (end_us > srv->last_offered_us)
 			srv->last_offered_us = end_us;
 	}
-	if (f->flags & SMTP_F_STARTTLS_ACCEPTED)
+	if (f->flags & MAIL_F_STARTTLS_ACCEPTED)
 		srv->accepted++;
 	if (f->tls.have_cert) {
 		srv->have_cert = srv->cert_new = 1;
@@ -433,14 +489,14 @@ detect_flush(struct detect *d)
 
 void
 detect_finish(struct detect *d, struct detect_state *st,
-    const struct smtp_facts *f, const struct flow_tuple *t,
+    const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t start_us, uint64_t end_us,
     const char *close_reason, struct detect_session *out)
 {
 	size_t	 i;
 
 	memset(out, 0, sizeof(*out));
-	if (!(f->flags & SMTP_F_SMTP))
+	if (!(f->flags & MAIL_F_PROTO))
 		return;
 	detect_update(d, st, f, t, session_id, end_us);
 	out->id = session_id;
@@ -449,12 +505,17 @@ detect_finish(struct detect *d, struct detect_state *st,
 	out->tuple = *t;
 	escape_text(out->helo, sizeof(out->helo), &f->helo);
 	escape_text(out->banner, sizeof(out->banner), &f->banner);
-	out->starttls_offered = (f->flags & SMTP_F_STARTTLS_OFFERED) != 0;
-	out->starttls_requested = (f->flags & SMTP_F_STARTTLS_REQUESTED) != 0;
-	if (f->flags & SMTP_F_STARTTLS_REPLY)
+	out->starttls_offered = (f->flags & MAIL_F_STARTTLS_OFFERED) != 0;
+	out->starttls_requested = (f->flags & MAIL_F_STARTTLS_REQUESTED) != 0;
+	if (f->flags & MAIL_F_STARTTLS_REPLY) {
 		out->starttls_reply = f->starttls_reply;
-	out->tls_established = (f->flags & SMTP_F_TLS_CLIENT_HELLO) &&
-	    (f->flags & SMTP_F_TLS_SERVER_HELLO);
+		memcpy(out->starttls_status, f->starttls_status,
+		    sizeof(out->starttls_status));
+		out->starttls_status[sizeof(out->starttls_status) - 1] = '\0';
+	}
+	out->protocol = mail_proto_name(f->proto);
+	out->tls_established = (f->flags & MAIL_F_TLS_CLIENT_HELLO) &&
+	    (f->flags & MAIL_F_TLS_SERVER_HELLO);
 	fill_tls(out, &f->tls);
 	out->gaps = f->gaps;
 	out->events = st->emitted;

@@ -12,10 +12,10 @@
 
 #include "flow.h"
 #include "history.h"
-#include "smtp.h"
+#include "mail.h"
 
-/* Escaped evidence and text fields: room for SMTP_TEXT_MAX bytes of \xHH. */
-#define DETECT_TEXT_MAX	(4 * SMTP_TEXT_MAX + 4)
+/* Escaped evidence and text fields: room for TEXT_FIELD_MAX bytes of \xHH. */
+#define DETECT_TEXT_MAX	(4 * TEXT_FIELD_MAX + 4)
 
 enum detect_kind {
 	DETECT_CAPABILITY_MASKED = 0,
@@ -27,6 +27,8 @@ enum detect_kind {
 	DETECT_BANNER_MASKED,
 	DETECT_STARTTLS_VANISHED,
 	DETECT_CERTIFICATE_CHANGED,
+	DETECT_CLEARTEXT_CREDENTIALS,
+	DETECT_PREAUTH_GREETING,
 	DETECT_NKINDS
 };
 
@@ -56,7 +58,10 @@ struct detect_session {
 	char		 banner[DETECT_TEXT_MAX];
 	uint8_t		 starttls_offered;
 	uint8_t		 starttls_requested;
-	uint16_t	 starttls_reply;	/* 0 = NULL */
+	uint16_t	 starttls_reply;	/* SMTP code; 0 = NULL */
+	char		 starttls_status[5];	/* IMAP/POP3 answer word to
+						   STARTTLS; "" = NULL */
+	const char	*protocol;		/* mail_proto_name() */
 	uint8_t		 tls_established;
 	const char	*tls_version;		/* NULL when not seen */
 	char		 tls_cipher[64];	/* "" = NULL */
@@ -93,6 +98,8 @@ struct detect_sink {
 /* Per-session detection state, embedded in the caller's session. */
 struct detect_state {
 	uint32_t	 emitted;	/* bit per detect_kind already raised */
+	uint8_t		 tampered;	/* a tampering event was raised: the
+					   outcome is "stripped" */
 	uint8_t		 judged_offer;	/* history compared with the offer */
 	uint8_t		 judged_cert;	/* history compared with the cert */
 };
@@ -116,7 +123,7 @@ void	detect_init(struct detect *d, const struct detect_sink *sinks,
  * (certificate_changed).
  */
 void	detect_update(struct detect *d, struct detect_state *st,
-	    const struct smtp_facts *f, const struct flow_tuple *t,
+	    const struct mail_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t ts_us);
 
 /* Raise reassembly_conflict (once per session) with both versions. */
@@ -131,7 +138,7 @@ void	detect_conflict(struct detect *d, struct detect_state *st,
  * Sessions that never looked like SMTP are not recorded.
  */
 void	detect_finish(struct detect *d, struct detect_state *st,
-	    const struct smtp_facts *f, const struct flow_tuple *t,
+	    const struct mail_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t start_us, uint64_t end_us,
 	    const char *close_reason, struct detect_session *out);
 

@@ -12,7 +12,7 @@
 struct session {
 	struct pipeline	*p;
 	struct flow	*flow;
-	struct smtp_session *smtp;
+	struct mail_session *mail;
 	struct detect_state det;
 	uint64_t	 id;		/* 0 until first needed */
 };
@@ -57,10 +57,10 @@ session_id(struct session *s)
 static void
 session_check(struct session *s, uint64_t ts_us)
 {
-	const struct smtp_facts *f = smtp_session_facts(s->smtp);
+	const struct mail_facts *f = mail_session_facts(s->mail);
 
 	/* Cheap filter: most data changes no verdict-relevant fact. */
-	if (!(f->flags & SMTP_F_SMTP))
+	if (!(f->flags & MAIL_F_PROTO))
 		return;
 	detect_update(&s->p->detect, &s->det, f, &s->flow->tuple,
 	    session_id(s), ts_us);
@@ -74,7 +74,7 @@ app_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts_us)
 
 	if (s == NULL)		/* no payload seen yet: nothing to parse */
 		return REASM_MORE;
-	enough = smtp_data(s->smtp, dir, buf, len);
+	enough = mail_data(s->mail, dir, buf, len);
 	session_check(s, ts_us);
 	return enough ? REASM_ENOUGH : REASM_MORE;
 }
@@ -86,7 +86,7 @@ app_gap(void *app, int dir, uint32_t len, uint64_t ts_us)
 
 	if (s == NULL)
 		return;
-	smtp_gap(s->smtp, dir, len);
+	mail_gap(s->mail, dir, len);
 	session_check(s, ts_us);
 }
 
@@ -111,16 +111,16 @@ session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
 {
 	struct session	*s = f->app;
 	struct detect_session rec;
-	const struct smtp_facts *facts;
+	const struct mail_facts *facts;
 
 	if (s == NULL) {
 		reasm_stream_free(&p->reasm, &f->stream);
 		return;
 	}
 	reasm_flush(&p->reasm, &f->stream, s, ts_us);
-	smtp_end(s->smtp);
-	facts = smtp_session_facts(s->smtp);
-	if (facts->flags & SMTP_F_SMTP) {
+	mail_end(s->mail);
+	facts = mail_session_facts(s->mail);
+	if (facts->flags & MAIL_F_PROTO) {
 		/* end_ts is the last packet, not when expiry noticed it. */
 		detect_finish(&p->detect, &s->det, facts, &f->tuple,
 		    session_id(s), f->first_us, f->last_us,
@@ -128,7 +128,7 @@ session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
 		p->stats.sessions++;
 	} else
 		p->stats.not_smtp++;
-	smtp_session_free(s->smtp);
+	mail_session_free(s->mail);
 	free(s);
 	f->app = NULL;
 }
@@ -148,8 +148,9 @@ session_new(struct pipeline *p, struct flow *f)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->smtp = smtp_session_new(&p->cfg.smtp, &p->stats.smtp,
-	    &p->smtp_mem)) == NULL) {
+	if ((s->mail = mail_session_new(
+	    mail_proto_by_port(f->tuple.server_port), &p->cfg.mail,
+	    &p->stats.mail, &p->smtp_mem)) == NULL) {
 		free(s);
 		return NULL;
 	}
@@ -187,7 +188,7 @@ void
 pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 {
 	p->cfg.reasm = cfg->reasm;
-	p->cfg.smtp = cfg->smtp;
+	p->cfg.mail = cfg->mail;
 	p->reasm.cfg = cfg->reasm;
 	p->smtp_mem.limit = cfg->smtp_memcap;
 	frag_set_limits(p->frags, &cfg->frag);

@@ -1,7 +1,7 @@
 /*
  * pipeline.h: the stages wired together, without I/O of its own.
  *
- * decode (-> frag) -> flow -> reasm -> smtp -> detect -> sinks. The sensor feeds it
+ * decode (-> frag) -> flow -> reasm -> mail -> detect -> sinks. The sensor feeds it
  * frames from libpcap; tests and fuzz harnesses feed it frames from memory.
  * Time is the packets' time only: nothing here reads the clock.
  */
@@ -18,14 +18,14 @@
 #include "history.h"
 #include "memcap.h"
 #include "reasm.h"
-#include "smtp.h"
+#include "mail.h"
 
 struct pipeline_config {
 	struct flow_config flow;
 	struct frag_config frag;
 	struct history_config history;
 	struct reasm_config reasm;
-	struct smtp_config smtp;
+	struct mail_config mail;
 	size_t		 smtp_memcap;	/* bytes all SMTP sessions hold beyond
 					   their structs: partial lines, deep
 					   command queues, TLS buffers */
@@ -39,7 +39,7 @@ struct pipeline_config {
 struct pipeline_stats {
 	struct decode_stats decode;
 	struct reasm_stats reasm;
-	struct smtp_stats smtp;
+	struct mail_stats mail;
 	const struct flow_stats *flow;	/* owned by the flow table */
 	const struct frag_stats *frag;	/* owned by the fragment table */
 	uint64_t	 sessions;	/* SMTP sessions recorded */

@@ -1,63 +1,20 @@
 /*
- * smtp.c: follows one SMTP session from both directions and records facts
- * about it (greeting, EHLO capabilities, STARTTLS and what followed) for
- * detect.c; it frames lines, pairs replies with queued commands and keeps
- * message bodies and SASL exchanges out of command parsing.
- *
- * Long lines: a line longer than max_line is counted in long_lines, its
- * first max_line bytes are kept and the rest is discarded up to the LF;
- * the kept prefix is then parsed like any line. That keeps reply codes and
- * continuation marks (and command/reply pairing) in step even when a peer
- * sends an absurd line.
- *
- * Memory: a line split across segments is copied into a buffer that
- * exists only until its LF (most sessions hold none between packets); the
- * buffer, a command queue deeper than SMTP_Q_INLINE and the TLS reader's
- * buffers are charged to a memcap shared by all sessions. A line whose
- * buffer the memcap refuses keeps what it had and is parsed on that
- * prefix at its LF, like an over-long line, so pairing stays in step.
- *
- * First bytes: the judgement "TLS or plaintext" after STARTTLS is made on
- * the first byte(s) of a line as they arrive (tls_looks_like_handshake()
- * judges on what is there), and the line keeps that role until its LF.
+ * smtp.c: the SMTP parser of a mail session (mail.c frames the lines). It
+ * records facts about the session (greeting, EHLO capabilities, STARTTLS
+ * and its reply) for detect.c; it pairs each reply with the oldest
+ * unanswered command and keeps message bodies (DATA, BDAT) and SASL
+ * exchanges out of command parsing.
  */
-#include <assert.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "memcap.h"
-#include "smtp.h"
-#include "tls.h"
+#include "mailpriv.h"
 
-/* First size of a partial-line buffer: most SMTP lines are shorter. */
-#define SMTP_LINE_INIT		256
-/*
- * Bytes of a line kept in the session itself when the memcap refuses it a
- * buffer: a reply code with its continuation mark and a capability or a
- * verb ("250-XXXXXXXA", "STARTTLS"), what pairing and detection read.
- */
-#define SMTP_LINE_HEAD		16
-/*
- * Unanswered commands held in the session itself. An RFC 2920 client
- * pipelines MAIL, its RCPTs and DATA at once: 16 covers 14 recipients, and
- * only deeper pipelines take a buffer (charged to the memcap).
- */
-#define SMTP_Q_INLINE		16
 /* "250-" or "250 ": where the text of a reply line starts. */
 #define SMTP_CODE_LEN		4
 /* The masked keyword an ASA makes of STARTTLS has its length. */
 #define SMTP_STARTTLS_LEN	8
 /* A PIX/ASA-masked greeting has at least this many '*'. */
 #define SMTP_MASK_STARS		4
-/*
- * Lines of another protocol (a server line that is no reply, a client
- * opening with an HTTP method) seen before the session looked like SMTP,
- * after which it is given up as not SMTP. Generous on purpose: junk lines
- * in front of a real greeting (inserted for the sensor alone, or a broken
- * server) must not hide the session that follows, and parsing a few dozen
- * lines of a stray protocol on a mail port costs little.
- */
-#define SMTP_FOREIGN_MAX	32
 /* BDAT sizes beyond this are refused as bad (RFC 3030 sets no limit; no
  * real chunk is within orders of magnitude of it). */
 #define SMTP_BDAT_MAX		(UINT64_C(1) << 48)
@@ -86,62 +43,17 @@ enum smtp_cmd {
 	CMD_XFORWARD
 };
 
-/* What the start of a line made of it (decided on its first byte). */
-enum smtp_role {
-	ROLE_NORMAL = 0,
-	ROLE_CMD_INJECTED,	/* client, after STARTTLS, before its reply */
-	ROLE_RESP_INJECTED,	/* server, after the 220, client silent */
-	ROLE_PLAINTEXT		/* where the TLS handshake should be */
-};
-
-struct smtp_dir {
-	uint8_t		*buf;		/* partial line, NULL unless one is
-					   pending (charged to the memcap) */
-	uint32_t	 len;		/* bytes kept in buf, <= max_line */
-	uint32_t	 cap;		/* size of buf */
-	uint64_t	 raw;		/* bytes of the line so far, kept or not */
-	uint64_t	 lines;		/* lines completed */
-	uint8_t		 in_line;	/* a line has started: role decided */
-	uint8_t		 role;		/* enum smtp_role of that line */
-	uint8_t		 skip;		/* discard to the next LF (gap) */
-	uint8_t		 cut;		/* buf could not grow: keep no more
-					   bytes of this line */
-	uint8_t		 head[SMTP_LINE_HEAD]; /* the line's start when buf
-					   could not be had at all */
-	uint8_t		 seen;		/* first byte looked at */
-	uint8_t		 tls;		/* bytes go to the TLS reader */
-	uint8_t		 done;		/* nothing more wanted */
-};
-
 struct smtp_session {
-	struct smtp_config cfg;		/* a copy: a reload must not change
-					   the limits under live buffers */
-	struct smtp_stats *stats;
-	struct memcap	*mem;		/* shared: buffers are charged here */
-	enum smtp_state	 state;
-	struct smtp_facts f;
-	struct smtp_dir	 d[2];		/* client to server, server to client */
-	uint8_t		*q;		/* ring of enum smtp_cmd beyond
-					   SMTP_Q_INLINE, NULL: qin */
-	uint8_t		 qin[SMTP_Q_INLINE]; /* the ring while it fits */
-	uint32_t	 qcap;		/* entries the ring holds */
-	uint32_t	 qhead;		/* oldest entry */
-	uint32_t	 qlen;		/* entries queued */
-	uint8_t		 starttls_pending; /* STARTTLS sent, no reply yet */
-	uint8_t		 srv_judged;	/* server bytes after the ClientHello
-					   were judged */
+	struct mail_session m;		/* first: mail.c's part */
+	struct mail_cmdq q;		/* enum smtp_cmd awaiting replies */
 	uint8_t		 greeted;	/* server's greeting (or first reply)
 					   is behind us */
-	uint8_t		 foreign;	/* lines of another protocol before it
-					   looked like SMTP */
-	uint64_t	 bdat_left;	/* bytes of the BDAT chunk to come */
 	/* the server reply being read */
 	uint32_t	 r_lines;	/* lines of it so far */
 	uint8_t		 r_offered;	/* STARTTLS keyword in it */
 	uint8_t		 r_kwlen;	/* keyword length of r_masked */
 	uint8_t		 cap_kwlen;	/* keyword length of f.cap_masked */
-	struct smtp_text r_masked;	/* masked capability line in it */
-	struct tls_parser *tp;		/* after the 220 to STARTTLS */
+	struct text_field r_masked;	/* masked capability line in it */
 };
 
 typedef void (*smtp_proceed_fn)(struct smtp_session *, const uint8_t *,
@@ -174,31 +86,36 @@ static void	smtp_reply_data(struct smtp_session *, unsigned,
 static void	smtp_reply_auth(struct smtp_session *, unsigned,
 		    const uint8_t *, size_t);
 
-/* Each verb with what its line does and what its reply does. */
+/*
+ * Each verb with what its line does and what its reply does. ours: only
+ * SMTP has it, so a first line with it is SMTP (POP3 and IMAP clients
+ * also say QUIT, NOOP, AUTH, RSET).
+ */
 static const struct smtp_verb {
 	enum smtp_cmd	 cmd;
 	const char	*name;
 	smtp_proceed_fn	 proceed;	/* on the command line, or NULL */
 	smtp_reply_fn	 reply;		/* on its final reply, or NULL */
+	int		 ours;
 } smtp_verbs[] = {
-	{ CMD_EHLO,	"EHLO",		smtp_proceed_ehlo, smtp_reply_ehlo },
-	{ CMD_HELO,	"HELO",		smtp_proceed_helo, smtp_reply_helo },
+	{ CMD_EHLO,	"EHLO",		smtp_proceed_ehlo, smtp_reply_ehlo, 1 },
+	{ CMD_HELO,	"HELO",		smtp_proceed_helo, smtp_reply_helo, 1 },
 	{ CMD_STARTTLS,	"STARTTLS",	smtp_proceed_starttls,
-	    smtp_reply_starttls },
-	{ CMD_MAIL,	"MAIL",		NULL,		NULL },
-	{ CMD_RCPT,	"RCPT",		NULL,		NULL },
-	{ CMD_DATA,	"DATA",		smtp_proceed_data, smtp_reply_data },
-	{ CMD_BDAT,	"BDAT",		smtp_proceed_bdat, NULL },
-	{ CMD_AUTH,	"AUTH",		smtp_proceed_auth, smtp_reply_auth },
-	{ CMD_RSET,	"RSET",		NULL,		NULL },
-	{ CMD_QUIT,	"QUIT",		smtp_proceed_quit, NULL },
-	{ CMD_NOOP,	"NOOP",		NULL,		NULL },
-	{ CMD_VRFY,	"VRFY",		NULL,		NULL },
-	{ CMD_EXPN,	"EXPN",		NULL,		NULL },
-	{ CMD_HELP,	"HELP",		NULL,		NULL },
-	{ CMD_ETRN,	"ETRN",		NULL,		NULL },
-	{ CMD_XCLIENT,	"XCLIENT",	NULL,		NULL },
-	{ CMD_XFORWARD,	"XFORWARD",	NULL,		NULL },
+	    smtp_reply_starttls, 1 },
+	{ CMD_MAIL,	"MAIL",		NULL,		NULL,		1 },
+	{ CMD_RCPT,	"RCPT",		NULL,		NULL,		1 },
+	{ CMD_DATA,	"DATA",		smtp_proceed_data, smtp_reply_data, 1 },
+	{ CMD_BDAT,	"BDAT",		smtp_proceed_bdat, NULL,	1 },
+	{ CMD_AUTH,	"AUTH",		smtp_proceed_auth, smtp_reply_auth, 0 },
+	{ CMD_RSET,	"RSET",		NULL,		NULL,		0 },
+	{ CMD_QUIT,	"QUIT",		smtp_proceed_quit, NULL,	0 },
+	{ CMD_NOOP,	"NOOP",		NULL,		NULL,		0 },
+	{ CMD_VRFY,	"VRFY",		NULL,		NULL,		1 },
+	{ CMD_EXPN,	"EXPN",		NULL,		NULL,		1 },
+	{ CMD_HELP,	"HELP",		NULL,		NULL,		1 },
+	{ CMD_ETRN,	"ETRN",		NULL,		NULL,		1 },
+	{ CMD_XCLIENT,	"XCLIENT",	NULL,		NULL,		1 },
+	{ CMD_XFORWARD,	"XFORWARD",	NULL,		NULL,		1 },
 };
 #define SMTP_NVERBS	(sizeof(smtp_verbs) / sizeof(smtp_verbs[0]))
 
@@ -209,91 +126,8 @@ static const char *const smtp_foreign[] = {
 	"SSH-2.0-", "SSH-1.99-"
 };
 
-static const char *const smtp_state_names[] = {
-	"banner", "command", "data", "bdat", "auth", "tls_wait", "tls", "done"
-};
-
-static void	smtp_set_state(struct smtp_session *, enum smtp_state);
-static void	smtp_text_set(struct smtp_text *, const uint8_t *, size_t);
-static int	smtp_ieq(const uint8_t *, size_t, const char *);
-static int	smtp_is_foreign(const uint8_t *, size_t);
-static size_t	smtp_word(const uint8_t *, size_t);
-static int	smtp_reply_code(const uint8_t *, size_t, unsigned *, int *);
-static int	smtp_is_masked_banner(const uint8_t *, size_t);
-static void	smtp_q_clear(struct smtp_session *);
-static int	smtp_q_grow(struct smtp_session *);
-static void	smtp_q_push(struct smtp_session *, enum smtp_cmd);
-static enum smtp_cmd smtp_q_peek(const struct smtp_session *);
-static void	smtp_q_pop(struct smtp_session *);
-static const struct smtp_verb *smtp_verb_by_cmd(enum smtp_cmd);
-static void	smtp_command(struct smtp_session *, const uint8_t *, size_t);
-static void	smtp_client_line(struct smtp_session *, const uint8_t *,
-		    size_t, enum smtp_role);
-static void	smtp_capability(struct smtp_session *, const uint8_t *,
-		    size_t);
-static void	smtp_banner_line(struct smtp_session *, const uint8_t *,
-		    size_t, unsigned, int);
 static void	smtp_reply_line(struct smtp_session *, const uint8_t *,
 		    size_t, unsigned, int);
-static void	smtp_reply_done(struct smtp_session *, unsigned,
-		    const uint8_t *, size_t);
-static void	smtp_server_line(struct smtp_session *, const uint8_t *,
-		    size_t, enum smtp_role);
-static void	smtp_line_end(struct smtp_session *, int, const uint8_t *,
-		    size_t, uint64_t);
-static const uint8_t *smtp_line_kept(const struct smtp_dir *);
-static void	smtp_line_free(struct smtp_session *, struct smtp_dir *);
-static void	smtp_line_reset(struct smtp_session *, struct smtp_dir *);
-static int	smtp_line_grow(struct smtp_session *, struct smtp_dir *,
-		    size_t);
-static void	smtp_append(struct smtp_session *, struct smtp_dir *,
-		    const uint8_t *, size_t);
-static void	smtp_tls_start(struct smtp_session *, int);
-static void	smtp_tls_bytes(struct smtp_session *, int, const uint8_t *,
-		    size_t);
-static void	smtp_line_start(struct smtp_session *, int, const uint8_t *,
-		    size_t);
-static size_t	smtp_consume(struct smtp_session *, int, const uint8_t *,
-		    size_t);
-static int	smtp_finished(const struct smtp_session *, int);
-
-/* The one place the state changes. */
-static void
-smtp_set_state(struct smtp_session *s, enum smtp_state st)
-{
-	if (s->state == SMTP_ST_DONE)
-		return;		/* final */
-	s->state = st;
-}
-
-static void
-smtp_text_set(struct smtp_text *t, const uint8_t *p, size_t n)
-{
-	if (n > SMTP_TEXT_MAX)
-		n = SMTP_TEXT_MAX;
-	memcpy(t->b, p, n);
-	t->len = (uint16_t)n;
-}
-
-/* Whether p (n bytes) equals the ASCII word w, ignoring case. */
-static int
-smtp_ieq(const uint8_t *p, size_t n, const char *w)
-{
-	size_t	 i;
-	uint8_t	 a, b;
-
-	if (strlen(w) != n)
-		return 0;
-	for (i = 0; i < n; i++) {
-		a = p[i];
-		b = (uint8_t)w[i];
-		if (a >= 'a' && a <= 'z')
-			a = (uint8_t)(a - 'a' + 'A');
-		if (a != b)
-			return 0;
-	}
-	return 1;
-}
 
 static int
 smtp_is_foreign(const uint8_t *p, size_t n)
@@ -310,15 +144,6 @@ smtp_is_foreign(const uint8_t *p, size_t n)
 			return 1;
 	}
 	return 0;
-}
-
-/* Length of the first word (up to a space or the end). */
-static size_t
-smtp_word(const uint8_t *p, size_t n)
-{
-	const uint8_t	*sp = memchr(p, ' ', n);
-
-	return sp == NULL ? n : (size_t)(sp - p);
 }
 
 /* "DDD", "DDD-..." or "DDD ..." with 200 <= DDD <= 599. */
@@ -351,87 +176,21 @@ smtp_is_masked_banner(const uint8_t *p, size_t n)
 	return stars >= SMTP_MASK_STARS;
 }
 
-int
-smtp_is_masked_keyword(const uint8_t *kw, size_t len)
-{
-	size_t	 x = 0;
-
-	while (x < len && (kw[x] == 'X' || kw[x] == 'x'))
-		x++;
-	if (x < 3)
-		return 0;
-	if (x == len)
-		return 1;
-	return x + 1 == len && ((kw[x] >= 'A' && kw[x] <= 'Z') ||
-	    (kw[x] >= 'a' && kw[x] <= 'z'));
-}
-
-/* Empty the queue, and give back a buffer it grew into. */
-static void
-smtp_q_clear(struct smtp_session *s)
-{
-	s->qhead = 0;
-	s->qlen = 0;
-	memcap_free(s->mem, s->q, s->qcap);
-	s->q = NULL;
-	s->qcap = s->cfg.max_pipeline < SMTP_Q_INLINE ?
-	    s->cfg.max_pipeline : SMTP_Q_INLINE;
-}
-
-/* Double the full ring, up to max_pipeline; 0, or -1 if it cannot. */
-static int
-smtp_q_grow(struct smtp_session *s)
-{
-	const uint8_t	*old = s->q != NULL ? s->q : s->qin;
-	uint32_t	 ncap, i;
-	uint8_t		*nq;
-
-	if (s->qcap >= s->cfg.max_pipeline)
-		return -1;
-	ncap = s->qcap > s->cfg.max_pipeline / 2 ? s->cfg.max_pipeline :
-	    s->qcap * 2;
-	if ((nq = memcap_realloc(s->mem, NULL, 0, ncap)) == NULL)
-		return -1;
-	for (i = 0; i < s->qlen; i++)
-		nq[i] = old[(s->qhead + i) % s->qcap];
-	memcap_free(s->mem, s->q, s->qcap);
-	s->q = nq;
-	s->qcap = ncap;
-	s->qhead = 0;
-	return 0;
-}
-
-/* Queue a command; bounded by max_pipeline and the memcap, overflow
- * counted. */
-static void
-smtp_q_push(struct smtp_session *s, enum smtp_cmd cmd)
-{
-	uint8_t		*q;
-
-	if (s->qlen >= s->qcap && smtp_q_grow(s) == -1) {
-		s->stats->pipeline_full++;
-		return;
-	}
-	q = s->q != NULL ? s->q : s->qin;
-	q[(s->qhead + s->qlen) % s->qcap] = (uint8_t)cmd;
-	s->qlen++;
-}
-
 static enum smtp_cmd
 smtp_q_peek(const struct smtp_session *s)
 {
-	if (s->qlen == 0)
-		return CMD_NONE;
-	return (enum smtp_cmd)(s->q != NULL ? s->q : s->qin)[s->qhead];
+	return (enum smtp_cmd)mail_q_peek(&s->q);
 }
 
-static void
-smtp_q_pop(struct smtp_session *s)
+static const struct smtp_verb *
+smtp_verb_by_name(const uint8_t *p, size_t w)
 {
-	assert(s->qlen > 0);
-	s->qhead = (s->qhead + 1) % s->qcap;
-	if (--s->qlen == 0)
-		smtp_q_clear(s);
+	size_t	 i;
+
+	for (i = 0; i < SMTP_NVERBS; i++)
+		if (mail_ieq(p, w, smtp_verbs[i].name))
+			return &smtp_verbs[i];
+	return NULL;
 }
 
 static const struct smtp_verb *
@@ -448,17 +207,17 @@ smtp_verb_by_cmd(enum smtp_cmd cmd)
 static void
 smtp_proceed_ehlo(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
-	s->f.flags |= SMTP_F_EHLO;
-	if (s->f.ehlo_count++ == 0)
-		smtp_text_set(&s->f.helo, arg, n);
+	s->m.f.flags |= MAIL_F_EHLO;
+	if (s->m.f.ehlo_count++ == 0)
+		text_field_set(&s->m.f.helo, arg, n);
 }
 
 static void
 smtp_proceed_helo(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
-	s->f.flags |= SMTP_F_HELO;
-	if (s->f.ehlo_count++ == 0)
-		smtp_text_set(&s->f.helo, arg, n);
+	s->m.f.flags |= MAIL_F_HELO;
+	if (s->m.f.ehlo_count++ == 0)
+		text_field_set(&s->m.f.helo, arg, n);
 }
 
 static void
@@ -466,8 +225,7 @@ smtp_proceed_starttls(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
 	(void)arg;
 	(void)n;
-	s->f.flags |= SMTP_F_STARTTLS_REQUESTED;
-	s->starttls_pending = 1;
+	mail_starttls_asked(&s->m);
 }
 
 /* The body follows without waiting for 354: see smtp_reply_data(). */
@@ -476,7 +234,7 @@ smtp_proceed_data(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
 	(void)arg;
 	(void)n;
-	smtp_set_state(s, SMTP_ST_DATA);
+	mail_body(&s->m, 0);
 }
 
 /* "BDAT size [LAST]": size bytes of chunk follow the line. */
@@ -484,32 +242,27 @@ static void
 smtp_proceed_bdat(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
 	uint64_t	 size = 0;
-	size_t		 i, w = smtp_word(arg, n);
+	size_t		 i, w = mail_word(arg, n);
 
 	if (w == 0) {
-		s->stats->bad_bdat++;
+		s->m.stats->bad_bdat++;
 		return;
 	}
 	for (i = 0; i < w; i++) {
 		if (arg[i] < '0' || arg[i] > '9' ||
 		    size > (SMTP_BDAT_MAX - (uint64_t)(arg[i] - '0')) / 10) {
-			s->stats->bad_bdat++;
+			s->m.stats->bad_bdat++;
 			return;
 		}
 		size = size * 10 + (uint64_t)(arg[i] - '0');
 	}
-	if (size > 0) {
-		s->bdat_left = size;
-		smtp_set_state(s, SMTP_ST_BDAT);
-	}
+	mail_raw(&s->m, 0, size);
 }
 
 static void
 smtp_proceed_auth(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
-	(void)arg;
-	(void)n;
-	smtp_set_state(s, SMTP_ST_AUTH);
+	mail_auth_start(&s->m, "AUTH", arg, n);
 }
 
 static void
@@ -517,7 +270,7 @@ smtp_proceed_quit(struct smtp_session *s, const uint8_t *arg, size_t n)
 {
 	(void)arg;
 	(void)n;
-	s->f.flags |= SMTP_F_QUIT;
+	s->m.f.flags |= MAIL_F_QUIT;
 }
 
 /* Commit what the EHLO reply said, now that it is complete. */
@@ -525,29 +278,32 @@ static void
 smtp_reply_ehlo(struct smtp_session *s, unsigned code, const uint8_t *p,
     size_t n)
 {
+	struct mail_facts *f = &s->m.f;
+
 	(void)p;
 	(void)n;
-	s->f.flags |= SMTP_F_EHLO_REPLY;
-	s->f.ehlo_reply = (uint16_t)code;
+	f->flags |= MAIL_F_CAPS;
+	f->ehlo_reply = (uint16_t)code;
 	if (code >= 400) {
-		s->f.flags |= SMTP_F_EHLO_REFUSED;
+		f->flags |= MAIL_F_CAPS_REFUSED;
 		return;
 	}
 	if (s->r_offered)
-		s->f.flags |= SMTP_F_STARTTLS_OFFERED;
-	if (s->r_masked.len > 0 && (!(s->f.flags & SMTP_F_CAP_MASKED) ||
+		f->flags |= MAIL_F_STARTTLS_OFFERED;
+	if (s->r_masked.len > 0 && (!(f->flags & MAIL_F_CAP_MASKED) ||
 	    (s->cap_kwlen != SMTP_STARTTLS_LEN &&
 	    s->r_kwlen == SMTP_STARTTLS_LEN))) {
-		s->f.cap_masked = s->r_masked;
+		text_field_set(&f->cap_masked, s->r_masked.b,
+		    s->r_masked.len);
 		s->cap_kwlen = s->r_kwlen;
-		s->f.flags |= SMTP_F_CAP_MASKED;
+		f->flags |= MAIL_F_CAP_MASKED;
 	}
 }
 
 /*
- * A HELO reply shows no capabilities, so SMTP_F_EHLO_REPLY stays clear;
- * its code goes to ehlo_reply unless an EHLO was answered before (detect.c
- * reads HELO && !EHLO && ehlo_reply as "HELO-only session, answered").
+ * A HELO reply shows no capabilities, so MAIL_F_CAPS stays clear; its code
+ * goes to ehlo_reply unless an EHLO was answered before (detect.c reads
+ * HELO && !EHLO && ehlo_reply as "HELO-only session, answered").
  */
 static void
 smtp_reply_helo(struct smtp_session *s, unsigned code, const uint8_t *p,
@@ -555,31 +311,19 @@ smtp_reply_helo(struct smtp_session *s, unsigned code, const uint8_t *p,
 {
 	(void)p;
 	(void)n;
-	if (s->f.ehlo_reply == 0)
-		s->f.ehlo_reply = (uint16_t)code;
+	if (s->m.f.ehlo_reply == 0)
+		s->m.f.ehlo_reply = (uint16_t)code;
 }
 
 static void
 smtp_reply_starttls(struct smtp_session *s, unsigned code, const uint8_t *p,
     size_t n)
 {
-	s->starttls_pending = 0;
-	s->f.starttls_reply = (uint16_t)code;
-	smtp_text_set(&s->f.starttls_line, p, n);
-	s->f.flags |= SMTP_F_STARTTLS_REPLY;
-	if (code != 220) {
-		smtp_set_state(s, SMTP_ST_COMMAND);
-		return;
-	}
-	s->f.flags |= SMTP_F_STARTTLS_ACCEPTED;
+	s->m.f.starttls_reply = (uint16_t)code;
 	/* RFC 3207 4.2: a server discards what was sent before the 220. */
-	smtp_q_clear(s);
-	smtp_set_state(s, s->d[0].tls ? SMTP_ST_TLS : SMTP_ST_TLS_WAIT);
-	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
-		s->d[0].done = s->d[1].done = 1;	/* ENOMEM */
-		smtp_set_state(s, SMTP_ST_DONE);
-	}
+	if (code == 220)
+		mail_q_clear(&s->m, &s->q);
+	mail_starttls_answered(&s->m, code == 220, p, n);
 }
 
 static void
@@ -588,8 +332,8 @@ smtp_reply_data(struct smtp_session *s, unsigned code, const uint8_t *p,
 {
 	(void)p;
 	(void)n;
-	if (code != 354 && s->state == SMTP_ST_DATA)
-		smtp_set_state(s, SMTP_ST_COMMAND);
+	if (code != 354 && s->m.d[0].mode == MAIL_MODE_BODY)
+		mail_lines(&s->m, 0);
 }
 
 static void
@@ -599,90 +343,52 @@ smtp_reply_auth(struct smtp_session *s, unsigned code, const uint8_t *p,
 	(void)code;
 	(void)p;
 	(void)n;
-	if (s->state == SMTP_ST_AUTH)
-		smtp_set_state(s, SMTP_ST_COMMAND);
-}
-
-/* A line of another protocol before any sign of SMTP. */
-static void
-smtp_foreign_line(struct smtp_session *s)
-{
-	if (++s->foreign >= SMTP_FOREIGN_MAX)
-		smtp_set_state(s, SMTP_ST_DONE);	/* not SMTP */
+	if (s->m.state == MAIL_ST_AUTH)
+		mail_set_state(&s->m, MAIL_ST_COMMAND);
 }
 
 /* A client command line: find its verb, queue it, act on it. */
 static void
 smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 {
-	const struct smtp_verb *v = NULL;
-	size_t		 w = smtp_word(p, n), i, a;
-	int		 first = s->d[0].lines == 1;
+	struct mail_facts *f = &s->m.f;
+	const struct smtp_verb *v;
+	size_t		 w = mail_word(p, n), a;
+	int		 first = s->m.d[0].lines == 1;
 
-	for (i = 0; i < SMTP_NVERBS && v == NULL; i++)
-		if (smtp_ieq(p, w, smtp_verbs[i].name))
-			v = &smtp_verbs[i];
-	if (v == NULL) {
-		if (first && !(s->f.flags & SMTP_F_SMTP) &&
+	if ((v = smtp_verb_by_name(p, w)) == NULL) {
+		if (first && !(f->flags & MAIL_F_PROTO) &&
 		    smtp_is_foreign(p, n)) {
-			smtp_foreign_line(s);
+			mail_foreign_line(&s->m);
 			return;
 		}
-		if (smtp_is_masked_keyword(p, w)) {
-			if (!(s->f.flags & SMTP_F_CMD_MASKED)) {
-				smtp_text_set(&s->f.cmd_masked, p, n);
-				s->f.flags |= SMTP_F_CMD_MASKED;
+		if (mail_is_masked_keyword(p, w)) {
+			if (!(f->flags & MAIL_F_CMD_MASKED)) {
+				text_field_set(&f->cmd_masked, p, n);
+				f->flags |= MAIL_F_CMD_MASKED;
 			}
-			smtp_q_push(s, CMD_MASKED);
+			mail_q_push(&s->m, &s->q, CMD_MASKED);
 		} else
-			smtp_q_push(s, CMD_UNKNOWN);
+			mail_q_push(&s->m, &s->q, CMD_UNKNOWN);
 		return;
 	}
 	/* a greeting, or a known verb as the first line (joined late);
 	 * "QUIT" after lines of another protocol proves nothing */
-	if (!(s->f.flags & SMTP_F_SMTP) &&
+	if (!(f->flags & MAIL_F_PROTO) &&
 	    (v->cmd == CMD_EHLO || v->cmd == CMD_HELO))
-		s->f.flags |= SMTP_F_SMTP;
-	else if (!(s->f.flags & SMTP_F_SMTP) && first) {
-		s->f.flags |= SMTP_F_SMTP | SMTP_F_MIDSTREAM;
-		if (s->state == SMTP_ST_BANNER)
-			smtp_set_state(s, SMTP_ST_COMMAND);
+		f->flags |= MAIL_F_PROTO;
+	else if (!(f->flags & MAIL_F_PROTO) && first) {
+		f->flags |= MAIL_F_PROTO | MAIL_F_MIDSTREAM;
+		if (s->m.state == MAIL_ST_GREETING)
+			mail_set_state(&s->m, MAIL_ST_COMMAND);
 	}
-	smtp_q_push(s, v->cmd);
+	mail_q_push(&s->m, &s->q, v->cmd);
 	for (a = w; a < n && p[a] == ' '; a++)
 		;
 	if (v->proceed != NULL)
 		v->proceed(s, p + a, n - a);
 }
 
-static void
-smtp_client_line(struct smtp_session *s, const uint8_t *p, size_t n,
-    enum smtp_role role)
-{
-	if (role == ROLE_CMD_INJECTED &&
-	    !(s->f.flags & SMTP_F_CMD_INJECTION)) {
-		smtp_text_set(&s->f.injected, p, n);
-		s->f.flags |= SMTP_F_CMD_INJECTION;
-	} else if (role == ROLE_PLAINTEXT &&
-	    !(s->f.flags & SMTP_F_PLAINTEXT_AFTER)) {
-		smtp_text_set(&s->f.plaintext, p, n);
-		s->f.flags |= SMTP_F_PLAINTEXT_AFTER;
-	}
-	switch (s->state) {
-	case SMTP_ST_DATA:
-		if (n == 1 && p[0] == '.') {
-			smtp_q_push(s, CMD_EOD);
-			smtp_set_state(s, SMTP_ST_COMMAND);
-		}
-		return;
-	case SMTP_ST_AUTH:
-		if (n == 1 && p[0] == '*')	/* RFC 4954: cancel */
-			smtp_set_state(s, SMTP_ST_COMMAND);
-		return;
-	default:
-		smtp_command(s, p, n);
-	}
-}
 
 /* A line after the first of an EHLO reply: "250-KEYWORD params". */
 static void
@@ -693,16 +399,16 @@ smtp_capability(struct smtp_session *s, const uint8_t *p, size_t n)
 
 	if (n <= SMTP_CODE_LEN)
 		return;
-	w = smtp_word(kw, n - SMTP_CODE_LEN);
-	if (smtp_ieq(kw, w, "STARTTLS")) {
+	w = mail_word(kw, n - SMTP_CODE_LEN);
+	if (mail_ieq(kw, w, "STARTTLS")) {
 		s->r_offered = 1;
 		return;
 	}
-	if (!smtp_is_masked_keyword(kw, w))
+	if (!mail_is_masked_keyword(kw, w))
 		return;
 	if (s->r_masked.len == 0 || (s->r_kwlen != SMTP_STARTTLS_LEN &&
 	    w == SMTP_STARTTLS_LEN)) {
-		smtp_text_set(&s->r_masked, p, n);
+		text_field_set(&s->r_masked, p, n);
 		s->r_kwlen = (uint8_t)(w > UINT8_MAX ? UINT8_MAX : w);
 	}
 }
@@ -712,6 +418,7 @@ static void
 smtp_banner_line(struct smtp_session *s, const uint8_t *p, size_t n,
     unsigned code, int cont)
 {
+	struct mail_facts *f = &s->m.f;
 	const uint8_t	*text = p + SMTP_CODE_LEN;
 	size_t		 tlen = n > SMTP_CODE_LEN ? n - SMTP_CODE_LEN : 0;
 
@@ -719,26 +426,47 @@ smtp_banner_line(struct smtp_session *s, const uint8_t *p, size_t n,
 	    smtp_q_peek(s) == CMD_STARTTLS)) {
 		/* not a greeting: we joined after it (421/554 are greetings
 		 * refusing service) */
-		s->f.flags |= SMTP_F_SMTP;
+		f->flags |= MAIL_F_PROTO;
 		if (code != 421 && code != 554)
-			s->f.flags |= SMTP_F_MIDSTREAM;
+			f->flags |= MAIL_F_MIDSTREAM;
 		s->greeted = 1;
-		if (s->state == SMTP_ST_BANNER)
-			smtp_set_state(s, SMTP_ST_COMMAND);
+		if (s->m.state == MAIL_ST_GREETING)
+			mail_set_state(&s->m, MAIL_ST_COMMAND);
 		smtp_reply_line(s, p, n, code, cont);
 		return;
 	}
 	if (s->r_lines++ == 0) {
-		smtp_text_set(&s->f.banner, text, tlen);
+		text_field_set(&f->banner, text, tlen);
 		if (smtp_is_masked_banner(text, tlen))
-			s->f.flags |= SMTP_F_BANNER_MASKED;
-		s->f.flags |= SMTP_F_SMTP | SMTP_F_BANNER;
+			f->flags |= MAIL_F_BANNER_MASKED;
+		f->flags |= MAIL_F_PROTO | MAIL_F_GREETING;
 	}
 	if (!cont) {
 		s->r_lines = 0;
 		s->greeted = 1;
-		if (s->state == SMTP_ST_BANNER)
-			smtp_set_state(s, SMTP_ST_COMMAND);
+		if (s->m.state == MAIL_ST_GREETING)
+			mail_set_state(&s->m, MAIL_ST_COMMAND);
+	}
+}
+
+static void
+smtp_reply_done(struct smtp_session *s, unsigned code, const uint8_t *p,
+    size_t n)
+{
+	const struct smtp_verb *v;
+	enum smtp_cmd	 cmd = smtp_q_peek(s);
+
+	if (cmd == CMD_NONE)
+		s->m.stats->unpaired++;
+	else if (!(cmd == CMD_AUTH && code == 334)) {	/* SASL goes on */
+		mail_q_pop(&s->m, &s->q);
+		if ((v = smtp_verb_by_cmd(cmd)) != NULL && v->reply != NULL)
+			v->reply(s, code, p, n);
+	}
+	if (code == 421) {	/* the server closes the session */
+		if (s->m.f.ehlo_reply == 0 || s->m.f.ehlo_reply == 421)
+			s->m.f.flags |= MAIL_F_CLOSING;
+		mail_set_state(&s->m, MAIL_ST_DONE);
 	}
 }
 
@@ -760,46 +488,15 @@ smtp_reply_line(struct smtp_session *s, const uint8_t *p, size_t n,
 }
 
 static void
-smtp_reply_done(struct smtp_session *s, unsigned code, const uint8_t *p,
-    size_t n)
-{
-	const struct smtp_verb *v;
-	enum smtp_cmd	 cmd = smtp_q_peek(s);
-
-	if (cmd == CMD_NONE)
-		s->stats->unpaired++;
-	else if (!(cmd == CMD_AUTH && code == 334)) {	/* SASL goes on */
-		smtp_q_pop(s);
-		if ((v = smtp_verb_by_cmd(cmd)) != NULL && v->reply != NULL)
-			v->reply(s, code, p, n);
-	}
-	if (code == 421) {	/* the server closes the session */
-		if (s->f.ehlo_reply == 0 || s->f.ehlo_reply == 421)
-			s->f.flags |= SMTP_F_CLOSING;
-		smtp_set_state(s, SMTP_ST_DONE);
-	}
-}
-
-static void
-smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n,
-    enum smtp_role role)
+smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n)
 {
 	unsigned	 code;
 	int		 cont;
 
-	if (role == ROLE_RESP_INJECTED &&
-	    !(s->f.flags & SMTP_F_RESP_INJECTION)) {
-		smtp_text_set(&s->f.injected, p, n);
-		s->f.flags |= SMTP_F_RESP_INJECTION;
-	} else if (role == ROLE_PLAINTEXT &&
-	    !(s->f.flags & SMTP_F_PLAINTEXT_AFTER)) {
-		smtp_text_set(&s->f.plaintext, p, n);
-		s->f.flags |= SMTP_F_PLAINTEXT_AFTER;
-	}
 	if (!smtp_reply_code(p, n, &code, &cont)) {
-		s->stats->bad_replies++;
-		if (!(s->f.flags & SMTP_F_SMTP))
-			smtp_foreign_line(s);
+		s->m.stats->bad_replies++;
+		if (!(s->m.f.flags & MAIL_F_PROTO))
+			mail_foreign_line(&s->m);
 		return;
 	}
 	if (!s->greeted)	/* the client may be ahead in the capture */
@@ -808,357 +505,84 @@ smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n,
 		smtp_reply_line(s, p, n, code, cont);
 }
 
-/*
- * A line of direction dir ended: p holds kept bytes of it, raw its length
- * before the LF. Lines over max_line are parsed on their first max_line
- * bytes (see the top of this file).
- */
 static void
-smtp_line_end(struct smtp_session *s, int dir, const uint8_t *p, size_t kept,
-    uint64_t raw)
+smtp_line(struct mail_session *m, int dir, const uint8_t *p, size_t n,
+    enum mail_role role)
 {
-	struct smtp_dir	*d = &s->d[dir];
-	enum smtp_role	 role = (enum smtp_role)d->role;
-	size_t		 n = kept;
+	struct smtp_session *s = (struct smtp_session *)m;
 
-	s->stats->lines++;
-	if (raw > s->cfg.max_line) {
-		s->stats->long_lines++;
-		if (n > s->cfg.max_line)
-			n = s->cfg.max_line;
-	} else if (n == raw && n > 0 && p[n - 1] == '\r')
-		n--;
-	d->lines++;
-	d->in_line = 0;
+	(void)role;
 	if (dir == 0)
-		smtp_client_line(s, p, n, role);
+		smtp_command(s, p, n);
 	else
-		smtp_server_line(s, p, n, role);
-	smtp_line_reset(s, d);
+		smtp_server_line(s, p, n);
 }
 
-/* Where the kept bytes of the pending line are. */
-static const uint8_t *
-smtp_line_kept(const struct smtp_dir *d)
-{
-	return d->buf != NULL ? d->buf : d->head;
-}
-
+/* A DATA body ended: its reply pairs with this. */
 static void
-smtp_line_free(struct smtp_session *s, struct smtp_dir *d)
+smtp_body_end(struct mail_session *m, int dir)
 {
-	memcap_free(s->mem, d->buf, d->cap);
-	d->buf = NULL;
-	d->cap = 0;
-}
+	struct smtp_session *s = (struct smtp_session *)m;
 
-/* Forget the partial line and its buffer: none is held between lines. */
-static void
-smtp_line_reset(struct smtp_session *s, struct smtp_dir *d)
-{
-	d->len = 0;
-	d->raw = 0;
-	d->in_line = 0;
-	d->cut = 0;
-	smtp_line_free(s, d);
-}
-
-/* Make buf hold need bytes (<= max_line); 0, or -1 if the memcap or
- * malloc says no. */
-static int
-smtp_line_grow(struct smtp_session *s, struct smtp_dir *d, size_t need)
-{
-	uint32_t	 max = s->cfg.max_line, ncap;
-	uint8_t		*nb;
-
-	ncap = d->cap ? d->cap : SMTP_LINE_INIT;
-	while (ncap < need && ncap < max)
-		ncap = ncap > max / 2 ? max : ncap * 2;
-	if (ncap > max)
-		ncap = max;
-	if ((nb = memcap_realloc(s->mem, d->buf, d->cap, ncap)) == NULL)
-		return -1;
-	d->buf = nb;
-	d->cap = ncap;
-	return 0;
+	if (dir == 0)
+		mail_q_push(m, &s->q, CMD_EOD);
 }
 
 /*
- * Keep bytes of a partial line, at most max_line of them. When buf cannot
- * grow, what fits is kept and the rest of the line is not: bytes after a
- * hole would make a line that was never sent.
+ * Client: replies to lost commands will come. Server: lost replies shift
+ * the pairing. Either way a wrong pair could invent facts (an EHLO
+ * "reply" without STARTTLS), so what is queued is dropped and the replies
+ * to it are counted unpaired instead.
  */
 static void
-smtp_append(struct smtp_session *s, struct smtp_dir *d, const uint8_t *p,
-    size_t n)
+smtp_gap(struct mail_session *m, int dir)
 {
-	size_t		 take = n;
+	struct smtp_session *s = (struct smtp_session *)m;
 
-	d->raw += n;
-	if (d->cut)
-		return;
-	if (take > s->cfg.max_line - d->len)
-		take = s->cfg.max_line - d->len;
-	if (d->len + take > d->cap && smtp_line_grow(s, d, d->len + take)) {
-		d->cut = 1;
-		if (d->buf == NULL) {
-			if (take > SMTP_LINE_HEAD - d->len)
-				take = SMTP_LINE_HEAD - d->len;
-			memcpy(d->head + d->len, p, take);
-			d->len += (uint32_t)take;
-			return;
-		}
-		take = d->cap - d->len;
-	}
-	if (take == 0)
-		return;
-	memcpy(d->buf + d->len, p, take);
-	d->len += (uint32_t)take;
-}
-
-static void
-smtp_tls_start(struct smtp_session *s, int dir)
-{
-	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
-		s->d[dir].done = 1;	/* ENOMEM: cannot read it */
-		return;
-	}
-	s->d[dir].tls = 1;
-}
-
-static void
-smtp_tls_bytes(struct smtp_session *s, int dir, const uint8_t *p, size_t n)
-{
-	if (tls_feed(s->tp, dir, p, n, &s->f.tls))
-		s->d[dir].done = 1;
-	if (s->f.tls.client_hello)
-		s->f.flags |= SMTP_F_TLS_CLIENT_HELLO;
-	if (s->f.tls.server_hello)
-		s->f.flags |= SMTP_F_TLS_SERVER_HELLO;
-	if (s->d[0].done && s->d[1].done)
-		smtp_set_state(s, SMTP_ST_DONE);
-}
-
-/*
- * A new line starts in direction dir with p[0]: decide what it is (TLS
- * instead of a line, not SMTP at all, injected, plaintext after STARTTLS).
- */
-static void
-smtp_line_start(struct smtp_session *s, int dir, const uint8_t *p, size_t n)
-{
-	struct smtp_dir	*d = &s->d[dir];
-	int		 first = !d->seen, tls = tls_looks_like_handshake(p, n);
-
-	d->seen = 1;
-	d->in_line = 1;
-	d->role = ROLE_NORMAL;
-	if (first && !(s->f.flags & SMTP_F_SMTP) &&
-	    (p[0] > 0x7e || (p[0] < 0x20 && p[0] != '\t' && p[0] != '\r' &&
-	    p[0] != '\n'))) {
-		smtp_set_state(s, SMTP_ST_DONE);	/* binary, TLS, SSLv2 */
-		return;
-	}
-	if (dir == 0 && s->state == SMTP_ST_TLS_WAIT) {
-		smtp_set_state(s, tls ? SMTP_ST_TLS : SMTP_ST_COMMAND);
-		d->role = ROLE_PLAINTEXT;
-	} else if (dir == 0 && s->starttls_pending)
-		d->role = ROLE_CMD_INJECTED;	/* unless TLS racing the 220 */
-	else if (dir == 1 && s->state == SMTP_ST_TLS_WAIT)
-		d->role = ROLE_RESP_INJECTED;
-	else if (dir == 1 && s->state == SMTP_ST_TLS && !s->srv_judged) {
-		s->srv_judged = 1;
-		d->role = ROLE_PLAINTEXT;
-	} else
-		return;
-	if (tls) {
-		d->in_line = 0;
-		smtp_tls_start(s, dir);
-	}
-}
-
-/* Consume some bytes of direction dir; returns how many (0 only after a
- * decision that changes how the next call consumes). */
-static size_t
-smtp_consume(struct smtp_session *s, int dir, const uint8_t *p, size_t n)
-{
-	struct smtp_dir	*d = &s->d[dir];
-	const uint8_t	*lf;
-	size_t		 i;
-
-	if (d->tls) {
-		smtp_tls_bytes(s, dir, p, n);
-		return n;
-	}
-	if (dir == 0 && s->state == SMTP_ST_BDAT && !d->in_line) {
-		i = n < s->bdat_left ? n : (size_t)s->bdat_left;
-		if ((s->bdat_left -= i) == 0)
-			smtp_set_state(s, SMTP_ST_COMMAND);
-		return i;
-	}
-	/*
-	 * A DATA body is most of the bytes, and only a line "." in it
-	 * matters: a body line not starting with '.' is stepped over without
-	 * being framed (a cut one is skipped to its end like a long line).
-	 */
-	if (dir == 0 && s->state == SMTP_ST_DATA && !d->in_line &&
-	    !d->skip && p[0] != '.') {
-		if ((lf = memchr(p, '\n', n)) == NULL) {
-			d->skip = 1;
-			return n;
-		}
-		return (size_t)(lf - p) + 1;
-	}
-	lf = memchr(p, '\n', n);
-	if (d->skip) {
-		if (lf == NULL)
-			return n;
-		d->skip = 0;
-		return (size_t)(lf - p) + 1;
-	}
-	if (!d->in_line) {
-		smtp_line_start(s, dir, p, n);
-		return 0;
-	}
-	if (lf == NULL) {
-		smtp_append(s, d, p, n);
-		return n;
-	}
-	i = (size_t)(lf - p);
-	if (d->raw == 0)
-		smtp_line_end(s, dir, p, i, i);		/* in place */
-	else {
-		smtp_append(s, d, p, i);
-		smtp_line_end(s, dir, smtp_line_kept(d), d->len, d->raw);
-	}
-	return i + 1;
-}
-
-static int
-smtp_finished(const struct smtp_session *s, int dir)
-{
-	return s->state == SMTP_ST_DONE || s->d[dir].done;
-}
-
-struct smtp_session *
-smtp_session_new(const struct smtp_config *cfg, struct smtp_stats *stats,
-    struct memcap *mem)
-{
-	struct smtp_session *s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->cfg = *cfg;
-	s->stats = stats;
-	s->mem = mem;
-	s->state = SMTP_ST_BANNER;
-	smtp_q_clear(s);
-	return s;
-}
-
-/* Give back every buffer: the session will parse nothing more. */
-static void
-smtp_release(struct smtp_session *s)
-{
-	smtp_line_free(s, &s->d[0]);
-	smtp_line_free(s, &s->d[1]);
-	smtp_q_clear(s);
-	tls_parser_free(s->tp);
-	s->tp = NULL;
-}
-
-void
-smtp_session_free(struct smtp_session *s)
-{
-	if (s == NULL)
-		return;
-	smtp_release(s);
-	free(s);
-}
-
-int
-smtp_data(struct smtp_session *s, int dir, const uint8_t *buf, size_t len)
-{
-	size_t	 off = 0;
-
-	assert(dir == 0 || dir == 1);
-	while (off < len && !smtp_finished(s, dir))
-		off += smtp_consume(s, dir, buf + off, len - off);
-	if (s->state == SMTP_ST_DONE)
-		smtp_release(s);	/* a pending line will never end */
-	return smtp_finished(s, dir);
-}
-
-void
-smtp_gap(struct smtp_session *s, int dir, uint32_t len)
-{
-	struct smtp_dir	*d;
-
-	assert(dir == 0 || dir == 1);
-	d = &s->d[dir];
-	s->f.flags |= SMTP_F_GAP;
-	s->f.gaps++;
-	if (smtp_finished(s, dir))
-		return;
-	if (d->tls) {		/* records cannot be found again */
-		d->done = 1;
-		if (s->d[!dir].done)
-			smtp_set_state(s, SMTP_ST_DONE);
-		return;
-	}
-	if (dir == 0 && s->state == SMTP_ST_BDAT && !d->in_line) {
-		if (len < s->bdat_left) {
-			s->bdat_left -= len;
-			return;
-		}
-		s->bdat_left = 0;	/* the chunk ended in the hole */
-		smtp_set_state(s, SMTP_ST_COMMAND);
-	}
-	/*
-	 * Client: replies to lost commands will come. Server: lost replies
-	 * shift the pairing. Either way a wrong pair could invent facts
-	 * (an EHLO "reply" without STARTTLS), so what is queued is dropped
-	 * and the replies to it are counted unpaired instead.
-	 */
-	if (dir == 1 || s->state != SMTP_ST_DATA)
-		smtp_q_clear(s);
+	if (dir == 1 || m->d[0].mode != MAIL_MODE_BODY)
+		mail_q_clear(m, &s->q);
 	if (dir == 1)
 		s->r_lines = 0;
-	smtp_line_reset(s, d);
-	d->skip = 1;
 }
 
-void
-smtp_end(struct smtp_session *s)
+static void
+smtp_init(struct mail_session *m)
 {
-	struct smtp_dir	*d;
-	int		 dir;
+	struct smtp_session *s = (struct smtp_session *)m;
 
-	for (dir = 0; dir < 2; dir++) {
-		d = &s->d[dir];
-		if (smtp_finished(s, dir) || d->tls || d->skip || !d->in_line)
-			continue;
-		smtp_line_end(s, dir, smtp_line_kept(d), d->len, d->raw);
-	}
+	mail_q_clear(m, &s->q);
 }
 
-const struct smtp_facts *
-smtp_session_facts(const struct smtp_session *s)
+static void
+smtp_release(struct mail_session *m)
 {
-	return &s->f;
+	struct smtp_session *s = (struct smtp_session *)m;
+
+	mail_q_clear(m, &s->q);
+	text_field_free(&s->r_masked);
 }
 
-enum smtp_state
-smtp_session_state(const struct smtp_session *s)
+/* A reply code from the server, or a verb only SMTP has from the client. */
+static int
+smtp_claims(int dir, const uint8_t *p, size_t n)
 {
-	return s->state;
+	const struct smtp_verb *v;
+	unsigned	 code;
+	int		 cont;
+
+	if (dir == 1)
+		return smtp_reply_code(p, n, &code, &cont);
+	v = smtp_verb_by_name(p, mail_word(p, n));
+	return v != NULL && v->ours;
 }
 
-const char *
-smtp_state_name(enum smtp_state st)
-{
-	if ((unsigned)st >= sizeof(smtp_state_names) /
-	    sizeof(smtp_state_names[0]))
-		return "unknown";
-	return smtp_state_names[st];
-}
+const struct mail_proto_ops smtp_ops = {
+	.proto = MAIL_PROTO_SMTP,
+	.size = sizeof(struct smtp_session),
+	.init = smtp_init,
+	.line = smtp_line,
+	.body_end = smtp_body_end,
+	.gap = smtp_gap,
+	.release = smtp_release,
+	.claims = smtp_claims,
+};

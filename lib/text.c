@@ -4,6 +4,7 @@
  * and formats packet times the one way the whole program prints them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -216,4 +217,32 @@ text_hex(char *out, const uint8_t *b, size_t len)
 		out[2 * i + 1] = hex[b[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+void
+text_field_set(struct text_field *t, const uint8_t *p, size_t n)
+{
+	uint8_t		*nb;
+
+	if (n > TEXT_FIELD_MAX)
+		n = TEXT_FIELD_MAX;
+	if (n > t->cap) {
+		if ((nb = realloc(t->b, n)) != NULL) {
+			t->b = nb;
+			t->cap = (uint16_t)n;
+		} else
+			n = t->cap;
+	}
+	if (n > 0)
+		memcpy(t->b, p, n);
+	t->len = (uint16_t)n;
+}
+
+void
+text_field_free(struct text_field *t)
+{
+	free(t->b);
+	t->b = NULL;
+	t->len = 0;
+	t->cap = 0;
 }

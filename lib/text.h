@@ -34,4 +34,29 @@ void	text_hex(char *out, const uint8_t *b, size_t len);
 /* Parse text_time() output back; 0, or -1 (NULL or malformed text). */
 int	text_parse_time(const char *text, uint64_t *ts_us);
 
+/*
+ * Raw bytes kept from the wire as evidence or for the record (a banner,
+ * an EHLO name, a masked line, an SNI). Most sessions set few of them and
+ * short ones, so the bytes are allocated when set, exactly as long as
+ * needed; longer input is cut at TEXT_FIELD_MAX. A zeroed field is empty.
+ */
+#define TEXT_FIELD_MAX	256
+
+struct text_field {
+	uint8_t		*b;		/* raw, not NUL-terminated; NULL when
+					   never set */
+	uint16_t	 len;		/* bytes in b, <= TEXT_FIELD_MAX */
+	uint16_t	 cap;		/* bytes allocated */
+};
+
+/*
+ * Keep the first TEXT_FIELD_MAX bytes of p (n bytes) in t, replacing what
+ * it held. When memory cannot be had, what fits the old allocation is
+ * kept (cut), never more.
+ */
+void	text_field_set(struct text_field *t, const uint8_t *p, size_t n);
+
+/* Give back t's bytes; t is empty again. */
+void	text_field_free(struct text_field *t);
+
 #endif

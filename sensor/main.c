@@ -66,9 +66,9 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->reasm.ooo_max = (uint32_t)c->reasm_ooo_max;
 	pc->reasm.depth = (uint32_t)c->reasm_depth;
 	pc->reasm.conflict_window = (uint32_t)c->reasm_conflict_window;
-	pc->smtp.max_line = (uint32_t)c->smtp_max_line;
-	pc->smtp.max_pipeline = (uint32_t)c->smtp_max_pipeline;
-	pc->smtp.tls_max_bytes = (uint32_t)c->tls_max_bytes;
+	pc->mail.max_line = (uint32_t)c->smtp_max_line;
+	pc->mail.max_pipeline = (uint32_t)c->smtp_max_pipeline;
+	pc->mail.tls_max_bytes = (uint32_t)c->tls_max_bytes;
 	pc->smtp_memcap = (size_t)c->smtp_memcap;
 }
 

@@ -46,7 +46,7 @@ struct fixture {
 	struct detect_sink sink;
 	struct detect	 d;
 	struct detect_state st;
-	struct smtp_facts f;
+	struct mail_facts f;
 	struct flow_tuple t;
 	struct detect_session out;
 };
@@ -56,6 +56,7 @@ setup(void **state)
 {
 	static struct fixture fx;
 
+	mail_facts_free(&fx.f);		/* the last test's texts */
 	memset(&fx, 0, sizeof(fx));
 	fx.sink.event = rec_event;
 	fx.sink.session = rec_session;
@@ -66,16 +67,15 @@ setup(void **state)
 	inet_pton(AF_INET, "192.0.2.25", fx.t.server.bytes);
 	fx.t.client_port = 51000;
 	fx.t.server_port = 25;
-	fx.f.flags = SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO;
+	fx.f.flags = MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_EHLO;
 	*state = &fx;
 	return 0;
 }
 
 static void
-text(struct smtp_text *t, const char *s)
+text(struct text_field *t, const char *s)
 {
-	t->len = (uint16_t)strlen(s);
-	memcpy(t->b, s, t->len);
+	text_field_set(t, (const uint8_t *)s, strlen(s));
 }
 
 static void
@@ -98,11 +98,11 @@ test_capability_masked(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_CAP_MASKED;
+	fx->f.flags |= MAIL_F_CAP_MASKED;
 	text(&fx->f.cap_masked, "250-XXXXXXXA");
 	update(fx, 10);
 	assert_int_equal(fx->rec.nevents, 0);	/* reply not complete */
-	fx->f.flags |= SMTP_F_EHLO_REPLY;
+	fx->f.flags |= MAIL_F_CAPS;
 	update(fx, 11);
 	assert_int_equal(fx->rec.nevents, 1);
 	assert_int_equal(fx->rec.ev[0].kind, DETECT_CAPABILITY_MASKED);
@@ -125,8 +125,8 @@ test_masked_with_starttls_is_quiet(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_CAP_MASKED | SMTP_F_EHLO_REPLY |
-	    SMTP_F_STARTTLS_OFFERED;
+	fx->f.flags |= MAIL_F_CAP_MASKED | MAIL_F_CAPS |
+	    MAIL_F_STARTTLS_OFFERED;
 	update(fx, 10);
 	finish(fx);
 	assert_int_equal(fx->rec.nevents, 0);
@@ -138,8 +138,8 @@ test_command_masked(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_CMD_MASKED;
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_CMD_MASKED;
 	text(&fx->f.cmd_masked, "XXXXXXXX");
 	update(fx, 10);
 	assert_int_equal(fx->rec.nevents, 1);
@@ -154,11 +154,11 @@ test_refused(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED;
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED;
 	update(fx, 10);
 	assert_int_equal(fx->rec.nevents, 0);	/* no reply yet */
-	fx->f.flags |= SMTP_F_STARTTLS_REPLY;
+	fx->f.flags |= MAIL_F_STARTTLS_REPLY;
 	fx->f.starttls_reply = 454;
 	text(&fx->f.starttls_line, "454 4.7.0 TLS not available");
 	update(fx, 11);
@@ -178,8 +178,8 @@ test_refused_without_offer_is_quiet(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_REQUESTED |
-	    SMTP_F_STARTTLS_REPLY;
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY;
 	fx->f.starttls_reply = 502;
 	update(fx, 10);
 	finish(fx);
@@ -192,17 +192,17 @@ test_accepted_outcomes(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED;
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED;
 	fx->f.starttls_reply = 220;
 	finish(fx);
 	assert_string_equal(fx->out.outcome, DETECT_OUTCOME_TLS_UNSEEN);
 	assert_int_equal(fx->out.tls_established, 0);
-	fx->f.flags |= SMTP_F_TLS_CLIENT_HELLO;
+	fx->f.flags |= MAIL_F_TLS_CLIENT_HELLO;
 	finish(fx);
 	assert_int_equal(fx->out.tls_established, 0);
-	fx->f.flags |= SMTP_F_TLS_SERVER_HELLO;
+	fx->f.flags |= MAIL_F_TLS_SERVER_HELLO;
 	fx->f.tls.client_hello = fx->f.tls.server_hello = 1;
 	fx->f.tls.version = 0x0303;
 	fx->f.tls.cipher = 0xc02f;
@@ -226,10 +226,10 @@ test_plaintext_after_and_injection(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_RESP_INJECTION |
-	    SMTP_F_PLAINTEXT_AFTER;
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_RESP_INJECTION |
+	    MAIL_F_PLAINTEXT_AFTER;
 	fx->f.starttls_reply = 220;
 	text(&fx->f.injected, "250 injected\r");
 	text(&fx->f.plaintext, "EHLO client");
@@ -250,9 +250,9 @@ test_escaping(void **state)
 	static const char hostile[] = "XXXXXXXX \x1b[31m%n\"\r\n\x00\xff";
 	size_t		 i;
 
-	fx->f.flags |= SMTP_F_CMD_MASKED;
-	fx->f.cmd_masked.len = sizeof(hostile) - 1;
-	memcpy(fx->f.cmd_masked.b, hostile, sizeof(hostile) - 1);
+	fx->f.flags |= MAIL_F_CMD_MASKED;
+	text_field_set(&fx->f.cmd_masked, (const uint8_t *)hostile,
+	    sizeof(hostile) - 1);
 	text(&fx->f.helo, "evil\r\n250 fake");
 	text(&fx->f.banner, "mx \x07 ready");
 	update(fx, 10);
@@ -301,7 +301,7 @@ test_incomplete_and_plaintext(void **state)
 
 	finish(fx);
 	assert_string_equal(fx->out.outcome, DETECT_OUTCOME_INCOMPLETE);
-	fx->f.flags |= SMTP_F_EHLO_REPLY;
+	fx->f.flags |= MAIL_F_CAPS;
 	finish(fx);
 	assert_string_equal(fx->out.outcome, DETECT_OUTCOME_NOT_OFFERED);
 	assert_null(fx->out.tls_version);
@@ -316,8 +316,8 @@ test_banner_masked_is_info(void **state)
 {
 	struct fixture	*fx = *state;
 
-	fx->f.flags |= SMTP_F_BANNER_MASKED | SMTP_F_EHLO_REPLY |
-	    SMTP_F_STARTTLS_OFFERED;
+	fx->f.flags |= MAIL_F_BANNER_MASKED | MAIL_F_CAPS |
+	    MAIL_F_STARTTLS_OFFERED;
 	text(&fx->f.banner, "****2***0*0***");
 	update(fx, 10);
 	assert_int_equal(fx->rec.nevents, 1);

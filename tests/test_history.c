@@ -25,7 +25,16 @@ struct rec {
 	struct detect_event ev[16];
 	int		 nservers;
 	struct history_server last;
+	const char	*last_outcome;	/* of the last session finished */
 };
+
+static void
+rec_session(void *arg, const struct detect_session *s)
+{
+	struct rec	*r = arg;
+
+	r->last_outcome = s->outcome;
+}
 
 static void
 rec_event(void *arg, const struct detect_event *ev)
@@ -63,6 +72,7 @@ setup(void **state)
 	memset(&fx, 0, sizeof(fx));
 	fx.sink.event = rec_event;
 	fx.sink.server = rec_server;
+	fx.sink.session = rec_session;
 	fx.sink.arg = &fx.rec;
 	fx.h = history_new(&hc);
 	assert_non_null(fx.h);
@@ -90,13 +100,13 @@ static void
 session_in(struct detect *d, const struct flow_tuple *t, uint32_t flags,
     uint16_t starttls_reply, const uint8_t *cert, uint64_t ts)
 {
-	struct smtp_facts f;
+	struct mail_facts f;
 	struct detect_state st;
 	struct detect_session out;
 
 	memset(&f, 0, sizeof(f));
 	memset(&st, 0, sizeof(st));
-	f.flags = SMTP_F_SMTP | SMTP_F_BANNER | flags;
+	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | flags;
 	f.starttls_reply = starttls_reply;
 	if (cert != NULL) {
 		f.tls.have_cert = 1;
@@ -114,10 +124,10 @@ session(struct fx *fx, uint32_t flags, uint16_t starttls_reply,
 	session_in(&fx->d, &fx->t, flags, starttls_reply, cert, ts);
 }
 
-#define OFFERED	(SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_STARTTLS_OFFERED)
-#define NO_OFFER (SMTP_F_EHLO | SMTP_F_EHLO_REPLY)
-#define TLS_OK	(SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY | \
-		    SMTP_F_STARTTLS_ACCEPTED)
+#define OFFERED	(MAIL_F_EHLO | MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED)
+#define NO_OFFER (MAIL_F_EHLO | MAIL_F_CAPS)
+#define TLS_OK	(MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY | \
+		    MAIL_F_STARTTLS_ACCEPTED)
 
 static int
 count_kind(const struct rec *r, enum detect_kind k)
@@ -156,11 +166,11 @@ static void
 test_vanished_shapes(void **state)
 {
 	struct fx	*fx = *state;
-	struct smtp_facts f;
+	struct mail_facts f;
 	struct detect_state st;
 
 	session(fx, OFFERED, 0, NULL, 1000);
-	session(fx, SMTP_F_EHLO | SMTP_F_EHLO_REFUSED | SMTP_F_HELO, 0, NULL,
+	session(fx, MAIL_F_EHLO | MAIL_F_CAPS_REFUSED | MAIL_F_HELO, 0, NULL,
 	    2000);
 	assert_int_equal(fx->rec.nevents, 1);
 	assert_non_null(strstr(fx->rec.ev[0].evidence, "EHLO refused"));
@@ -168,7 +178,7 @@ test_vanished_shapes(void **state)
 	/* HELO alone (reply seen): medium, the client may be old. */
 	memset(&f, 0, sizeof(f));
 	memset(&st, 0, sizeof(st));
-	f.flags = SMTP_F_SMTP | SMTP_F_HELO;
+	f.flags = MAIL_F_PROTO | MAIL_F_HELO;
 	detect_update(&fx->d, &st, &f, &fx->t, 2, 3000);
 	assert_int_equal(fx->rec.nevents, 1);	/* no reply yet */
 	f.ehlo_reply = 250;
@@ -187,26 +197,26 @@ static void
 test_closing_is_not_judged(void **state)
 {
 	struct fx	*fx = *state;
-	struct smtp_facts f;
+	struct mail_facts f;
 	struct detect_state st;
 	struct detect_session out;
 
 	session(fx, OFFERED, 0, NULL, 1000);
-	session(fx, SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_EHLO_REFUSED |
-	    SMTP_F_CLOSING, 0, NULL, 2000);
-	session(fx, SMTP_F_CLOSING, 0, NULL, 3000);
+	session(fx, MAIL_F_EHLO | MAIL_F_CAPS | MAIL_F_CAPS_REFUSED |
+	    MAIL_F_CLOSING, 0, NULL, 2000);
+	session(fx, MAIL_F_CLOSING, 0, NULL, 3000);
 	assert_int_equal(fx->rec.nevents, 0);
 	assert_int_equal(fx->rec.last.sessions, 1);
 	/* Its outcome: the session ended before any capability. */
 	memset(&f, 0, sizeof(f));
 	memset(&st, 0, sizeof(st));
-	f.flags = SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO |
-	    SMTP_F_EHLO_REPLY | SMTP_F_EHLO_REFUSED | SMTP_F_CLOSING;
+	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_EHLO |
+	    MAIL_F_CAPS | MAIL_F_CAPS_REFUSED | MAIL_F_CLOSING;
 	f.ehlo_reply = 421;
 	detect_finish(&fx->d, &st, &f, &fx->t, 9, 4000, 4010, "fin", &out);
 	assert_string_equal(out.outcome, DETECT_OUTCOME_INCOMPLETE);
 	/* Any other refusal of EHLO still counts (the next test too). */
-	session(fx, SMTP_F_EHLO | SMTP_F_EHLO_REPLY | SMTP_F_EHLO_REFUSED,
+	session(fx, MAIL_F_EHLO | MAIL_F_CAPS | MAIL_F_CAPS_REFUSED,
 	    0, NULL, 5000);
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
 }
@@ -220,7 +230,7 @@ static void
 test_one_alert_per_tampered_session(void **state)
 {
 	struct fx	*fx = *state;
-	struct smtp_facts f;
+	struct mail_facts f;
 	struct detect_state st;
 	struct detect_session out;
 
@@ -228,9 +238,8 @@ test_one_alert_per_tampered_session(void **state)
 	session(fx, OFFERED, 0, NULL, 2000);
 	memset(&f, 0, sizeof(f));
 	memset(&st, 0, sizeof(st));
-	f.flags = SMTP_F_SMTP | SMTP_F_BANNER | NO_OFFER | SMTP_F_CAP_MASKED;
-	f.cap_masked.len = 12;
-	memcpy(f.cap_masked.b, "250-XXXXXXXA", 12);
+	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | NO_OFFER | MAIL_F_CAP_MASKED;
+	text_field_set(&f.cap_masked, (const uint8_t *)"250-XXXXXXXA", 12);
 	detect_update(&fx->d, &st, &f, &fx->t, 3, 3000);
 	detect_finish(&fx->d, &st, &f, &fx->t, 3, 3000, 3010, "fin", &out);
 	assert_int_equal(fx->rec.nevents, 1);
@@ -238,15 +247,97 @@ test_one_alert_per_tampered_session(void **state)
 	assert_non_null(strstr(fx->rec.ev[0].evidence,
 	    "250-XXXXXXXA; offered in 2 of 2 earlier sessions, last "));
 	assert_string_equal(out.outcome, DETECT_OUTCOME_STRIPPED);
+	mail_facts_free(&f);
 	/* A refusal by a server that offers: its line, then the history. */
-	session(fx, OFFERED | SMTP_F_STARTTLS_REQUESTED |
-	    SMTP_F_STARTTLS_REPLY, 454, NULL, 4000);
+	session(fx, OFFERED | MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY, 454, NULL, 4000);
 	assert_int_equal(fx->rec.nevents, 2);
 	assert_int_equal(fx->rec.ev[1].kind, DETECT_STARTTLS_REFUSED);
 	assert_non_null(strstr(fx->rec.ev[1].evidence, "; offered in 2 of 3"));
 	/* The silent strip itself still raises starttls_vanished. */
 	session(fx, NO_OFFER, 0, NULL, 5000);
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+}
+
+/* A session of protocol proto with these facts, cred_user set. */
+static void
+cred_session(struct fx *fx, enum mail_proto proto, uint32_t flags,
+    uint64_t ts)
+{
+	struct mail_facts f;
+	struct detect_state st;
+	struct detect_session out;
+
+	memset(&f, 0, sizeof(f));
+	memset(&st, 0, sizeof(st));
+	f.proto = proto;
+	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | flags;
+	snprintf(f.cred_mech, sizeof(f.cred_mech), "LOGIN");
+	text_field_set(&f.cred_user, (const uint8_t *)"bob\x1b[2J\"", 8);
+	text_field_set(&f.banner, (const uint8_t *)"[CAPABILITY IMAP4rev1] hi",
+	    25);
+	detect_update(&fx->d, &st, &f, &fx->t, 5, ts);
+	detect_finish(&fx->d, &st, &f, &fx->t, 5, ts, ts + 10, "fin", &out);
+	detect_flush(&fx->d);
+	mail_facts_free(&f);
+}
+
+/*
+ * cleartext_credentials: medium when nothing protected the client, high
+ * when STARTTLS was offered (here or before) or LOGINDISABLED said no;
+ * the user name escaped, the protocol and how in the evidence.
+ */
+static void
+test_cleartext_credentials(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->t.server_port = 143;
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS, 1000);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_int_equal(fx->rec.ev[0].kind, DETECT_CLEARTEXT_CREDENTIALS);
+	assert_int_equal(fx->rec.ev[0].severity, DETECT_SEV_MEDIUM);
+	assert_string_equal(fx->rec.ev[0].evidence,
+	    "imap LOGIN user=bob\\x1b[2J\\\"");
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS |
+	    MAIL_F_LOGINDISABLED, 2000);
+	assert_int_equal(fx->rec.ev[1].severity, DETECT_SEV_HIGH);
+	assert_non_null(strstr(fx->rec.ev[1].evidence, "; LOGINDISABLED"));
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS | MAIL_F_CAPS |
+	    MAIL_F_STARTTLS_OFFERED, 3000);
+	assert_int_equal(fx->rec.ev[2].severity, DETECT_SEV_HIGH);
+	/* The offer is gone now, but the history remembers it: high, and
+	 * starttls_vanished too (two findings: the strip and the leak). */
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CREDENTIALS | MAIL_F_CAPS,
+	    4000);
+	assert_int_equal(fx->rec.nevents, 5);
+	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
+	assert_int_equal(fx->rec.ev[4].kind, DETECT_CLEARTEXT_CREDENTIALS);
+	assert_int_equal(fx->rec.ev[4].severity, DETECT_SEV_HIGH);
+	assert_non_null(strstr(fx->rec.ev[4].evidence, "offered in 1 of"));
+}
+
+/* preauth_greeting: high (and the session stripped) when the server
+ * offered STARTTLS before, medium without such a history. */
+static void
+test_preauth_greeting(void **state)
+{
+	struct fx	*fx = *state;
+
+	fx->t.server_port = 143;
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_PREAUTH, 1000);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_int_equal(fx->rec.ev[0].kind, DETECT_PREAUTH_GREETING);
+	assert_int_equal(fx->rec.ev[0].severity, DETECT_SEV_MEDIUM);
+	assert_string_equal(fx->rec.ev[0].evidence,
+	    "[CAPABILITY IMAP4rev1] hi");
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_CAPS |
+	    MAIL_F_STARTTLS_OFFERED, 2000);
+	cred_session(fx, MAIL_PROTO_IMAP, MAIL_F_PREAUTH, 3000);
+	assert_int_equal(fx->rec.nevents, 2);
+	assert_int_equal(fx->rec.ev[1].severity, DETECT_SEV_HIGH);
+	assert_non_null(strstr(fx->rec.ev[1].evidence, "; offered in 1 of"));
+	assert_string_equal(fx->rec.last_outcome, DETECT_OUTCOME_STRIPPED);
 }
 
 /* Capabilities never seen (one-sided capture): no judgment, no record. */
@@ -256,7 +347,7 @@ test_unknown_is_not_judged(void **state)
 	struct fx	*fx = *state;
 
 	session(fx, OFFERED, 0, NULL, 1000);
-	session(fx, SMTP_F_EHLO, 0, NULL, 2000);
+	session(fx, MAIL_F_EHLO, 0, NULL, 2000);
 	assert_int_equal(fx->rec.nevents, 0);
 	assert_int_equal(fx->rec.nservers, 1);
 }
@@ -323,8 +414,8 @@ static void
 test_refused_severity(void **state)
 {
 	struct fx	*fx = *state;
-	uint32_t	 refused = OFFERED | SMTP_F_STARTTLS_REQUESTED |
-	    SMTP_F_STARTTLS_REPLY;
+	uint32_t	 refused = OFFERED | MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY;
 
 	session(fx, refused, 454, NULL, 1000);
 	assert_int_equal(fx->rec.ev[0].kind, DETECT_STARTTLS_REFUSED);
@@ -340,13 +431,13 @@ static void
 test_one_row_per_flush(void **state)
 {
 	struct fx	*fx = *state;
-	struct smtp_facts f;
+	struct mail_facts f;
 	struct detect_state st;
 	struct detect_session out;
 	int		 i;
 
 	memset(&f, 0, sizeof(f));
-	f.flags = SMTP_F_SMTP | OFFERED;
+	f.flags = MAIL_F_PROTO | OFFERED;
 	for (i = 0; i < 5; i++) {
 		memset(&st, 0, sizeof(st));
 		detect_finish(&fx->d, &st, &f, &fx->t, 1, 1000 + i, 2000 + i,
@@ -471,7 +562,7 @@ static void
 worker_session(struct fx *fx, struct worker *w, uint32_t flags,
     const uint8_t *cert, uint64_t ts)
 {
-	session_in(&w->d, &fx->t, flags, flags & SMTP_F_STARTTLS_ACCEPTED ?
+	session_in(&w->d, &fx->t, flags, flags & MAIL_F_STARTTLS_ACCEPTED ?
 	    220 : 0, cert, ts);
 	assert_int_equal(store_flush(w->st), 0);
 }
@@ -630,6 +721,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_one_alert_per_tampered_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleartext_credentials,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preauth_greeting, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_shapes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_is_not_judged,

@@ -198,9 +198,9 @@ base_config(struct pipeline_config *pc_out, uint32_t max_flows)
 	pc.reasm.memcap = 1 << 20;
 	pc.reasm.ooo_max = 64 * 1024;
 	pc.reasm.conflict_window = 2048;
-	pc.smtp.max_line = 4096;
-	pc.smtp.max_pipeline = 64;
-	pc.smtp.tls_max_bytes = 32768;
+	pc.mail.max_line = 4096;
+	pc.mail.max_pipeline = 64;
+	pc.mail.tls_max_bytes = 32768;
 	pc.smtp_memcap = 1 << 20;
 	pc.first_session_id = 100;
 	*pc_out = pc;

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "memcap.h"
-#include "smtp.h"
+#include "mail.h"
 #include "tls.h"
 
 #define C	0	/* client to server */
@@ -35,14 +35,36 @@ struct step {
 #define LOSS(d, n)	{ GAP, NULL, (n), (d) }
 
 struct run {
-	struct smtp_facts f;
-	struct smtp_stats st;
+	struct mail_facts f;
+	struct mail_stats st;
 	struct memcap	 mem;
-	enum smtp_state	 state;
+	enum mail_state	 state;
 	int		 ret[2];	/* last smtp_data return per direction */
+	uint8_t		 texts[8][TEXT_FIELD_MAX]; /* f's text bytes, kept
+					   after the session is freed */
 };
 
-static const struct smtp_config cfg = {
+/* Point f's text fields at copies in r, so they outlive the session. */
+static void
+snapshot(struct run *r, const struct mail_facts *f)
+{
+	struct text_field *t[] = {
+		&r->f.banner, &r->f.helo, &r->f.cap_masked, &r->f.cmd_masked,
+		&r->f.starttls_line, &r->f.injected, &r->f.plaintext,
+		&r->f.cred_user,
+	};
+	size_t		 i;
+
+	r->f = *f;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i]->len > 0)
+			memcpy(r->texts[i], t[i]->b, t[i]->len);
+		t[i]->b = r->texts[i];
+		t[i]->cap = 0;		/* not allocated: never freed */
+	}
+}
+
+static const struct mail_config cfg = {
 	.max_line = 1000,	/* RFC 5321 text line limit */
 	.max_pipeline = 64,
 	.tls_max_bytes = 16384,
@@ -169,14 +191,14 @@ step_len(const struct step *st)
 
 /* Feed bytes in pieces of at most piece bytes (0 = all at once). */
 static void
-feed(struct smtp_session *s, struct run *r, int dir, const uint8_t *p,
+feed(struct mail_session *s, struct run *r, int dir, const uint8_t *p,
     size_t n, size_t piece)
 {
 	size_t	 k;
 
 	while (n > 0 && !r->ret[dir]) {
 		k = piece && piece < n ? piece : n;
-		r->ret[dir] = smtp_data(s, dir, p, k);
+		r->ret[dir] = mail_data(s, dir, p, k);
 		p += k;
 		n -= k;
 	}
@@ -190,17 +212,17 @@ static void
 run_script(const struct step *steps, size_t nsteps, size_t piece,
     size_t split_step, size_t split_at, struct run *r)
 {
-	struct smtp_session *s;
+	struct mail_session *s;
 	const uint8_t	*p;
 	size_t		 i, n;
 
 	memset(r, 0, sizeof(*r));
 	memcap_init(&r->mem, SIZE_MAX);
-	s = smtp_session_new(&cfg, &r->st, &r->mem);
+	s = mail_session_new(MAIL_PROTO_SMTP, &cfg, &r->st, &r->mem);
 	assert_non_null(s);
 	for (i = 0; i < nsteps; i++) {
 		if (steps[i].dir == GAP) {
-			smtp_gap(s, steps[i].gap_dir, (uint32_t)steps[i].len);
+			mail_gap(s, steps[i].gap_dir, (uint32_t)steps[i].len);
 			continue;
 		}
 		p = steps[i].data;
@@ -212,15 +234,15 @@ run_script(const struct step *steps, size_t nsteps, size_t piece,
 		} else
 			feed(s, r, steps[i].dir, p, n, piece);
 	}
-	smtp_end(s);
-	r->f = *smtp_session_facts(s);
-	r->state = smtp_session_state(s);
-	smtp_session_free(s);
+	mail_end(s);
+	snapshot(r, mail_session_facts(s));
+	r->state = mail_session_state(s);
+	mail_session_free(s);
 	assert_int_equal(r->mem.used, 0);	/* every charge given back */
 }
 
 static void
-text_equal(const struct smtp_text *a, const struct smtp_text *b)
+text_equal(const struct text_field *a, const struct text_field *b)
 {
 	assert_int_equal(a->len, b->len);
 	assert_memory_equal(a->b, b->b, a->len);
@@ -312,7 +334,7 @@ run_all_ways(const struct step *steps, size_t nsteps, struct run *out)
 			    sizeof((steps)[0]), (r))
 
 static void
-assert_text(const struct smtp_text *t, const char *want)
+assert_text(const struct text_field *t, const char *want)
 {
 	assert_int_equal(t->len, strlen(want));
 	assert_memory_equal(t->b, want, t->len);
@@ -323,8 +345,8 @@ assert_text(const struct smtp_text *t, const char *want)
 #define CAPS_TLS "250-mx.example.com\r\n250-PIPELINING\r\n" \
 		"250-SIZE 10240000\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
 #define CAPS_NOTLS "250-mx.example.com\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
-#define BASE_FLAGS (SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO | \
-		    SMTP_F_EHLO_REPLY)
+#define BASE_FLAGS (MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_EHLO | \
+		    MAIL_F_CAPS)
 
 static void
 test_clean_starttls(void **state)
@@ -339,10 +361,10 @@ test_clean_starttls(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_TLS_CLIENT_HELLO |
-	    SMTP_F_TLS_SERVER_HELLO);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_TLS_CLIENT_HELLO |
+	    MAIL_F_TLS_SERVER_HELLO);
 	assert_text(&r.f.banner, "mx.example.com ESMTP Postfix");
 	assert_text(&r.f.helo, "client.example.org");
 	assert_text(&r.f.starttls_line, "220 2.0.0 Ready to start TLS");
@@ -354,7 +376,7 @@ test_clean_starttls(void **state)
 	assert_int_equal(r.f.tls.cipher, 0x1301);
 	assert_int_equal(r.f.tls.sni_len, 14);
 	assert_memory_equal(r.f.tls.sni, "mx.example.com", 14);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 	assert_int_equal(r.ret[0], 1);
 	assert_int_equal(r.ret[1], 1);
 	assert_int_equal(r.st.unpaired, 0);
@@ -378,9 +400,9 @@ test_no_starttls(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_QUIT);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_QUIT);
 	assert_int_equal(r.f.starttls_reply, 0);
-	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
 	assert_int_equal(r.st.unpaired, 0);
 	assert_int_equal(r.ret[0], 0);
 }
@@ -402,8 +424,8 @@ test_exchange_caps(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_QUIT);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_QUIT);
 	assert_int_equal(r.f.cap_masked.len, 0);
 }
 
@@ -420,7 +442,7 @@ test_asa_masked(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_CAP_MASKED);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_CAP_MASKED);
 	assert_text(&r.f.cap_masked, "250-XXXXXXXA");
 }
 
@@ -436,7 +458,7 @@ test_asa_exchange_masked(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_CAP_MASKED);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_CAP_MASKED);
 	/* the one as long as STARTTLS wins */
 	assert_text(&r.f.cap_masked, "250-XXXXXXXB");
 }
@@ -454,8 +476,8 @@ test_command_masked(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_CMD_MASKED);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_CMD_MASKED);
 	assert_text(&r.f.cmd_masked, "XXXXXXXX");
 	assert_int_equal(r.st.unpaired, 0);
 }
@@ -473,11 +495,11 @@ test_starttls_refused(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY);
 	assert_int_equal(r.f.starttls_reply, 454);
 	assert_text(&r.f.starttls_line, "454 4.7.0 TLS not available");
-	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
 	assert_int_equal(r.st.unpaired, 0);
 }
 
@@ -495,13 +517,13 @@ test_plaintext_after(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_PLAINTEXT_AFTER);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_PLAINTEXT_AFTER);
 	assert_text(&r.f.plaintext, "EHLO again.example.org");
 	assert_text(&r.f.helo, "client.example.org");
 	assert_int_equal(r.f.ehlo_count, 2);
-	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
 	assert_int_equal(r.st.unpaired, 0);
 }
 
@@ -517,10 +539,10 @@ test_command_injection(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_CMD_INJECTION |
-	    SMTP_F_TLS_CLIENT_HELLO | SMTP_F_TLS_SERVER_HELLO);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_CMD_INJECTION |
+	    MAIL_F_TLS_CLIENT_HELLO | MAIL_F_TLS_SERVER_HELLO);
 	assert_text(&r.f.injected, "RSET");
 }
 
@@ -536,10 +558,10 @@ test_response_injection(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_RESP_INJECTION |
-	    SMTP_F_TLS_CLIENT_HELLO | SMTP_F_TLS_SERVER_HELLO);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_RESP_INJECTION |
+	    MAIL_F_TLS_CLIENT_HELLO | MAIL_F_TLS_SERVER_HELLO);
 	assert_text(&r.f.injected, "250 x");
 	assert_text(&r.f.starttls_line, "220 go");
 }
@@ -557,12 +579,12 @@ test_client_hello_races(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_TLS_CLIENT_HELLO |
-	    SMTP_F_TLS_SERVER_HELLO);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_TLS_CLIENT_HELLO |
+	    MAIL_F_TLS_SERVER_HELLO);
 	assert_int_equal(r.f.starttls_reply, 220);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 }
 
 /* Injected commands get no reply after the 220: the next reply is the
@@ -580,8 +602,8 @@ test_injection_then_plaintext(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_true(r.f.flags & SMTP_F_CMD_INJECTION);
-	assert_true(r.f.flags & SMTP_F_PLAINTEXT_AFTER);
+	assert_true(r.f.flags & MAIL_F_CMD_INJECTION);
+	assert_true(r.f.flags & MAIL_F_PLAINTEXT_AFTER);
 	assert_text(&r.f.cap_masked, "250 XXXXXXXA");
 	assert_int_equal(r.st.unpaired, 0);
 }
@@ -599,9 +621,9 @@ test_server_plaintext_after_hello(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_true(r.f.flags & SMTP_F_PLAINTEXT_AFTER);
-	assert_true(r.f.flags & SMTP_F_TLS_CLIENT_HELLO);
-	assert_false(r.f.flags & SMTP_F_RESP_INJECTION);
+	assert_true(r.f.flags & MAIL_F_PLAINTEXT_AFTER);
+	assert_true(r.f.flags & MAIL_F_TLS_CLIENT_HELLO);
+	assert_false(r.f.flags & MAIL_F_RESP_INJECTION);
 	assert_text(&r.f.plaintext, "250 decrypted");
 }
 
@@ -623,8 +645,8 @@ test_data_body_quotes(void **state)
 	(void)state;
 	RUN(steps, &r);
 	/* the only STARTTLS is the real one after the body */
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_REQUESTED |
-	    SMTP_F_STARTTLS_REPLY);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY);
 	assert_int_equal(r.f.starttls_reply, 454);
 	assert_int_equal(r.f.ehlo_count, 1);
 	assert_int_equal(r.st.unpaired, 0);
@@ -643,8 +665,8 @@ test_data_refused(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_true(r.f.flags & SMTP_F_STARTTLS_ACCEPTED);
-	assert_int_equal(r.state, SMTP_ST_TLS_WAIT);
+	assert_true(r.f.flags & MAIL_F_STARTTLS_ACCEPTED);
+	assert_int_equal(r.state, MAIL_ST_TLS_WAIT);
 }
 
 static void
@@ -666,12 +688,12 @@ test_bdat(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_QUIT);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_QUIT);
 	assert_int_equal(r.f.ehlo_count, 1);
 	assert_int_equal(r.st.bad_bdat, 1);
 	assert_int_equal(r.st.unpaired, 0);
-	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
 }
 
 static void
@@ -694,10 +716,12 @@ test_auth(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_QUIT);
+	/* The LOGIN exchange sent a password in the clear. */
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_QUIT | MAIL_F_CREDENTIALS);
+	assert_string_equal(r.f.cred_mech, "AUTH LOGIN");
 	assert_int_equal(r.st.unpaired, 0);
-	assert_int_equal(r.state, SMTP_ST_COMMAND);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
 }
 
 static void
@@ -734,11 +758,11 @@ test_mixed_case(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED);
 	assert_text(&r.f.helo, "client.example.org");
-	assert_int_equal(r.state, SMTP_ST_TLS_WAIT);
+	assert_int_equal(r.state, MAIL_ST_TLS_WAIT);
 }
 
 static void
@@ -755,10 +779,10 @@ test_lf_only(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED | SMTP_F_TLS_CLIENT_HELLO |
-	    SMTP_F_TLS_SERVER_HELLO);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_TLS_CLIENT_HELLO |
+	    MAIL_F_TLS_SERVER_HELLO);
 	assert_text(&r.f.banner, "mx.example.com ESMTP");
 	assert_text(&r.f.starttls_line, "220 go");
 }
@@ -777,7 +801,7 @@ test_multiline_banner(void **state)
 	(void)state;
 	RUN(steps, &r);
 	assert_text(&r.f.banner, "mx.example.com ESMTP first");
-	assert_true(r.f.flags & SMTP_F_STARTTLS_OFFERED);
+	assert_true(r.f.flags & MAIL_F_STARTTLS_OFFERED);
 	assert_int_equal(r.f.starttls_reply, 220);
 	assert_int_equal(r.st.unpaired, 0);
 }
@@ -803,15 +827,15 @@ test_masked_banner(void **state)
 
 	(void)state;
 	RUN(a, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_BANNER_MASKED);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_BANNER_MASKED);
 	assert_text(&r.f.banner, "****2***0*0***");
 	RUN(b, &r);
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER |
-	    SMTP_F_BANNER_MASKED);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_GREETING |
+	    MAIL_F_BANNER_MASKED);
 	RUN(c, &r);
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_GREETING);
 	RUN(d, &r);		/* too few '*' */
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_GREETING);
 }
 
 static void
@@ -827,8 +851,8 @@ test_ehlo_refused_helo(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_EHLO_REFUSED |
-	    SMTP_F_HELO);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_CAPS_REFUSED |
+	    MAIL_F_HELO);
 	assert_int_equal(r.f.ehlo_reply, 500);
 	assert_int_equal(r.f.ehlo_count, 2);
 	assert_text(&r.f.helo, "client.example.org");
@@ -847,7 +871,7 @@ test_helo_only(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_HELO);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_HELO);
 	assert_int_equal(r.f.ehlo_reply, 250);
 	assert_int_equal(r.f.ehlo_count, 1);
 	assert_text(&r.f.helo, "old.example.org");
@@ -882,14 +906,14 @@ test_long_line(void **state)
 }
 
 /* A session of cfg with counters of its own and a memcap of limit bytes. */
-static struct smtp_session *
-session_on(struct smtp_stats *st, struct memcap *mem, size_t limit)
+static struct mail_session *
+session_on(struct mail_stats *st, struct memcap *mem, size_t limit)
 {
-	struct smtp_session *s;
+	struct mail_session *s;
 
 	memset(st, 0, sizeof(*st));
 	memcap_init(mem, limit);
-	s = smtp_session_new(&cfg, st, mem);
+	s = mail_session_new(MAIL_PROTO_SMTP, &cfg, st, mem);
 	assert_non_null(s);
 	return s;
 }
@@ -898,35 +922,35 @@ session_on(struct smtp_stats *st, struct memcap *mem, size_t limit)
 static void
 test_long_line_memory(void **state)
 {
-	struct smtp_stats st;
+	struct mail_stats st;
 	struct memcap	 mem;
-	struct smtp_session *s;
+	struct mail_session *s;
 	uint8_t		 chunk[1460];
 	size_t		 before, peak = 0, now, i;
 
 	(void)state;
 	memset(chunk, 'z', sizeof(chunk));
 	s = session_on(&st, &mem, SIZE_MAX);
-	smtp_data(s, S, (const uint8_t *)BANNER, strlen(BANNER));
-	smtp_data(s, C, (const uint8_t *)"MAIL FROM:<", 11);
+	mail_data(s, S, (const uint8_t *)BANNER, strlen(BANNER));
+	mail_data(s, C, (const uint8_t *)"MAIL FROM:<", 11);
 	before = mallinfo2().uordblks;
 	for (i = 0; i < 1024 * 1024 / sizeof(chunk); i++) {
-		assert_int_equal(smtp_data(s, C, chunk, sizeof(chunk)), 0);
+		assert_int_equal(mail_data(s, C, chunk, sizeof(chunk)), 0);
 		now = mallinfo2().uordblks;
 		if (now > peak)
 			peak = now;
 	}
 	assert_true(peak - before <= cfg.max_line + 64);
-	smtp_data(s, C, (const uint8_t *)">\r\nQUIT\r\n", 9);
+	mail_data(s, C, (const uint8_t *)">\r\nQUIT\r\n", 9);
 	assert_int_equal(st.long_lines, 1);
-	assert_true(smtp_session_facts(s)->flags & SMTP_F_QUIT);
-	smtp_session_free(s);
+	assert_true(mail_session_facts(s)->flags & MAIL_F_QUIT);
+	mail_session_free(s);
 }
 
 static void
-say(struct smtp_session *s, int dir, const char *text)
+say(struct mail_session *s, int dir, const char *text)
 {
-	smtp_data(s, dir, (const uint8_t *)text, strlen(text));
+	mail_data(s, dir, (const uint8_t *)text, strlen(text));
 }
 
 /*
@@ -936,9 +960,9 @@ say(struct smtp_session *s, int dir, const char *text)
 static void
 test_line_buffer_released(void **state)
 {
-	struct smtp_stats st;
+	struct mail_stats st;
 	struct memcap	 mem;
-	struct smtp_session *s;
+	struct mail_session *s;
 	size_t		 before;
 
 	(void)state;
@@ -955,9 +979,9 @@ test_line_buffer_released(void **state)
 	say(s, S, "RTTLS\r\n");
 	assert_int_equal(mem.used, 0);
 	assert_int_equal(mallinfo2().uordblks, before);
-	assert_true(smtp_session_facts(s)->flags & SMTP_F_STARTTLS_OFFERED);
+	assert_true(mail_session_facts(s)->flags & MAIL_F_STARTTLS_OFFERED);
 	assert_int_equal(mem.peak, 256);
-	smtp_session_free(s);
+	mail_session_free(s);
 }
 
 /*
@@ -968,15 +992,15 @@ test_line_buffer_released(void **state)
 static void
 test_memcap_cuts_line(void **state)
 {
-	struct smtp_stats st;
+	struct mail_stats st;
 	struct memcap	 mem;
-	struct smtp_session *a, *b;
-	const struct smtp_facts *f;
+	struct mail_session *a, *b;
+	const struct mail_facts *f;
 	char		 line[600];
 
 	(void)state;
 	a = session_on(&st, &mem, 600);
-	b = smtp_session_new(&cfg, &st, &mem);
+	b = mail_session_new(MAIL_PROTO_SMTP, &cfg, &st, &mem);
 	assert_non_null(b);
 	/* a holds a 400-byte partial line: 512 of the 600 bytes */
 	memcpy(line, "EHLO ", 5);
@@ -997,10 +1021,10 @@ test_memcap_cuts_line(void **state)
 	say(b, S, "ppp\r\n250 8BITMIME\r\n");
 	say(b, C, "STARTTLS\r\n");
 	say(b, S, "454 not now\r\n");
-	f = smtp_session_facts(b);
-	assert_true(f->flags & SMTP_F_CAP_MASKED);
-	assert_true(f->flags & SMTP_F_EHLO_REPLY);
-	assert_false(f->flags & SMTP_F_STARTTLS_OFFERED);
+	f = mail_session_facts(b);
+	assert_true(f->flags & MAIL_F_CAP_MASKED);
+	assert_true(f->flags & MAIL_F_CAPS);
+	assert_false(f->flags & MAIL_F_STARTTLS_OFFERED);
 	assert_int_equal(f->cap_masked.len, 16);	/* SMTP_LINE_HEAD */
 	assert_memory_equal(f->cap_masked.b, "250-XXXXXXXA ppp", 16);
 	assert_int_equal(f->starttls_reply, 454);	/* still paired */
@@ -1008,11 +1032,11 @@ test_memcap_cuts_line(void **state)
 	assert_int_equal(st.long_lines, 0);
 	/* a's line ends: all of it was kept */
 	say(a, C, "\r\n");
-	assert_int_equal(smtp_session_facts(a)->helo.len, SMTP_TEXT_MAX);
+	assert_int_equal(mail_session_facts(a)->helo.len, TEXT_FIELD_MAX);
 	assert_int_equal(mem.used, 0);
 	assert_int_equal(mem.peak, 512);
-	smtp_session_free(a);
-	smtp_session_free(b);
+	mail_session_free(a);
+	mail_session_free(b);
 }
 
 /*
@@ -1022,9 +1046,9 @@ test_memcap_cuts_line(void **state)
 static void
 test_memcap_pipeline(void **state)
 {
-	struct smtp_stats st;
+	struct mail_stats st;
 	struct memcap	 mem;
-	struct smtp_session *s;
+	struct mail_session *s;
 	int		 i;
 
 	(void)state;
@@ -1049,8 +1073,8 @@ test_memcap_pipeline(void **state)
 	assert_int_equal(st.unpaired, 4);
 	say(s, C, "STARTTLS\r\n");
 	say(s, S, "220 go\r\n");
-	assert_int_equal(smtp_session_facts(s)->starttls_reply, 220);
-	smtp_session_free(s);
+	assert_int_equal(mail_session_facts(s)->starttls_reply, 220);
+	mail_session_free(s);
 	assert_int_equal(mem.used, 0);
 }
 
@@ -1098,7 +1122,7 @@ test_nul_bytes(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED);
 	assert_int_equal(r.f.helo.len, 7);
 	assert_memory_equal(r.f.helo.b, "cli\0ent", 7);
 	assert_int_equal(r.st.unpaired, 0);
@@ -1140,25 +1164,25 @@ test_gap_resync(void **state)
 	(void)state;
 	/* the EHLO reply was cut: no capability verdict from a part of it */
 	RUN(server, &r);
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_BANNER | SMTP_F_EHLO |
-	    SMTP_F_GAP);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_EHLO |
+	    MAIL_F_GAP);
 	assert_int_equal(r.st.unpaired, 1);
 	RUN(steps, &r);
-	assert_true(r.f.flags & SMTP_F_GAP);
+	assert_true(r.f.flags & MAIL_F_GAP);
 	assert_int_equal(r.f.gaps, 1);
 	assert_int_equal(r.st.unpaired, 2);
 	assert_int_equal(r.f.starttls_reply, 220);
-	assert_true(r.f.flags & SMTP_F_STARTTLS_ACCEPTED);
+	assert_true(r.f.flags & MAIL_F_STARTTLS_ACCEPTED);
 
 	RUN(body, &r);
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_GAP | SMTP_F_QUIT);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_GAP | MAIL_F_QUIT);
 	assert_int_equal(r.st.unpaired, 0);
 
 	RUN(bdat, &r);
 	/* 10 + 10 lost + 10 chunk bytes, then commands again */
-	assert_int_equal(r.f.flags, BASE_FLAGS | SMTP_F_STARTTLS_OFFERED |
-	    SMTP_F_GAP | SMTP_F_QUIT);
+	assert_int_equal(r.f.flags, BASE_FLAGS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_GAP | MAIL_F_QUIT);
 	assert_int_equal(r.st.unpaired, 0);
 }
 
@@ -1179,13 +1203,13 @@ test_midstream(void **state)
 
 	(void)state;
 	RUN(a, &r);
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_MIDSTREAM |
-	    SMTP_F_QUIT);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_MIDSTREAM |
+	    MAIL_F_QUIT);
 	assert_int_equal(r.st.unpaired, 0);
 	RUN(b, &r);
-	assert_int_equal(r.f.flags, SMTP_F_SMTP | SMTP_F_MIDSTREAM |
-	    SMTP_F_STARTTLS_REQUESTED | SMTP_F_STARTTLS_REPLY |
-	    SMTP_F_STARTTLS_ACCEPTED);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_MIDSTREAM |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED);
 	assert_int_equal(r.st.unpaired, 1);
 }
 
@@ -1220,20 +1244,20 @@ test_not_smtp(void **state)
 	(void)state;
 	RUN(tls465, &r);
 	assert_int_equal(r.f.flags, 0);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 	assert_int_equal(r.ret[0], 1);
 	assert_int_equal(r.ret[1], 1);
 	/* Lines of another protocol: never SMTP, given up after a few. */
 	RUN(http, &r);
 	assert_int_equal(r.f.flags, 0);
-	assert_int_equal(r.state, SMTP_ST_BANNER);
+	assert_int_equal(r.state, MAIL_ST_GREETING);
 	RUN(http_long, &r);
 	assert_int_equal(r.f.flags, 0);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 	RUN(ssh, &r);
 	assert_int_equal(r.f.flags, 0);
 	RUN(binary, &r);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 }
 
 /*
@@ -1252,9 +1276,9 @@ test_junk_before_greeting(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_true(r.f.flags & SMTP_F_SMTP);
-	assert_true(r.f.flags & SMTP_F_CAP_MASKED);
-	assert_true(r.f.flags & SMTP_F_EHLO_REPLY);
+	assert_true(r.f.flags & MAIL_F_PROTO);
+	assert_true(r.f.flags & MAIL_F_CAP_MASKED);
+	assert_true(r.f.flags & MAIL_F_CAPS);
 	assert_int_equal(r.st.bad_replies, 2);
 }
 
@@ -1274,9 +1298,9 @@ test_pop3_client_only(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_false(r.f.flags & (SMTP_F_SMTP | SMTP_F_MIDSTREAM));
+	assert_false(r.f.flags & (MAIL_F_PROTO | MAIL_F_MIDSTREAM));
 	RUN(server, &r);
-	assert_false(r.f.flags & (SMTP_F_SMTP | SMTP_F_MIDSTREAM));
+	assert_false(r.f.flags & (MAIL_F_PROTO | MAIL_F_MIDSTREAM));
 }
 
 /*
@@ -1321,11 +1345,11 @@ test_server_closing(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 	assert_int_equal(r.ret[0], 1);
 	assert_int_equal(r.f.ehlo_reply, 421);
-	assert_true(r.f.flags & SMTP_F_CLOSING);
-	assert_false(r.f.flags & SMTP_F_QUIT);
+	assert_true(r.f.flags & MAIL_F_CLOSING);
+	assert_false(r.f.flags & MAIL_F_QUIT);
 }
 
 /* 421 as the greeting closes too; 421 after capabilities were shown (an
@@ -1344,12 +1368,81 @@ test_server_closing_shapes(void **state)
 
 	(void)state;
 	RUN(greet, &r);
-	assert_true(r.f.flags & SMTP_F_CLOSING);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_true(r.f.flags & MAIL_F_CLOSING);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 	RUN(later, &r);
-	assert_false(r.f.flags & SMTP_F_CLOSING);
-	assert_true(r.f.flags & SMTP_F_STARTTLS_OFFERED);
-	assert_int_equal(r.state, SMTP_ST_DONE);
+	assert_false(r.f.flags & MAIL_F_CLOSING);
+	assert_true(r.f.flags & MAIL_F_STARTTLS_OFFERED);
+	assert_int_equal(r.state, MAIL_ST_DONE);
+}
+
+/* Whether needle's bytes appear in the len bytes at b. */
+static int
+bytes_hold(const void *b, size_t len, const char *needle)
+{
+	size_t		 n = strlen(needle), j;
+
+	for (j = 0; j + n <= len; j++)
+		if (memcmp((const uint8_t *)b + j, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether needle appears anywhere in the run's facts. */
+static int
+facts_hold(const struct run *r, const char *needle)
+{
+	return bytes_hold(r->texts, sizeof(r->texts), needle) ||
+	    bytes_hold(&r->f, sizeof(r->f), needle);
+}
+
+/*
+ * AUTH PLAIN and LOGIN in the clear: the user name is kept with how it
+ * was sent, the password never. Other mechanisms, a cancelled exchange
+ * and a user name alone send no password.
+ */
+static void
+test_cleartext_credentials(void **state)
+{
+	struct run	 r;
+	struct step	 plain[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH PLAIN AGFsaWNlAHMzY3IzdC1QVw==\r\n"),
+		STR(S, "235 2.7.0 ok\r\n"), STR(C, "QUIT\r\n"),
+	};
+	struct step	 login[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH LOGIN\r\n"), STR(S, "334 VXNlcm5hbWU6\r\n"),
+		STR(C, "Ym9i\r\n"), STR(S, "334 UGFzc3dvcmQ6\r\n"),
+		STR(C, "aHVudGVyMi1QVw==\r\n"), STR(S, "235 ok\r\n"),
+		STR(C, "MAIL FROM:<bob@example.org>\r\n"),
+	};
+	struct step	 none[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "AUTH CRAM-MD5\r\n"), STR(S, "334 PDEyMzQ+\r\n"),
+		STR(C, "Ym9iIDAxMjM0NTY3ODlhYmNkZWY=\r\n"), STR(S, "235 ok\r\n"),
+		STR(C, "AUTH LOGIN YWxpY2U=\r\n"), STR(S, "334 UGFzc3dvcmQ6\r\n"),
+		STR(C, "*\r\n"), STR(S, "501 cancelled\r\n"),
+		STR(C, "NOOP\r\n"), STR(S, "250 ok\r\n"),
+	};
+
+	(void)state;
+	RUN(plain, &r);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_string_equal(r.f.cred_mech, "AUTH PLAIN");
+	assert_text(&r.f.cred_user, "alice");
+	assert_false(facts_hold(&r, "s3cr3t-PW"));
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
+	RUN(login, &r);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_string_equal(r.f.cred_mech, "AUTH LOGIN");
+	assert_text(&r.f.cred_user, "bob");
+	assert_false(facts_hold(&r, "hunter2-PW"));
+	assert_int_equal(r.st.unpaired, 0);
+	RUN(none, &r);
+	assert_false(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_int_equal(r.state, MAIL_ST_COMMAND);
+	assert_int_equal(r.st.unpaired, 0);
 }
 
 /* An unterminated last line is parsed at the end. */
@@ -1364,7 +1457,7 @@ test_end_parses_last_line(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_true(r.f.flags & SMTP_F_STARTTLS_REQUESTED);
+	assert_true(r.f.flags & MAIL_F_STARTTLS_REQUESTED);
 }
 
 /* Random mixes of SMTP pieces, TLS bytes, garbage and gaps: no crash,
@@ -1379,12 +1472,12 @@ test_random_input(void **state)
 		"AUTH LOGIN\r\n", "334 x\r\n", "*\r\n", "XXXXXXXX\r\n", "421 bye\r\n",
 		"\r\n", "\n", "\r", "\0", "HELO y\r\n", "500 no\r\n", "QUIT\r\n",
 	};
-	struct smtp_config small = { .max_line = 64, .max_pipeline = 4,
+	struct mail_config small = { .max_line = 64, .max_pipeline = 4,
 	    .tls_max_bytes = 512 };
-	struct smtp_stats st;
+	struct mail_stats st;
 	struct memcap	 mem;
-	struct smtp_session *s;
-	const struct smtp_facts *f;
+	struct mail_session *s;
+	const struct mail_facts *f;
 	uint8_t		 buf[700];
 	size_t		 i, j, n, k;
 	int		 dir;
@@ -1395,13 +1488,13 @@ test_random_input(void **state)
 	for (i = 0; i < 3000; i++) {
 		/* a tight memcap every third session: refusals anywhere */
 		memcap_init(&mem, i % 3 ? SIZE_MAX : (size_t)rand() % 2048);
-		s = smtp_session_new(i % 2 ? &small : &cfg, &st, &mem);
+		s = mail_session_new(MAIL_PROTO_SMTP, i % 2 ? &small : &cfg, &st, &mem);
 		assert_non_null(s);
 		for (j = 0; j < 40; j++) {
 			dir = rand() % 2;
 			k = (size_t)rand() % 10;
 			if (k == 0) {
-				smtp_gap(s, dir, (uint32_t)(rand() % 50));
+				mail_gap(s, dir, (uint32_t)(rand() % 50));
 				continue;
 			}
 			if (k == 1) {
@@ -1419,14 +1512,14 @@ test_random_input(void **state)
 				if (n == 0)
 					n = 1;		/* the NUL piece */
 			}
-			smtp_data(s, dir, buf, n);
+			mail_data(s, dir, buf, n);
 		}
-		smtp_end(s);
-		f = smtp_session_facts(s);
-		assert_true(f->banner.len <= SMTP_TEXT_MAX);
-		assert_true(f->injected.len <= SMTP_TEXT_MAX);
+		mail_end(s);
+		f = mail_session_facts(s);
+		assert_true(f->banner.len <= TEXT_FIELD_MAX);
+		assert_true(f->injected.len <= TEXT_FIELD_MAX);
 		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
-		smtp_session_free(s);
+		mail_session_free(s);
 		assert_int_equal(mem.used, 0);
 	}
 }
@@ -1450,7 +1543,7 @@ test_masked_keyword(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		assert_int_equal(smtp_is_masked_keyword(
+		assert_int_equal(mail_is_masked_keyword(
 		    (const uint8_t *)t[i].kw, strlen(t[i].kw)), t[i].masked);
 }
 
@@ -1458,10 +1551,10 @@ static void
 test_state_names(void **state)
 {
 	(void)state;
-	assert_string_equal(smtp_state_name(SMTP_ST_BANNER), "banner");
-	assert_string_equal(smtp_state_name(SMTP_ST_TLS_WAIT), "tls_wait");
-	assert_string_equal(smtp_state_name(SMTP_ST_DONE), "done");
-	assert_string_equal(smtp_state_name((enum smtp_state)99), "unknown");
+	assert_string_equal(mail_state_name(MAIL_ST_GREETING), "greeting");
+	assert_string_equal(mail_state_name(MAIL_ST_TLS_WAIT), "tls_wait");
+	assert_string_equal(mail_state_name(MAIL_ST_DONE), "done");
+	assert_string_equal(mail_state_name((enum mail_state)99), "unknown");
 }
 
 int
@@ -1506,6 +1599,7 @@ main(void)
 		cmocka_unit_test(test_pop3_client_only),
 		cmocka_unit_test(test_client_ahead_of_banner),
 		cmocka_unit_test(test_server_closing),
+		cmocka_unit_test(test_cleartext_credentials),
 		cmocka_unit_test(test_server_closing_shapes),
 		cmocka_unit_test(test_end_parses_last_line),
 		cmocka_unit_test(test_random_input),

@@ -1,0 +1,832 @@
+/*
+ * mail.c: what SMTP, IMAP and POP3 sessions share: framing each direction
+ * into lines, stepping over bodies and counted runs of bytes, the watch
+ * for the TLS handshake after STARTTLS, and which protocol a session
+ * speaks. The protocols read the lines (mailpriv.h is their contract).
+ *
+ * Long lines: a line longer than max_line is counted in long_lines, its
+ * first max_line bytes are kept and the rest is discarded up to the LF;
+ * the kept prefix is then parsed like any line. That keeps reply codes,
+ * tags and continuation marks (and command/reply pairing) in step even
+ * when a peer sends an absurd line.
+ *
+ * Memory: a line split across segments is copied into a buffer that
+ * exists only until its LF (most sessions hold none between packets); the
+ * buffer and the TLS reader's buffers are charged to a memcap shared by
+ * all sessions. A line whose buffer the memcap refuses keeps what it had
+ * and is parsed on that prefix at its LF, like an over-long line.
+ *
+ * First bytes: the judgement "TLS or plaintext" after STARTTLS is made on
+ * the first byte(s) of a line as they arrive (tls_looks_like_handshake()
+ * judges on what is there), and the line keeps that role until its LF.
+ *
+ * Which protocol: the server port gives a first guess; the first line of
+ * the session (a greeting, or a command only one protocol has) decides,
+ * before any fact was recorded, so a POP3 server on port 25 or SMTP on an
+ * odd port is still read right.
+ */
+#include <openssl/evp.h>
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailpriv.h"
+#include "memcap.h"
+#include "tls.h"
+
+/* First size of a partial-line buffer: most lines are shorter. */
+#define MAIL_LINE_INIT		256
+/*
+ * Lines of another protocol (a server line that is no reply, a client
+ * opening with an HTTP method) seen before the session looked like mail,
+ * after which it is given up. Generous on purpose: junk lines in front of
+ * a real greeting (inserted for the sensor alone, or a broken server) must
+ * not hide the session that follows, and parsing a few dozen lines of a
+ * stray protocol on a mail port costs little.
+ */
+#define MAIL_FOREIGN_MAX	32
+
+static const struct mail_proto_ops *const protos[] = {
+	[MAIL_PROTO_SMTP] = &smtp_ops,
+};
+#define NPROTOS	(sizeof(protos) / sizeof(protos[0]))
+
+static const char *const proto_names[] = {
+	[MAIL_PROTO_SMTP] = "smtp",
+	[MAIL_PROTO_IMAP] = "imap",
+	[MAIL_PROTO_POP3] = "pop3",
+};
+
+/*
+ * Longest SASL response decoded to find a user name: PLAIN carries
+ * authzid, authcid and password (each at most 255 bytes, RFC 4616), well
+ * inside 1 KiB; a longer response is not looked into.
+ */
+#define MAIL_SASL_MAX		1024
+
+/* SASL mechanisms whose responses carry the password itself. */
+enum mail_sasl {
+	SASL_NONE = 0,
+	SASL_PLAIN,		/* RFC 4616: authzid NUL authcid NUL passwd */
+	SASL_LOGIN,		/* user, then password, each a response */
+	SASL_OTHER		/* challenge-response or tokens: not read */
+};
+
+static const char *const state_names[] = {
+	"greeting", "command", "auth", "tls_wait", "tls", "done"
+};
+
+static void	 line_end(struct mail_session *, int, const uint8_t *, size_t,
+		    uint64_t);
+static void	 line_reset(struct mail_session *, struct mail_dir *);
+
+void
+mail_set_state(struct mail_session *s, enum mail_state st)
+{
+	if (s->state == MAIL_ST_DONE)
+		return;		/* final */
+	s->state = st;
+}
+
+int
+mail_ieq(const uint8_t *p, size_t n, const char *w)
+{
+	size_t	 i;
+	uint8_t	 a, b;
+
+	if (strlen(w) != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		a = p[i];
+		b = (uint8_t)w[i];
+		if (a >= 'a' && a <= 'z')
+			a = (uint8_t)(a - 'a' + 'A');
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+size_t
+mail_word(const uint8_t *p, size_t n)
+{
+	const uint8_t	*sp = memchr(p, ' ', n);
+
+	return sp == NULL ? n : (size_t)(sp - p);
+}
+
+int
+mail_is_masked_keyword(const uint8_t *kw, size_t len)
+{
+	size_t	 x = 0;
+
+	while (x < len && (kw[x] == 'X' || kw[x] == 'x'))
+		x++;
+	if (x < 3)
+		return 0;
+	if (x == len)
+		return 1;
+	return x + 1 == len && ((kw[x] >= 'A' && kw[x] <= 'Z') ||
+	    (kw[x] >= 'a' && kw[x] <= 'z'));
+}
+
+void
+mail_foreign_line(struct mail_session *s)
+{
+	if (++s->foreign >= MAIL_FOREIGN_MAX)
+		mail_set_state(s, MAIL_ST_DONE);	/* not mail */
+}
+
+void
+mail_starttls_asked(struct mail_session *s)
+{
+	s->f.flags |= MAIL_F_STARTTLS_REQUESTED;
+	s->starttls_pending = 1;
+}
+
+void
+mail_starttls_answered(struct mail_session *s, int accepted,
+    const uint8_t *line, size_t n)
+{
+	s->starttls_pending = 0;
+	text_field_set(&s->f.starttls_line, line, n);
+	s->f.flags |= MAIL_F_STARTTLS_REPLY;
+	if (!accepted) {
+		mail_set_state(s, MAIL_ST_COMMAND);
+		return;
+	}
+	s->f.flags |= MAIL_F_STARTTLS_ACCEPTED;
+	mail_set_state(s, s->d[0].tls ? MAIL_ST_TLS : MAIL_ST_TLS_WAIT);
+	if (s->tp == NULL &&
+	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
+		s->d[0].done = s->d[1].done = 1;	/* ENOMEM */
+		mail_set_state(s, MAIL_ST_DONE);
+	}
+}
+
+void
+mail_credentials(struct mail_session *s, const char *how,
+    const uint8_t *user, size_t ulen)
+{
+	if (s->f.flags & MAIL_F_CREDENTIALS)
+		return;
+	s->f.flags |= MAIL_F_CREDENTIALS;
+	snprintf(s->f.cred_mech, sizeof(s->f.cred_mech), "%s", how);
+	if (user != s->f.cred_user.b)	/* LOGIN kept it there already */
+		text_field_set(&s->f.cred_user, user, ulen);
+}
+
+/*
+ * Decode base64 text into out (room for MAIL_SASL_MAX bytes); returns the
+ * decoded length without padding, or -1 for text that is not base64 or
+ * too long. The caller wipes out.
+ */
+static int
+sasl_decode(const uint8_t *p, size_t n, uint8_t *out)
+{
+	int	 len, pad = 0;
+
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > MAIL_SASL_MAX)
+		return -1;
+	if ((len = EVP_DecodeBlock(out, p, (int)n)) < 0)
+		return -1;
+	while (pad < 2 && p[n - 1 - (size_t)pad] == '=')
+		pad++;
+	return len - pad;
+}
+
+/* The authcid of a PLAIN response: between the first and second NUL. */
+static void
+sasl_plain(struct mail_session *s, const uint8_t *b, size_t n,
+    const char *how)
+{
+	const uint8_t	*u, *nul;
+
+	if ((u = memchr(b, '\0', n)) == NULL)
+		return;
+	u++;
+	if ((nul = memchr(u, '\0', n - (size_t)(u - b))) == NULL)
+		return;
+	mail_credentials(s, how, u, (size_t)(nul - u));
+}
+
+/* One client response of the SASL exchange. */
+static void
+sasl_response(struct mail_session *s, const uint8_t *p, size_t n)
+{
+	uint8_t		 buf[MAIL_SASL_MAX];
+	char		 how[MAIL_MECH_MAX];
+	int		 len;
+
+	if (n == 1 && p[0] == '*') {	/* the client cancels */
+		mail_set_state(s, MAIL_ST_COMMAND);
+		return;
+	}
+	if (s->sasl_mech != SASL_PLAIN && s->sasl_mech != SASL_LOGIN)
+		return;
+	snprintf(how, sizeof(how), "%s %s", s->sasl_how,
+	    s->sasl_mech == SASL_PLAIN ? "PLAIN" : "LOGIN");
+	if ((len = sasl_decode(p, n, buf)) < 0)
+		return;
+	if (s->sasl_mech == SASL_PLAIN)
+		sasl_plain(s, buf, (size_t)len, how);
+	else if (s->sasl_step == 0) {	/* the user name: keep it */
+		if (!(s->f.flags & MAIL_F_CREDENTIALS))
+			text_field_set(&s->f.cred_user, buf, (size_t)len);
+	}
+	else if (s->sasl_step == 1)	/* the password */
+		mail_credentials(s, how, s->f.cred_user.b,
+		    s->f.cred_user.len);
+	s->sasl_step++;
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void
+mail_auth_start(struct mail_session *s, const char *how, const uint8_t *arg,
+    size_t n)
+{
+	size_t	 w = mail_word(arg, n), a;
+
+	mail_set_state(s, MAIL_ST_AUTH);
+	s->sasl_how = how;
+	s->sasl_step = 0;
+	if (mail_ieq(arg, w, "PLAIN"))
+		s->sasl_mech = SASL_PLAIN;
+	else if (mail_ieq(arg, w, "LOGIN"))
+		s->sasl_mech = SASL_LOGIN;
+	else
+		s->sasl_mech = SASL_OTHER;
+	for (a = w; a < n && arg[a] == ' '; a++)
+		;
+	/* an initial response (RFC 4954, 4959); "=" is an empty one */
+	if (a < n && !(n - a == 1 && arg[a] == '='))
+		sasl_response(s, arg + a, n - a);
+}
+
+void
+mail_body(struct mail_session *s, int dir)
+{
+	s->d[dir].mode = MAIL_MODE_BODY;
+}
+
+void
+mail_raw(struct mail_session *s, int dir, uint64_t n)
+{
+	if (n == 0)
+		return;
+	s->d[dir].mode = MAIL_MODE_RAW;
+	s->d[dir].raw_left = n;
+}
+
+void
+mail_lines(struct mail_session *s, int dir)
+{
+	s->d[dir].mode = MAIL_MODE_LINE;
+	s->d[dir].raw_left = 0;
+}
+
+void
+mail_q_clear(struct mail_session *s, struct mail_cmdq *q)
+{
+	q->head = 0;
+	q->len = 0;
+	memcap_free(s->mem, q->q, q->cap);
+	q->q = NULL;
+	q->cap = s->cfg.max_pipeline < MAIL_Q_INLINE ?
+	    s->cfg.max_pipeline : MAIL_Q_INLINE;
+}
+
+/* Double the full ring, up to max_pipeline; 0, or -1 if it cannot. */
+static int
+q_grow(struct mail_session *s, struct mail_cmdq *q)
+{
+	const uint8_t	*old = q->q != NULL ? q->q : q->qin;
+	uint32_t	 ncap, i;
+	uint8_t		*nq;
+
+	if (q->cap >= s->cfg.max_pipeline)
+		return -1;
+	ncap = q->cap > s->cfg.max_pipeline / 2 ? s->cfg.max_pipeline :
+	    q->cap * 2;
+	if ((nq = memcap_realloc(s->mem, NULL, 0, ncap)) == NULL)
+		return -1;
+	for (i = 0; i < q->len; i++)
+		nq[i] = old[(q->head + i) % q->cap];
+	memcap_free(s->mem, q->q, q->cap);
+	q->q = nq;
+	q->cap = ncap;
+	q->head = 0;
+	return 0;
+}
+
+void
+mail_q_push(struct mail_session *s, struct mail_cmdq *q, uint8_t cmd)
+{
+	uint8_t		*ring;
+
+	if (q->len >= q->cap && q_grow(s, q) == -1) {
+		s->stats->pipeline_full++;
+		return;
+	}
+	ring = q->q != NULL ? q->q : q->qin;
+	ring[(q->head + q->len) % q->cap] = cmd;
+	q->len++;
+}
+
+uint8_t
+mail_q_peek(const struct mail_cmdq *q)
+{
+	if (q->len == 0)
+		return 0;
+	return (q->q != NULL ? q->q : q->qin)[q->head];
+}
+
+void
+mail_q_pop(struct mail_session *s, struct mail_cmdq *q)
+{
+	assert(q->len > 0);
+	q->head = (q->head + 1) % q->cap;
+	if (--q->len == 0)
+		mail_q_clear(s, q);
+}
+
+/* Where the kept bytes of the pending line are. */
+static const uint8_t *
+line_kept(const struct mail_dir *d)
+{
+	return d->buf != NULL ? d->buf : d->head;
+}
+
+static void
+line_free(struct mail_session *s, struct mail_dir *d)
+{
+	memcap_free(s->mem, d->buf, d->cap);
+	d->buf = NULL;
+	d->cap = 0;
+}
+
+/*
+ * Forget the partial line and its buffer: none is held between lines. The
+ * kept bytes are wiped first: a line may have carried a password.
+ */
+static void
+line_reset(struct mail_session *s, struct mail_dir *d)
+{
+	if (d->len > 0)
+		explicit_bzero(d->buf != NULL ? d->buf : d->head, d->len);
+	d->len = 0;
+	d->raw = 0;
+	d->in_line = 0;
+	d->cut = 0;
+	line_free(s, d);
+}
+
+/* Make buf hold need bytes (<= max_line); 0, or -1 if the memcap or
+ * malloc says no. */
+static int
+line_grow(struct mail_session *s, struct mail_dir *d, size_t need)
+{
+	uint32_t	 max = s->cfg.max_line, ncap;
+	uint8_t		*nb;
+
+	ncap = d->cap ? d->cap : MAIL_LINE_INIT;
+	while (ncap < need && ncap < max)
+		ncap = ncap > max / 2 ? max : ncap * 2;
+	if (ncap > max)
+		ncap = max;
+	if ((nb = memcap_realloc(s->mem, d->buf, d->cap, ncap)) == NULL)
+		return -1;
+	d->buf = nb;
+	d->cap = ncap;
+	return 0;
+}
+
+/*
+ * Keep bytes of a partial line, at most max_line of them. When buf cannot
+ * grow, what fits is kept and the rest of the line is not: bytes after a
+ * hole would make a line that was never sent.
+ */
+static void
+line_append(struct mail_session *s, struct mail_dir *d, const uint8_t *p,
+    size_t n)
+{
+	size_t		 take = n;
+
+	d->raw += n;
+	if (d->cut)
+		return;
+	if (take > s->cfg.max_line - d->len)
+		take = s->cfg.max_line - d->len;
+	if (d->len + take > d->cap && line_grow(s, d, d->len + take)) {
+		d->cut = 1;
+		if (d->buf == NULL) {
+			if (take > MAIL_LINE_HEAD - d->len)
+				take = MAIL_LINE_HEAD - d->len;
+			memcpy(d->head + d->len, p, take);
+			d->len += (uint32_t)take;
+			return;
+		}
+		take = d->cap - d->len;
+	}
+	if (take == 0)
+		return;
+	memcpy(d->buf + d->len, p, take);
+	d->len += (uint32_t)take;
+}
+
+static void
+tls_start(struct mail_session *s, int dir)
+{
+	if (s->tp == NULL &&
+	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
+		s->d[dir].done = 1;	/* ENOMEM: cannot read it */
+		return;
+	}
+	s->d[dir].tls = 1;
+}
+
+static void
+tls_bytes(struct mail_session *s, int dir, const uint8_t *p, size_t n)
+{
+	if (tls_feed(s->tp, dir, p, n, &s->f.tls))
+		s->d[dir].done = 1;
+	if (s->f.tls.client_hello)
+		s->f.flags |= MAIL_F_TLS_CLIENT_HELLO;
+	if (s->f.tls.server_hello)
+		s->f.flags |= MAIL_F_TLS_SERVER_HELLO;
+	if (s->d[0].done && s->d[1].done)
+		mail_set_state(s, MAIL_ST_DONE);
+}
+
+/*
+ * A new line starts in direction dir with p[0]: decide what it is (TLS
+ * instead of a line, not mail at all, injected, plaintext after STARTTLS).
+ */
+static void
+line_start(struct mail_session *s, int dir, const uint8_t *p, size_t n)
+{
+	struct mail_dir	*d = &s->d[dir];
+	int		 first = !d->seen, tls = tls_looks_like_handshake(p, n);
+
+	d->seen = 1;
+	d->in_line = 1;
+	d->role = MAIL_ROLE_NORMAL;
+	if (first && !(s->f.flags & MAIL_F_PROTO) &&
+	    (p[0] > 0x7e || (p[0] < 0x20 && p[0] != '\t' && p[0] != '\r' &&
+	    p[0] != '\n'))) {
+		mail_set_state(s, MAIL_ST_DONE);	/* binary, TLS, SSLv2 */
+		return;
+	}
+	if (dir == 0 && s->state == MAIL_ST_TLS_WAIT) {
+		mail_set_state(s, tls ? MAIL_ST_TLS : MAIL_ST_COMMAND);
+		d->role = MAIL_ROLE_PLAINTEXT;
+	} else if (dir == 0 && s->starttls_pending)
+		d->role = MAIL_ROLE_CMD_INJECTED; /* unless TLS racing the reply */
+	else if (dir == 1 && s->state == MAIL_ST_TLS_WAIT)
+		d->role = MAIL_ROLE_RESP_INJECTED;
+	else if (dir == 1 && s->state == MAIL_ST_TLS && !s->srv_judged) {
+		s->srv_judged = 1;
+		d->role = MAIL_ROLE_PLAINTEXT;
+	} else
+		return;
+	if (tls) {
+		d->in_line = 0;
+		tls_start(s, dir);
+	}
+}
+
+/* The facts a line's role adds, whatever the protocol makes of it. */
+static void
+line_role(struct mail_session *s, const uint8_t *p, size_t n,
+    enum mail_role role)
+{
+	uint32_t	 inj = role == MAIL_ROLE_CMD_INJECTED ?
+	    MAIL_F_CMD_INJECTION : MAIL_F_RESP_INJECTION;
+
+	switch (role) {
+	case MAIL_ROLE_CMD_INJECTED:
+	case MAIL_ROLE_RESP_INJECTED:
+		if (s->f.flags & inj)
+			break;
+		text_field_set(&s->f.injected, p, n);
+		s->f.flags |= inj;
+		break;
+	case MAIL_ROLE_PLAINTEXT:
+		if (s->f.flags & MAIL_F_PLAINTEXT_AFTER)
+			break;
+		text_field_set(&s->f.plaintext, p, n);
+		s->f.flags |= MAIL_F_PLAINTEXT_AFTER;
+		break;
+	case MAIL_ROLE_NORMAL:
+		break;
+	}
+}
+
+/*
+ * The first line of a session, before any fact: if the protocol being
+ * parsed cannot have sent it and another one claims it, switch. The
+ * protocol's part of the session is set up anew; the shared part (the
+ * line being read) stays.
+ */
+static void
+guess(struct mail_session *s, int dir, const uint8_t *p, size_t n)
+{
+	const struct mail_proto_ops *o;
+	size_t		 i;
+
+	s->guessed = 1;
+	if (s->ops->claims(dir, p, n))
+		return;
+	for (i = 0; i < NPROTOS; i++) {
+		o = protos[i];
+		if (o == NULL || o == s->ops || !o->claims(dir, p, n))
+			continue;
+		if (s->ops->release != NULL)
+			s->ops->release(s);
+		memset((uint8_t *)s + sizeof(*s), 0, o->size - sizeof(*s));
+		s->ops = o;
+		s->f.proto = o->proto;
+		o->init(s);
+		return;
+	}
+}
+
+/*
+ * A line of direction dir ended: p holds kept bytes of it, raw its length
+ * before the LF. Lines over max_line are parsed on their first max_line
+ * bytes (see the top of this file). A body's lines are only looked at for
+ * its end.
+ */
+static void
+line_end(struct mail_session *s, int dir, const uint8_t *p, size_t kept,
+    uint64_t raw)
+{
+	struct mail_dir	*d = &s->d[dir];
+	enum mail_role	 role = (enum mail_role)d->role;
+	size_t		 n = kept;
+
+	s->stats->lines++;
+	if (raw > s->cfg.max_line) {
+		s->stats->long_lines++;
+		if (n > s->cfg.max_line)
+			n = s->cfg.max_line;
+	} else if (n == raw && n > 0 && p[n - 1] == '\r')
+		n--;
+	d->lines++;
+	d->in_line = 0;
+	line_role(s, p, n, role);
+	if (d->mode == MAIL_MODE_BODY) {
+		if (n == 1 && p[0] == '.') {
+			mail_lines(s, dir);
+			if (s->ops->body_end != NULL)
+				s->ops->body_end(s, dir);
+		}
+	} else if (dir == 0 && s->state == MAIL_ST_AUTH)
+		sasl_response(s, p, n);
+	else {
+		if (!s->guessed && !(s->f.flags & MAIL_F_PROTO))
+			guess(s, dir, p, n);
+		s->ops->line(s, dir, p, n, role);
+	}
+	line_reset(s, d);
+}
+
+/* Raw bytes of direction dir: to the protocol, then back to lines. */
+static size_t
+raw_bytes(struct mail_session *s, int dir, const uint8_t *p, size_t n)
+{
+	struct mail_dir	*d = &s->d[dir];
+	size_t		 i = n < d->raw_left ? n : (size_t)d->raw_left;
+
+	if (s->ops->raw != NULL)
+		s->ops->raw(s, dir, p, i);
+	if ((d->raw_left -= i) == 0)
+		mail_lines(s, dir);
+	return i;
+}
+
+/* Consume some bytes of direction dir; returns how many (0 only after a
+ * decision that changes how the next call consumes). */
+static size_t
+consume(struct mail_session *s, int dir, const uint8_t *p, size_t n)
+{
+	struct mail_dir	*d = &s->d[dir];
+	const uint8_t	*lf;
+	size_t		 i;
+
+	if (d->tls) {
+		tls_bytes(s, dir, p, n);
+		return n;
+	}
+	if (d->mode == MAIL_MODE_RAW && !d->in_line)
+		return raw_bytes(s, dir, p, n);
+	/*
+	 * A body is most of the bytes, and only a line "." in it matters: a
+	 * body line not starting with '.' is stepped over without being
+	 * framed (a cut one is skipped to its end like a long line).
+	 */
+	if (d->mode == MAIL_MODE_BODY && !d->in_line && !d->skip &&
+	    p[0] != '.') {
+		if ((lf = memchr(p, '\n', n)) == NULL) {
+			d->skip = 1;
+			return n;
+		}
+		return (size_t)(lf - p) + 1;
+	}
+	lf = memchr(p, '\n', n);
+	if (d->skip) {
+		if (lf == NULL)
+			return n;
+		d->skip = 0;
+		return (size_t)(lf - p) + 1;
+	}
+	if (!d->in_line) {
+		line_start(s, dir, p, n);
+		return 0;
+	}
+	if (lf == NULL) {
+		line_append(s, d, p, n);
+		return n;
+	}
+	i = (size_t)(lf - p);
+	if (d->raw == 0)
+		line_end(s, dir, p, i, i);		/* in place */
+	else {
+		line_append(s, d, p, i);
+		line_end(s, dir, line_kept(d), d->len, d->raw);
+	}
+	return i + 1;
+}
+
+static int
+finished(const struct mail_session *s, int dir)
+{
+	return s->state == MAIL_ST_DONE || s->d[dir].done;
+}
+
+static size_t
+session_size(void)
+{
+	size_t	 i, max = sizeof(struct mail_session);
+
+	for (i = 0; i < NPROTOS; i++)
+		if (protos[i] != NULL && protos[i]->size > max)
+			max = protos[i]->size;
+	return max;
+}
+
+struct mail_session *
+mail_session_new(enum mail_proto proto, const struct mail_config *cfg,
+    struct mail_stats *stats, struct memcap *mem)
+{
+	struct mail_session *s;
+
+	if ((unsigned)proto >= NPROTOS || protos[proto] == NULL)
+		proto = MAIL_PROTO_SMTP;
+	if ((s = calloc(1, session_size())) == NULL)
+		return NULL;
+	s->ops = protos[proto];
+	s->cfg = *cfg;
+	s->stats = stats;
+	s->mem = mem;
+	s->state = MAIL_ST_GREETING;
+	s->f.proto = proto;
+	s->ops->init(s);
+	return s;
+}
+
+/* Give back every buffer: the session will parse nothing more. */
+static void
+release(struct mail_session *s)
+{
+	line_free(s, &s->d[0]);
+	line_free(s, &s->d[1]);
+	if (s->ops->release != NULL)
+		s->ops->release(s);
+	tls_parser_free(s->tp);
+	s->tp = NULL;
+}
+
+/* The facts' own bytes; they outlive release() for detect.c to read. */
+void
+mail_facts_free(struct mail_facts *f)
+{
+	text_field_free(&f->banner);
+	text_field_free(&f->helo);
+	text_field_free(&f->cap_masked);
+	text_field_free(&f->cmd_masked);
+	text_field_free(&f->starttls_line);
+	text_field_free(&f->injected);
+	text_field_free(&f->plaintext);
+	text_field_free(&f->cred_user);
+}
+
+void
+mail_session_free(struct mail_session *s)
+{
+	if (s == NULL)
+		return;
+	release(s);
+	mail_facts_free(&s->f);
+	free(s);
+}
+
+int
+mail_data(struct mail_session *s, int dir, const uint8_t *buf, size_t len)
+{
+	size_t	 off = 0;
+
+	assert(dir == 0 || dir == 1);
+	while (off < len && !finished(s, dir))
+		off += consume(s, dir, buf + off, len - off);
+	if (s->state == MAIL_ST_DONE)
+		release(s);	/* a pending line will never end */
+	return finished(s, dir);
+}
+
+void
+mail_gap(struct mail_session *s, int dir, uint32_t len)
+{
+	struct mail_dir	*d;
+
+	assert(dir == 0 || dir == 1);
+	d = &s->d[dir];
+	s->f.flags |= MAIL_F_GAP;
+	s->f.gaps++;
+	if (finished(s, dir))
+		return;
+	if (d->tls) {		/* records cannot be found again */
+		d->done = 1;
+		if (s->d[!dir].done)
+			mail_set_state(s, MAIL_ST_DONE);
+		return;
+	}
+	if (d->mode == MAIL_MODE_RAW && !d->in_line) {
+		if (len < d->raw_left) {
+			d->raw_left -= len;
+			return;
+		}
+		mail_lines(s, dir);	/* the run ended in the hole */
+	}
+	if (s->ops->gap != NULL)
+		s->ops->gap(s, dir);
+	line_reset(s, d);
+	d->skip = 1;
+}
+
+void
+mail_end(struct mail_session *s)
+{
+	struct mail_dir	*d;
+	int		 dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		d = &s->d[dir];
+		if (finished(s, dir) || d->tls || d->skip || !d->in_line)
+			continue;
+		line_end(s, dir, line_kept(d), d->len, d->raw);
+	}
+}
+
+const struct mail_facts *
+mail_session_facts(const struct mail_session *s)
+{
+	return &s->f;
+}
+
+enum mail_state
+mail_session_state(const struct mail_session *s)
+{
+	return s->state;
+}
+
+const char *
+mail_state_name(enum mail_state st)
+{
+	if ((unsigned)st >= sizeof(state_names) / sizeof(state_names[0]))
+		return "unknown";
+	return state_names[st];
+}
+
+const char *
+mail_proto_name(enum mail_proto p)
+{
+	if ((unsigned)p >= MAIL_NPROTOS)
+		return "unknown";
+	return proto_names[p];
+}
+
+enum mail_proto
+mail_proto_by_port(uint16_t port)
+{
+	switch (port) {
+	case 143:
+		return MAIL_PROTO_IMAP;
+	case 110:
+		return MAIL_PROTO_POP3;
+	default:
+		return MAIL_PROTO_SMTP;
+	}
+}
