@@ -37,6 +37,7 @@ struct config_item {
 static int	check_format(const char *, char *, size_t);
 static int	check_facility(const char *, char *, size_t);
 static int	check_syslog(const char *, char *, size_t);
+static int	check_checksum(const char *, char *, size_t);
 
 #define NUM(n, f, d, lo, hi) \
 	{ n, CT_NUM, offsetof(struct config, f), 0, d, lo, hi, NULL }
@@ -74,6 +75,9 @@ static const struct config_item items[] = {
 	SIZE("reasm_ooo_max", reasm_ooo_max, "256K", 4 * KIB, 64 * MIB),
 	SIZE("reasm_depth", reasm_depth, "0", 0, 4 * GIB - 1),
 	SIZE("reasm_conflict_window", reasm_conflict_window, "2K", 0, 1 * MIB),
+	NUM("reasm_ack_grace_ms", reasm_ack_grace_ms, "200", 0, 60000),
+	STR("checksum_validation", checksum_validation, "auto",
+	    check_checksum),
 	NUM("history_max_servers", history_max_servers, "65536", 1, 16777216),
 	NUM("vanished_after", vanished_after, "1", 1, 1000000),
 	SIZE("smtp_max_line", smtp_max_line, "4096", 512, 1 * MIB),
@@ -143,6 +147,16 @@ check_syslog(const char *v, char *err, size_t errlen)
 	    strcmp(v, "no") == 0)
 		return 0;
 	snprintf(err, errlen, "syslog must be auto, yes or no");
+	return -1;
+}
+
+static int
+check_checksum(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "auto") == 0 || strcmp(v, "yes") == 0 ||
+	    strcmp(v, "no") == 0)
+		return 0;
+	snprintf(err, errlen, "checksum_validation must be auto, yes or no");
 	return -1;
 }
 

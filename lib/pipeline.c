@@ -23,6 +23,7 @@ struct pipeline {
 	struct frag_table *frags;
 	struct history	*hist;
 	struct reasm_ctx reasm;
+	struct tcp_ctx	 tcp;
 	struct detect	 detect;
 	struct pipeline_stats stats;
 	uint64_t	 next_id;
@@ -169,6 +170,7 @@ pipeline_new(const struct pipeline_config *cfg,
 	p->next_id = cfg->first_session_id > 0 ? cfg->first_session_id : 1;
 	p->id_stride = cfg->session_id_stride > 0 ? cfg->session_id_stride : 1;
 	reasm_ctx_init(&p->reasm, &app_ops, &cfg->reasm);
+	tcp_ctx_init(&p->tcp, &cfg->tcp);
 	if ((p->hist = history_new(&cfg->history)) == NULL ||
 	    (p->flows = flow_table_new(&cfg->flow, flow_closed, p)) == NULL ||
 	    (p->frags = frag_new(&cfg->frag)) == NULL) {
@@ -187,17 +189,27 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 	p->cfg.reasm = cfg->reasm;
 	p->cfg.smtp = cfg->smtp;
 	p->reasm.cfg = cfg->reasm;
+	p->cfg.tcp = cfg->tcp;
+	p->tcp.cfg = cfg->tcp;
 	frag_set_limits(p->frags, &cfg->frag);
 }
 
+/*
+ * One TCP segment: its connection, then validation (lib/tcp.c) against
+ * what the receiver accepts, then the session and reassembly. pkt is a
+ * copy validation may reduce (a keep-alive's byte).
+ */
 static void
-segment(struct pipeline *p, const struct decode_pkt *pkt)
+segment(struct pipeline *p, struct decode_pkt *pkt)
 {
 	struct flow	*f;
 	enum flow_close_reason why;
+	enum decode_csum csum;
 	int		 dir, created;
 
-
+	csum = tcp_checksum(&p->tcp, pkt);
+	if (tcp_drop_early(&p->tcp, csum))
+		return;
 	if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
 		return;
 	if (f->lingering) {
@@ -211,6 +223,8 @@ segment(struct pipeline *p, const struct decode_pkt *pkt)
 		if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
 			return;
 	}
+	if (!tcp_segment(&p->tcp, &f->tcp, dir, pkt, csum))
+		return;
 	/*
 	 * The application session comes with the first payload, not the
 	 * SYN: a SYN flood then costs a flow entry each, nothing more.
@@ -247,6 +261,8 @@ pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
 		segment(p, &pkt);
 		break;
 	case DECODE_FRAGMENT:
+		if (!tcp_fragment_ok(&p->tcp, &pkt))
+			break;
 		vlan = pkt.vlan;	/* the rebuilt datagram has no link */
 		if (frag_input(p->frags, &pkt, ts_us, &dgram, &dlen) == 1 &&
 		    decode_ip(dgram, dlen, ts_us, &pkt, &p->stats.decode) ==
@@ -307,6 +323,7 @@ const struct pipeline_stats *
 pipeline_get_stats(struct pipeline *p)
 {
 	p->stats.reasm = p->reasm.stats;
+	p->stats.tcp = p->tcp.stats;
 	p->stats.flow = flow_table_stats(p->flows);
 	p->stats.frag = frag_get_stats(p->frags);
 	p->stats.reasm_mem = p->reasm.mem_used;

@@ -1,7 +1,7 @@
 /*
  * pipeline.h: the stages wired together, without I/O of its own.
  *
- * decode (-> frag) -> flow -> reasm -> smtp -> detect -> sinks. The sensor feeds it
+ * decode (-> frag) -> flow -> tcp -> reasm -> smtp -> detect -> sinks. The sensor feeds it
  * frames from libpcap; tests and fuzz harnesses feed it frames from memory.
  * Time is the packets' time only: nothing here reads the clock.
  */
@@ -18,6 +18,7 @@
 #include "history.h"
 #include "reasm.h"
 #include "smtp.h"
+#include "tcp.h"
 
 struct pipeline_config {
 	struct flow_config flow;
@@ -25,6 +26,7 @@ struct pipeline_config {
 	struct history_config history;
 	struct reasm_config reasm;
 	struct smtp_config smtp;
+	struct tcp_config tcp;
 	uint64_t	 first_session_id; /* ids are given from here up */
 	uint32_t	 session_id_stride; /* step between ids (0 = 1): N
 					   capture workers sharing one
@@ -36,6 +38,7 @@ struct pipeline_stats {
 	struct decode_stats decode;
 	struct reasm_stats reasm;
 	struct smtp_stats smtp;
+	struct tcp_stats tcp;
 	const struct flow_stats *flow;	/* owned by the flow table */
 	const struct frag_stats *frag;	/* owned by the fragment table */
 	uint64_t	 sessions;	/* SMTP sessions recorded */

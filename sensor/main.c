@@ -66,6 +66,8 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->reasm.ooo_max = (uint32_t)c->reasm_ooo_max;
 	pc->reasm.depth = (uint32_t)c->reasm_depth;
 	pc->reasm.conflict_window = (uint32_t)c->reasm_conflict_window;
+	pc->reasm.ack_grace_us = c->reasm_ack_grace_ms * 1000;
+	pc->tcp.checksum = tcp_checksum_mode_parse(c->checksum_validation);
 	pc->smtp.max_line = (uint32_t)c->smtp_max_line;
 	pc->smtp.max_pipeline = (uint32_t)c->smtp_max_pipeline;
 	pc->smtp.tls_max_bytes = (uint32_t)c->tls_max_bytes;

@@ -92,6 +92,7 @@ put_ip4(struct fb *f, const uint8_t src[4], const uint8_t dst[4],
 	put16(f, 0);
 	put(f, src, 4);
 	put(f, dst, 4);
+	tu_ip4_csum(f->b + f->n - 20);
 }
 
 static void
