@@ -792,16 +792,19 @@ ack_holes(struct reasm_call *c, uint32_t ack)
 	struct reasm_dir *d = c->d;
 	struct reasm_seg *q;
 
+	if (d->hole_us != 0 && SEQ_GT(d->hole_ack, ack))
+		ack = d->hole_ack;	/* a reordered lower ACK */
 	if (!hole_confirmed(d, ack)) {
+		if (d->hole_us != 0 && !(d->flags & REASM_D_STOP))
+			c->ctx->stats.ack_holes_filled++;
 		d->hole_us = 0;
 		return;
 	}
-	if (d->hole_us == 0 || d->hole_seq != d->next_seq) {
+	if (d->hole_us == 0)
 		d->hole_us = c->ts_us > 0 ? c->ts_us : 1;
-		d->hole_seq = d->next_seq;
-	}
-	if (c->ts_us < d->hole_us + c->ctx->cfg.ack_grace_us &&
-	    c->ctx->cfg.ack_grace_us > 0)
+	d->hole_ack = ack;
+	if (c->ctx->cfg.ack_grace_us > 0 &&
+	    c->ts_us < d->hole_us + c->ctx->cfg.ack_grace_us)
 		return;
 	d->hole_us = 0;
 	while (!(d->flags & REASM_D_STOP) &&
@@ -822,16 +825,8 @@ ack_holes(struct reasm_call *c, uint32_t ack)
 static void
 hole_wait(struct reasm_call *c)
 {
-	struct reasm_dir *d = c->d;
-
-	if (d->hole_us == 0)
-		return;
-	if (d->next_seq != d->hole_seq || (d->flags & REASM_D_DONE)) {
-		c->ctx->stats.ack_holes_filled++;
-		d->hole_us = 0;
-	}
-	if (d->hole_us != 0 || hole_confirmed(d, d->ack_max))
-		ack_holes(c, d->ack_max);
+	if (c->d->hole_us != 0)
+		ack_holes(c, c->d->hole_ack);
 }
 
 /* An ACK for the direction in c (sent by its peer). */

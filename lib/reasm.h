@@ -98,8 +98,8 @@ struct reasm_dir {
 	uint32_t	 fin_seq;	/* sequence number of FIN, if seen */
 	uint64_t	 delivered;	/* bytes delivered so far */
 	uint32_t	 ooo_bytes;	/* bytes queued out of order */
-	uint32_t	 hole_seq;	/* next_seq when an ACK confirmed the
-					   hole there (hole_us != 0) */
+	uint32_t	 hole_ack;	/* highest ACK confirming the hole that
+					   waits (hole_us != 0) */
 	struct reasm_seglist ooo;	/* queued segments, by sequence */
 	uint8_t		*recent;	/* ring of last delivered bytes */
 	uint32_t	 recent_len;	/* valid bytes in it */
