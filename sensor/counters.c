@@ -49,6 +49,7 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "gaps", ps->reasm.gaps },
 		{ "gap_bytes", ps->reasm.gap_bytes },
 		{ "ack_unseen_bytes", ps->reasm.ack_unseen },
+		{ "ack_holes_filled", ps->reasm.ack_holes_filled },
 		{ "duplicates", ps->reasm.duplicates },
 		{ "conflicts", ps->reasm.conflicts },
 		{ "memcap_hits", ps->reasm.memcap_hits },

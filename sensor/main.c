@@ -96,11 +96,35 @@ sensor_alert_config(const struct sensor *s, struct alert_config *ac)
 	    ALERT_FORMAT_RFC5424 : ALERT_FORMAT_PLAIN;
 }
 
+/*
+ * checksum_validation = auto accepts, unverified, the segments of senders
+ * whose checksums were wrong from their first segment on: say so, at most
+ * once a minute of packet time, so the operator knows what is not checked.
+ */
+static void
+checksum_notice(struct sensor *s, uint64_t now_us)
+{
+	const struct tcp_stats *ts = &pipeline_get_stats(s->pipe)->tcp;
+
+	if (ts->offloading_senders == s->offload_told ||
+	    now_us < s->offload_next_us)
+		return;
+	log_warnx("checksum_validation: %" PRIu64 " senders with wrong "
+	    "checksums from their first segment on (checksum offload on the "
+	    "capture host, or a rewritten capture): their segments are "
+	    "accepted unverified (checksum_offloaded=%" PRIu64 "; "
+	    "checksum_validation = yes drops them)",
+	    ts->offloading_senders - s->offload_told, ts->checksum_offloaded);
+	s->offload_told = ts->offloading_senders;
+	s->offload_next_us = now_us + SENSOR_NOTICE_US;
+}
+
 /* Housekeeping by packet time: expiry, and database writes. */
 static void
 housekeeping(struct sensor *s, uint64_t now_us)
 {
 	if (now_us >= s->next_tick_us) {
+		checksum_notice(s, now_us);
 		pipeline_tick(s->pipe, now_us);
 		s->next_tick_us = now_us + SENSOR_TICK_US;
 	}
@@ -263,6 +287,7 @@ final_flush(struct sensor *s)
 void
 sensor_close_outputs(struct sensor *s)
 {
+	checksum_notice(s, UINT64_MAX);
 	if (final_flush(s) == -1)
 		s->errors++;
 	if (s->verbose)

@@ -21,6 +21,7 @@
 #define SENSOR_DB_OFFLINE	"./stripwatch.db"
 #define SENSOR_DB_LIVE		"/var/lib/stripwatch/stripwatch.db"
 #define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
+#define SENSOR_NOTICE_US	60000000ULL	/* between repeated notices */
 
 struct sensor {
 	struct config	 cfg;
@@ -48,6 +49,9 @@ struct sensor {
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
+	uint64_t	 offload_told;	/* offloading senders logged so far */
+	uint64_t	 offload_next_us; /* packet time the next such line
+					   may be logged */
 };
 
 /* One named counter; counters.c lists them all. */
