@@ -216,11 +216,51 @@ cur_limit(struct cursor *c, uint64_t end)
 		c->end = (uint32_t)end;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
 /*
- * Internet checksum (RFC 1071) accumulated 32 bits at a time into 64, in
- * host byte order: the one's complement sum does not depend on it, and
- * folding at the end needs no byte swaps. n may be odd only for the last
- * piece of a checksummed span.
+ * 128 bytes at a time in one add-with-carry chain of 64-bit words, as
+ * Linux's csum_partial does on x86-64: about one instruction per 8 bytes,
+ * so verifying a full segment stays a small part of its cost. blocks > 0;
+ * the bytes read are exactly p[0 .. 128 * blocks). Returns the sum with the
+ * last carry added back.
+ */
+static uint64_t
+csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
+{
+	__asm__(
+	    "1:\n\t"
+	    "addq 0(%[p]), %[s]\n\t"
+	    "adcq 8(%[p]), %[s]\n\t"
+	    "adcq 16(%[p]), %[s]\n\t"
+	    "adcq 24(%[p]), %[s]\n\t"
+	    "adcq 32(%[p]), %[s]\n\t"
+	    "adcq 40(%[p]), %[s]\n\t"
+	    "adcq 48(%[p]), %[s]\n\t"
+	    "adcq 56(%[p]), %[s]\n\t"
+	    "adcq 64(%[p]), %[s]\n\t"
+	    "adcq 72(%[p]), %[s]\n\t"
+	    "adcq 80(%[p]), %[s]\n\t"
+	    "adcq 88(%[p]), %[s]\n\t"
+	    "adcq 96(%[p]), %[s]\n\t"
+	    "adcq 104(%[p]), %[s]\n\t"
+	    "adcq 112(%[p]), %[s]\n\t"
+	    "adcq 120(%[p]), %[s]\n\t"
+	    "adcq $0, %[s]\n\t"
+	    "leaq 128(%[p]), %[p]\n\t"
+	    "decq %[n]\n\t"
+	    "jnz 1b"
+	    : [s] "+r" (sum), [p] "+r" (p), [n] "+r" (blocks)
+	    : "m" (*(const uint8_t (*)[128 * blocks])p)
+	    : "cc");
+	return sum;
+}
+#endif
+
+/*
+ * Internet checksum (RFC 1071) accumulated into 64 bits in host byte
+ * order: the one's complement sum does not depend on it, and folding at
+ * the end needs no byte swaps. n may be odd only for the last piece of a
+ * checksummed span.
  */
 static uint64_t
 csum_add(uint64_t sum, const uint8_t *p, size_t n)
@@ -229,6 +269,14 @@ csum_add(uint64_t sum, const uint8_t *p, size_t n)
 	uint16_t	 h;
 	uint8_t		 last[2];
 
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (n >= 128) {
+		sum = csum_blocks(sum, p, n / 128);
+		sum = (sum & 0xffffffffu) + (sum >> 32);
+		p += n & ~(size_t)127;
+		n &= 127;
+	}
+#endif
 	for (; n >= 8; p += 8, n -= 8) {
 		memcpy(&w, p, 4);
 		memcpy(&v, p + 4, 4);
@@ -265,24 +313,25 @@ csum_fold(uint64_t sum)
 	return (uint16_t)sum;
 }
 
-/* Sum of the TCP/UDP pseudo-header (RFC 793, RFC 8200 8.1), unfolded. */
+/*
+ * Sum of the TCP/UDP pseudo-header (RFC 793, RFC 8200 8.1), unfolded:
+ * addresses as 32-bit words, then the length and protocol words as they
+ * would be loaded from memory in network order.
+ */
 static uint64_t
 csum_pseudo(const struct decode_addr *src, const struct decode_addr *dst,
     uint8_t proto, uint32_t len)
 {
-	uint8_t		 tail[8];
-	size_t		 alen = src->family == 4 ? 4 : 16;
-	uint64_t	 sum;
+	size_t		 i, alen = src->family == 4 ? 4 : 16;
+	uint64_t	 sum = (uint64_t)htonl(len) + htonl(proto);
+	uint32_t	 a, b;
 
-	sum = csum_add(0, src->bytes, alen);
-	sum = csum_add(sum, dst->bytes, alen);
-	memset(tail, 0, sizeof(tail));
-	tail[0] = (uint8_t)(len >> 24);
-	tail[1] = (uint8_t)(len >> 16);
-	tail[2] = (uint8_t)(len >> 8);
-	tail[3] = (uint8_t)len;
-	tail[7] = proto;
-	return csum_add(sum, tail, sizeof(tail));
+	for (i = 0; i < alen; i += 4) {
+		memcpy(&a, src->bytes + i, 4);
+		memcpy(&b, dst->bytes + i, 4);
+		sum += (uint64_t)a + b;
+	}
+	return sum;
 }
 
 /*
