@@ -334,6 +334,20 @@ csum_pseudo(const struct decode_addr *src, const struct decode_addr *dst,
 	return sum;
 }
 
+/* The IPv4 header checksum: hlen is a multiple of 4, at least 20. */
+static int
+ip4_header_ok(const uint8_t *h, uint32_t hlen)
+{
+	uint64_t	 sum = 0;
+	uint32_t	 w, i;
+
+	for (i = 0; i < hlen; i += 4) {
+		memcpy(&w, h + i, 4);
+		sum += w;
+	}
+	return csum_fold(sum) == 0xffff;
+}
+
 /*
  * A header did not fit. If an IP length cut the window, the packet is
  * inconsistent; otherwise the snap length cut it.
@@ -548,8 +562,7 @@ layer_ipv4(struct walk *w)
 	ip_claim(w, start, total);
 	if (!cur_skip(&w->c, hlen - 20u))
 		return short_read(w);
-	if (!w->rebuilt &&
-	    csum_fold(csum_add(0, w->c.base + start, hlen)) != 0xffff)
+	if (!w->rebuilt && !ip4_header_ok(w->c.base + start, hlen))
 		out->csum |= DECODE_CSUM_IP_BAD;
 	w->rebuilt = 0;
 	w->routed = 0;

@@ -196,12 +196,12 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 
 /*
  * One TCP segment: its connection, then validation (lib/tcp.c) against
- * what the receiver accepts, then the session and reassembly. pkt is a
- * copy validation may reduce (a keep-alive's byte).
+ * what the receiver accepts, then the session and reassembly.
  */
 static void
-segment(struct pipeline *p, struct decode_pkt *pkt)
+segment(struct pipeline *p, const struct decode_pkt *pkt)
 {
+	struct decode_pkt bare;
 	struct flow	*f;
 	enum flow_close_reason why;
 	enum decode_csum csum;
@@ -223,8 +223,15 @@ segment(struct pipeline *p, struct decode_pkt *pkt)
 		if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
 			return;
 	}
-	if (!tcp_segment(&p->tcp, &f->tcp, dir, pkt, csum))
+	switch (tcp_segment(&p->tcp, &f->tcp, dir, pkt, csum)) {
+	case TCP_DROP:
 		return;
+	case TCP_ACK_ONLY:
+		bare = *pkt;
+		bare.payload_len = 0;
+		pkt = &bare;
+		break;
+	}
 	/*
 	 * The application session comes with the first payload, not the
 	 * SYN: a SYN flood then costs a flow entry each, nothing more.

@@ -250,12 +250,12 @@ keepalive(const struct tcp_dir *s, const struct decode_pkt *p)
 	    p->seq == s->snd_max - 1;
 }
 
-/* Remember what accepted segment p shows about its sender s. */
+/* Remember what accepted segment p (len bytes of it) shows about s. */
 static void
 update(const struct tcp_state *st, struct tcp_dir *s, const struct tcp_dir *r,
-    const struct decode_pkt *p)
+    const struct decode_pkt *p, uint32_t len)
 {
-	uint32_t	 end = p->seq + p->payload_len, expect, right;
+	uint32_t	 end = p->seq + len, expect, right;
 
 	end += (p->flags & DECODE_TH_SYN) ? 1 : 0;
 	end += (p->flags & DECODE_TH_FIN) ? 1 : 0;
@@ -287,36 +287,39 @@ update(const struct tcp_state *st, struct tcp_dir *s, const struct tcp_dir *r,
  */
 int
 tcp_segment(struct tcp_ctx *ctx, struct tcp_state *st, int dir,
-    struct decode_pkt *p, enum decode_csum csum)
+    const struct decode_pkt *p, enum decode_csum csum)
 {
 	struct tcp_dir	*s = &st->dir[dir], *r = &st->dir[!dir];
 	uint32_t	 len = p->payload_len;
 
+	int		 verdict = TCP_PASS;
+
 	if (!csum_check(ctx, s, csum))
-		return 0;
+		return TCP_DROP;
 	if (p->flags & DECODE_TH_SYN)
 		syn_input(s, p);
 	if (!paws_ok(st, s, p)) {
 		ctx->stats.paws_dropped++;
-		return 0;
+		return TCP_DROP;
 	}
 	if (p->flags & DECODE_TH_RST) {
 		if (rst_ok(s, r, p))
-			return 1;
+			return TCP_PASS;
 		ctx->stats.rst_ignored++;
-		return 0;
+		return TCP_DROP;
 	}
 	if ((len > 0 || (p->flags & DECODE_TH_FIN)) &&
 	    !window_ok(ctx, r, p->seq, len)) {
 		ctx->stats.out_of_window++;
-		return 0;
+		return TCP_DROP;
 	}
 	if (keepalive(s, p)) {
 		ctx->stats.probes++;
-		p->payload_len = 0;
+		if (len > 0)
+			verdict = TCP_ACK_ONLY;
 	}
-	update(st, s, r, p);
-	return 1;
+	update(st, s, r, p, verdict == TCP_ACK_ONLY ? 0 : len);
+	return verdict;
 }
 
 const char *

@@ -86,14 +86,18 @@ int	tcp_drop_early(struct tcp_ctx *ctx, enum decode_csum csum);
  */
 int	tcp_fragment_ok(struct tcp_ctx *ctx, const struct decode_pkt *p);
 
+/* Verdicts of tcp_segment(). */
+#define TCP_DROP	0	/* the receiver would drop it (counted) */
+#define TCP_PASS	1	/* on to reassembly as it is */
+#define TCP_ACK_ONLY	2	/* on to reassembly without its payload:
+				   a keep-alive's old byte */
+
 /*
  * Judge segment p travelling in direction dir (REASM_TO_*) of connection
- * st. Returns 0 when the receiver would drop it (counted by reason), 1
- * when it goes on to reassembly; p may then have been reduced (a
- * keep-alive's byte removed). Updates st from accepted segments only.
+ * st; returns a TCP_* verdict. Updates st from accepted segments only.
  */
 int	tcp_segment(struct tcp_ctx *ctx, struct tcp_state *st, int dir,
-	    struct decode_pkt *p, enum decode_csum csum);
+	    const struct decode_pkt *p, enum decode_csum csum);
 
 /* Name of a checksum_validation value, and back (-1: unknown). */
 const char *tcp_checksum_mode_name(enum tcp_checksum_mode m);

@@ -62,7 +62,7 @@ pkt(int dir, uint32_t seq, uint32_t ack, uint8_t flags, uint32_t len,
 
 /* Offer p with checksum verdict csum; 1 if it goes on to reassembly. */
 static int
-offer(struct w *w, int dir, struct decode_pkt *p, enum decode_csum csum)
+offer(struct w *w, int dir, const struct decode_pkt *p, enum decode_csum csum)
 {
 	return tcp_segment(&w->ctx, &w->st, dir, p, csum);
 }
@@ -442,16 +442,14 @@ test_keepalive(void **state)
 	/* Windows: one byte at snd_nxt - 1, not the byte sent there. */
 	data[0] = 0;
 	p = pkt(C2S, 120, 901, ACK, 1, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_OK));
-	assert_int_equal(p.payload_len, 0);
+	assert_int_equal(offer(&w, C2S, &p, DECODE_CSUM_OK), TCP_ACK_ONLY);
 	/* BSD/Linux: no byte. */
 	p = pkt(C2S, 120, 901, ACK, 0, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_OK));
+	assert_int_equal(offer(&w, C2S, &p, DECODE_CSUM_OK), TCP_PASS);
 	assert_int_equal(w.ctx.stats.probes, 2);
 	/* A byte at snd_nxt is new data, not a probe. */
 	p = pkt(C2S, 121, 901, ACK, 1, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_OK));
-	assert_int_equal(p.payload_len, 1);
+	assert_int_equal(offer(&w, C2S, &p, DECODE_CSUM_OK), TCP_PASS);
 	assert_int_equal(w.ctx.stats.probes, 2);
 	/* Pure ACKs and window updates: taken, nothing counted. */
 	assert_true(tx(&w, S2C, 901, 122, ACK, 0, 1000));
@@ -477,8 +475,7 @@ test_zero_window_probe(void **state)
 	assert_true(tx(&w, C2S, 101, 901, ACK, 20, 1000));
 	assert_true(tx(&w, S2C, 901, 121, ACK, 0, 0));	/* window 0 */
 	p = pkt(C2S, 121, 901, ACK, 1, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_OK));
-	assert_int_equal(p.payload_len, 1);
+	assert_int_equal(offer(&w, C2S, &p, DECODE_CSUM_OK), TCP_PASS);
 	assert_int_equal(w.ctx.stats.probes, 1);
 	assert_int_equal(w.ctx.stats.out_of_window, 0);
 }
