@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "config.h"
+#include "tcp.h"
 
 enum config_type {
 	CT_NUM,		/* unsigned integer */
@@ -153,8 +154,7 @@ check_syslog(const char *v, char *err, size_t errlen)
 static int
 check_checksum(const char *v, char *err, size_t errlen)
 {
-	if (strcmp(v, "auto") == 0 || strcmp(v, "yes") == 0 ||
-	    strcmp(v, "no") == 0)
+	if (tcp_checksum_mode_parse(v) >= 0)
 		return 0;
 	snprintf(err, errlen, "checksum_validation must be auto, yes or no");
 	return -1;

@@ -787,25 +787,39 @@ test_ack_confirmed_hole(void **state)
 
 /* An ACK of the FIN confirms the hole before it: gap, then finished. */
 /*
+ * A handshake at client ISN c and server ISN sv, the client's bytes
+ * [0, 10) and [20, 30), and the server's ACK of all 30: a confirmed hole
+ * at [10, 20), waiting out a 200 ms grace.
+ */
+static struct tc *
+grace_hole(uint32_t c, uint32_t sv)
+{
+	struct reasm_config cfg = cfg_default();
+	struct tc	*t;
+
+	cfg.ack_grace_us = 200000;
+	t = tc_new(&cfg);
+	seg(t, C2S, c - 1, 0, F_SYN, NULL, 0);
+	seg(t, S2C, sv, c, F_SYN | F_ACK, NULL, 0);
+	send_pat(t, C2S, c, 0, 10, 'a', F_ACK);
+	send_pat(t, C2S, c, 20, 10, 'a', F_ACK);
+	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);
+	assert_int_equal(t->rec.ngap, 0);
+	return t;
+}
+
+/*
  * A skewed tap: the receiver's ACK for a hole is captured before the data
  * that fills it. Within the grace the data is delivered in order, no gap.
  */
 static void
 test_ack_grace_skew(void **state)
 {
-	struct reasm_config cfg = cfg_default();
 	struct tc	*t;
 	const uint32_t	 c = 0xfffffff0u, sv = 900;
 
 	(void)state;
-	cfg.ack_grace_us = 200000;
-	t = tc_new(&cfg);
-	seg(t, C2S, c - 1, 0, F_SYN, NULL, 0);
-	seg(t, S2C, sv, c, F_SYN | F_ACK, NULL, 0);
-	send_pat(t, C2S, c, 0, 10, 'a', F_ACK);
-	send_pat(t, C2S, c, 20, 10, 'a', F_ACK);	/* [10, 20) missing */
-	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);	/* ACK covers all */
-	assert_int_equal(t->rec.ngap, 0);
+	t = grace_hole(c, sv);
 	t->ts += 1000;					/* 1 ms later */
 	send_pat(t, C2S, c, 10, 10, 'a', F_ACK);
 	assert_int_equal(t->rec.ngap, 0);
@@ -822,18 +836,11 @@ test_ack_grace_skew(void **state)
 static void
 test_ack_grace_expires(void **state)
 {
-	struct reasm_config cfg = cfg_default();
 	struct tc	*t;
 	const uint32_t	 c = 1, sv = 0xffffffffu;
 
 	(void)state;
-	cfg.ack_grace_us = 200000;
-	t = tc_new(&cfg);
-	seg(t, C2S, c - 1, 0, F_SYN, NULL, 0);
-	seg(t, S2C, sv, c, F_SYN | F_ACK, NULL, 0);
-	send_pat(t, C2S, c, 0, 10, 'a', F_ACK);
-	send_pat(t, C2S, c, 20, 10, 'a', F_ACK);
-	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);
+	t = grace_hole(c, sv);
 	t->ts += 150000;
 	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);	/* within the grace */
 	assert_int_equal(t->rec.ngap, 0);
@@ -854,19 +861,11 @@ test_ack_grace_expires(void **state)
 static void
 test_ack_grace_flush(void **state)
 {
-	struct reasm_config cfg = cfg_default();
 	struct tc	*t;
 	const uint32_t	 c = 0, sv = 7;
 
 	(void)state;
-	cfg.ack_grace_us = 200000;
-	t = tc_new(&cfg);
-	seg(t, C2S, c - 1, 0, F_SYN, NULL, 0);
-	seg(t, S2C, sv, c, F_SYN | F_ACK, NULL, 0);
-	send_pat(t, C2S, c, 0, 10, 'a', F_ACK);
-	send_pat(t, C2S, c, 20, 10, 'a', F_ACK);
-	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);
-	assert_int_equal(t->rec.ngap, 0);
+	t = grace_hole(c, sv);
 	reasm_flush(&t->ctx, &t->s, &t->rec, t->ts);
 	assert_int_equal(t->rec.ngap, 1);
 	assert_int_equal(t->rec.gap[0].len, 10);

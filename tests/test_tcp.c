@@ -76,6 +76,16 @@ tx(struct w *w, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
 	return offer(w, dir, &p, DECODE_CSUM_OK);
 }
 
+/* A segment with window 1000 and checksum verdict csum. */
+static int
+txc(struct w *w, int dir, uint32_t seq, uint32_t ack, uint8_t flags,
+    uint32_t len, enum decode_csum csum)
+{
+	struct decode_pkt p = pkt(dir, seq, ack, flags, len, 1000);
+
+	return offer(w, dir, &p, csum);
+}
+
 /* SYN and SYN-ACK with window scale shifts (-1: option absent). */
 static void
 handshake(struct w *w, uint32_t c, uint32_t s, int cws, int sws,
@@ -104,21 +114,16 @@ static void
 test_auto_offload_first(void **state)
 {
 	struct w	 w;
-	struct decode_pkt p;
 
 	(void)state;
 	w_init(&w, TCP_CSUM_AUTO);
-	p = pkt(C2S, 100, 0, SYN, 0, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_BAD));
-	p = pkt(C2S, 101, 0, ACK, 10, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_BAD));
+	assert_true(txc(&w, C2S, 100, 0, SYN, 0, DECODE_CSUM_BAD));
+	assert_true(txc(&w, C2S, 101, 0, ACK, 10, DECODE_CSUM_BAD));
 	assert_int_equal(w.ctx.stats.checksum_offloaded, 2);
 	assert_int_equal(w.ctx.stats.offloading_senders, 1);
 	/* The first right one makes the direction verified for good. */
-	p = pkt(C2S, 111, 0, ACK, 10, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_OK));
-	p = pkt(C2S, 121, 0, ACK, 10, 1000);
-	assert_false(offer(&w, C2S, &p, DECODE_CSUM_BAD));
+	assert_true(txc(&w, C2S, 111, 0, ACK, 10, DECODE_CSUM_OK));
+	assert_false(txc(&w, C2S, 121, 0, ACK, 10, DECODE_CSUM_BAD));
 	assert_int_equal(w.ctx.stats.bad_checksum, 1);
 	/* A dropped segment taught nothing: 121 is still next. */
 	assert_int_equal(w.st.dir[C2S].snd_max, 121);
@@ -130,18 +135,14 @@ static void
 test_auto_verified_first(void **state)
 {
 	struct w	 w;
-	struct decode_pkt p;
 
 	(void)state;
 	w_init(&w, TCP_CSUM_AUTO);
 	handshake(&w, 100, 900, 7, 7, 1000);
-	p = pkt(S2C, 901, 101, ACK, 10, 1000);
-	assert_false(offer(&w, S2C, &p, DECODE_CSUM_BAD));
-	p = pkt(S2C, 901, 101, ACK | RST, 0, 1000);
-	assert_false(offer(&w, S2C, &p, DECODE_CSUM_BAD));
+	assert_false(txc(&w, S2C, 901, 101, ACK, 10, DECODE_CSUM_BAD));
+	assert_false(txc(&w, S2C, 901, 101, ACK | RST, 0, DECODE_CSUM_BAD));
 	assert_int_equal(w.ctx.stats.bad_checksum, 2);
-	p = pkt(S2C, 901, 101, ACK, 10, 1000);
-	assert_true(offer(&w, S2C, &p, DECODE_CSUM_PARTIAL));
+	assert_true(txc(&w, S2C, 901, 101, ACK, 10, DECODE_CSUM_PARTIAL));
 	assert_int_equal(w.ctx.stats.checksum_offloaded, 1);
 	assert_int_equal(w.ctx.stats.offloading_senders, 0);
 }
@@ -152,20 +153,16 @@ static void
 test_auto_partial(void **state)
 {
 	struct w	 w;
-	struct decode_pkt p;
 
 	(void)state;
 	w_init(&w, TCP_CSUM_AUTO);
-	p = pkt(S2C, 900, 0, SYN, 0, 1000);
-	assert_true(offer(&w, S2C, &p, DECODE_CSUM_PARTIAL));
-	p = pkt(S2C, 901, 0, ACK, 10, 1000);
-	assert_true(offer(&w, S2C, &p, DECODE_CSUM_PARTIAL));
-	p = pkt(S2C, 911, 0, ACK, 10, 1000);
-	assert_false(offer(&w, S2C, &p, DECODE_CSUM_BAD));
+	assert_true(txc(&w, S2C, 900, 0, SYN, 0, DECODE_CSUM_PARTIAL));
+	assert_true(txc(&w, S2C, 901, 0, ACK, 10, DECODE_CSUM_PARTIAL));
+	assert_false(txc(&w, S2C, 911, 0, ACK, 10, DECODE_CSUM_BAD));
 	assert_int_equal(w.ctx.stats.checksum_offloaded, 2);
 	assert_int_equal(w.ctx.stats.bad_checksum, 1);
 	/* Truncated captures cannot be verified: taken, counted. */
-	assert_true(offer(&w, S2C, &p, DECODE_CSUM_UNCHECKED));
+	assert_true(txc(&w, S2C, 911, 0, ACK, 10, DECODE_CSUM_UNCHECKED));
 	assert_int_equal(w.ctx.stats.checksum_unverified, 1);
 }
 
@@ -185,8 +182,7 @@ test_mode_yes_no(void **state)
 	assert_false(tcp_drop_early(&w.ctx, DECODE_CSUM_UNCHECKED));
 	assert_int_equal(w.ctx.stats.bad_checksum, 2);
 	/* Even a first segment: yes never assumes offload. */
-	p = pkt(C2S, 100, 0, SYN, 0, 1000);
-	assert_false(offer(&w, C2S, &p, DECODE_CSUM_BAD));
+	assert_false(txc(&w, C2S, 100, 0, SYN, 0, DECODE_CSUM_BAD));
 	/* auto decides per sender, never before the connection. */
 	w_init(&w, TCP_CSUM_AUTO);
 	assert_false(tcp_drop_early(&w.ctx, DECODE_CSUM_BAD));
@@ -328,12 +324,10 @@ static void
 test_rst_answers_syn(void **state)
 {
 	struct w	 w;
-	struct decode_pkt p;
 
 	(void)state;
 	w_init(&w, TCP_CSUM_AUTO);
-	p = pkt(C2S, 0xffffffffu, 0, SYN, 0, 1000);
-	assert_true(offer(&w, C2S, &p, DECODE_CSUM_OK));
+	assert_true(txc(&w, C2S, 0xffffffffu, 0, SYN, 0, DECODE_CSUM_OK));
 	assert_false(tx(&w, S2C, 0, 1, RST, 0, 0));		/* no ACK */
 	assert_false(tx(&w, S2C, 0, 1, RST | ACK, 0, 0));	/* wrong ACK */
 	assert_true(tx(&w, S2C, 0, 0, RST | ACK, 0, 0));	/* isn + 1 */
