@@ -80,6 +80,7 @@
 #define TCP_D_TS	0x08	/* ... with timestamps */
 #define TCP_D_ACKED	0x10	/* ack and win_end valid */
 #define TCP_D_TSREC	0x20	/* ts_recent valid */
+#define TCP_D_DATA	0x40	/* sent data or a FIN */
 
 /* struct tcp_dir.csum: what this sender's checksums have shown. */
 #define TCP_CK_UNKNOWN	0	/* nothing judged yet */
@@ -184,9 +185,20 @@ window_of(const struct tcp_state *st, const struct tcp_dir *d,
 	return p->window;
 }
 
+/*
+ * A SYN starts this side afresh (a retransmission, or the ports reused
+ * before any data), and a bare SYN makes the peer's ACKs, which answered
+ * the old sequence numbers, void.
+ */
 static void
-syn_input(struct tcp_dir *d, const struct decode_pkt *p)
+syn_input(struct tcp_dir *d, struct tcp_dir *peer, const struct decode_pkt *p)
 {
+	uint8_t		 csum = d->csum;
+
+	memset(d, 0, sizeof(*d));
+	d->csum = csum;
+	if (!(p->flags & DECODE_TH_ACK))
+		peer->flags &= (uint16_t)~TCP_D_ACKED;
 	d->flags |= TCP_D_SYN;
 	if (p->opts & DECODE_OPT_WSCALE) {
 		d->flags |= TCP_D_WS;
@@ -270,6 +282,8 @@ update(const struct tcp_state *st, struct tcp_dir *s, const struct tcp_dir *r,
 	if (!(s->flags & TCP_D_SENT) || SEQ_GT(end, s->snd_max))
 		s->snd_max = end;
 	s->flags |= TCP_D_SENT;
+	if (len > 0 || (p->flags & DECODE_TH_FIN))
+		s->flags |= TCP_D_DATA;
 	if (!(p->flags & DECODE_TH_ACK))
 		return;
 	right = p->ack + window_of(st, s, p);
@@ -296,8 +310,11 @@ tcp_segment(struct tcp_ctx *ctx, struct tcp_state *st, int dir,
 
 	if (!csum_check(ctx, s, csum))
 		return TCP_DROP;
-	if (p->flags & DECODE_TH_SYN)
-		syn_input(s, p);
+	if (p->flags & DECODE_TH_SYN) {
+		if (s->flags & TCP_D_DATA)
+			return TCP_PASS;	/* reassembly refuses it */
+		syn_input(s, r, p);
+	}
 	if (!paws_ok(st, s, p)) {
 		ctx->stats.paws_dropped++;
 		return TCP_DROP;

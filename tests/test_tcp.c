@@ -277,6 +277,30 @@ test_window_one_sided_scale(void **state)
 	assert_false(tx(&w, C2S, 101 + 60000 + SLACK, 901, ACK, 1, 100));
 }
 
+/*
+ * The ports reused before any data, with other sequence numbers: the new
+ * handshake's window counts, not the old one's.
+ */
+static void
+test_window_new_isn(void **state)
+{
+	struct w	 w;
+
+	(void)state;
+	w_init(&w, TCP_CSUM_AUTO);
+	handshake(&w, 100, 900, 0, 0, 1000);
+	assert_true(tx(&w, C2S, 101, 901, ACK, 0, 1000));
+	handshake(&w, 0x80000000u, 0x40000000u, 0, 0, 1000);
+	assert_true(tx(&w, C2S, 0x80000001u, 0x40000001u, ACK, 10, 1000));
+	assert_false(tx(&w, C2S, 0x80000001u + 1000 + SLACK, 0x40000001u,
+	    ACK, 10, 1000));
+	/* After data, a SYN changes nothing here (reassembly refuses it). */
+	assert_true(tx(&w, C2S, 5, 0, SYN, 0, 1000));
+	assert_true(tx(&w, C2S, 0x80000001u + 10, 0x40000001u, ACK, 10,
+	    1000));
+	assert_int_equal(w.st.dir[C2S].snd_max, 0x80000001u + 20);
+}
+
 /* Picked up mid-stream: the scale is unknown, the window generous. */
 static void
 test_window_midstream(void **state)
@@ -485,6 +509,7 @@ main(void)
 		cmocka_unit_test(test_fragment_header),
 		cmocka_unit_test(test_window_scaled),
 		cmocka_unit_test(test_window_one_sided_scale),
+		cmocka_unit_test(test_window_new_isn),
 		cmocka_unit_test(test_window_midstream),
 		cmocka_unit_test(test_rst_rules),
 		cmocka_unit_test(test_rst_answers_syn),
