@@ -86,7 +86,8 @@
 #define TCP_CK_UNKNOWN	0	/* nothing judged yet */
 #define TCP_CK_VERIFIED	1	/* one passed: failures are dropped */
 #define TCP_CK_OFFLOAD	2	/* wrong from the first segment on */
-#define TCP_CK_PARTIAL	3	/* failures carry the offload mark */
+#define TCP_CK_PARTIAL	3	/* failures carry the offload mark: others
+				   are dropped, as when verified */
 
 void
 tcp_ctx_init(struct tcp_ctx *ctx, const struct tcp_config *cfg)
@@ -123,21 +124,25 @@ tcp_fragment_ok(struct tcp_ctx *ctx, const struct decode_pkt *p)
 	return 0;
 }
 
-/* A failing checksum from sender d: 1 to accept it as offloaded. */
+/*
+ * A failing checksum from sender d: 1 to accept it as offloaded. Each
+ * sender is counted once, when it is first taken to offload.
+ */
 static int
 csum_failed(struct tcp_ctx *ctx, struct tcp_dir *d, enum decode_csum csum)
 {
-	switch (d->csum) {
-	case TCP_CK_UNKNOWN:
-		d->csum = csum == DECODE_CSUM_PARTIAL ? TCP_CK_PARTIAL :
-		    TCP_CK_OFFLOAD;
-		ctx->stats.offloading_senders++;
+	if (csum == DECODE_CSUM_PARTIAL) {
+		if (d->csum != TCP_CK_PARTIAL && d->csum != TCP_CK_OFFLOAD) {
+			d->csum = TCP_CK_PARTIAL;
+			ctx->stats.offloading_senders++;
+		}
 		return 1;
-	case TCP_CK_OFFLOAD:
-		return 1;
-	default:
-		return csum == DECODE_CSUM_PARTIAL;
 	}
+	if (d->csum == TCP_CK_UNKNOWN) {
+		d->csum = TCP_CK_OFFLOAD;
+		ctx->stats.offloading_senders++;
+	}
+	return d->csum == TCP_CK_OFFLOAD;
 }
 
 /* The checksum verdict under the sender's trust state; 0 to drop. */
@@ -146,7 +151,8 @@ csum_check(struct tcp_ctx *ctx, struct tcp_dir *d, enum decode_csum csum)
 {
 	switch (csum) {
 	case DECODE_CSUM_OK:
-		d->csum = TCP_CK_VERIFIED;
+		if (d->csum != TCP_CK_PARTIAL)
+			d->csum = TCP_CK_VERIFIED;
 		return 1;
 	case DECODE_CSUM_UNCHECKED:
 		ctx->stats.checksum_unverified++;

@@ -31,8 +31,8 @@ struct tcp_stats {
 					   sender offloads checksums */
 	uint64_t	 checksum_unverified; /* accepted unverified: bytes
 					   missing from the capture */
-	uint64_t	 offloading_senders; /* connection directions taken
-					   to offload */
+	uint64_t	 offloading_senders; /* connection directions whose
+					   checksums are taken as offloaded */
 	uint64_t	 out_of_window;	/* segments dropped: more than a
 					   window from what the receiver
 					   expects */

@@ -98,8 +98,8 @@ sensor_alert_config(const struct sensor *s, struct alert_config *ac)
 
 /*
  * checksum_validation = auto accepts, unverified, the segments of senders
- * whose checksums were wrong from their first segment on: say so, at most
- * once a minute of packet time, so the operator knows what is not checked.
+ * it takes to offload checksums: say so, at most once a minute of packet
+ * time, so the operator knows what is not checked.
  */
 static void
 checksum_notice(struct sensor *s, uint64_t now_us)
@@ -109,11 +109,12 @@ checksum_notice(struct sensor *s, uint64_t now_us)
 	if (ts->offloading_senders == s->offload_told ||
 	    now_us < s->offload_next_us)
 		return;
-	log_warnx("checksum_validation: %" PRIu64 " senders with wrong "
-	    "checksums from their first segment on (checksum offload on the "
-	    "capture host, or a rewritten capture): their segments are "
-	    "accepted unverified (checksum_offloaded=%" PRIu64 "; "
-	    "checksum_validation = yes drops them)",
+	log_warnx("checksum_validation: %" PRIu64 " more senders taken to "
+	    "offload checksums (wrong from their first segment on, or only "
+	    "the pseudo-header sum: a capture on the sending host, or a "
+	    "rewritten capture): such segments are accepted unverified "
+	    "(checksum_offloaded=%" PRIu64 "; checksum_validation = yes "
+	    "drops them)",
 	    ts->offloading_senders - s->offload_told, ts->checksum_offloaded);
 	s->offload_told = ts->offloading_senders;
 	s->offload_next_us = now_us + SENSOR_NOTICE_US;

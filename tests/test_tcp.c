@@ -144,7 +144,12 @@ test_auto_verified_first(void **state)
 	assert_int_equal(w.ctx.stats.bad_checksum, 2);
 	assert_true(txc(&w, S2C, 901, 101, ACK, 10, DECODE_CSUM_PARTIAL));
 	assert_int_equal(w.ctx.stats.checksum_offloaded, 1);
-	assert_int_equal(w.ctx.stats.offloading_senders, 0);
+	assert_int_equal(w.ctx.stats.offloading_senders, 1);
+	/* Still chaff without the mark, even after a right one. */
+	assert_true(txc(&w, S2C, 911, 101, ACK, 10, DECODE_CSUM_OK));
+	assert_false(txc(&w, S2C, 921, 101, ACK, 10, DECODE_CSUM_BAD));
+	assert_true(txc(&w, S2C, 921, 101, ACK, 10, DECODE_CSUM_PARTIAL));
+	assert_int_equal(w.ctx.stats.offloading_senders, 1);
 }
 
 /* A sender whose failures carry the offload mark: other failures are not
