@@ -12,7 +12,10 @@
  *
  * Input: one header byte, then records until the input ends.
  *   header: bit 0 IPv6, bit 1 tight limits, bit 2 open with a handshake,
- *           bit 3 port 587 instead of 25.
+ *           bit 3 port 587 instead of 25, bit 4 TCP options (window
+ *           scale on SYNs, timestamps on every segment: in mode 0 the
+ *           low 7 bits of aux set the TSval that many ms back), bit 5
+ *           segments with an odd payload length get a bad checksum.
  *   record: ctl, aux, len (2 bytes, little-endian, cut to what is left),
  *           payload.
  *   ctl:    bit 0 direction (1 = server to client), bit 1 FIN, bit 2 SYN,
@@ -44,6 +47,11 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define H_TIGHT		0x02
 #define H_HANDSHAKE	0x04
 #define H_SUBMISSION	0x08
+#define H_OPTIONS	0x10
+#define H_BADSUM	0x20
+
+/* TCP options added with H_OPTIONS: at most window scale and timestamps. */
+#define OPT_MAX		16
 
 #define C_DIR		0x01
 #define C_FIN		0x02
@@ -56,7 +64,16 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Per connection and direction: the next sequence number to send. */
 struct conn {
 	uint32_t	 seq[2];
+	uint32_t	 tsval[2];	/* last TSval sent (H_OPTIONS) */
 	uint16_t	 cport;
+};
+
+/* How the next segment is dressed (header bits, and per record). */
+struct dress {
+	int		 v6;
+	int		 options;	/* H_OPTIONS */
+	int		 badsum;	/* H_BADSUM */
+	uint32_t	 ts_back;	/* ms to set this TSval back */
 };
 
 struct script {
@@ -141,24 +158,66 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #else
 
+/* Insert olen bytes of TCP options into the packet at ip; new length. */
+static size_t
+add_options(uint8_t *ip, size_t n, int v6, const uint8_t *opt, size_t olen)
+{
+	size_t		 hl = v6 ? 40 : 20;
+	uint8_t		*tcp = ip + hl;
+
+	memmove(tcp + 20 + olen, tcp + 20, n - hl - 20);
+	memcpy(tcp + 20, opt, olen);
+	tcp[12] = (uint8_t)((5 + olen / 4) << 4);
+	n += olen;
+	if (v6)
+		tu_be16(ip + 4, (uint16_t)(n - 40));
+	else {
+		tu_be16(ip + 2, (uint16_t)n);
+		tu_ip4_csum(ip);
+	}
+	tu_tcp_csum(ip, n - hl);
+	return n;
+}
+
+/* Window scale on a SYN, timestamps always; fills opt, returns length. */
+static size_t
+options(struct conn *c, int dir, uint8_t flags, const struct dress *dr,
+    uint64_t ts, uint8_t *opt)
+{
+	size_t		 n = 0;
+	uint32_t	 val = (uint32_t)(ts / 1000) + (dir ? 5000000u : 0) -
+			    dr->ts_back;
+
+	if (flags & DECODE_TH_SYN) {
+		memcpy(opt, "\x01\x03\x03\x07", 4);	/* NOP, wscale 7 */
+		n = 4;
+	}
+	memcpy(opt + n, "\x01\x01\x08\x0a", 4);
+	tu_be32(opt + n + 4, val);
+	tu_be32(opt + n + 8, c->tsval[!dir]);
+	c->tsval[dir] = val;
+	return n + 12;
+}
+
 /* Build one frame for conn c and hand it to the pipeline. */
 static void
-send_segment(struct pipeline *p, int v6, uint16_t sport_server,
-    struct conn *c, int dir, uint8_t flags, const uint8_t *payload,
-    size_t len, uint64_t ts)
+send_segment(struct pipeline *p, const struct dress *dr,
+    uint16_t sport_server, struct conn *c, int dir, uint8_t flags,
+    const uint8_t *payload, size_t len, uint64_t ts)
 {
-	static uint8_t	 frame[14 + 60 + SEG_MAX];
-	uint8_t		*ip = frame + 14;
+	static uint8_t	 frame[14 + 60 + OPT_MAX + SEG_MAX];
+	uint8_t		*ip = frame + 14, opt[OPT_MAX];
 	uint16_t	 sport, dport;
 	uint32_t	 seq, ack;
-	size_t		 n;
+	size_t		 n, olen;
+	int		 v6 = dr->v6;
 
 	sport = dir ? sport_server : c->cport;
 	dport = dir ? c->cport : sport_server;
 	seq = c->seq[dir];
 	ack = c->seq[!dir];
-	if (len > SEG_MAX)
-		len = SEG_MAX;
+	if (len > SEG_MAX - OPT_MAX)
+		len = SEG_MAX - OPT_MAX;
 	if (!v6) {
 		tu_eth(frame, 0x0800);
 		n = tu_ipv4_tcp(ip, dir ? "192.0.2.25" : "198.51.100.7",
@@ -170,20 +229,26 @@ send_segment(struct pipeline *p, int v6, uint16_t sport_server,
 		    sport, dir ? "2001:db8::7" : "2001:db8::25", dport, seq,
 		    ack, flags, payload, len);
 	}
+	if (dr->options) {
+		olen = options(c, dir, flags, dr, ts, opt);
+		n = add_options(ip, n, v6, opt, olen);
+	}
+	if (dr->badsum && (len & 1))
+		ip[(v6 ? 40 : 20) + 17] ^= 0x5a;
 	pipeline_frame(p, DECODE_LINK_EN10MB, ts, frame, (uint32_t)(14 + n));
 }
 
 static void
-handshake(struct pipeline *p, int v6, uint16_t port, struct conn *c,
-    uint64_t *ts)
+handshake(struct pipeline *p, const struct dress *dr, uint16_t port,
+    struct conn *c, uint64_t *ts)
 {
-	send_segment(p, v6, port, c, 0, DECODE_TH_SYN, NULL, 0, ++*ts);
+	send_segment(p, dr, port, c, 0, DECODE_TH_SYN, NULL, 0, ++*ts);
 	c->seq[0]++;
 	c->seq[1]--;
-	send_segment(p, v6, port, c, 1, DECODE_TH_SYN | DECODE_TH_ACK, NULL,
+	send_segment(p, dr, port, c, 1, DECODE_TH_SYN | DECODE_TH_ACK, NULL,
 	    0, ++*ts);
 	c->seq[1]++;
-	send_segment(p, v6, port, c, 0, DECODE_TH_ACK, NULL, 0, ++*ts);
+	send_segment(p, dr, port, c, 0, DECODE_TH_ACK, NULL, 0, ++*ts);
 }
 
 int
@@ -194,9 +259,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct detect_sink sink;
 	struct pipeline	*p;
 	struct conn	 conns[2] = {
-		{ { 1000, 2000000 }, 40000 },
-		{ { 0xfffffff0u, 0x7ffffff0u }, 40001 },
+		{ { 1000, 2000000 }, { 0, 0 }, 40000 },
+		{ { 0xfffffff0u, 0x7ffffff0u }, { 0, 0 }, 40001 },
 	};
+	struct dress	 dr;
 	struct conn	*c;
 	struct script	 sc;
 	const uint8_t	*payload;
@@ -204,27 +270,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t	 port;
 	uint8_t		 ctl, aux, flags;
 	size_t		 len;
-	int		 v6, dir;
+	int		 dir;
 
 	if (size < 1)
 		return 0;
-	v6 = data[0] & H_IPV6;
+	memset(&dr, 0, sizeof(dr));
+	dr.v6 = data[0] & H_IPV6;
+	dr.options = data[0] & H_OPTIONS;
+	dr.badsum = data[0] & H_BADSUM;
 	port = (data[0] & H_SUBMISSION) ? 587 : 25;
 	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
 	fuzz_sink_init(&check, &sink);
 	if ((p = pipeline_new(&pc, &sink, 1)) == NULL)
 		return 0;
 	if (data[0] & H_HANDSHAKE) {
-		handshake(p, v6, port, &conns[0], &ts);
-		handshake(p, v6, port, &conns[1], &ts);
+		handshake(p, &dr, port, &conns[0], &ts);
+		handshake(p, &dr, port, &conns[1], &ts);
 	}
 	sc.p = data + 1;
 	sc.left = size - 1;
 	while (next_record(&sc, &ctl, &aux, &payload, &len)) {
 		c = &conns[(ctl & C_FLOW2) ? 1 : 0];
 		dir = ctl & C_DIR;
+		dr.ts_back = 0;
 		switch (C_MODE(ctl)) {
 		case 0:
+			dr.ts_back = aux & 0x7f;
 			if (aux == 0xff) {
 				ts += 3600ULL * 1000000;
 				pipeline_tick(p, ts);
@@ -249,7 +320,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			flags |= DECODE_TH_RST;
 		if (len > 0)
 			flags |= DECODE_TH_PUSH;
-		send_segment(p, v6, port, c, dir, flags, payload, len, ++ts);
+		send_segment(p, &dr, port, c, dir, flags, payload, len, ++ts);
 		c->seq[dir] += (uint32_t)len +
 		    ((flags & (DECODE_TH_SYN | DECODE_TH_FIN)) ? 1 : 0);
 	}

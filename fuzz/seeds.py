@@ -230,7 +230,11 @@ def main():
             put(outdir, "decode", blob)
         for segs in conversations(frames):
             if any(s[3] for s in segs):
-                put(outdir, "stream", stream_script(segs))
+                script = stream_script(segs)
+                put(outdir, "stream", script)
+                # the same with TCP options (scaling, timestamps) and
+                # some bad checksums: lib/tcp.c's paths
+                put(outdir, "stream", bytes([0x30]) + script[1:])
                 put(outdir, "smtp", smtp_script(segs))
 
 

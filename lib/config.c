@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tcp.h"
 
 enum config_type {
 	CT_NUM,		/* unsigned integer */
@@ -44,6 +45,7 @@ struct config_item {
 static int	check_format(const char *, char *, size_t);
 static int	check_facility(const char *, char *, size_t);
 static int	check_syslog(const char *, char *, size_t);
+static int	check_checksum(const char *, char *, size_t);
 
 /*
  * A configuration file is a few KiB of text; anything much larger, or not
@@ -101,6 +103,9 @@ static const struct config_item items[] = {
 	SIZE("reasm_ooo_max", reasm_ooo_max, "256K", 4 * KIB, 64 * MIB),
 	SIZE("reasm_depth", reasm_depth, "0", 0, 4 * GIB - 1),
 	SIZE("reasm_conflict_window", reasm_conflict_window, "2K", 0, 1 * MIB),
+	NUM("reasm_ack_grace_ms", reasm_ack_grace_ms, "200", 0, 60000),
+	STR("checksum_validation", checksum_validation, "auto",
+	    check_checksum),
 	NUM_RESTART("history_max_servers", history_max_servers, "65536", 1,
 	    16777216),
 	NUM("vanished_after", vanished_after, "1", 1, 1000000),
@@ -173,6 +178,15 @@ check_syslog(const char *v, char *err, size_t errlen)
 	    strcmp(v, "no") == 0)
 		return 0;
 	snprintf(err, errlen, "syslog must be auto, yes or no");
+	return -1;
+}
+
+static int
+check_checksum(const char *v, char *err, size_t errlen)
+{
+	if (tcp_checksum_mode_parse(v) >= 0)
+		return 0;
+	snprintf(err, errlen, "checksum_validation must be auto, yes or no");
 	return -1;
 }
 

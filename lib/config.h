@@ -37,6 +37,8 @@ struct config {
 	uint64_t	 reasm_ooo_max;
 	uint64_t	 reasm_depth;
 	uint64_t	 reasm_conflict_window;
+	uint64_t	 reasm_ack_grace_ms;	/* an ACK-confirmed hole waits */
+	char		 checksum_validation[8]; /* auto | yes | no */
 	/* server history */
 	uint64_t	 history_max_servers;
 	uint64_t	 vanished_after;

@@ -37,6 +37,29 @@
 #define DECODE_TH_ACK	0x10
 #define DECODE_TH_URG	0x20
 
+/* struct decode_pkt.csum: what decoding found about checksums. */
+#define DECODE_CSUM_IP_BAD	0x01	/* innermost IPv4 header failed */
+#define DECODE_CSUM_NOTCP	0x02	/* TCP checksum cannot be verified:
+					   bytes missing, or an IPv6 routing
+					   header hides the final address */
+#define DECODE_CSUM_UDP		0x04	/* a VXLAN UDP checksum to verify */
+
+/* struct decode_pkt.opts: TCP options present. */
+#define DECODE_OPT_MSS		0x01
+#define DECODE_OPT_WSCALE	0x02
+#define DECODE_OPT_SACKOK	0x04
+#define DECODE_OPT_TS		0x08
+
+/* Result of decode_checksum(). */
+enum decode_csum {
+	DECODE_CSUM_OK = 0,	/* every checksum verified */
+	DECODE_CSUM_BAD,	/* one failed */
+	DECODE_CSUM_PARTIAL,	/* the TCP checksum holds only the
+				   pseudo-header sum: transmit offload on
+				   the capturing host */
+	DECODE_CSUM_UNCHECKED	/* could not be verified (truncated) */
+};
+
 struct decode_addr {
 	uint8_t		 family;	/* 4 or 6 */
 	uint8_t		 bytes[16];	/* IPv4 in bytes[0..3], rest zero */
@@ -52,6 +75,8 @@ enum decode_result {
 	DECODE_MALFORMED,	/* impossible length or version field */
 	DECODE_UNSUPPORTED,	/* link type or encapsulation not handled */
 	DECODE_TOO_DEEP,	/* more than DECODE_MAX_LAYERS layers */
+	DECODE_BAD_CHECKSUM,	/* an outer (tunnel) IPv4 header failed
+				   its checksum */
 	DECODE_NRESULTS
 };
 
@@ -74,6 +99,19 @@ struct decode_pkt {
 	const uint8_t	*ip;		/* innermost IP header (also on
 					   DECODE_FRAGMENT) */
 	uint32_t	 ip_len;	/* its bytes present in the frame */
+	const uint8_t	*tcp;		/* TCP header */
+	uint32_t	 tcp_len;	/* TCP header and payload, as the IP
+					   length says */
+	const uint8_t	*udp;		/* innermost VXLAN UDP header with a
+					   checksum (DECODE_CSUM_UDP) */
+	uint32_t	 udp_len;	/* its length field */
+	uint32_t	 udp_pseudo;	/* its pseudo-header sum */
+	uint8_t		 csum;		/* DECODE_CSUM_* flags */
+	uint8_t		 opts;		/* DECODE_OPT_* present */
+	uint8_t		 wscale;	/* window scale shift (OPT_WSCALE) */
+	uint16_t	 mss;		/* maximum segment size (OPT_MSS) */
+	uint32_t	 tsval;		/* timestamp value (OPT_TS) */
+	uint32_t	 tsecr;		/* timestamp echo reply (OPT_TS) */
 };
 
 /* Counters, indexed by enum decode_result, plus per-layer counts. */
@@ -102,10 +140,21 @@ enum decode_result decode_frame(int linktype, const uint8_t *frame,
 
 /*
  * Decode starting at an IPv4 or IPv6 header (version from the first nibble),
- * for a datagram rebuilt from fragments. Same contract as decode_frame().
+ * for a datagram rebuilt from fragments. Same contract as decode_frame(),
+ * except that the checksum of that first header is not verified: the
+ * rebuilt header has none, its fragments' headers were verified.
  */
 enum decode_result decode_ip(const uint8_t *ip, uint32_t len, uint64_t ts_us,
     struct decode_pkt *out, struct decode_stats *stats);
+
+/*
+ * Verify the TCP checksum of a DECODE_OK segment (IPv4 or IPv6
+ * pseudo-header) and the UDP checksum of the VXLAN tunnel around it, if it
+ * has one. Costs one pass over the segment; decode_frame() does not do it
+ * so callers pay only when they ask. The IPv4 header checksums are always
+ * verified by decode_frame() (DECODE_CSUM_IP_BAD, DECODE_BAD_CHECKSUM).
+ */
+enum decode_csum decode_checksum(const struct decode_pkt *p);
 
 /* Whether decode_frame() knows the link type. */
 int decode_link_supported(int linktype);

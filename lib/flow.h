@@ -17,6 +17,7 @@
 
 #include "decode.h"
 #include "reasm.h"
+#include "tcp.h"
 
 /* Why a flow was closed; passed to the close callback. */
 enum flow_close_reason {
@@ -53,6 +54,7 @@ struct flow {
 	uint8_t		 established;	/* payload seen: on the main LRU */
 	uint8_t		 lingering;	/* finished, on the linger list */
 	struct reasm_stream stream;	/* both directions' reassembly */
+	struct tcp_state tcp;		/* what each side's receiver accepts */
 	void		*app;		/* application session, owned by the
 					   close callback */
 	LIST_ENTRY(flow) bucket;	/* hash chain */

@@ -24,6 +24,7 @@ struct pipeline {
 	struct history	*hist;
 	struct reasm_ctx reasm;
 	struct memcap	 smtp_mem;	/* shared by every SMTP session */
+	struct tcp_ctx	 tcp;
 	struct detect	 detect;
 	struct pipeline_stats stats;
 	uint64_t	 next_id;
@@ -172,6 +173,7 @@ pipeline_new(const struct pipeline_config *cfg,
 	p->id_stride = cfg->session_id_stride > 0 ? cfg->session_id_stride : 1;
 	reasm_ctx_init(&p->reasm, &app_ops, &cfg->reasm);
 	memcap_init(&p->smtp_mem, cfg->smtp_memcap);
+	tcp_ctx_init(&p->tcp, &cfg->tcp);
 	if ((p->hist = history_new(&cfg->history)) == NULL ||
 	    (p->flows = flow_table_new(&cfg->flow, flow_closed, p)) == NULL ||
 	    (p->frags = frag_new(&cfg->frag)) == NULL) {
@@ -191,19 +193,29 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 	p->cfg.mail = cfg->mail;
 	p->reasm.cfg = cfg->reasm;
 	p->smtp_mem.limit = cfg->smtp_memcap;
+	p->cfg.tcp = cfg->tcp;
+	p->tcp.cfg = cfg->tcp;
 	frag_set_limits(p->frags, &cfg->frag);
 	flow_set_limits(p->flows, &cfg->flow);
 	history_set_limits(p->hist, &cfg->history);
 }
 
+/*
+ * One TCP segment: its connection, then validation (lib/tcp.c) against
+ * what the receiver accepts, then the session and reassembly.
+ */
 static void
 segment(struct pipeline *p, const struct decode_pkt *pkt)
 {
+	struct decode_pkt bare;
 	struct flow	*f;
 	enum flow_close_reason why;
+	enum decode_csum csum;
 	int		 dir, created;
 
-
+	csum = tcp_checksum(&p->tcp, pkt);
+	if (tcp_drop_early(&p->tcp, csum))
+		return;
 	if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
 		return;
 	if (f->lingering) {
@@ -216,6 +228,15 @@ segment(struct pipeline *p, const struct decode_pkt *pkt)
 		flow_close(p->flows, f, FLOW_CLOSE_FIN, pkt->ts_us);
 		if ((f = flow_lookup(p->flows, pkt, &dir, &created)) == NULL)
 			return;
+	}
+	switch (tcp_segment(&p->tcp, &f->tcp, dir, pkt, csum)) {
+	case TCP_DROP:
+		return;
+	case TCP_ACK_ONLY:
+		bare = *pkt;
+		bare.payload_len = 0;
+		pkt = &bare;
+		break;
 	}
 	/*
 	 * The application session comes with the first payload, not the
@@ -253,6 +274,8 @@ pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
 		segment(p, &pkt);
 		break;
 	case DECODE_FRAGMENT:
+		if (!tcp_fragment_ok(&p->tcp, &pkt))
+			break;
 		vlan = pkt.vlan;	/* the rebuilt datagram has no link */
 		if (frag_input(p->frags, &pkt, ts_us, &dgram, &dlen) == 1 &&
 		    decode_ip(dgram, dlen, ts_us, &pkt, &p->stats.decode) ==
@@ -313,6 +336,7 @@ const struct pipeline_stats *
 pipeline_get_stats(struct pipeline *p)
 {
 	p->stats.reasm = p->reasm.stats;
+	p->stats.tcp = p->tcp.stats;
 	p->stats.flow = flow_table_stats(p->flows);
 	p->stats.frag = frag_get_stats(p->frags);
 	p->stats.reasm_mem = p->reasm.mem_used;

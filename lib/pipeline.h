@@ -1,7 +1,7 @@
 /*
  * pipeline.h: the stages wired together, without I/O of its own.
  *
- * decode (-> frag) -> flow -> reasm -> mail -> detect -> sinks. The sensor feeds it
+ * decode (-> frag) -> flow -> tcp -> reasm -> mail -> detect -> sinks. The sensor feeds it
  * frames from libpcap; tests and fuzz harnesses feed it frames from memory.
  * Time is the packets' time only: nothing here reads the clock.
  */
@@ -19,6 +19,7 @@
 #include "memcap.h"
 #include "reasm.h"
 #include "mail.h"
+#include "tcp.h"
 
 struct pipeline_config {
 	struct flow_config flow;
@@ -29,6 +30,7 @@ struct pipeline_config {
 	size_t		 smtp_memcap;	/* bytes all SMTP sessions hold beyond
 					   their structs: partial lines, deep
 					   command queues, TLS buffers */
+	struct tcp_config tcp;
 	uint64_t	 first_session_id; /* ids are given from here up */
 	uint32_t	 session_id_stride; /* step between ids (0 = 1): N
 					   capture workers sharing one
@@ -40,6 +42,7 @@ struct pipeline_stats {
 	struct decode_stats decode;
 	struct reasm_stats reasm;
 	struct mail_stats mail;
+	struct tcp_stats tcp;
 	const struct flow_stats *flow;	/* owned by the flow table */
 	const struct frag_stats *frag;	/* owned by the fragment table */
 	uint64_t	 sessions;	/* SMTP sessions recorded */

@@ -134,7 +134,9 @@ static int	 syn_input(struct reasm_call *, uint32_t);
 static int	 in_window(const struct reasm_dir *, uint32_t);
 static uint32_t	 recv_edge(struct reasm_dir *);
 static void	 ack_unseen(struct reasm_ctx *, struct reasm_dir *, uint32_t);
+static int	 hole_confirmed(const struct reasm_dir *, uint32_t);
 static void	 ack_holes(struct reasm_call *, uint32_t);
+static void	 hole_wait(struct reasm_call *);
 static void	 ack_input(struct reasm_call *, uint32_t);
 static int	 stream_finished(const struct reasm_stream *);
 static void	 flush_dir(struct reasm_call *);
@@ -763,9 +765,24 @@ ack_unseen(struct reasm_ctx *ctx, struct reasm_dir *d, uint32_t ack)
 	d->flags |= REASM_D_ACKED;
 }
 
+/* A hole at next_seq that ack covers, with data or the FIN after it. */
+static int
+hole_confirmed(const struct reasm_dir *d, uint32_t ack)
+{
+	struct reasm_seg *q = seg_first_live((struct reasm_dir *)d);
+
+	if (d->flags & REASM_D_STOP || !SEQ_GT(ack, d->next_seq))
+		return 0;
+	return q != NULL || ((d->flags & REASM_D_FIN) &&
+	    SEQ_GT(ack, d->fin_seq) && SEQ_LT(d->next_seq, d->fin_seq));
+}
+
 /*
  * The receiver has every byte before ack, so a hole below it with data (or
- * the FIN) after it will never be retransmitted to us: skip it now. With
+ * the FIN) after it will never be retransmitted to us: skip it. On a tap
+ * the ACK may have been captured before the data (skewed directions), so
+ * the hole is declared only once it has stayed open for ack_grace_us of
+ * packet time (hole_wait() looks again on every later segment). With
  * nothing after the hole the data may simply not have reached the mirror
  * yet, so nothing is declared.
  */
@@ -775,6 +792,21 @@ ack_holes(struct reasm_call *c, uint32_t ack)
 	struct reasm_dir *d = c->d;
 	struct reasm_seg *q;
 
+	if (d->hole_us != 0 && SEQ_GT(d->hole_ack, ack))
+		ack = d->hole_ack;	/* a reordered lower ACK */
+	if (!hole_confirmed(d, ack)) {
+		if (d->hole_us != 0 && !(d->flags & REASM_D_STOP))
+			c->ctx->stats.ack_holes_filled++;
+		d->hole_us = 0;
+		return;
+	}
+	if (d->hole_us == 0)
+		d->hole_us = c->ts_us > 0 ? c->ts_us : 1;
+	d->hole_ack = ack;
+	if (c->ctx->cfg.ack_grace_us > 0 &&
+	    c->ts_us < d->hole_us + c->ctx->cfg.ack_grace_us)
+		return;
+	d->hole_us = 0;
 	while (!(d->flags & REASM_D_STOP) &&
 	    (q = seg_first_live(d)) != NULL && SEQ_GT(ack, d->next_seq)) {
 		gap(c, (SEQ_LT(ack, q->seq) ? ack : q->seq) - d->next_seq);
@@ -784,6 +816,17 @@ ack_holes(struct reasm_call *c, uint32_t ack)
 	    seg_first_live(d) == NULL && SEQ_GT(ack, d->fin_seq) &&
 	    SEQ_LT(d->next_seq, d->fin_seq))
 		gap(c, d->fin_seq - d->next_seq);
+}
+
+/*
+ * A confirmed hole waits: declare it when its grace is over, or forget it
+ * when the missing bytes came (counted: the tap showed them late).
+ */
+static void
+hole_wait(struct reasm_call *c)
+{
+	if (c->d->hole_us != 0)
+		ack_holes(c, c->d->hole_ack);
 }
 
 /* An ACK for the direction in c (sent by its peer). */
@@ -867,6 +910,9 @@ reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
 		data_input(&c, seq, p->payload, len);
 	if (p->flags & DECODE_TH_FIN)
 		fin_input(&c, seq + len);
+	hole_wait(&c);
+	call_init(&peer, ctx, s, !dir, app, p->ts_us);
+	hole_wait(&peer);
 	fin_check(ctx, &s->dir[0]);
 	fin_check(ctx, &s->dir[1]);
 	return stream_finished(s);

@@ -52,6 +52,8 @@ struct reasm_config {
 					   unlimited */
 	uint32_t	 conflict_window; /* delivered bytes kept per
 					   direction to compare overlaps */
+	uint64_t	 ack_grace_us;	/* packet time an ACK-confirmed hole
+					   waits for its data (tap skew) */
 };
 
 struct reasm_stats {
@@ -67,6 +69,9 @@ struct reasm_stats {
 	uint64_t	 gap_bytes;	/* bytes in those holes */
 	uint64_t	 ack_unseen;	/* ACKs for data never seen (loss
 					   estimate, in bytes) */
+	uint64_t	 ack_holes_filled; /* holes filled after their ACK was
+					   seen, within ack_grace_us (tap
+					   skew) */
 	uint64_t	 depth_reached;	/* directions cut at depth */
 	uint64_t	 bad_seq;	/* segments dropped: sequence number
 					   outside any possible window, SYN
@@ -93,6 +98,8 @@ struct reasm_dir {
 	uint32_t	 fin_seq;	/* sequence number of FIN, if seen */
 	uint64_t	 delivered;	/* bytes delivered so far */
 	uint32_t	 ooo_bytes;	/* bytes queued out of order */
+	uint32_t	 hole_ack;	/* highest ACK confirming the hole that
+					   waits (hole_us != 0) */
 	struct reasm_seglist ooo;	/* queued segments, by sequence */
 	uint8_t		*recent;	/* ring of last delivered bytes */
 	uint32_t	 recent_len;	/* valid bytes in it */
@@ -103,6 +110,8 @@ struct reasm_dir {
 	uint32_t	 ooo_segs;	/* segments queued out of order */
 	uint32_t	 ack_max;	/* highest ACK the peer sent for these
 					   bytes (REASM_D_ACKED) */
+	uint64_t	 hole_us;	/* packet time that ACK was seen, 0 if
+					   no confirmed hole waits */
 };
 
 struct reasm_stream {

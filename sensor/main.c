@@ -66,6 +66,8 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->reasm.ooo_max = (uint32_t)c->reasm_ooo_max;
 	pc->reasm.depth = (uint32_t)c->reasm_depth;
 	pc->reasm.conflict_window = (uint32_t)c->reasm_conflict_window;
+	pc->reasm.ack_grace_us = c->reasm_ack_grace_ms * 1000;
+	pc->tcp.checksum = tcp_checksum_mode_parse(c->checksum_validation);
 	pc->mail.max_line = (uint32_t)c->smtp_max_line;
 	pc->mail.max_pipeline = (uint32_t)c->smtp_max_pipeline;
 	pc->mail.tls_max_bytes = (uint32_t)c->tls_max_bytes;
@@ -95,11 +97,36 @@ sensor_alert_config(const struct sensor *s, struct alert_config *ac)
 	    ALERT_FORMAT_RFC5424 : ALERT_FORMAT_PLAIN;
 }
 
+/*
+ * checksum_validation = auto accepts, unverified, the segments of senders
+ * it takes to offload checksums: say so, at most once a minute of packet
+ * time, so the operator knows what is not checked.
+ */
+static void
+checksum_notice(struct sensor *s, uint64_t now_us)
+{
+	const struct tcp_stats *ts = &pipeline_get_stats(s->pipe)->tcp;
+
+	if (ts->offloading_senders == s->offload_told ||
+	    now_us < s->offload_next_us)
+		return;
+	log_warnx("checksum_validation: %" PRIu64 " more senders taken to "
+	    "offload checksums (wrong from their first segment on, or only "
+	    "the pseudo-header sum: a capture on the sending host, or a "
+	    "rewritten capture): such segments are accepted unverified "
+	    "(checksum_offloaded=%" PRIu64 "; checksum_validation = yes "
+	    "drops them)",
+	    ts->offloading_senders - s->offload_told, ts->checksum_offloaded);
+	s->offload_told = ts->offloading_senders;
+	s->offload_next_us = now_us + SENSOR_NOTICE_US;
+}
+
 /* Housekeeping by packet time: expiry, and database writes. */
 static void
 housekeeping(struct sensor *s, uint64_t now_us)
 {
 	if (now_us >= s->next_tick_us) {
+		checksum_notice(s, now_us);
 		pipeline_tick(s->pipe, now_us);
 		counters_log_caps(s, now_us);
 		s->next_tick_us = now_us + SENSOR_TICK_US;
@@ -330,6 +357,7 @@ final_flush(struct sensor *s)
 void
 sensor_close_outputs(struct sensor *s)
 {
+	checksum_notice(s, UINT64_MAX);
 	if (final_flush(s) == -1)
 		s->errors++;
 	counters_log_caps(s, UINT64_MAX);

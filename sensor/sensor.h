@@ -21,6 +21,7 @@
 #define SENSOR_DB_OFFLINE	"./stripwatch.db"
 #define SENSOR_DB_LIVE		"/var/lib/stripwatch/stripwatch.db"
 #define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
+#define SENSOR_NOTICE_US	60000000ULL	/* between repeated notices */
 
 /* A setting given as an option (-d, -f, -i, -u): it overrides the file. */
 struct sensor_override {
@@ -60,6 +61,9 @@ struct sensor {
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
 	uint64_t	 smtp_memcap_logged; /* smtp_memcap_hits last logged */
 	uint64_t	 next_cap_log_us; /* packet time a cap may be logged */
+	uint64_t	 offload_told;	/* offloading senders logged so far */
+	uint64_t	 offload_next_us; /* packet time the next such line
+					   may be logged */
 };
 
 /* One named counter; counters.c lists them all. */

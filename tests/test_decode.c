@@ -92,6 +92,7 @@ put_ip4(struct fb *f, const uint8_t src[4], const uint8_t dst[4],
 	put16(f, 0);
 	put(f, src, 4);
 	put(f, dst, 4);
+	tu_ip4_csum(f->b + f->n - 20);
 }
 
 static void
@@ -1197,6 +1198,199 @@ test_mutations(void **state)
 	assert_true(st.result[DECODE_NOT_TCP] > 0);
 }
 
+/* --- checksums and TCP options ----------------------------------------- */
+
+/* The checksum field as transmit offload leaves it: the folded sum of the
+ * pseudo-header alone, not complemented. */
+static void
+make_partial(uint8_t *ip, size_t tcp_len)
+{
+	int	 v6 = ip[0] >> 4 == 6;
+	uint8_t	*tcp = ip + (v6 ? 40 : 20);
+	uint32_t sum;
+
+	sum = v6 ? tu_sum(0, ip + 8, 32) : tu_sum(0, ip + 12, 8);
+	sum += 6 + (uint32_t)tcp_len;
+	tu_be16(tcp + 16, (uint16_t)~tu_fold(sum));
+}
+
+/* TCP over IPv4 and IPv6, payload lengths around the word sizes summed. */
+static void
+test_checksum_tcp(void **state)
+{
+	static const size_t lens[] = { 0, 1, 3, 7, 8, 20, 1459, 1460 };
+	uint8_t		 buf[2048], pl[1460];
+	struct decode_pkt p;
+	size_t		 i, n, len, hl;
+	int		 v6;
+
+	(void)state;
+	for (i = 0; i < sizeof(pl); i++)
+		pl[i] = (uint8_t)(i * 131 + 7);
+	for (v6 = 0; v6 < 2; v6++)
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		len = lens[i];
+		hl = v6 ? 40 : 20;
+		n = v6 ? tu_ipv6_tcp(buf, "2001:db8::1", 40000, "2001:db8::25",
+		    25, 1, 2, DECODE_TH_ACK, pl, len) :
+		    tu_ipv4_tcp(buf, "192.0.2.1", 40000, "198.51.100.25", 25,
+		    1, 2, DECODE_TH_ACK, pl, len);
+		assert_int_equal(decode_frame(DECODE_LINK_RAW, buf,
+		    (uint32_t)n, 0, &p, NULL), DECODE_OK);
+		assert_int_equal(p.csum, 0);
+		assert_int_equal(decode_checksum(&p), DECODE_CSUM_OK);
+		buf[n - 1] ^= 0x01;	/* last payload or header byte */
+		assert_int_equal(decode_checksum(&p), DECODE_CSUM_BAD);
+		buf[n - 1] ^= 0x01;
+		buf[hl + 14] ^= 0x80;	/* the window */
+		assert_int_equal(decode_checksum(&p), DECODE_CSUM_BAD);
+		buf[hl + 14] ^= 0x80;
+		make_partial(buf, 20 + len);
+		assert_int_equal(decode_checksum(&p), DECODE_CSUM_PARTIAL);
+		if (len == 0)
+			continue;
+		/* Snapped short: cannot be verified. */
+		assert_int_equal(decode_frame(DECODE_LINK_RAW, buf,
+		    (uint32_t)n - 1, 0, &p, NULL), DECODE_OK);
+		assert_int_equal(p.payload_missing, 1);
+		assert_int_equal(decode_checksum(&p), DECODE_CSUM_UNCHECKED);
+	}
+}
+
+/* The innermost IPv4 header's checksum is reported, a tunnel's drops. */
+static void
+test_checksum_ipv4_header(void **state)
+{
+	struct fb	 f = { .n = 0 }, in = { .n = 0 };
+	struct decode_stats st;
+	struct decode_pkt p;
+
+	(void)state;
+	in.n = tu_ipv4_tcp(in.b, "192.0.2.1", 40000, "198.51.100.25", 25, 1,
+	    2, DECODE_TH_ACK, PAYLOAD, PAYLOAD_LEN);
+	in.b[8] = 1;			/* TTL changed, checksum not */
+	assert_int_equal(decode_fb(DECODE_LINK_IPV4, &in, &p), DECODE_OK);
+	assert_int_equal(p.csum & DECODE_CSUM_IP_BAD, DECODE_CSUM_IP_BAD);
+	assert_int_equal(decode_checksum(&p), DECODE_CSUM_BAD);
+	/* A datagram rebuilt from fragments carries no checksum. */
+	in.b[10] = in.b[11] = 0;
+	assert_int_equal(decode_ip(in.b, (uint32_t)in.n, 0, &p, NULL),
+	    DECODE_OK);
+	assert_int_equal(p.csum, 0);
+	assert_int_equal(decode_checksum(&p), DECODE_CSUM_OK);
+	/* IPv4 in GRE: the inner header is the innermost. */
+	tu_ip4_csum(in.b);
+	in.b[8] = 2;
+	put_outer4(&f, 47, 4 + in.n);
+	put16(&f, 0);
+	put16(&f, 0x0800);
+	put(&f, in.b, in.n);
+	assert_int_equal(decode_fb(DECODE_LINK_EN10MB, &f, &p), DECODE_OK);
+	assert_int_equal(p.csum & DECODE_CSUM_IP_BAD, DECODE_CSUM_IP_BAD);
+	/* The tunnel's header failing drops the frame, counted. */
+	tu_ip4_csum(f.b + 14 + 24);
+	f.b[14 + 8] = 1;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(decode_frame(DECODE_LINK_EN10MB, f.b, (uint32_t)f.n,
+	    0, &p, &st), DECODE_BAD_CHECKSUM);
+	assert_int_equal(st.result[DECODE_BAD_CHECKSUM], 1);
+	assert_string_equal(decode_result_name(DECODE_BAD_CHECKSUM),
+	    "bad-checksum");
+}
+
+/* A VXLAN tunnel's UDP checksum, when it has one, covers the mirror. */
+static void
+test_checksum_vxlan(void **state)
+{
+	struct fb	 f = { .n = 0 }, in = { .n = 0 };
+	struct decode_pkt p;
+	uint32_t	 sum;
+	size_t		 ulen;
+
+	(void)state;
+	put_eth(&in, 0x0800);
+	in.n += tu_ipv4_tcp(in.b + in.n, "192.0.2.1", 40000, "198.51.100.25",
+	    25, 1, 2, DECODE_TH_ACK, PAYLOAD, PAYLOAD_LEN);
+	put_vxlan(&f, &in, 0x08);
+	/* Without a UDP checksum only the inner TCP one is verified. */
+	assert_int_equal(decode_fb(DECODE_LINK_EN10MB, &f, &p), DECODE_OK);
+	assert_int_equal(p.csum & DECODE_CSUM_UDP, 0);
+	assert_int_equal(decode_checksum(&p), DECODE_CSUM_OK);
+	ulen = 8 + 8 + in.n;
+	sum = tu_sum(0, f.b + 14 + 12, 8) + 17 + (uint32_t)ulen;
+	tu_be16(f.b + 34 + 6, tu_fold(tu_sum(sum, f.b + 34, ulen)));
+	assert_int_equal(decode_fb(DECODE_LINK_EN10MB, &f, &p), DECODE_OK);
+	assert_int_equal(p.csum & DECODE_CSUM_UDP, DECODE_CSUM_UDP);
+	assert_int_equal(decode_checksum(&p), DECODE_CSUM_OK);
+	/* The UDP checksum alone wrong. */
+	f.b[34 + 7] ^= 0x10;
+	assert_int_equal(decode_fb(DECODE_LINK_EN10MB, &f, &p), DECODE_OK);
+	assert_int_equal(decode_checksum(&p), DECODE_CSUM_BAD);
+}
+
+static void
+put_tcp_opts(struct fb *f, const uint8_t *opt, size_t n)
+{
+	size_t	 start;
+
+	assert_true(n % 4 == 0);
+	put_ip4(f, SRC4, DST4, 6, 20 + n);
+	start = f->n;
+	put_tcp(f, 5);
+	f->n = start;			/* rewrite with options */
+	put16(f, SPORT);
+	put16(f, DPORT);
+	put32(f, SEQ);
+	put32(f, ACK);
+	put8(f, (uint8_t)((5 + n / 4) << 4));
+	put8(f, DECODE_TH_SYN);
+	put16(f, 29200);
+	put32(f, 0);
+	put(f, opt, n);
+	tu_be16(f->b + start - 18, (uint16_t)(40 + n));
+	tu_ip4_csum(f->b + start - 20);
+}
+
+static void
+test_tcp_options(void **state)
+{
+	static const uint8_t all[] = {
+		2, 4, 0x05, 0xb4,		/* MSS 1460 */
+		1, 3, 3, 7,			/* NOP, window scale 7 */
+		4, 2,				/* SACK permitted */
+		8, 10, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 9, /* timestamps */
+	};
+	static const uint8_t odd[] = {
+		3, 3, 15, 1,			/* scale 15: taken as 14 */
+		2, 0, 5, 0xb4,			/* length 0: parsing stops */
+	};
+	static const uint8_t over[] = {
+		1, 1, 8, 10,			/* runs past the header */
+	};
+	struct fb	 f = { .n = 0 };
+	struct decode_pkt p;
+
+	(void)state;
+	put_tcp_opts(&f, all, sizeof(all));
+	assert_int_equal(decode_fb(DECODE_LINK_IPV4, &f, &p), DECODE_OK);
+	assert_int_equal(p.opts, DECODE_OPT_MSS | DECODE_OPT_WSCALE |
+	    DECODE_OPT_SACKOK | DECODE_OPT_TS);
+	assert_int_equal(p.mss, 1460);
+	assert_int_equal(p.wscale, 7);
+	assert_int_equal(p.tsval, 0xfffffff0u);
+	assert_int_equal(p.tsecr, 9);
+	assert_int_equal(p.payload_len, 0);
+	memset(&f, 0, sizeof(f));
+	put_tcp_opts(&f, odd, sizeof(odd));
+	assert_int_equal(decode_fb(DECODE_LINK_IPV4, &f, &p), DECODE_OK);
+	assert_int_equal(p.opts, DECODE_OPT_WSCALE);
+	assert_int_equal(p.wscale, 14);
+	memset(&f, 0, sizeof(f));
+	put_tcp_opts(&f, over, sizeof(over));
+	assert_int_equal(decode_fb(DECODE_LINK_IPV4, &f, &p), DECODE_OK);
+	assert_int_equal(p.opts, 0);
+}
+
 int
 main(void)
 {
@@ -1216,6 +1410,10 @@ main(void)
 		cmocka_unit_test(test_erspan2),
 		cmocka_unit_test(test_erspan3),
 		cmocka_unit_test(test_vxlan),
+		cmocka_unit_test(test_checksum_tcp),
+		cmocka_unit_test(test_checksum_ipv4_header),
+		cmocka_unit_test(test_checksum_vxlan),
+		cmocka_unit_test(test_tcp_options),
 		cmocka_unit_test(test_ipv6_ext),
 		cmocka_unit_test(test_ipv6_ext_too_many),
 		cmocka_unit_test(test_ipv6_fragment),

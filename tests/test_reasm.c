@@ -786,6 +786,93 @@ test_ack_confirmed_hole(void **state)
 }
 
 /* An ACK of the FIN confirms the hole before it: gap, then finished. */
+/*
+ * A handshake at client ISN c and server ISN sv, the client's bytes
+ * [0, 10) and [20, 30), and the server's ACK of all 30: a confirmed hole
+ * at [10, 20), waiting out a 200 ms grace.
+ */
+static struct tc *
+grace_hole(uint32_t c, uint32_t sv)
+{
+	struct reasm_config cfg = cfg_default();
+	struct tc	*t;
+
+	cfg.ack_grace_us = 200000;
+	t = tc_new(&cfg);
+	seg(t, C2S, c - 1, 0, F_SYN, NULL, 0);
+	seg(t, S2C, sv, c, F_SYN | F_ACK, NULL, 0);
+	send_pat(t, C2S, c, 0, 10, 'a', F_ACK);
+	send_pat(t, C2S, c, 20, 10, 'a', F_ACK);
+	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);
+	assert_int_equal(t->rec.ngap, 0);
+	return t;
+}
+
+/*
+ * A skewed tap: the receiver's ACK for a hole is captured before the data
+ * that fills it. Within the grace the data is delivered in order, no gap.
+ */
+static void
+test_ack_grace_skew(void **state)
+{
+	struct tc	*t;
+	const uint32_t	 c = 0xfffffff0u, sv = 900;
+
+	(void)state;
+	t = grace_hole(c, sv);
+	t->ts += 1000;					/* 1 ms later */
+	send_pat(t, C2S, c, 10, 10, 'a', F_ACK);
+	assert_int_equal(t->rec.ngap, 0);
+	assert_int_equal(t->rec.len[C2S], 30);
+	assert_pat(&t->rec, C2S, 0, 'a', 0, 30);
+	/* Later segments of the stream find nothing pending. */
+	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);
+	assert_int_equal(t->ctx.stats.gaps, 0);
+	assert_int_equal(t->ctx.stats.ack_holes_filled, 1);
+	tc_free(t);
+}
+
+/* The grace runs out by packet time: the hole is declared then. */
+static void
+test_ack_grace_expires(void **state)
+{
+	struct tc	*t;
+	const uint32_t	 c = 1, sv = 0xffffffffu;
+
+	(void)state;
+	t = grace_hole(c, sv);
+	t->ts += 150000;
+	seg(t, S2C, sv + 1, c + 30, F_ACK, NULL, 0);	/* within the grace */
+	assert_int_equal(t->rec.ngap, 0);
+	t->ts += 60000;			/* 210 ms after the ACK: any segment */
+	send_pat(t, S2C, sv + 1, 0, 4, 'A', F_ACK);
+	assert_int_equal(t->rec.ngap, 1);
+	assert_int_equal(t->rec.gap[0].len, 10);
+	assert_int_equal(t->rec.gap[0].at, 10);
+	assert_int_equal(t->rec.len[C2S], 20);
+	/* The late copy is old now: not delivered twice. */
+	send_pat(t, C2S, c, 10, 10, 'a', F_ACK);
+	assert_int_equal(t->rec.len[C2S], 20);
+	assert_int_equal(t->ctx.stats.ack_holes_filled, 0);
+	tc_free(t);
+}
+
+/* A hole still waiting at the end of the connection is declared then. */
+static void
+test_ack_grace_flush(void **state)
+{
+	struct tc	*t;
+	const uint32_t	 c = 0, sv = 7;
+
+	(void)state;
+	t = grace_hole(c, sv);
+	reasm_flush(&t->ctx, &t->s, &t->rec, t->ts);
+	assert_int_equal(t->rec.ngap, 1);
+	assert_int_equal(t->rec.gap[0].len, 10);
+	assert_int_equal(t->rec.len[C2S], 20);
+	tc_free(t);
+}
+
 static void
 test_ack_confirms_fin(void **state)
 {
@@ -1172,6 +1259,9 @@ main(void)
 		cmocka_unit_test(test_memcap_gap),
 		cmocka_unit_test(test_memcap_shared),
 		cmocka_unit_test(test_ack_confirmed_hole),
+		cmocka_unit_test(test_ack_grace_skew),
+		cmocka_unit_test(test_ack_grace_expires),
+		cmocka_unit_test(test_ack_grace_flush),
 		cmocka_unit_test(test_ack_confirms_fin),
 		cmocka_unit_test(test_ack_unseen),
 		cmocka_unit_test(test_depth),

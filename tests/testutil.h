@@ -69,10 +69,58 @@ tu_tcp(uint8_t *tcp, uint16_t sport, uint16_t dport, uint32_t seq,
 	return 20 + len;
 }
 
+/* One's complement sum of n bytes (RFC 1071), unfolded. */
+static inline uint32_t
+tu_sum(uint32_t sum, const uint8_t *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+/* The checksum field for a sum: folded and complemented. */
+static inline uint16_t
+tu_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Set the header checksum of the IPv4 header at ip. */
+static inline void
+tu_ip4_csum(uint8_t *ip)
+{
+	size_t	 hlen = (size_t)(ip[0] & 0x0f) * 4;
+
+	ip[10] = ip[11] = 0;
+	tu_be16(ip + 10, tu_fold(tu_sum(0, ip, hlen)));
+}
+
+/*
+ * Set the TCP checksum of the IPv4 or IPv6 packet at ip (no IPv6
+ * extension headers); tcp_len is the TCP header and payload length.
+ */
+static inline void
+tu_tcp_csum(uint8_t *ip, size_t tcp_len)
+{
+	int	 v6 = ip[0] >> 4 == 6;
+	uint8_t	*tcp = ip + (v6 ? 40 : (size_t)(ip[0] & 0x0f) * 4);
+	uint32_t sum;
+
+	sum = v6 ? tu_sum(0, ip + 8, 32) : tu_sum(0, ip + 12, 8);
+	sum += 6 + (uint32_t)tcp_len;
+	tcp[16] = tcp[17] = 0;
+	tu_be16(tcp + 16, tu_fold(tu_sum(sum, tcp, tcp_len)));
+}
+
 /*
  * Write an IPv4 + TCP header (20 + 20 bytes, no options) and payload at
- * buf; returns the bytes written. Checksums are left zero: stripwatch does
- * not verify them (offloading makes them wrong in most captures).
+ * buf, with correct checksums; returns the bytes written.
  */
 static inline size_t
 tu_ipv4_tcp(uint8_t *buf, const char *src, uint16_t sport, const char *dst,
@@ -88,8 +136,10 @@ tu_ipv4_tcp(uint8_t *buf, const char *src, uint16_t sport, const char *dst,
 	ip[9] = 6;
 	inet_pton(AF_INET, src, ip + 12);
 	inet_pton(AF_INET, dst, ip + 16);
-	return 20 + tu_tcp(buf + 20, sport, dport, seq, ack, flags, payload,
-	    len);
+	tu_tcp(buf + 20, sport, dport, seq, ack, flags, payload, len);
+	tu_ip4_csum(ip);
+	tu_tcp_csum(ip, 20 + len);
+	return 40 + len;
 }
 
 /* The same over IPv6 (40-byte header, no extension); returns the bytes. */
@@ -107,8 +157,9 @@ tu_ipv6_tcp(uint8_t *buf, const char *src, uint16_t sport, const char *dst,
 	ip[7] = 64;
 	inet_pton(AF_INET6, src, ip + 8);
 	inet_pton(AF_INET6, dst, ip + 24);
-	return 40 + tu_tcp(buf + 40, sport, dport, seq, ack, flags, payload,
-	    len);
+	tu_tcp(buf + 40, sport, dport, seq, ack, flags, payload, len);
+	tu_tcp_csum(ip, 20 + len);
+	return 60 + len;
 }
 
 /* Ethernet II header with the given ethertype; returns 14. */

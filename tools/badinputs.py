@@ -74,6 +74,7 @@ def seg(src, dst, seq, ack, flags, payload=b"", **kw):
 
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+ACK_EVERY = 32768         # bytes a sender sends before its peer ACKs
 
 
 class Conv:
@@ -103,6 +104,9 @@ class Conv:
     def send(self, side, data):
         for i in range(0, len(data), MSS):
             self._emit(side, PSH | ACK, data[i:i + MSS])
+            # the receiver acknowledges as its 64 KiB window fills
+            if (i + MSS) % ACK_EVERY < MSS and i + MSS < len(data):
+                self._emit(1 - side, ACK)
         return self
 
     def c(self, data):

@@ -709,6 +709,124 @@ def shape_lost(segs):
 
 
 # --------------------------------------------------------------------------
+# Evasions: segments the receiver drops (or ignores), added to a
+# conversation; the sensor must reach the verdict the plain one gives.
+
+
+def broken(seg, **attrs):
+    for k, v in attrs.items():
+        setattr(seg, k, v)
+    return seg
+
+
+def chaff_before(segs, tag, old, new, **attrs):
+    """A copy of the first segment tagged tag, old replaced by new (same
+    length), captured just before the real one and broken by attrs so the
+    receiver drops it."""
+    out = list(segs)
+    i = data_segs(out, tag)[0]
+    bad = out[i].copy()
+    assert old in bad.payload and len(old) == len(new)
+    bad.payload = bad.payload.replace(old, new)
+    bad.ts = out[i].ts - 10
+    out.insert(i, broken(bad, **attrs))
+    return out
+
+
+def rst_before_reply(segs, delta, **attrs):
+    """A spoofed server RST right after the EHLO, delta bytes from the
+    sequence number the server really sends next."""
+    out = list(segs)
+    i = data_segs(out, "ehlo")[0]
+    reply = out[data_segs(out, "ehlo_reply")[0]]
+    rst = Seg(out[i].ts + 10, S, reply.seq + delta, 0, RST)
+    out.insert(i + 1, broken(rst, **attrs))
+    return out
+
+
+def shape_oow(segs):
+    """The capture ends after the EHLO reply (STARTTLS offered); a client
+    segment 64 MiB beyond the server's window carries a line to resync on
+    after the hole, then XXXXXXXX."""
+    i = data_segs(segs, "ehlo_reply")[-1]
+    out = segs[:i + 1]
+    ehlo = out[data_segs(out, "ehlo")[0]]
+    nxt = (ehlo.seq + len(ehlo.payload) + (64 << 20)) & 0xFFFFFFFF
+    reply = out[i]
+    out.append(Seg(reply.ts + 2000, C, nxt,
+                   reply.seq + len(reply.payload), ACK | PSH,
+                   crlf("NOOP", "XXXXXXXX")))
+    return out
+
+
+def with_timestamps(segs):
+    """RFC 7323 timestamps on every segment: a millisecond clock per host,
+    each echoing the last value its peer sent."""
+    base = {C: 100000, S: 7000000}
+    last = {C: 0, S: 0}
+    for s in segs:
+        val = (base[s.side] + (s.ts - BASE_TS_US) // 1000) & 0xFFFFFFFF
+        s.tsopt = (val, last[1 - s.side])
+        last[s.side] = val
+    return segs
+
+
+def shape_paws(segs):
+    """Timestamps on; a stale copy of the EHLO reply (TSval older than the
+    banner's) saying STARTTLS arrives first: PAWS drops it."""
+    out = with_timestamps(segs)
+    banner = out[data_segs(out, "banner")[0]]
+    out = chaff_before(out, "ehlo_reply", b"250-XXXXXXXA", b"250-STARTTLS")
+    i = data_segs(out, "ehlo_reply")[0]
+    out[i].tsopt = ((banner.tsopt[0] - 5000) & 0xFFFFFFFF, banner.tsopt[1])
+    return out
+
+
+def shape_keepalive(segs):
+    """Between the EHLO reply and STARTTLS the client sends keep-alives at
+    its next sequence number minus one: Windows' with one byte that is not
+    the byte sent there (0x00 for the EHLO's LF), and a zero-byte one."""
+    out = list(segs)
+    i = data_segs(out, "starttls")[0]
+    st = out[i]
+    for k, pl in enumerate((b"\x00", b"")):
+        out.insert(i + k, Seg(st.ts - 40 + 10 * k, C, st.seq - 1, st.ack,
+                              ACK, pl))
+    return out
+
+
+def shape_skew(segs):
+    """SPAN with skewed directions: the first segment of the EHLO reply is
+    captured after the client's next segment, which acknowledges it."""
+    out = list(segs)
+    i = data_segs(out, "ehlo_reply")[0]
+    first = out.pop(i)
+    j = next(k for k in range(i, len(out)) if out[k].side == C and
+             out[k].payload)
+    first.ts = out[j].ts + 30
+    out.insert(j + 1, first)
+    return out
+
+
+def offloaded(segs, side=S):
+    """tcpdump on the sender: its checksums hold the pseudo-header sum."""
+    for s in segs:
+        if s.side == side:
+            s.csum = "partial"
+    return segs
+
+
+def conv_asa_split_first(rng):
+    """conv_asa with the EHLO reply in two segments, the masked line in the
+    first."""
+    script = conv_asa(rng)
+    for i, st in enumerate(script):
+        if len(st) > 2 and st[2].get("tag") == "ehlo_reply":
+            script[i] = (st[0], st[1], {"tag": "ehlo_reply", "chunks": [100]})
+    return script
+
+
+# --------------------------------------------------------------------------
 # Packets and encapsulations
 
 
@@ -720,11 +838,17 @@ class Endpoints:
 
 
 def tcp_bytes(ep, s, src, dst):
+    """The TCP segment; optional attributes of s: tsopt (TSval, TSecr) adds
+    the timestamps option, csum "bad" or "partial" breaks the checksum (a
+    receiver drops it / what transmit offload leaves)."""
     side = s.side
     opts = b""
     if s.flags & SYN:
         opts = (b"\x02\x04" + u16(MSS) + b"\x01\x01\x04\x02" +
                 b"\x01\x03\x03\x07")   # MSS, SACK permitted, wscale 7
+    tsopt = getattr(s, "tsopt", None)
+    if tsopt:
+        opts += b"\x01\x01\x08\x0a" + struct.pack("!II", *tsopt)
     hlen = 20 + len(opts)
     win = 64240 if side == C else 65160
     hdr = struct.pack("!HHIIBBHHH", ep.port[side], ep.port[1 - side], s.seq,
@@ -735,13 +859,19 @@ def tcp_bytes(ep, s, src, dst):
     else:
         pseudo = src + dst + struct.pack("!xBH", 6, len(seg))
     c = csum(pseudo + seg)
+    mode = getattr(s, "csum", None)
+    if mode == "bad":
+        c ^= 0x5A5A
+    elif mode == "partial":
+        c = ~csum(pseudo) & 0xFFFF     # the pseudo-header sum only
     return seg[:16] + u16(c) + seg[18:]
 
 
-def ip4_header(src, dst, proto, plen, ident, ttl=64, frag=0x4000):
+def ip4_header(src, dst, proto, plen, ident, ttl=64, frag=0x4000,
+               bad=False):
     h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + plen, ident, frag, ttl,
                     proto, 0, src, dst)
-    return h[:10] + u16(csum(h)) + h[12:]
+    return h[:10] + u16(csum(h) ^ (0x5A5A if bad else 0)) + h[12:]
 
 
 def ip_packet(ep, s, ident):
@@ -754,7 +884,8 @@ def ip_packet(ep, s, ident):
             + tcp
     src, dst = ip4_bytes(ep.addr[side]), ip4_bytes(ep.addr[1 - side])
     tcp = tcp_bytes(ep, s, src, dst)
-    return ip4_header(src, dst, 6, len(tcp), ident) + tcp
+    return ip4_header(src, dst, 6, len(tcp), ident,
+                      bad=getattr(s, "ipcsum_bad", False)) + tcp
 
 
 MAC = {C: b"\x52\x54\x00\x12\x34\x56", S: b"\x00\x1b\x21\xab\xcd\xef"}
@@ -1460,6 +1591,71 @@ def shape_scenarios():
     return out
 
 
+PLAIN_ASA = "Same verdict as pos-asa-masked: " + ASA_FINDS
+PLAIN_TLS = ("Same verdict as clean-starttls-tls12: no event; outcome tls.")
+
+EVASIONS = [
+    ("evade-chaff-csum.pcap", conv_asa,
+     lambda s: chaff_before(s, "ehlo_reply", b"250-XXXXXXXA",
+                            b"250-STARTTLS", csum="bad"),
+     "ASA conversation; just before the real EHLO reply, a copy saying "
+     "250-STARTTLS with a bad TCP checksum. " + PLAIN_ASA),
+    ("evade-chaff-ipcsum.pcap", conv_asa,
+     lambda s: chaff_before(s, "ehlo_reply", b"250-XXXXXXXA",
+                            b"250-STARTTLS", ipcsum_bad=True),
+     "As evade-chaff-csum, the chaff's IPv4 header checksum bad instead. " +
+     PLAIN_ASA),
+    ("evade-chaff-masked.pcap", lambda r: conv_starttls(r, "1.2"),
+     lambda s: chaff_before(s, "ehlo_reply", b"250-STARTTLS",
+                            b"250-XXXXXXXA", csum="bad"),
+     "Clean TLS 1.2 upgrade; before the real EHLO reply, a copy saying "
+     "250-XXXXXXXA with a bad TCP checksum. " + PLAIN_TLS),
+    ("evade-rst-inexact.pcap", conv_asa,
+     lambda s: rst_before_reply(s, 1000),
+     "ASA conversation; after the EHLO a spoofed server RST 1000 bytes "
+     "into the window (RFC 5961: not taken). " + PLAIN_ASA),
+    ("evade-rst-outside.pcap", conv_asa,
+     lambda s: rst_before_reply(s, 1 << 29),
+     "As evade-rst-inexact, the RST 2^29 bytes away, outside the window. " +
+     PLAIN_ASA),
+    ("evade-rst-badcsum.pcap", conv_asa,
+     lambda s: rst_before_reply(s, 0, csum="bad"),
+     "As evade-rst-inexact, the RST at the exact sequence number but with "
+     "a bad checksum. " + PLAIN_ASA),
+    ("evade-oow-data.pcap", conv_offered_not_requested, shape_oow,
+     "STARTTLS offered, capture ends after the EHLO reply; a client "
+     "segment 64 MiB beyond the server's window says XXXXXXXX. Same "
+     "verdict as without it: no event; outcome plaintext_offered."),
+    ("evade-paws.pcap", conv_asa, shape_paws,
+     "ASA conversation with TCP timestamps; a copy of the EHLO reply "
+     "saying 250-STARTTLS, its TSval older than the banner's, arrives "
+     "first (PAWS). " + PLAIN_ASA),
+    ("evade-keepalive.pcap", lambda r: conv_starttls(r, "1.2"),
+     shape_keepalive,
+     "Clean TLS 1.2 upgrade with a Windows one-byte keep-alive (0x00 at "
+     "the EHLO's last byte) and a zero-byte one before STARTTLS. " +
+     PLAIN_TLS + " No reassembly_conflict."),
+    ("evade-span-skew.pcap", conv_asa_split_first, shape_skew,
+     "ASA conversation, EHLO reply in two segments; the first (holding "
+     "250-XXXXXXXA) is captured after the client's MAIL, which "
+     "acknowledges it. " + PLAIN_ASA + " gaps=0."),
+    ("evade-offload-chaff.pcap", conv_asa,
+     lambda s: chaff_before(offloaded(s), "ehlo_reply", b"250-XXXXXXXA",
+                            b"250-STARTTLS", csum="bad"),
+     "ASA conversation captured on the server (its checksums hold the "
+     "pseudo-header sum: transmit offload); chaff saying 250-STARTTLS with "
+     "a checksum that is neither right nor offloaded. " + PLAIN_ASA),
+    ("tcp-offload-server.pcap", conv_asa, offloaded,
+     "ASA conversation captured with tcpdump on the server: every server "
+     "segment's checksum holds only the pseudo-header sum. " + PLAIN_ASA),
+]
+
+
+def evasion_scenarios():
+    return [(name, (lambda c, sh: lambda d, n: one(d, n, c, shape=sh))(
+        conv, shape), what) for name, conv, shape, what in EVASIONS]
+
+
 BROKEN = [
     ("bad-truncated.pcap", gen_truncated,
      "ASA-masked conversation, file cut in the middle of the first body "
@@ -1492,8 +1688,8 @@ FRAG_EVASIONS = [
 
 
 def all_scenarios():
-    return (SCENARIOS + encap_scenarios() + shape_scenarios() + BROKEN +
-            FRAG_EVASIONS)
+    return (SCENARIOS + encap_scenarios() + shape_scenarios() +
+            evasion_scenarios() + BROKEN + FRAG_EVASIONS)
 
 
 README_HEAD = """\
