@@ -43,7 +43,6 @@ struct alert_buf {
 	size_t		 off;		/* characters written */
 };
 
-static int	 alert_ishex(char c);
 static size_t	 alert_token(const char *src, size_t len, size_t *used,
 		    int sd, char out[ALERT_TOK_MAX]);
 static void	 alert_put(struct alert_buf *, const char *, size_t);
@@ -61,53 +60,20 @@ static int	 alert_admit(struct alert *, uint64_t);
 static void	 alert_sink_event(void *, const struct detect_event *);
 static void	 alert_sink_session(void *, const struct detect_session *);
 
-static int
-alert_ishex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
 /*
  * One unit of evidence (src, len >= 1) as it goes out; *used is set to the
- * bytes consumed. Valid escapes of text_escape() (\\ \" \r \n \t \xHH) pass
- * whole; a backslash starting none, a bare '"', a control byte, DEL or a
- * byte >= 0x80 is escaped. With sd, '"', '\\' and ']' of the result are
- * escaped once more for an RFC 5424 PARAM-VALUE.
+ * bytes consumed. text_token() keeps it text_escape() text; with sd, '"',
+ * '\\' and ']' of the result are escaped once more for an RFC 5424
+ * PARAM-VALUE.
  */
 static size_t
 alert_token(const char *src, size_t len, size_t *used, int sd,
     char out[ALERT_TOK_MAX])
 {
-	static const char hex[] = "0123456789abcdef";
-	char		 t[4];
-	unsigned char	 c = (unsigned char)src[0];
+	char		 t[TEXT_TOKEN_MAX];
 	size_t		 n, i, o = 0;
 
-	*used = 1;
-	if (c == '\\' && len >= 2 && strchr("\\\"rnt", src[1]) != NULL &&
-	    src[1] != '\0') {
-		t[0] = '\\';
-		t[1] = src[1];
-		n = *used = 2;
-	} else if (c == '\\' && len >= 4 && src[1] == 'x' &&
-	    alert_ishex(src[2]) && alert_ishex(src[3])) {
-		memcpy(t, src, 4);
-		n = *used = 4;
-	} else if (c == '\\' || c == '"') {
-		t[0] = '\\';
-		t[1] = (char)c;
-		n = 2;
-	} else if (c < 0x20 || c >= 0x7f) {
-		t[0] = '\\';
-		t[1] = 'x';
-		t[2] = hex[c >> 4];
-		t[3] = hex[c & 0x0f];
-		n = 4;
-	} else {
-		t[0] = (char)c;
-		n = 1;
-	}
+	n = text_token(src, len, used, t);
 	for (i = 0; i < n; i++) {
 		if (sd && (t[i] == '"' || t[i] == '\\' || t[i] == ']'))
 			out[o++] = '\\';

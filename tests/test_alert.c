@@ -165,9 +165,9 @@ test_hostile_raw(void **state)
 {
 	static const char raw[] = "a\r\nb\x1b[31m%n%s\"q\"]\x7f\xff end\\";
 	static const char want[] =
-	    "a\\x0d\\x0ab\\x1b[31m%n%s\\\"q\\\"]\\x7f\\xff end\\\\";
+	    "a\\r\\nb\\x1b[31m%n%s\\\"q\\\"]\\x7f\\xff end\\\\";
 	static const char want_sd[] =
-	    "a\\\\x0d\\\\x0ab\\\\x1b[31m%n%s\\\\\\\"q\\\\\\\"\\]\\\\x7f"
+	    "a\\\\r\\\\nb\\\\x1b[31m%n%s\\\\\\\"q\\\\\\\"\\]\\\\x7f"
 	    "\\\\xff end\\\\\\\\";
 	struct detect_event ev = mkevent4();
 	char	 line[ALERT_LINE_MAX], v[ALERT_LINE_MAX], *p;
