@@ -75,11 +75,11 @@ fuzz_sink_event(void *arg, const struct detect_event *ev)
 			    detect_kind_name(ev->kind));
 		c->kinds[ev->session_id] |= 1u << ev->kind;
 	}
-	n = alert_format(ev, line, sizeof(line));
+	n = alert_format(ev, "fuzz", line, sizeof(line));
 	if (n != strlen(line))
 		fuzz_fail("alert_format length", line);
 	fuzz_check_text("alert line", line, sizeof(line));
-	n = alert_format_rfc5424(ev, line, sizeof(line));
+	n = alert_format_rfc5424(ev, "fuzz", 0, line, sizeof(line));
 	if (n != strlen(line))
 		fuzz_fail("alert_format_rfc5424 length", line);
 	fuzz_check_text("rfc5424 line", line, sizeof(line));
