@@ -366,6 +366,13 @@ logfwd_poll(struct logfwd *f)
 	logfwd_flush(f);
 }
 
+void
+logfwd_hurry(struct logfwd *f)
+{
+	f->next_try_us = 0;
+	f->backoff_us = LOGFWD_BACKOFF_MIN_US;
+}
+
 uint64_t
 logfwd_discard(struct logfwd *f)
 {

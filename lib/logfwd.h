@@ -61,6 +61,13 @@ void	logfwd_send(struct logfwd *f, const char *msg, size_t len);
 /* Connect when a retry is due, finish a connection in progress, send. */
 void	logfwd_poll(struct logfwd *f);
 
+/*
+ * Try the receiver at the next logfwd_poll() whatever the backoff, and
+ * from the shortest delay on (at exit: the last seconds are not spent
+ * waiting out a minute's backoff).
+ */
+void	logfwd_hurry(struct logfwd *f);
+
 /* Give up what still waits (at exit), counted in dropped; how many. */
 uint64_t logfwd_discard(struct logfwd *f);
 

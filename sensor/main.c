@@ -390,6 +390,7 @@ final_syslog(struct sensor *s)
 
 	if (s->fwd == NULL)
 		return;
+	logfwd_hurry(s->fwd);
 	logfwd_poll(s->fwd);
 	while (logfwd_get_stats(s->fwd)->queued > 0 &&
 	    waited_ms < s->cfg.syslog_final_timeout * 1000) {

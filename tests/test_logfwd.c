@@ -183,7 +183,7 @@ test_receiver_late(void **state)
 	struct logfwd	*f;
 	char		 buf[256];
 	uint16_t	 port = 0;
-	int		 lfd, cfd;
+	int		 lfd, cfd, i;
 
 	(void)state;
 	lfd = listener(&port);
@@ -194,7 +194,14 @@ test_receiver_late(void **state)
 	assert_int_equal(logfwd_get_stats(f)->queued, 2);
 	assert_non_null(strstr(logfwd_news(f), "refused"));
 	lfd = listener(&port);
-	sleep_ms(1100);
+	logfwd_poll(f);			/* the backoff is not over */
+	assert_int_equal(logfwd_get_stats(f)->reconnects, 0);
+	logfwd_hurry(f);		/* at exit: try now */
+	for (i = 0; i < 10 && logfwd_get_stats(f)->reconnects == 0; i++) {
+		logfwd_poll(f);
+		sleep_ms(10);
+	}
+	assert_int_equal(logfwd_get_stats(f)->reconnects, 1);
 	assert_true((cfd = accept_polling(lfd, f)) >= 0);
 	assert_int_equal(read_polling(cfd, f, buf, 7), 7);
 	assert_string_equal(buf, "1 a2 bc");
