@@ -3,7 +3,7 @@
  * configured from the real defaults (or tightened limits, so the caps are
  * reached with small inputs), and a checking sink that aborts when a
  * finding breaks the output contract (escaping, one event per kind per
- * session, a known outcome). Header-only, like tests/testutil.h.
+ * session, a known outcome, a JSON line for each finding). Header-only, like tests/testutil.h.
  */
 #ifndef STRIPWATCH_FUZZUTIL_H
 #define STRIPWATCH_FUZZUTIL_H
@@ -16,6 +16,7 @@
 #include "alert.h"
 #include "config.h"
 #include "detect.h"
+#include "json.h"
 #include "pipeline.h"
 
 /*
@@ -30,6 +31,7 @@ struct fuzz_check {
 	uint8_t		 done[FUZZ_MAX_SESSIONS];  /* session row seen */
 	uint64_t	 events;
 	uint64_t	 sessions;
+	char		 json[JSON_LINE_MAX];	/* a finding's JSON line */
 };
 
 static inline void
@@ -50,6 +52,16 @@ fuzz_check_text(const char *what, const char *s, size_t size)
 	for (i = 0; s[i] != '\0'; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
 			fuzz_fail(what, s);
+}
+
+/* A JSON line: always written (json.h sizes it), printable, one object. */
+static inline void
+fuzz_check_json(const char *what, size_t n, const char *line)
+{
+	if (n == 0 || n != strlen(line) || line[0] != '{' ||
+	    line[n - 1] != '}')
+		fuzz_fail(what, line);
+	fuzz_check_text(what, line, n + 1);
 }
 
 static inline void
@@ -75,14 +87,16 @@ fuzz_sink_event(void *arg, const struct detect_event *ev)
 			    detect_kind_name(ev->kind));
 		c->kinds[ev->session_id] |= 1u << ev->kind;
 	}
-	n = alert_format(ev, line, sizeof(line));
+	n = alert_format(ev, "fuzz", line, sizeof(line));
 	if (n != strlen(line))
 		fuzz_fail("alert_format length", line);
 	fuzz_check_text("alert line", line, sizeof(line));
-	n = alert_format_rfc5424(ev, line, sizeof(line));
+	n = alert_format_rfc5424(ev, "fuzz", 0, line, sizeof(line));
 	if (n != strlen(line))
 		fuzz_fail("alert_format_rfc5424 length", line);
 	fuzz_check_text("rfc5424 line", line, sizeof(line));
+	fuzz_check_json("json alert", json_alert(ev, "fuzz", c->json,
+	    sizeof(c->json)), c->json);
 }
 
 static inline void
@@ -124,6 +138,8 @@ fuzz_sink_session(void *arg, const struct detect_session *s)
 		fuzz_fail("outcome not a DETECT_OUTCOME_* value", s->outcome);
 	if (s->close_reason == NULL)
 		fuzz_fail("close_reason", "NULL");
+	fuzz_check_json("json session", json_session(s, "fuzz", c->json,
+	    sizeof(c->json)), c->json);
 }
 
 /*

@@ -1,8 +1,8 @@
 /*
- * alert.c: turns each event into one log line (key=value or RFC 5424
- * structured data) for syslog and/or a stream, checks once more that no
- * byte of it can break a line or a quoted value, and rate-limits lines by
- * packet time.
+ * alert.c: turns each event into one log line (key=value, RFC 5424
+ * structured data or JSON) for syslog and/or a stream, checks once more
+ * that no byte of it can break a line or a quoted value, writes whole RFC
+ * 5424 messages for a forwarder, and rate-limits lines by packet time.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +13,8 @@
 #include "alert.h"
 #include "decode.h"
 #include "detect.h"
+#include "json.h"
+#include "logfwd.h"
 #include "text.h"
 
 /* Longest output of one evidence token: "\xHH" with its backslash
@@ -27,6 +29,13 @@
 
 #define ALERT_US_PER_S	1000000ULL
 
+/* "stripwatch@" and a 32-bit number. */
+#define ALERT_SD_ID_MAX	32
+
+/* Longest sensor name kept in a line: config_sensor_ok() allows 63. */
+#define ALERT_SENSOR_MAX 63
+#define ALERT_SENSOR_FIELD (ALERT_SENSOR_MAX + 16)	/* sensor="..." */
+
 struct alert {
 	struct alert_config cfg;
 	struct alert_stats stats;
@@ -34,6 +43,10 @@ struct alert {
 	uint64_t	 window_us;	/* packet time the interval began */
 	uint32_t	 in_window;	/* lines sent in this interval */
 	uint64_t	 pending;	/* suppressed, not reported yet */
+	uint64_t	 last_us;	/* packet time of the last suppressed */
+	char		 line[JSON_LINE_MAX];	/* the line, or MSG */
+	char		 sd[ALERT_LINE_MAX];	/* structured data */
+	char		 msg[ALERT_MSG_MAX];	/* a whole RFC 5424 message */
 };
 
 /* A bounded output buffer, always NUL-terminated. */
@@ -43,7 +56,6 @@ struct alert_buf {
 	size_t		 off;		/* characters written */
 };
 
-static int	 alert_ishex(char c);
 static size_t	 alert_token(const char *src, size_t len, size_t *used,
 		    int sd, char out[ALERT_TOK_MAX]);
 static void	 alert_put(struct alert_buf *, const char *, size_t);
@@ -52,62 +64,33 @@ static void	 alert_put_escaped(struct alert_buf *, const char *, size_t,
 		    size_t, int);
 static void	 alert_endpoint(const struct decode_addr *, uint16_t, int,
 		    char *, size_t);
-static size_t	 alert_format_ev(const struct detect_event *, char *, size_t,
-		    int);
+static size_t	 alert_format_ev(const struct detect_event *, const char *,
+		    uint32_t, char *, size_t, int);
+static const char *alert_sd_id(uint32_t, char *, size_t);
 static int	 alert_priority(enum detect_severity);
-static void	 alert_emit(struct alert *, int, const char *);
+static void	 alert_emit(struct alert *, int, const char *, uint64_t,
+		    const char *, const char *);
+static size_t	 alert_report_line(const struct alert *, uint64_t, uint32_t,
+		    int, char *, size_t);
 static void	 alert_report(struct alert *);
 static int	 alert_admit(struct alert *, uint64_t);
 static void	 alert_sink_event(void *, const struct detect_event *);
 static void	 alert_sink_session(void *, const struct detect_session *);
 
-static int
-alert_ishex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
 /*
  * One unit of evidence (src, len >= 1) as it goes out; *used is set to the
- * bytes consumed. Valid escapes of text_escape() (\\ \" \r \n \t \xHH) pass
- * whole; a backslash starting none, a bare '"', a control byte, DEL or a
- * byte >= 0x80 is escaped. With sd, '"', '\\' and ']' of the result are
- * escaped once more for an RFC 5424 PARAM-VALUE.
+ * bytes consumed. text_token() keeps it text_escape() text; with sd, '"',
+ * '\\' and ']' of the result are escaped once more for an RFC 5424
+ * PARAM-VALUE.
  */
 static size_t
 alert_token(const char *src, size_t len, size_t *used, int sd,
     char out[ALERT_TOK_MAX])
 {
-	static const char hex[] = "0123456789abcdef";
-	char		 t[4];
-	unsigned char	 c = (unsigned char)src[0];
+	char		 t[TEXT_TOKEN_MAX];
 	size_t		 n, i, o = 0;
 
-	*used = 1;
-	if (c == '\\' && len >= 2 && strchr("\\\"rnt", src[1]) != NULL &&
-	    src[1] != '\0') {
-		t[0] = '\\';
-		t[1] = src[1];
-		n = *used = 2;
-	} else if (c == '\\' && len >= 4 && src[1] == 'x' &&
-	    alert_ishex(src[2]) && alert_ishex(src[3])) {
-		memcpy(t, src, 4);
-		n = *used = 4;
-	} else if (c == '\\' || c == '"') {
-		t[0] = '\\';
-		t[1] = (char)c;
-		n = 2;
-	} else if (c < 0x20 || c >= 0x7f) {
-		t[0] = '\\';
-		t[1] = 'x';
-		t[2] = hex[c >> 4];
-		t[3] = hex[c & 0x0f];
-		n = 4;
-	} else {
-		t[0] = (char)c;
-		n = 1;
-	}
+	n = text_token(src, len, used, t);
 	for (i = 0; i < n; i++) {
 		if (sd && (t[i] == '"' || t[i] == '\\' || t[i] == ']'))
 			out[o++] = '\\';
@@ -182,12 +165,22 @@ alert_endpoint(const struct decode_addr *a, uint16_t port, int sd,
 	alert_put_escaped(&ab, raw, strlen(raw), 0, sd);
 }
 
+/* "stripwatch@N"; 0 is the documentation number. */
+static const char *
+alert_sd_id(uint32_t enterprise, char *buf, size_t len)
+{
+	snprintf(buf, len, ALERT_SD_NAME "@%lu", (unsigned long)(enterprise ?
+	    enterprise : ALERT_ENTERPRISE_DOC));
+	return buf;
+}
+
 static size_t
-alert_format_ev(const struct detect_event *ev, char *buf, size_t len,
-    int sd)
+alert_format_ev(const struct detect_event *ev, const char *sensor,
+    uint32_t enterprise, char *buf, size_t len, int sd)
 {
 	char		 ts[TEXT_TIME_LEN], cli[ALERT_EP_MAX];
-	char		 srv[ALERT_EP_MAX];
+	char		 srv[ALERT_EP_MAX], id[ALERT_SD_ID_MAX];
+	char		 sens[ALERT_SENSOR_FIELD];
 	const char	*tail = sd ? "\"]" : "\"";
 	struct alert_buf ab = { buf, len, 0 };
 	int		 n;
@@ -199,20 +192,26 @@ alert_format_ev(const struct detect_event *ev, char *buf, size_t len,
 	    sizeof(cli));
 	alert_endpoint(&ev->tuple.server, ev->tuple.server_port, sd, srv,
 	    sizeof(srv));
-	/* Names and numbers are ours: none needs escaping. */
+	/* Names and numbers are ours, the sensor name is checked
+	 * (config_sensor_ok): none needs escaping. */
+	sens[0] = '\0';
+	if (sensor != NULL && sensor[0] != '\0')
+		snprintf(sens, sizeof(sens), sd ? "sensor=\"%.*s\" " :
+		    "sensor=%.*s ", ALERT_SENSOR_MAX, sensor);
 	if (sd)
-		n = snprintf(buf, len, "[" ALERT_SD_ID " event=\"%s\" "
-		    "severity=\"%s\" ts=\"%s\" session=\"%" PRIu64 "\" "
+		n = snprintf(buf, len, "[%s event=\"%s\" "
+		    "severity=\"%s\" ts=\"%s\" %ssession=\"%" PRIu64 "\" "
 		    "client=\"%s\" server=\"%s\" evidence=\"",
+		    alert_sd_id(enterprise, id, sizeof(id)),
 		    detect_kind_name(ev->kind),
-		    detect_severity_name(ev->severity), ts, ev->session_id,
-		    cli, srv);
+		    detect_severity_name(ev->severity), ts, sens,
+		    ev->session_id, cli, srv);
 	else
 		n = snprintf(buf, len, "event=%s severity=%s ts=%s "
-		    "session=%" PRIu64 " client=%s server=%s evidence=\"",
+		    "%ssession=%" PRIu64 " client=%s server=%s evidence=\"",
 		    detect_kind_name(ev->kind),
-		    detect_severity_name(ev->severity), ts, ev->session_id,
-		    cli, srv);
+		    detect_severity_name(ev->severity), ts, sens,
+		    ev->session_id, cli, srv);
 	if (n < 0)
 		n = 0;
 	ab.off = (size_t)n < len ? (size_t)n : len - 1;
@@ -223,15 +222,41 @@ alert_format_ev(const struct detect_event *ev, char *buf, size_t len,
 }
 
 size_t
-alert_format(const struct detect_event *ev, char *buf, size_t len)
+alert_format(const struct detect_event *ev, const char *sensor, char *buf,
+    size_t len)
 {
-	return alert_format_ev(ev, buf, len, 0);
+	return alert_format_ev(ev, sensor, 0, buf, len, 0);
 }
 
 size_t
-alert_format_rfc5424(const struct detect_event *ev, char *buf, size_t len)
+alert_format_rfc5424(const struct detect_event *ev, const char *sensor,
+    uint32_t enterprise, char *buf, size_t len)
 {
-	return alert_format_ev(ev, buf, len, 1);
+	return alert_format_ev(ev, sensor, enterprise, buf, len, 1);
+}
+
+size_t
+alert_rfc5424_message(int pri, uint64_t ts_us, const char *host,
+    int procid, const char *msgid, const char *sd, const char *msg,
+    char *buf, size_t len)
+{
+	char	 ts[TEXT_TIME_LEN];
+	int	 n;
+
+	/* TIMESTAMP is RFC 3339 with at most six fraction digits and "Z":
+	 * text_time()'s form. Beyond year 9999 it says so; send NILVALUE. */
+	text_time(ts_us, ts, sizeof(ts));
+	n = snprintf(buf, len, "<%d>1 %s %s " ALERT_SD_NAME " %d %s %s%s%s",
+	    pri, ts[0] >= '0' && ts[0] <= '9' ? ts : "-",
+	    host != NULL && host[0] != '\0' ? host : "-", procid, msgid,
+	    sd != NULL ? sd : "-", msg != NULL ? " " : "",
+	    msg != NULL ? msg : "");
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	return (size_t)n;
 }
 
 struct alert *
@@ -274,35 +299,80 @@ alert_priority(enum detect_severity sev)
 	}
 }
 
+/*
+ * Send one line. With a forwarder, syslog gets the whole RFC 5424 message
+ * (sd, when not NULL, as its structured data, line as MSG); in the rfc5424
+ * format the stream shows that message too, else the line.
+ */
 static void
-alert_emit(struct alert *a, int pri, const char *line)
+alert_emit(struct alert *a, int pri, const char *msgid, uint64_t ts_us,
+    const char *sd, const char *line)
 {
-	if (a->cfg.use_syslog)
-		syslog(a->cfg.facility | pri, "%s", line);
+	int	 fwd = a->cfg.use_syslog && a->cfg.fwd != NULL;
+	size_t	 n = 0;
+
+	if (fwd || (a->cfg.format == ALERT_FORMAT_RFC5424 &&
+	    a->cfg.stream != NULL))
+		n = alert_rfc5424_message(a->cfg.facility | pri, ts_us,
+		    a->cfg.sensor, a->cfg.procid, msgid, sd, line, a->msg,
+		    sizeof(a->msg));
+	if (fwd && n > 0)
+		logfwd_send(a->cfg.fwd, a->msg, n);
+	else if (a->cfg.use_syslog && !fwd)
+		syslog(a->cfg.facility | pri, "%s", sd != NULL &&
+		    a->cfg.format == ALERT_FORMAT_RFC5424 ? sd : line);
 	if (a->cfg.stream != NULL) {
-		fputs(line, a->cfg.stream);
+		fputs(a->cfg.format == ALERT_FORMAT_RFC5424 && n > 0 ?
+		    a->msg : line, a->cfg.stream);
 		fputc('\n', a->cfg.stream);
 		fflush(a->cfg.stream);
 	}
+}
+
+/* The "alerts_suppressed" line in the format asked for (sd: its SD). */
+static size_t
+alert_report_line(const struct alert *a, uint64_t ts_us, uint32_t iv,
+    int sd, char *buf, size_t len)
+{
+	struct json_out	 o;
+	char		 id[ALERT_SD_ID_MAX];
+	const char	*sensor = a->cfg.sensor != NULL ? a->cfg.sensor : "";
+	int		 n;
+
+	if (!sd && a->cfg.format == ALERT_FORMAT_JSON) {
+		json_begin(&o, buf, len);
+		json_head(&o, "alerts_suppressed", ts_us, sensor);
+		json_uint(&o, "count", a->pending);
+		json_uint(&o, "interval_s", iv);
+		return json_end(&o);
+	}
+	if (sd)
+		n = snprintf(buf, len, "[%s alerts_suppressed=\"%" PRIu64 "\" "
+		    "interval=\"%us\"%s%.*s%s]", alert_sd_id(a->cfg.enterprise,
+		    id, sizeof(id)), a->pending, (unsigned)iv,
+		    sensor[0] ? " sensor=\"" : "", ALERT_SENSOR_MAX, sensor,
+		    sensor[0] ? "\"" : "");
+	else
+		n = snprintf(buf, len, "alerts_suppressed=%" PRIu64
+		    " interval=%us%s%.*s", a->pending, (unsigned)iv,
+		    sensor[0] ? " sensor=" : "", ALERT_SENSOR_MAX, sensor);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* Say how many lines the last intervals suppressed, if any. */
 static void
 alert_report(struct alert *a)
 {
-	char		 line[128];
 	uint32_t	 iv = a->cfg.rate_interval_s ? a->cfg.rate_interval_s : 1;
+	int		 rfc = a->cfg.format == ALERT_FORMAT_RFC5424;
 
 	if (a->pending == 0)
 		return;
-	if (a->cfg.format == ALERT_FORMAT_RFC5424)
-		snprintf(line, sizeof(line), "[" ALERT_SD_ID
-		    " alerts_suppressed=\"%" PRIu64 "\" interval=\"%us\"]",
-		    a->pending, (unsigned)iv);
-	else
-		snprintf(line, sizeof(line), "alerts_suppressed=%" PRIu64
-		    " interval=%us", a->pending, (unsigned)iv);
-	alert_emit(a, LOG_NOTICE, line);
+	alert_report_line(a, a->last_us, iv, 0, a->line, sizeof(a->line));
+	if (rfc)
+		alert_report_line(a, a->last_us, iv, 1, a->sd, sizeof(a->sd));
+	alert_emit(a, LOG_NOTICE, "alerts_suppressed", a->last_us,
+	    rfc ? a->sd : NULL, a->line);
 	a->pending = 0;
 }
 
@@ -332,6 +402,7 @@ alert_admit(struct alert *a, uint64_t ts)
 	if (a->in_window >= a->cfg.rate_limit) {
 		a->stats.suppressed++;
 		a->pending++;
+		a->last_us = ts;	/* the report carries its time */
 		return 0;
 	}
 	a->in_window++;
@@ -341,15 +412,29 @@ alert_admit(struct alert *a, uint64_t ts)
 void
 alert_event(struct alert *a, const struct detect_event *ev)
 {
-	char	 line[ALERT_LINE_MAX];
+	const char	*sd = NULL;
 
 	if (!alert_admit(a, ev->ts_us))
 		return;
-	if (a->cfg.format == ALERT_FORMAT_RFC5424)
-		alert_format_rfc5424(ev, line, sizeof(line));
-	else
-		alert_format(ev, line, sizeof(line));
-	alert_emit(a, alert_priority(ev->severity), line);
+	switch (a->cfg.format) {
+	case ALERT_FORMAT_JSON:
+		if (json_alert(ev, a->cfg.sensor, a->line,
+		    sizeof(a->line)) == 0)
+			return;		/* cannot be: json.h sizes it */
+		break;
+	case ALERT_FORMAT_RFC5424:
+		alert_format_rfc5424(ev, a->cfg.sensor, a->cfg.enterprise,
+		    a->sd, sizeof(a->sd));
+		sd = a->sd;
+		/* The plain line is its MSG. */
+		alert_format(ev, a->cfg.sensor, a->line, sizeof(a->line));
+		break;
+	default:
+		alert_format(ev, a->cfg.sensor, a->line, sizeof(a->line));
+		break;
+	}
+	alert_emit(a, alert_priority(ev->severity),
+	    detect_kind_name(ev->kind), ev->ts_us, sd, a->line);
 	a->stats.sent++;
 }
 

@@ -46,6 +46,8 @@ static int	check_format(const char *, char *, size_t);
 static int	check_facility(const char *, char *, size_t);
 static int	check_syslog(const char *, char *, size_t);
 static int	check_checksum(const char *, char *, size_t);
+static int	check_sensor(const char *, char *, size_t);
+static int	check_target(const char *, char *, size_t);
 
 /*
  * A configuration file is a few KiB of text; anything much larger, or not
@@ -126,7 +128,13 @@ static const struct config_item items[] = {
 	STR("alert_format", alert_format, "plain", check_format),
 	NUM("alert_rate_limit", alert_rate_limit, "600", 0, 100000000),
 	NUM("alert_rate_interval", alert_rate_interval, "60", 1, 86400),
+	STR_RESTART("syslog_target", syslog_target, "", check_target),
+	NUM("syslog_enterprise", syslog_enterprise, "32473", 1, 4294967295ULL),
+	SIZE_RESTART("syslog_queue_max", syslog_queue_max, "1M", 64 * KIB, 1 * GIB),
+	NUM("syslog_final_timeout", syslog_final_timeout, "5", 0, 3600),
+	STR("json_log", json_log, "", NULL),
 	STR_RESTART("user", user, "stripwatch", NULL),
+	STR("sensor_name", sensor_name, "", check_sensor),
 };
 
 #define NITEMS	(sizeof(items) / sizeof(items[0]))
@@ -165,9 +173,10 @@ check_facility(const char *v, char *err, size_t errlen)
 static int
 check_format(const char *v, char *err, size_t errlen)
 {
-	if (strcmp(v, "plain") == 0 || strcmp(v, "rfc5424") == 0)
+	if (strcmp(v, "plain") == 0 || strcmp(v, "rfc5424") == 0 ||
+	    strcmp(v, "json") == 0)
 		return 0;
-	snprintf(err, errlen, "alert_format must be plain or rfc5424");
+	snprintf(err, errlen, "alert_format must be plain, rfc5424 or json");
 	return -1;
 }
 
@@ -187,6 +196,75 @@ check_checksum(const char *v, char *err, size_t errlen)
 	if (tcp_checksum_mode_parse(v) >= 0)
 		return 0;
 	snprintf(err, errlen, "checksum_validation must be auto, yes or no");
+	return -1;
+}
+
+int
+config_sensor_ok(const char *name)
+{
+	size_t	 n = strlen(name);
+
+	if (n == 0 || n >= CONFIG_SENSOR_MAX || name[0] == '.' ||
+	    name[0] == '-')
+		return 0;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == n;
+}
+
+/* "" is the default: the host name, checked when it is read. */
+static int
+check_sensor(const char *v, char *err, size_t errlen)
+{
+	if (v[0] == '\0' || config_sensor_ok(v))
+		return 0;
+	snprintf(err, errlen, "sensor_name \"%s\": 1 to %d letters, digits, "
+	    "'.', '_' or '-', not starting with '.' or '-'", v,
+	    CONFIG_SENSOR_MAX - 1);
+	return -1;
+}
+
+int
+config_target(const char *target, char *host, size_t hostlen,
+    uint16_t *port)
+{
+	const char	*colon, *h = target, *end;
+	unsigned long	 p;
+	char		*pe;
+
+	if (target[0] == '[') {
+		h = target + 1;
+		if ((end = strchr(h, ']')) == NULL || end[1] != ':')
+			return -1;
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(target, ':')) == NULL ||
+		    strchr(target, ':') != colon)
+			return -1;
+		end = colon;
+	}
+	if (end == h || (size_t)(end - h) >= hostlen ||
+	    !isdigit((unsigned char)colon[1]))
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &pe, 10);
+	if (errno != 0 || *pe != '\0' || p == 0 || p > 65535)
+		return -1;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int
+check_target(const char *v, char *err, size_t errlen)
+{
+	char		 host[CONFIG_STR_MAX];
+	uint16_t	 port;
+
+	if (v[0] == '\0' || config_target(v, host, sizeof(host), &port) == 0)
+		return 0;
+	snprintf(err, errlen, "syslog_target \"%s\": want host:port or "
+	    "[IPv6 address]:port", v);
 	return -1;
 }
 

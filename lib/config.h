@@ -12,6 +12,9 @@
 
 #define CONFIG_STR_MAX	1024	/* longest string value */
 
+/* A sensor name: a host name's length and letters (see config_sensor_ok). */
+#define CONFIG_SENSOR_MAX	64
+
 struct config {
 	/* capture */
 	char		 interface[CONFIG_STR_MAX];
@@ -59,11 +62,19 @@ struct config {
 	/* alerts */
 	char		 syslog[8];		/* auto | yes | no */
 	char		 syslog_facility[32];
-	char		 alert_format[16];	/* plain | rfc5424 */
+	char		 alert_format[16];	/* plain | rfc5424 | json */
 	uint64_t	 alert_rate_limit;
 	uint64_t	 alert_rate_interval;	/* seconds */
+	char		 syslog_target[CONFIG_STR_MAX]; /* host:port over TCP,
+						   "" = the local socket */
+	uint64_t	 syslog_enterprise;	/* SD-ID stripwatch@N */
+	uint64_t	 syslog_queue_max;	/* bytes waiting to be sent */
+	uint64_t	 syslog_final_timeout;	/* seconds, at exit */
+	/* JSON lines */
+	char		 json_log[CONFIG_STR_MAX];
 	/* process */
 	char		 user[64];
+	char		 sensor_name[CONFIG_SENSOR_MAX]; /* "" = host name */
 };
 
 /* Fill c with the defaults. */
@@ -108,6 +119,20 @@ int	config_reload(const struct config *run, struct config *next,
 /* Write every setting as "key = value" lines (for -n -v and the docs). */
 void	config_dump(const struct config *c, void (*out)(void *, const char *),
 	    void *arg);
+
+/*
+ * Whether name may name a sensor: 1 to CONFIG_SENSOR_MAX - 1 letters,
+ * digits, '.', '_' or '-', not starting with '.' or '-'. Such a name needs
+ * no escaping in a syslog HOSTNAME, JSON, SQL text or a file name.
+ */
+int	config_sensor_ok(const char *name);
+
+/*
+ * Split a syslog_target "host:port" or "[v6 address]:port" into host (at
+ * most hostlen bytes with its NUL) and port. 0, or -1 when malformed.
+ */
+int	config_target(const char *target, char *host, size_t hostlen,
+	    uint16_t *port);
 
 /* syslog facility number for a name ("daemon", "local0"..), or -1. */
 int	config_facility(const char *name);

@@ -219,6 +219,11 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX servers_last_seen ON servers (last_seen);",
 	/* 2 -> 3: with several capture workers, whose counters a row holds. */
 	"ALTER TABLE stats ADD COLUMN worker INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: the name of the sensor writing this database, so that the
+	 * databases of several sensors can be read together (ATTACH). */
+	"CREATE TABLE sensor ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  name TEXT NOT NULL);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -448,6 +453,57 @@ store_prepare(struct store *st)
 		}
 	}
 	return 0;
+}
+
+/* Whether table sensor already holds name: 1, 0, or -1 (st->err). */
+static int
+store_sensor_is(struct store *st, const char *name)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sensor WHERE "
+	    "id = 1 AND name = ?", -1, &s, NULL) != SQLITE_OK) {
+		store_seterr(st, "sensor name: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if ((rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_column_int(s, 0) > 0;
+	else {
+		store_seterr(st, "sensor name: %s", sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_set_sensor(struct store *st, const char *name)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	store_wait(st);
+	/* Even an INSERT that inserts nothing takes the write lock: look
+	 * first. */
+	if ((rc = store_sensor_is(st, name)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO sensor (id, name) VALUES "
+	    "(1, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name", -1,
+	    &s, NULL) != SQLITE_OK) {
+		store_seterr(st, "sensor name: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if ((rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		store_seterr(st, "sensor name: %s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 struct store *

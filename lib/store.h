@@ -21,7 +21,7 @@
 #include "detect.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 struct store_config {
 	uint32_t	 queue_max;	/* rows waiting in memory at most */
@@ -54,6 +54,14 @@ struct store;
  */
 struct store *store_open(const char *path, const struct store_config *cfg,
 	    char *err, size_t errlen);
+
+/*
+ * Record name as the sensor writing this database (table sensor, one
+ * row), right after store_open(); written only when it differs, so
+ * capture workers opening the same database need no write lock for it.
+ * Returns 0, or -1 (store_error()).
+ */
+int	store_set_sensor(struct store *st, const char *name);
 
 /* Stop the writer, flush what is queued (best effort) and close. */
 void	store_close(struct store *st);

@@ -106,6 +106,33 @@ text_escape(char *dst, size_t dstlen, const uint8_t *src, size_t len)
 	return out;
 }
 
+static int
+text_ishex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+size_t
+text_token(const char *src, size_t len, size_t *used,
+    char out[TEXT_TOKEN_MAX])
+{
+	*used = 1;
+	if (src[0] == '\\' && len >= 2 && src[1] != '\0' &&
+	    strchr("\\\"rnt", src[1]) != NULL) {
+		memcpy(out, src, 2);
+		*used = 2;
+		return 2;
+	}
+	if (src[0] == '\\' && len >= 4 && src[1] == 'x' &&
+	    text_ishex(src[2]) && text_ishex(src[3])) {
+		memcpy(out, src, 4);
+		*used = 4;
+		return 4;
+	}
+	return text_esc_byte((uint8_t)src[0], out);
+}
+
 /* Seconds in a day, and the first second of year 10000 (five digits). */
 #define TEXT_S_PER_DAY		86400ULL
 #define TEXT_Y10K_S		253402300800ULL

@@ -28,6 +28,20 @@ size_t	text_escape(char *dst, size_t dstlen, const uint8_t *src, size_t len);
 #define TEXT_TIME_LEN	32
 const char *text_time(uint64_t ts_us, char *buf, size_t len);
 
+/*
+ * Check text that should already be text_escape() output, one unit at a
+ * time, before it goes into a line: src (len >= 1 bytes) starts a unit;
+ * *used is set to the bytes it takes. A valid escape (\\ \" \r \n \t
+ * \xHH) and a printable byte pass as they are; a backslash starting no
+ * escape, a bare '"', a control byte, DEL or a byte >= 0x80 is escaped as
+ * text_escape() would. Writes the unit into out (not NUL-terminated) and
+ * returns its length. So whatever the input, the output is text_escape()
+ * text.
+ */
+#define TEXT_TOKEN_MAX	4
+size_t	text_token(const char *src, size_t len, size_t *used,
+	    char out[TEXT_TOKEN_MAX]);
+
 /* len bytes as lowercase hex into out (2 * len + 1 bytes), NUL-terminated. */
 void	text_hex(char *out, const uint8_t *b, size_t len);
 

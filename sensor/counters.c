@@ -19,6 +19,9 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 	const struct alert_stats *as = alert_get_stats(s->alert);
 	const struct history_stats *hs =
 	    history_get_stats(pipeline_history(s->pipe));
+	const struct jsonlog_stats *js = jsonlog_get_stats(s->jsonlog);
+	const struct logfwd_stats *fs = s->fwd != NULL ?
+	    logfwd_get_stats(s->fwd) : NULL;
 	const struct counter all[] = {
 		{ "frames", ps->decode.frames },
 		{ "tcp", ps->decode.result[DECODE_OK] },
@@ -71,6 +74,10 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "db_retries", ss->retries },
 		{ "alerts", as->sent },
 		{ "alerts_suppressed", as->suppressed },
+		{ "json_written", js->written },
+		{ "json_dropped", js->dropped },
+		{ "syslog_dropped", fs != NULL ? fs->dropped : 0 },
+		{ "syslog_reconnects", fs != NULL ? fs->reconnects : 0 },
 		{ "kernel_drops", s->kernel_drops },
 		{ "if_drops", s->if_drops },
 	};
@@ -120,4 +127,29 @@ counters_log_caps(struct sensor *s, uint64_t now_us)
 	    ps->smtp_memcap_hits - s->smtp_memcap_logged);
 	s->smtp_memcap_logged = ps->smtp_memcap_hits;
 	s->next_cap_log_us = now_us + s->cfg.stats_interval * 1000000ULL;
+}
+
+/*
+ * The counters as one json_log line, {"event_type":"stats", ...,
+ * "worker":N,"stats":{"frames":N,...}}, running totals as on the log line.
+ */
+void
+counters_json(struct sensor *s, uint64_t now_us)
+{
+	static char	 line[JSON_LINE_MAX];
+	struct counter	 c[COUNTERS_MAX];
+	struct json_out	 o;
+	size_t		 i, n, len;
+
+	if (s->jsonlog == NULL || jsonlog_path(s->jsonlog)[0] == '\0')
+		return;
+	n = counters_collect(s, c, COUNTERS_MAX);
+	json_begin(&o, line, sizeof(line));
+	json_head(&o, "stats", now_us, s->name);
+	json_uint(&o, "worker", (uint64_t)s->worker);
+	json_open(&o, "stats");
+	for (i = 0; i < n; i++)
+		json_uint(&o, c[i].name, c[i].value);
+	if ((len = json_end(&o)) > 0)
+		jsonlog_write(s->jsonlog, line, len);
 }

@@ -105,6 +105,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pipeline_tick(l->s->pipe, w > now ? w : now);
+	sensor_outputs_news(l->s);
 }
 
 static void
@@ -178,6 +179,7 @@ on_stats(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	record_stats(l);
+	counters_json(l->s, wall_us());
 	/* Retention and checkpoint run on the database writer thread, after
 	 * the next flush; a failure shows at the following interval. */
 	e = store_maint_error(l->s->store);
@@ -265,6 +267,10 @@ reload_settings(struct live *l)
 	changed = config_reload(&s->cfg, &nc, log_change, &restart);
 	was = s->cfg;
 	s->cfg = nc;
+	sensor_set_name(s);
+	if (sensor_open_fwd(s, err, sizeof(err)) == -1)
+		log_warnx("reload: syslog %s; alerts go through syslog(3)",
+		    err);
 	sensor_pipeline_config(&s->cfg, &pc);
 	pipeline_set_limits(s->pipe, &pc);
 	sensor_alert_config(s, &ac);
@@ -279,26 +285,40 @@ reload_settings(struct live *l)
 }
 
 /*
+ * json_log is reopened at every SIGHUP, even one whose configuration is
+ * refused: logrotate has renamed the file and waits for the new one.
+ */
+static void
+reopen_json(struct sensor *s)
+{
+	char	 err[CONFIG_STR_MAX + 256];
+
+	if (sensor_open_json(s, err, sizeof(err)) == -1)
+		log_warnx("reload: json_log %s; still writing to \"%s\"", err,
+		    jsonlog_path(s->jsonlog));
+}
+
+/*
  * SIGHUP: re-read the configuration (reload_settings); reopen the
- * database (it may have been moved away by the operator).
+ * database (it may have been moved away by the operator) and json_log
+ * (logrotate).
  */
 static void
 reload(struct live *l)
 {
 	struct sensor	*s = l->s;
-	struct store_config sc;
 	struct store	*ns;
 	char		 err[CONFIG_STR_MAX + 256];
 
 	live_notify("RELOADING=1");
 	if (reload_settings(l) == -1) {
+		reopen_json(s);
 		live_notify("READY=1");
 		return;
 	}
+	reopen_json(s);
 	pipeline_flush(s->pipe);
-	sensor_store_config(s, &sc);
-	if ((ns = store_open(s->cfg.database, &sc, err, sizeof(err))) ==
-	    NULL)
+	if ((ns = sensor_store_open(s, err, sizeof(err))) == NULL)
 		log_warnx("reload: %s; keeping the open database", err);
 	else {
 		/* store_close writes what the old handle still queues. */
@@ -388,21 +408,29 @@ free_events(struct live *l)
 	event_base_free(l->base);
 }
 
-/* Give the database files to the user we are about to become, so a
- * reopen (SIGHUP) and a later start work without root. */
+/* Give the database files and json_log (a regular file, not a FIFO or
+ * /dev/stdout) to the user we are about to become, so a reopen (SIGHUP)
+ * and a later start work without root. */
 static void
 chown_database(const struct sensor *s)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 	struct passwd	*pw;
+	struct stat	 sb;
 	char		 path[CONFIG_STR_MAX + 8];
 	size_t		 i;
 
 	if (geteuid() != 0 || (pw = getpwnam(s->cfg.user)) == NULL)
 		return;
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", s->cfg.database,
-		    suffix[i]);
+	for (i = 0; i < 4; i++) {
+		if (i < 3)
+			snprintf(path, sizeof(path), "%s%s", s->cfg.database,
+			    suffix[i]);
+		else
+			snprintf(path, sizeof(path), "%s", s->cfg.json_log);
+		if (i == 3 && (path[0] == '\0' || lstat(path, &sb) == -1 ||
+		    !S_ISREG(sb.st_mode)))
+			break;
 		if (chown(path, pw->pw_uid, pw->pw_gid) == -1 &&
 		    errno != ENOENT)
 			log_warn("chown %s", path);

@@ -4,6 +4,9 @@
  * (offline) or running the live loop, and an orderly finish that writes
  * every open session.
  */
+#include <sys/time.h>
+
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -26,8 +29,8 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: stripwatch [-hnVv] [-c file] [-d db] [-f filter] "
 	    "[-u user]\n"
-	    "                  [--syslog | --no-syslog] -i interface | "
-	    "-r file ...\n"
+	    "                  [--json-log path] [--syslog | --no-syslog]\n"
+	    "                  -i interface | -r file ...\n"
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
 	    "  -f FILTER      BPF filter (default: \"tcp port 25 or tcp "
@@ -41,6 +44,9 @@ usage(FILE *fp)
 	    "                 of the first -r file, else Ethernet) and exit\n"
 	    "  -u USER        user to run as after opening the capture "
 	    "(default stripwatch)\n"
+	    "  --json-log PATH\n"
+	    "                 also write alerts, sessions and counters as "
+	    "JSON lines to PATH\n"
 	    "  --syslog, --no-syslog\n"
 	    "                 send alerts to syslog or not (default: live "
 	    "yes, offline no)\n"
@@ -94,7 +100,100 @@ sensor_alert_config(const struct sensor *s, struct alert_config *ac)
 	ac->rate_limit = (uint32_t)s->cfg.alert_rate_limit;
 	ac->rate_interval_s = (uint32_t)s->cfg.alert_rate_interval;
 	ac->format = strcmp(s->cfg.alert_format, "rfc5424") == 0 ?
-	    ALERT_FORMAT_RFC5424 : ALERT_FORMAT_PLAIN;
+	    ALERT_FORMAT_RFC5424 : strcmp(s->cfg.alert_format, "json") == 0 ?
+	    ALERT_FORMAT_JSON : ALERT_FORMAT_PLAIN;
+	ac->sensor = s->name;
+	ac->enterprise = (uint32_t)s->cfg.syslog_enterprise;
+	ac->procid = (int)getpid();
+	ac->fwd = s->fwd;
+}
+
+/*
+ * The sensor's name: sensor_name, else the host name, its bytes outside
+ * config_sensor_ok()'s set made '_' (a host name rarely has any).
+ */
+void
+sensor_set_name(struct sensor *s)
+{
+	char	 host[256];
+	size_t	 i;
+
+	if (s->cfg.sensor_name[0] != '\0') {
+		snprintf(s->name, sizeof(s->name), "%s", s->cfg.sensor_name);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0' && i < sizeof(s->name) - 1; i++)
+		s->name[i] = isalnum((unsigned char)host[i]) ||
+		    strchr("._-", host[i]) != NULL ? host[i] : '_';
+	s->name[i] = '\0';
+	if (!config_sensor_ok(s->name))
+		snprintf(s->name, sizeof(s->name), "stripwatch");
+}
+
+/* Open (or reopen: SIGHUP after logrotate) json_log; "" closes it. */
+int
+sensor_open_json(struct sensor *s, char *err, size_t errlen)
+{
+	if (s->jsonlog == NULL && (s->jsonlog = jsonlog_new(s->name)) == NULL)
+		fatal("jsonlog_new");
+	jsonlog_set_sensor(s->jsonlog, s->name);
+	return jsonlog_open(s->jsonlog, s->cfg.json_log, err, errlen);
+}
+
+/*
+ * stripwatch writes syslog messages itself for alert_format = rfc5424 and
+ * for syslog_target; syslog(3) does otherwise. Made once, when first
+ * needed (its target and queue need a restart to change).
+ */
+int
+sensor_open_fwd(struct sensor *s, char *err, size_t errlen)
+{
+	struct logfwd_config fc;
+	char		 host[CONFIG_STR_MAX];
+
+	if (s->fwd != NULL || !use_syslog(s) ||
+	    (strcmp(s->cfg.alert_format, "rfc5424") != 0 &&
+	    s->cfg.syslog_target[0] == '\0'))
+		return 0;
+	memset(&fc, 0, sizeof(fc));
+	fc.path = SENSOR_SYSLOG_SOCKET;
+	fc.queue_max = (size_t)s->cfg.syslog_queue_max;
+	if (s->cfg.syslog_target[0] != '\0') {
+		if (config_target(s->cfg.syslog_target, host, sizeof(host),
+		    &fc.port) == -1) {
+			snprintf(err, errlen, "syslog_target \"%s\" malformed",
+			    s->cfg.syslog_target);
+			return -1;
+		}
+		fc.host = host;
+	}
+	if ((s->fwd = logfwd_new(&fc, err, errlen)) == NULL)
+		return -1;
+	if (strcmp(s->cfg.alert_format, "rfc5424") == 0 &&
+	    s->cfg.syslog_enterprise == ALERT_ENTERPRISE_DOC)
+		log_info("alert_format rfc5424: SD-ID stripwatch@%d uses the "
+		    "documentation enterprise number (RFC 5612); set "
+		    "syslog_enterprise to your organisation's",
+		    ALERT_ENTERPRISE_DOC);
+	return 0;
+}
+
+/* What changed for json_log and the syslog sender, said once. */
+void
+sensor_outputs_news(struct sensor *s)
+{
+	const char	*m;
+
+	if (s->jsonlog != NULL && (m = jsonlog_news(s->jsonlog)) != NULL)
+		log_warnx("json_log %s", m);
+	if (s->fwd != NULL) {
+		logfwd_poll(s->fwd);
+		if ((m = logfwd_news(s->fwd)) != NULL)
+			log_warnx("syslog %s", m);
+	}
 }
 
 /*
@@ -129,6 +228,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 		checksum_notice(s, now_us);
 		pipeline_tick(s->pipe, now_us);
 		counters_log_caps(s, now_us);
+		sensor_outputs_news(s);
 		s->next_tick_us = now_us + SENSOR_TICK_US;
 	}
 	if (now_us >= s->next_flush_us) {
@@ -296,29 +396,50 @@ sensor_store_config(struct sensor *s, struct store_config *sc)
 	sc->wait_when_full = !s->live;
 }
 
+/* Open the database and record the sensor's name in it; NULL and err. */
+struct store *
+sensor_store_open(struct sensor *s, char *err, size_t errlen)
+{
+	struct store_config sc;
+	struct store	*st;
+
+	sensor_store_config(s, &sc);
+	if ((st = store_open(s->cfg.database, &sc, err, errlen)) == NULL)
+		return NULL;
+	if (store_set_sensor(st, s->name) == -1) {
+		snprintf(err, errlen, "%s: %s", s->cfg.database,
+		    store_error(st));
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
 void
 sensor_open_outputs(struct sensor *s)
 {
-	struct store_config sc;
 	struct alert_config ac;
 	struct pipeline_config pc;
 	char		 err[CONFIG_STR_MAX + 256];
 
-	sensor_store_config(s, &sc);
-	if ((s->store = store_open(s->cfg.database, &sc, err,
-	    sizeof(err))) == NULL)
+	if ((s->store = sensor_store_open(s, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if (sensor_open_json(s, err, sizeof(err)) == -1)
+		fatalx("json_log %s", err);
+	if (sensor_open_fwd(s, err, sizeof(err)) == -1)
+		fatalx("syslog %s", err);
 	sensor_alert_config(s, &ac);
 	if ((s->alert = alert_new(&ac)) == NULL)
 		fatal("alert_new");
 	store_sink(s->store, &s->sinks[0]);
 	alert_sink(s->alert, &s->sinks[1]);
+	jsonlog_sink(s->jsonlog, &s->sinks[2]);
 	sensor_pipeline_config(&s->cfg, &pc);
 	/* Workers share the database: each takes every nworkers-th id. */
 	pc.first_session_id = store_next_session_id(s->store) +
 	    (uint64_t)s->worker;
 	pc.session_id_stride = (uint32_t)s->nworkers;
-	if ((s->pipe = pipeline_new(&pc, s->sinks, 2)) == NULL)
+	if ((s->pipe = pipeline_new(&pc, s->sinks, SENSOR_NSINKS)) == NULL)
 		fatal("pipeline_new");
 	if (store_load_servers(s->store, (uint32_t)s->cfg.history_max_servers,
 	    load_server, pipeline_history(s->pipe)) == -1)
@@ -353,6 +474,58 @@ final_flush(struct sensor *s)
 	return 0;
 }
 
+/*
+ * Syslog messages still waiting get up to syslog_final_timeout to go;
+ * the rest are given up, counted and said.
+ */
+static void
+final_syslog(struct sensor *s)
+{
+	struct timespec	 pause = { 0, 50 * 1000 * 1000 };
+	uint64_t	 waited_ms = 0, n;
+
+	if (s->fwd == NULL)
+		return;
+	logfwd_hurry(s->fwd);
+	logfwd_poll(s->fwd);
+	while (logfwd_get_stats(s->fwd)->queued > 0 &&
+	    waited_ms < s->cfg.syslog_final_timeout * 1000) {
+		nanosleep(&pause, NULL);
+		waited_ms += 50;
+		logfwd_poll(s->fwd);
+	}
+	sensor_outputs_news(s);
+	if ((n = logfwd_discard(s->fwd)) > 0)
+		log_warnx("syslog %s: %" PRIu64 " messages not sent within "
+		    "syslog_final_timeout (%" PRIu64 "s)", logfwd_name(s->fwd),
+		    n, s->cfg.syslog_final_timeout);
+}
+
+static uint64_t
+wall_now_us(void)
+{
+	struct timeval	 tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000ULL + (uint64_t)tv.tv_usec;
+}
+
+/* JSON lines or syslog messages lost during the run: exit status 1. */
+static void
+check_lost(struct sensor *s)
+{
+	uint64_t	 j = s->jsonlog != NULL ?
+			    jsonlog_get_stats(s->jsonlog)->dropped : 0;
+	uint64_t	 m = s->fwd != NULL ? logfwd_get_stats(s->fwd)->dropped :
+			    0;
+
+	if (j == 0 && m == 0)
+		return;
+	log_warnx("lost %" PRIu64 " JSON lines (json_dropped) and %" PRIu64
+	    " syslog messages (syslog_dropped)", j, m);
+	s->errors++;
+}
+
 /* Every session is finished by now (pipeline_finish): write, report, free. */
 void
 sensor_close_outputs(struct sensor *s)
@@ -361,12 +534,20 @@ sensor_close_outputs(struct sensor *s)
 	if (final_flush(s) == -1)
 		s->errors++;
 	counters_log_caps(s, UINT64_MAX);
+	counters_json(s, wall_now_us());
 	if (s->verbose)
 		sensor_log_stats(s);
 	pipeline_free(s->pipe);
 	s->pipe = NULL;
 	store_close(s->store);
 	alert_free(s->alert);
+	final_syslog(s);
+	sensor_outputs_news(s);
+	check_lost(s);
+	jsonlog_free(s->jsonlog);
+	s->jsonlog = NULL;
+	logfwd_free(s->fwd);
+	s->fwd = NULL;
 }
 
 /*
@@ -437,7 +618,7 @@ check_config(struct sensor *s)
 struct options {
 	char		*files[MAX_FILES];	/* -r, in order */
 	size_t		 nfiles;
-	const char	*db, *filter, *iface, *user;
+	const char	*db, *filter, *iface, *user, *json_log;
 	int		 check_only;		/* -n */
 	int		 print_filter;		/* --print-filter */
 };
@@ -470,13 +651,15 @@ set_syslog(struct sensor *s, int on)
 	return 0;
 }
 
-/* -d, -f, -i, -u as settings over the file; -1 if one is not valid. */
+/* -d, -f, -i, -u, --json-log as settings over the file; -1 if one is
+ * not valid. */
 static int
 set_overrides(struct sensor *s, const struct options *o)
 {
 	const struct sensor_override all[SENSOR_OVERRIDES_MAX] = {
 		{ "database", o->db }, { "filter", o->filter },
 		{ "interface", o->iface }, { "user", o->user },
+		{ "json_log", o->json_log },
 	};
 	struct config	 scratch;
 	char		 err[CONFIG_STR_MAX + 128];
@@ -516,6 +699,13 @@ parse_option(int ch, struct options *o, struct sensor *s)
 	case 'S': return set_syslog(s, 1);
 	case 'N': return set_syslog(s, 0);
 	case 'P': o->print_filter = 1; return 0;
+	case 'J':
+		if (o->json_log != NULL) {
+			fprintf(stderr, "stripwatch: --json-log given twice\n");
+			return -1;
+		}
+		o->json_log = optarg;
+		return 0;
 	default: return -1;
 	}
 }
@@ -531,6 +721,7 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "no-syslog", no_argument, NULL, 'N' },
 		{ "print-filter", no_argument, NULL, 'P' },
+		{ "json-log", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch;
@@ -614,6 +805,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init(0, s.verbose, "stripwatch");
+	sensor_set_name(&s);
 	/* A closed stdout (| head) must not kill the run before the
 	 * database is written. */
 	signal(SIGPIPE, SIG_IGN);

@@ -15,6 +15,8 @@
 #include "alert.h"
 #include "config.h"
 #include "detect.h"
+#include "jsonlog.h"
+#include "logfwd.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -23,12 +25,15 @@
 #define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
 #define SENSOR_NOTICE_US	60000000ULL	/* between repeated notices */
 
-/* A setting given as an option (-d, -f, -i, -u): it overrides the file. */
+/* A setting given as an option (-d, -f, -i, -u, --json-log): it overrides
+ * the file, at start and at every reload. */
 struct sensor_override {
 	const char	*key;
 	const char	*value;
 };
-#define SENSOR_OVERRIDES_MAX	4
+#define SENSOR_OVERRIDES_MAX	5
+#define SENSOR_SYSLOG_SOCKET	"/dev/log"	/* the local syslog socket */
+#define SENSOR_NSINKS		3		/* store, alert, json_log */
 
 struct sensor {
 	struct config	 cfg;
@@ -39,9 +44,14 @@ struct sensor {
 	int		 syslog_forced;	/* --syslog / --no-syslog: 1 / 0,
 					   -1 = by config and mode */
 	int		 verbose;
+	char		 name[CONFIG_SENSOR_MAX]; /* sensor_name, or the host
+					   name */
 	struct store	*store;
 	struct alert	*alert;
-	struct detect_sink sinks[2];
+	struct jsonlog	*jsonlog;	/* json_log (closed when "") */
+	struct logfwd	*fwd;		/* own syslog messages, NULL = by
+					   syslog(3) */
+	struct detect_sink sinks[SENSOR_NSINKS];
 	struct pipeline	*pipe;
 	pcap_t		*pcap;
 	int		 linktype;
@@ -76,6 +86,7 @@ struct counter {
 /* counters.c */
 size_t	 counters_collect(struct sensor *s, struct counter *c, size_t max);
 void	 counters_log_caps(struct sensor *s, uint64_t now_us);
+void	 counters_json(struct sensor *s, uint64_t now_us);
 
 /* capture.c */
 pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);
@@ -104,8 +115,13 @@ void	 sensor_pipeline_config(const struct config *c,
 	    struct pipeline_config *pc);
 void	 sensor_alert_config(const struct sensor *s, struct alert_config *ac);
 void	 sensor_store_config(struct sensor *s, struct store_config *sc);
+struct store *sensor_store_open(struct sensor *s, char *err, size_t errlen);
 void	 sensor_open_outputs(struct sensor *s);
 void	 sensor_close_outputs(struct sensor *s);
+void	 sensor_set_name(struct sensor *s);
+int	 sensor_open_json(struct sensor *s, char *err, size_t errlen);
+int	 sensor_open_fwd(struct sensor *s, char *err, size_t errlen);
+void	 sensor_outputs_news(struct sensor *s);
 
 /* live.c */
 int	 live_run(struct sensor *s);

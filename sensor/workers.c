@@ -35,12 +35,10 @@ struct workers {
 static void
 prepare_database(struct sensor *s)
 {
-	struct store_config sc;
 	struct store	*st;
 	char		 err[CONFIG_STR_MAX + 256];
 
-	sensor_store_config(s, &sc);
-	if ((st = store_open(s->cfg.database, &sc, err, sizeof(err))) == NULL)
+	if ((st = sensor_store_open(s, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	store_close(st);
 }

@@ -14,7 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
 #include "alert.h"
+#include "logfwd.h"
 #include "text.h"
 
 #define T0	1700000000123456ULL	/* 2023-11-14T22:13:20.123456Z */
@@ -114,7 +120,8 @@ test_format_v4(void **state)
 	char	 line[ALERT_LINE_MAX];
 
 	(void)state;
-	assert_int_equal(alert_format(&ev, line, sizeof(line)), strlen(want));
+	assert_int_equal(alert_format(&ev, NULL, line, sizeof(line)),
+	    strlen(want));
 	assert_string_equal(line, want);
 }
 
@@ -135,9 +142,11 @@ test_format_v6(void **state)
 	char	 line[ALERT_LINE_MAX];
 
 	(void)state;
-	assert_int_equal(alert_format(&ev, line, sizeof(line)), strlen(want));
+	assert_int_equal(alert_format(&ev, NULL, line, sizeof(line)),
+	    strlen(want));
 	assert_string_equal(line, want);
-	assert_int_equal(alert_format_rfc5424(&ev, line, sizeof(line)),
+	assert_int_equal(alert_format_rfc5424(&ev, NULL, 0, line,
+	    sizeof(line)),
 	    strlen(want_sd));
 	assert_string_equal(line, want_sd);
 }
@@ -154,7 +163,8 @@ test_format_rfc5424_v4(void **state)
 	char	 line[ALERT_LINE_MAX];
 
 	(void)state;
-	assert_int_equal(alert_format_rfc5424(&ev, line, sizeof(line)),
+	assert_int_equal(alert_format_rfc5424(&ev, NULL, 0, line,
+	    sizeof(line)),
 	    strlen(want));
 	assert_string_equal(line, want);
 }
@@ -165,23 +175,23 @@ test_hostile_raw(void **state)
 {
 	static const char raw[] = "a\r\nb\x1b[31m%n%s\"q\"]\x7f\xff end\\";
 	static const char want[] =
-	    "a\\x0d\\x0ab\\x1b[31m%n%s\\\"q\\\"]\\x7f\\xff end\\\\";
+	    "a\\r\\nb\\x1b[31m%n%s\\\"q\\\"]\\x7f\\xff end\\\\";
 	static const char want_sd[] =
-	    "a\\\\x0d\\\\x0ab\\\\x1b[31m%n%s\\\\\\\"q\\\\\\\"\\]\\\\x7f"
+	    "a\\\\r\\\\nb\\\\x1b[31m%n%s\\\\\\\"q\\\\\\\"\\]\\\\x7f"
 	    "\\\\xff end\\\\\\\\";
 	struct detect_event ev = mkevent4();
 	char	 line[ALERT_LINE_MAX], v[ALERT_LINE_MAX], *p;
 
 	(void)state;
 	snprintf(ev.evidence, sizeof(ev.evidence), "%s", raw);
-	alert_format(&ev, line, sizeof(line));
+	alert_format(&ev, NULL, line, sizeof(line));
 	assert_printable(line);
 	assert_null(strchr(line, '\r'));
 	assert_null(strchr(line, '\n'));
 	assert_string_equal(plain_evidence(line, v, sizeof(v)), want);
 	assert_well_quoted(v, 0);
 
-	alert_format_rfc5424(&ev, line, sizeof(line));
+	alert_format_rfc5424(&ev, NULL, 0, line, sizeof(line));
 	assert_printable(line);
 	p = strstr(line, "evidence=\"");
 	assert_non_null(p);
@@ -206,11 +216,11 @@ test_escaped_passes(void **state)
 	text_escape(ev.evidence, sizeof(ev.evidence), raw, sizeof(raw) - 1);
 	assert_string_equal(ev.evidence,
 	    "EHLO \\x1b[2J\\\"x\\\"\\\\ %s\\r\\n\\t\\x00\\x80");
-	alert_format(&ev, line, sizeof(line));
+	alert_format(&ev, NULL, line, sizeof(line));
 	assert_string_equal(plain_evidence(line, v, sizeof(v)), ev.evidence);
 	/* Invalid or cut escapes are not trusted. */
 	snprintf(ev.evidence, sizeof(ev.evidence), "\\q\\x4");
-	alert_format(&ev, line, sizeof(line));
+	alert_format(&ev, NULL, line, sizeof(line));
 	assert_string_equal(plain_evidence(line, v, sizeof(v)),
 	    "\\\\q\\\\x4");
 }
@@ -226,7 +236,7 @@ test_long_evidence(void **state)
 	(void)state;
 	memset(ev.evidence, 0x01, sizeof(ev.evidence) - 1);
 	ev.evidence[sizeof(ev.evidence) - 1] = '\0';
-	n = alert_format(&ev, line, sizeof(line));
+	n = alert_format(&ev, NULL, line, sizeof(line));
 	assert_int_equal(n, strlen(line));
 	assert_true(n < sizeof(line));
 	assert_printable(line);
@@ -242,7 +252,7 @@ test_long_evidence(void **state)
 
 	/* Not terminated within the array: bounded all the same. */
 	memset(ev.evidence, 'A', sizeof(ev.evidence));
-	n = alert_format(&ev, line, sizeof(line));
+	n = alert_format(&ev, NULL, line, sizeof(line));
 	plain_evidence(line, v, sizeof(v));
 	assert_int_equal(strlen(v), sizeof(ev.evidence));
 }
@@ -259,14 +269,14 @@ test_every_size(void **state)
 	(void)state;
 	snprintf(ev.evidence, sizeof(ev.evidence), "a\"b]\x01\\x41\\");
 	for (sd = 0; sd <= 1; sd++) {
-		fl = sd ? alert_format_rfc5424(&ev, full, sizeof(full)) :
-		    alert_format(&ev, full, sizeof(full));
+		fl = sd ? alert_format_rfc5424(&ev, NULL, 0, full,
+		    sizeof(full)) : alert_format(&ev, NULL, full, sizeof(full));
 		head = (size_t)(strstr(full, "evidence=\"") - full) +
 		    strlen("evidence=\"");
 		for (len = 1; len <= fl + 4; len++) {
 			memset(line, 'Z', sizeof(line));
-			n = sd ? alert_format_rfc5424(&ev, line, len) :
-			    alert_format(&ev, line, len);
+			n = sd ? alert_format_rfc5424(&ev, NULL, 0, line, len) :
+			    alert_format(&ev, NULL, line, len);
 			assert_true(n < len);
 			assert_int_equal(strlen(line), n);
 			assert_int_equal(line[len], 'Z');
@@ -336,7 +346,8 @@ static void
 test_rate_limit(void **state)
 {
 	static char	 lines[16][ALERT_LINE_MAX];
-	struct alert_config cfg = { 0, 0, NULL, 2, 10, ALERT_FORMAT_PLAIN };
+	struct alert_config cfg = { .rate_limit = 2,
+	    .rate_interval_s = 10 };
 	struct alert	*a;
 	FILE		*f;
 
@@ -370,7 +381,8 @@ static void
 test_rate_limit_edges(void **state)
 {
 	static char	 lines[128][ALERT_LINE_MAX];
-	struct alert_config cfg = { 0, 0, NULL, 0, 10, ALERT_FORMAT_PLAIN };
+	struct alert_config cfg = { .rate_limit = 0,
+	    .rate_interval_s = 10 };
 	struct alert	*a;
 	FILE		*f;
 	int		 i;
@@ -410,7 +422,8 @@ static void
 test_set_config(void **state)
 {
 	static char	 lines[16][ALERT_LINE_MAX];
-	struct alert_config cfg = { 0, 0, NULL, 1, 60, ALERT_FORMAT_PLAIN };
+	struct alert_config cfg = { .rate_limit = 1,
+	    .rate_interval_s = 60 };
 	struct detect_sink sink;
 	struct alert	*a;
 	FILE		*f;
@@ -434,10 +447,147 @@ test_set_config(void **state)
 	assert_non_null(strstr(lines[0], "event=capability_masked "));
 	assert_non_null(strstr(lines[1], "[stripwatch@32473 "));
 	assert_non_null(strstr(lines[1], " session=\"3\" "));
-	assert_string_equal(lines[2],
-	    "[stripwatch@32473 alerts_suppressed=\"1\" interval=\"60s\"]");
+	/* The whole RFC 5424 message: facility 0 | LOG_NOTICE, the time of
+	 * the suppressed line, no host name, PROCID 0. */
+	assert_string_equal(lines[2], "<5>1 2023-11-14T22:13:21.123456Z - "
+	    "stripwatch 0 alerts_suppressed "
+	    "[stripwatch@32473 alerts_suppressed=\"1\" interval=\"60s\"] "
+	    "alerts_suppressed=1 interval=60s");
 	assert_non_null(strstr(lines[3], " session=\"4\" "));
 	fclose(f);
+}
+
+/* The sensor's name in each shape; the enterprise number in the SD-ID. */
+static void
+test_sensor_and_enterprise(void **state)
+{
+	static const char want[] = "event=capability_masked severity=high "
+	    "ts=2023-11-14T22:13:20.123456Z sensor=mx-tap1 session=42 "
+	    "client=192.0.2.10:40001 server=198.51.100.25:25 "
+	    "evidence=\"250-XXXXXXXA\"";
+	static const char want_sd[] = "[stripwatch@99999 "
+	    "event=\"capability_masked\" severity=\"high\" "
+	    "ts=\"2023-11-14T22:13:20.123456Z\" sensor=\"mx-tap1\" "
+	    "session=\"42\" client=\"192.0.2.10:40001\" "
+	    "server=\"198.51.100.25:25\" evidence=\"250-XXXXXXXA\"]";
+	struct detect_event ev = mkevent4();
+	char	 line[ALERT_LINE_MAX];
+
+	(void)state;
+	assert_int_equal(alert_format(&ev, "mx-tap1", line, sizeof(line)),
+	    strlen(want));
+	assert_string_equal(line, want);
+	assert_int_equal(alert_format_rfc5424(&ev, "mx-tap1", 99999, line,
+	    sizeof(line)), strlen(want_sd));
+	assert_string_equal(line, want_sd);
+	alert_format_rfc5424(&ev, "", 4294967295U, line, sizeof(line));
+	assert_memory_equal(line, "[stripwatch@4294967295 event=", 29);
+	assert_null(strstr(line, "sensor="));
+}
+
+/* The RFC 5424 header, field by field (RFC 5424 section 6). */
+static void
+test_rfc5424_message(void **state)
+{
+	char	 msg[ALERT_MSG_MAX];
+	size_t	 n;
+
+	(void)state;
+	n = alert_rfc5424_message(LOG_DAEMON | LOG_WARNING, T0, "mx-tap1",
+	    4242, "capability_masked", "[x@1 a=\"b\"]", "m", msg, sizeof(msg));
+	assert_int_equal(n, strlen(msg));
+	assert_string_equal(msg, "<28>1 2023-11-14T22:13:20.123456Z mx-tap1 "
+	    "stripwatch 4242 capability_masked [x@1 a=\"b\"] m");
+	/* No host, no structured data, no MSG: NILVALUEs, nothing after. */
+	alert_rfc5424_message(LOG_LOCAL7 | LOG_DEBUG, 0, NULL, 1, "x", NULL,
+	    NULL, msg, sizeof(msg));
+	assert_string_equal(msg,
+	    "<191>1 1970-01-01T00:00:00.000000Z - stripwatch 1 x -");
+	/* Past year 9999 the time is NILVALUE. */
+	alert_rfc5424_message(LOG_DAEMON | LOG_INFO, 253402300800000000ULL,
+	    "h", 1, "x", NULL, NULL, msg, sizeof(msg));
+	assert_string_equal(msg, "<30>1 - h stripwatch 1 x -");
+	/* Too small: nothing, rather than a cut message. */
+	assert_int_equal(alert_rfc5424_message(LOG_DAEMON, T0, "h", 1, "x",
+	    NULL, "abc", msg, 20), 0);
+	assert_string_equal(msg, "");
+}
+
+/* alert_format = json: the JSON object; the rate limit's report too. */
+static void
+test_json_format(void **state)
+{
+	static char	 lines[8][ALERT_LINE_MAX];
+	char		 want[JSON_LINE_MAX];
+	struct alert_config cfg = { .rate_limit = 1, .rate_interval_s = 10,
+	    .format = ALERT_FORMAT_JSON, .sensor = "s1" };
+	struct detect_event ev = mkevent4();
+	struct alert	*a;
+	FILE		*f;
+
+	(void)state;
+	assert_non_null(f = tmpfile());
+	cfg.stream = f;
+	assert_non_null(a = alert_new(&cfg));
+	alert_event(a, &ev);
+	ev.ts_us += SEC;
+	alert_event(a, &ev);			/* suppressed */
+	alert_free(a);
+	assert_int_equal(read_lines(f, lines, 8), 2);
+	ev.ts_us -= SEC;
+	json_alert(&ev, "s1", want, sizeof(want));
+	assert_string_equal(lines[0], want);
+	assert_string_equal(lines[1], "{\"event_type\":\"alerts_suppressed\","
+	    "\"timestamp\":\"2023-11-14T22:13:21.123456Z\",\"sensor\":\"s1\","
+	    "\"count\":1,\"interval_s\":10}");
+	fclose(f);
+}
+
+/*
+ * With a forwarder, syslog gets a whole RFC 5424 message, here over a
+ * datagram socket in place of /dev/log: facility daemon, a high alert is
+ * LOG_WARNING, so PRI 28; the SD and, as MSG, the plain line.
+ */
+static void
+test_forwarder(void **state)
+{
+	struct logfwd_config fc = { .queue_max = 65536 };
+	struct alert_config cfg = { .use_syslog = 1, .facility = LOG_DAEMON,
+	    .format = ALERT_FORMAT_RFC5424, .sensor = "mx-tap1",
+	    .enterprise = 99999, .procid = 77 };
+	struct detect_event ev = mkevent4();
+	struct sockaddr_un sun;
+	struct alert	*a;
+	char		 path[64], got[ALERT_MSG_MAX], sd[ALERT_LINE_MAX];
+	char		 plain[ALERT_LINE_MAX], want[ALERT_MSG_MAX];
+	ssize_t		 n;
+	int		 fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/swalert.%d.sock", (int)getpid());
+	unlink(path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_true((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	fc.path = path;
+	assert_non_null(cfg.fwd = logfwd_new(&fc, got, sizeof(got)));
+	assert_non_null(a = alert_new(&cfg));
+	alert_event(a, &ev);
+	n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	got[n] = '\0';
+	alert_format_rfc5424(&ev, "mx-tap1", 99999, sd, sizeof(sd));
+	alert_format(&ev, "mx-tap1", plain, sizeof(plain));
+	snprintf(want, sizeof(want), "<28>1 2023-11-14T22:13:20.123456Z "
+	    "mx-tap1 stripwatch 77 capability_masked %s %s", sd, plain);
+	assert_string_equal(got, want);
+	assert_int_equal(logfwd_get_stats(cfg.fwd)->sent, 1);
+	alert_free(a);
+	logfwd_free(cfg.fwd);
+	close(fd);
+	unlink(path);
 }
 
 int
@@ -454,6 +604,10 @@ main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_rate_limit_edges),
 		cmocka_unit_test(test_set_config),
+		cmocka_unit_test(test_sensor_and_enterprise),
+		cmocka_unit_test(test_rfc5424_message),
+		cmocka_unit_test(test_json_format),
+		cmocka_unit_test(test_forwarder),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,16 @@ test_errors_have_file_line(void **state)
 	expect_error("max_flows = 99999999999999999999999\n",
 	    ":1: max_flows: expected a number");
 	expect_error("just words\n", ":1: expected \"key = value\"");
-	expect_error("alert_format = json\n", ":1: alert_format must be");
+	expect_error("alert_format = xml\n", ":1: alert_format must be");
+	expect_error("sensor_name = a/b\n", ":1: sensor_name \"a/b\"");
+	expect_error("sensor_name = -x\n", ":1: sensor_name");
+	expect_error("syslog_target = collector\n", ":1: syslog_target");
+	expect_error("syslog_target = h:0\n", ":1: syslog_target");
+	expect_error("syslog_target = h:65536\n", ":1: syslog_target");
+	expect_error("syslog_target = 2001:db8::1:514\n", ":1: syslog_target");
+	expect_error("syslog_target = [2001:db8::1]514\n",
+	    ":1: syslog_target");
+	expect_error("syslog_enterprise = 0\n", ":1: syslog_enterprise: 0");
 	expect_error("syslog_facility = kern\n", ":1: unknown syslog");
 }
 
@@ -427,6 +436,46 @@ test_readme_lists_restart(void **state)
 	assert_int_equal(listed, restart);
 }
 
+/* Names that need no escaping anywhere, and the target's two shapes. */
+static void
+test_sensor_and_target(void **state)
+{
+	char		 host[64], longname[CONFIG_SENSOR_MAX + 1];
+	uint16_t	 port = 0;
+
+	(void)state;
+	assert_true(config_sensor_ok("mx-tap1.example.net"));
+	assert_true(config_sensor_ok("S_2"));
+	assert_false(config_sensor_ok(""));
+	assert_false(config_sensor_ok(".x"));
+	assert_false(config_sensor_ok("a b"));
+	assert_false(config_sensor_ok("a\"b"));
+	assert_false(config_sensor_ok("caf\xc3\xa9"));
+	memset(longname, 'a', sizeof(longname));
+	longname[CONFIG_SENSOR_MAX - 1] = '\0';
+	assert_true(config_sensor_ok(longname));
+	longname[CONFIG_SENSOR_MAX - 1] = 'a';
+	longname[CONFIG_SENSOR_MAX] = '\0';
+	assert_false(config_sensor_ok(longname));
+
+	assert_int_equal(config_target("logs.example.net:6514", host,
+	    sizeof(host), &port), 0);
+	assert_string_equal(host, "logs.example.net");
+	assert_int_equal(port, 6514);
+	assert_int_equal(config_target("[2001:db8::1]:514", host,
+	    sizeof(host), &port), 0);
+	assert_string_equal(host, "2001:db8::1");
+	assert_int_equal(port, 514);
+	assert_int_equal(config_target(":514", host, sizeof(host), &port), -1);
+	assert_int_equal(config_target("[]:514", host, sizeof(host), &port),
+	    -1);
+	assert_int_equal(config_target("h:51x", host, sizeof(host), &port), -1);
+	assert_int_equal(config_target("h:", host, sizeof(host), &port), -1);
+	assert_int_equal(config_target("h:+5", host, sizeof(host), &port), -1);
+	assert_int_equal(config_target("verylonghostname:1", host, 8, &port),
+	    -1);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -479,6 +528,7 @@ main(void)
 		cmocka_unit_test(test_reload_classifies_changes),
 		cmocka_unit_test(test_shipped_conf_marks_restart),
 		cmocka_unit_test(test_readme_lists_restart),
+		cmocka_unit_test(test_sensor_and_target),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set_overrides),
 	};

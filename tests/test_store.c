@@ -205,7 +205,8 @@ test_schema(void **state)
 
 	st = open_store(fx, 100);
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	peer_columns(db, "sessions", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,start_ts TEXT,end_ts TEXT,"
 	    "client_ip TEXT,client_port INTEGER,server_ip TEXT,"
@@ -226,6 +227,8 @@ test_schema(void **state)
 	    "first_seen TEXT,last_seen TEXT,sessions INTEGER,"
 	    "starttls_offered INTEGER,starttls_accepted INTEGER,"
 	    "last_offered TEXT,cert_sha256 TEXT");
+	peer_columns(db, "sensor", cols, sizeof(cols));
+	assert_string_equal(cols, "id INTEGER,name TEXT");
 	for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
 		snprintf(q, sizeof(q), "SELECT count(*) FROM sqlite_master m, "
 		    "pragma_index_info(m.name) i WHERE m.type = 'index' AND "
@@ -241,9 +244,10 @@ test_schema(void **state)
 	st = open_store(fx, 100);
 	store_close(st);
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
-	    "WHERE type = 'table'"), 4);
+	    "WHERE type = 'table'"), 5);
 	sqlite3_close(db);
 }
 
@@ -623,12 +627,47 @@ test_migrate_from_v2(void **state)
 	assert_int_equal(store_flush(st), 0);
 	store_close(st);
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
 	    "name = 'x'"), 0);
 	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
 	    "name = 'y'"), 3);
 	sqlite3_close(db);
+}
+
+/*
+ * The sensor's name: one row, renamed in place; the same name again needs
+ * no write, so it goes through while another process holds the write lock,
+ * where a new name cannot.
+ */
+static void
+test_sensor_identity(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	sqlite3_stmt	*q;
+
+	st = open_store(fx, 100);
+	assert_int_equal(store_set_sensor(st, "mx-tap1"), 0);
+	assert_int_equal(store_set_sensor(st, "mx-tap2"), 0);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sensor"), 1);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, name FROM sensor",
+	    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	assert_string_equal((const char *)sqlite3_column_text(q, 1),
+	    "mx-tap2");
+	sqlite3_finalize(q);
+	peer_exec(db, "BEGIN IMMEDIATE");
+	assert_int_equal(store_set_sensor(st, "mx-tap2"), 0);
+	assert_int_equal(store_set_sensor(st, "other"), -1);
+	assert_non_null(strstr(store_error(st), "sensor name"));
+	peer_exec(db, "COMMIT");
+	sqlite3_close(db);
+	store_close(st);
 }
 
 static void
@@ -996,13 +1035,13 @@ test_newer_version_refused(void **state)
 	sqlite3		*db;
 
 	db = peer(fx);
-	peer_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 4");
+	peer_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 1000");
 	sqlite3_close(db);
 	assert_null(store_open(fx->path, &cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, fx->path));
 	assert_non_null(strstr(err, "newer"));
 	db = peer(fx);
-	assert_int_equal(peer_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"), 1000);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name = 'sessions'"), 0);
 	/* Not even the journal mode was changed. */
@@ -1100,6 +1139,7 @@ main(void)
 		T(test_duplicate_id_rejected),
 		T(test_queue_overflow),
 		T(test_migrate_from_v2),
+		T(test_sensor_identity),
 		T(test_stats_rows),
 		T(test_next_session_id),
 		T(test_retention),

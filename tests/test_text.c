@@ -192,6 +192,47 @@ test_truncation_examples(void **state)
 	assert_string_equal(out, "\\n\\n");
 }
 
+/*
+ * text_token(): escapes pass whole, every other byte comes out as
+ * text_escape() writes it, and a backslash or an escape cut short is
+ * escaped itself.
+ */
+static void
+test_token(void **state)
+{
+	static const char *const pass[] = { "\\\\", "\\\"", "\\r", "\\n",
+	    "\\t", "\\x00", "\\xfF", "\\xA9" };
+	char		 out[TEXT_TOKEN_MAX], want[8], in[2];
+	size_t		 i, n, used;
+
+	(void)state;
+	for (i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+		n = text_token(pass[i], strlen(pass[i]), &used, out);
+		assert_int_equal(n, strlen(pass[i]));
+		assert_int_equal(used, n);
+		assert_memory_equal(out, pass[i], n);
+	}
+	for (i = 1; i < 256; i++) {
+		in[0] = (char)i;
+		in[1] = 'x';
+		n = text_token(in, 1, &used, out);
+		assert_int_equal(used, 1);
+		text_escape(want, sizeof(want), (const uint8_t *)in, 1);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(out, want, n);
+	}
+	/* Cut short or unknown: the backslash alone is escaped. */
+	assert_int_equal(text_token("\\x4", 3, &used, out), 2);
+	assert_int_equal(used, 1);
+	assert_memory_equal(out, "\\\\", 2);
+	assert_int_equal(text_token("\\xg0", 4, &used, out), 2);
+	assert_int_equal(text_token("\\q", 2, &used, out), 2);
+	assert_int_equal(text_token("\\", 1, &used, out), 2);
+	/* A NUL after the backslash ends the text: no escape. */
+	assert_int_equal(text_token("\\\0", 2, &used, out), 2);
+	assert_int_equal(used, 1);
+}
+
 static void
 test_time(void **state)
 {
@@ -253,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_known_values),
 		cmocka_unit_test(test_truncation_every_size),
 		cmocka_unit_test(test_truncation_examples),
+		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_time_against_libc),
 	};
