@@ -70,6 +70,7 @@ static const struct config_item items[] = {
 	NUM("max_flows", max_flows, "65536", 16, 16777216),
 	NUM("flow_idle_timeout", flow_idle_timeout, "600", 1, 86400),
 	NUM("flow_linger", flow_linger, "30", 0, 3600),
+	NUM("flow_resume_max", flow_resume_max, "65536", 0, 16777216),
 	SIZE("reasm_memcap", reasm_memcap, "32M", 64 * KIB, 64 * GIB),
 	SIZE("reasm_ooo_max", reasm_ooo_max, "256K", 4 * KIB, 64 * MIB),
 	SIZE("reasm_depth", reasm_depth, "0", 0, 4 * GIB - 1),

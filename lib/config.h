@@ -32,6 +32,8 @@ struct config {
 	uint64_t	 max_flows;
 	uint64_t	 flow_idle_timeout;	/* seconds */
 	uint64_t	 flow_linger;		/* seconds */
+	uint64_t	 flow_resume_max;	/* evicted connections
+						   remembered */
 	uint64_t	 reasm_memcap;
 	uint64_t	 reasm_ooo_max;
 	uint64_t	 reasm_depth;

@@ -65,6 +65,9 @@
 #define REASM_D_ACKED	0x20	/* ack_max is valid */
 #define REASM_D_RST	0x40	/* a reset was sent in this direction */
 #define REASM_D_NORING	0x80	/* ring refused by the memcap: do not retry */
+/* What a continuation keeps (reasm_stream_mark()). */
+#define REASM_D_KEPT	(REASM_D_BASE | REASM_D_FIN | REASM_D_DONE | \
+			    REASM_D_STOP)
 
 struct reasm_seg {
 	TAILQ_ENTRY(reasm_seg) entry;	/* in reasm_dir.ooo, by seq */
@@ -904,6 +907,33 @@ reasm_flush(struct reasm_ctx *ctx, struct reasm_stream *s, void *app,
 		flush_dir(&c);
 	}
 	reasm_stream_free(ctx, s);
+}
+
+void
+reasm_stream_mark(const struct reasm_stream *s, struct reasm_mark *m)
+{
+	int	 dir;
+
+	memset(m, 0, sizeof(*m));
+	for (dir = 0; dir < 2; dir++) {
+		m->next_seq[dir] = s->dir[dir].next_seq;
+		m->fin_seq[dir] = s->dir[dir].fin_seq;
+		m->flags[dir] = s->dir[dir].flags & REASM_D_KEPT;
+	}
+}
+
+void
+reasm_stream_resume(struct reasm_stream *s, const struct reasm_mark *m)
+{
+	struct reasm_dir *d;
+	int		 dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		d = &s->dir[dir];
+		d->flags = m->flags[dir] & REASM_D_KEPT;
+		d->next_seq = d->isn = m->next_seq[dir];
+		d->fin_seq = m->fin_seq[dir];
+	}
 }
 
 void

@@ -109,6 +109,13 @@ struct reasm_stream {
 	struct reasm_dir dir[2];	/* REASM_TO_SERVER, REASM_TO_CLIENT */
 };
 
+/* Where each direction of a stream stood, to continue it (an eviction). */
+struct reasm_mark {
+	uint32_t	 next_seq[2];	/* next byte to deliver */
+	uint32_t	 fin_seq[2];	/* FIN, when flags say so */
+	uint8_t		 flags[2];	/* REASM_D_* kept (reasm.c) */
+};
+
 /* Set up the shared context; ops must outlive it. */
 void	reasm_ctx_init(struct reasm_ctx *ctx, const struct reasm_ops *ops,
 	    const struct reasm_config *cfg);
@@ -133,6 +140,16 @@ int	reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
  */
 void	reasm_flush(struct reasm_ctx *ctx, struct reasm_stream *s, void *app,
 	    uint64_t ts_us);
+
+/* Where s stands (after reasm_flush(): nothing is queued). */
+void	reasm_stream_mark(const struct reasm_stream *s, struct reasm_mark *m);
+
+/*
+ * Continue, in the fresh stream s, a stream marked by reasm_stream_mark():
+ * each direction expects the byte after the last one delivered, so what
+ * was lost in between is a gap and what was delivered already a duplicate.
+ */
+void	reasm_stream_resume(struct reasm_stream *s, const struct reasm_mark *m);
 
 /* Release all memory of s without delivering anything. */
 void	reasm_stream_free(struct reasm_ctx *ctx, struct reasm_stream *s);

@@ -47,6 +47,14 @@
  * real chunk is within orders of magnitude of it). */
 #define SMTP_BDAT_MAX		(UINT64_C(1) << 48)
 
+/* struct smtp_resume.bits; per direction: SMTP_R_CUT << dir, ... */
+#define SMTP_R_GREETED		0x0001	/* the greeting is behind us */
+#define SMTP_R_PENDING		0x0002	/* STARTTLS awaits its reply */
+#define SMTP_R_SRV_JUDGED	0x0004	/* see smtp_session.srv_judged */
+#define SMTP_R_CUT		0x0010	/* a line was cut: skip to its end */
+#define SMTP_R_TLS		0x0040	/* the direction was reading TLS */
+#define SMTP_R_DONE		0x0100	/* nothing more wanted from it */
+
 enum smtp_cmd {
 	CMD_NONE = 0,		/* nothing queued */
 	CMD_UNKNOWN,		/* a verb we do not know */
@@ -1033,6 +1041,84 @@ smtp_end(struct smtp_session *s)
 			continue;
 		smtp_line_end(s, dir, d->buf, d->len, d->raw);
 	}
+}
+
+void
+smtp_session_save(const struct smtp_session *s, struct smtp_resume *r)
+{
+	const struct smtp_dir *d;
+	uint32_t	 i;
+	int		 dir;
+
+	memset(r, 0, sizeof(*r));
+	r->flags = s->f.flags;
+	r->gaps = s->f.gaps;
+	r->ehlo_reply = s->f.ehlo_reply;
+	r->starttls_reply = s->f.starttls_reply;
+	r->state = (uint8_t)s->state;
+	r->bits = (s->greeted ? SMTP_R_GREETED : 0) |
+	    (s->starttls_pending ? SMTP_R_PENDING : 0) |
+	    (s->srv_judged ? SMTP_R_SRV_JUDGED : 0);
+	for (dir = 0; dir < 2; dir++) {
+		d = &s->d[dir];
+		if (d->in_line || d->skip)
+			r->bits |= SMTP_R_CUT << dir;
+		if (d->tls)
+			r->bits |= SMTP_R_TLS << dir;
+		if (d->done)
+			r->bits |= SMTP_R_DONE << dir;
+	}
+	/* A reply cut in the middle cannot be paired: its end will be read
+	 * as unpaired, as after a gap (smtp_gap()). */
+	if (s->r_lines > 0)
+		return;
+	for (i = 0; i < s->qlen && i < SMTP_RESUME_QUEUE; i++)
+		r->q[i] = s->q[(s->qhead + i) % s->cfg.max_pipeline];
+	r->qlen = (uint8_t)i;
+}
+
+/* One direction of a continuation: where its bytes can be read again. */
+static void
+smtp_resume_dir(struct smtp_session *s, int dir, uint16_t bits)
+{
+	struct smtp_dir	*d = &s->d[dir];
+
+	d->seen = 1;
+	d->skip = (bits & (SMTP_R_CUT << dir)) != 0;
+	/* TLS records cannot be found again in the middle of a stream. */
+	d->done = (bits & ((SMTP_R_DONE | SMTP_R_TLS) << dir)) != 0;
+}
+
+struct smtp_session *
+smtp_session_resume(const struct smtp_config *cfg, struct smtp_stats *stats,
+    const struct smtp_resume *r)
+{
+	struct smtp_session *s;
+	uint32_t	 i;
+
+	if ((s = smtp_session_new(cfg, stats)) == NULL)
+		return NULL;
+	s->f.flags = r->flags;
+	s->f.gaps = r->gaps;
+	s->f.ehlo_reply = r->ehlo_reply;
+	s->f.starttls_reply = r->starttls_reply;
+	s->f.ehlo_count = (r->flags & (SMTP_F_EHLO | SMTP_F_HELO)) ? 1 : 0;
+	s->state = r->state <= SMTP_ST_DONE ? (enum smtp_state)r->state :
+	    SMTP_ST_DONE;
+	s->greeted = (r->bits & SMTP_R_GREETED) != 0;
+	s->starttls_pending = (r->bits & SMTP_R_PENDING) != 0;
+	s->srv_judged = (r->bits & SMTP_R_SRV_JUDGED) != 0;
+	smtp_resume_dir(s, 0, r->bits);
+	smtp_resume_dir(s, 1, r->bits);
+	/* The chunk's remaining size went with the parser: what follows
+	 * could be its bytes read as commands. */
+	if (s->state == SMTP_ST_BDAT)
+		s->d[0].done = 1;
+	if (s->d[0].done && s->d[1].done)
+		s->state = SMTP_ST_DONE;
+	for (i = 0; i < r->qlen && i < SMTP_RESUME_QUEUE; i++)
+		smtp_q_push(s, (enum smtp_cmd)r->q[i]);
+	return s;
 }
 
 const struct smtp_facts *

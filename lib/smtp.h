@@ -101,6 +101,28 @@ enum smtp_state {
 	SMTP_ST_DONE		/* nothing more to learn */
 };
 
+/* Commands awaiting their reply that survive an eviction (the oldest). */
+#define SMTP_RESUME_QUEUE	4
+
+/*
+ * What a session's parser keeps when its connection is evicted from the
+ * flow table, to go on when the connection is seen again: the facts that
+ * detect.c and the outcome read, the state, the commands awaiting their
+ * reply. Partial lines, TLS records and text are not kept: the
+ * continuation skips to the next line, and the session row written at the
+ * eviction holds the text.
+ */
+struct smtp_resume {
+	uint32_t	 flags;		/* SMTP_F_* */
+	uint32_t	 gaps;
+	uint16_t	 ehlo_reply;
+	uint16_t	 starttls_reply;
+	uint16_t	 bits;		/* SMTP_R_* in smtp.c */
+	uint8_t		 state;		/* enum smtp_state */
+	uint8_t		 qlen;		/* entries in q */
+	uint8_t		 q[SMTP_RESUME_QUEUE]; /* oldest command first */
+};
+
 struct smtp_session;
 
 /* New session parser; cfg is copied, stats must outlive it. NULL on ENOMEM. */
@@ -120,6 +142,17 @@ void	smtp_gap(struct smtp_session *s, int dir, uint32_t len);
 
 /* End of session: a last line without LF is parsed. */
 void	smtp_end(struct smtp_session *s);
+
+/* Keep what a continuation needs (before smtp_end(): a line cut by the
+ * eviction is then skipped, not parsed twice). */
+void	smtp_session_save(const struct smtp_session *s, struct smtp_resume *r);
+
+/*
+ * A parser that continues a session saved by smtp_session_save(), for the
+ * bytes that follow in each direction. NULL on ENOMEM.
+ */
+struct smtp_session *smtp_session_resume(const struct smtp_config *cfg,
+	    struct smtp_stats *stats, const struct smtp_resume *r);
 
 const struct smtp_facts *smtp_session_facts(const struct smtp_session *s);
 enum smtp_state smtp_session_state(const struct smtp_session *s);

@@ -57,6 +57,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->flow.max_flows = (uint32_t)c->max_flows;
 	pc->flow.idle_timeout_us = c->flow_idle_timeout * 1000000ULL;
 	pc->flow.linger_us = c->flow_linger * 1000000ULL;
+	pc->flow.resume_max = (uint32_t)c->flow_resume_max;
 	pc->frag.memcap = (size_t)c->frag_memcap;
 	pc->frag.max_datagrams = (uint32_t)c->frag_max_datagrams;
 	pc->frag.timeout_us = c->frag_timeout * 1000000ULL;

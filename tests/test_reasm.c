@@ -985,6 +985,43 @@ test_conflict_window_limit(void **state)
 	tc_free(t);
 }
 
+/*
+ * A stream marked and resumed in a fresh one (an evicted connection seen
+ * again): bytes already delivered are duplicates, the next ones continue
+ * in order, a hole before them is a gap.
+ */
+static void
+test_mark_resume(void **state)
+{
+	struct reasm_config cfg = cfg_default();
+	struct reasm_mark m;
+	struct tc	*t;
+
+	(void)state;
+	t = tc_new(&cfg);
+	seg(t, C2S, 0xfffffffeu, 0, F_SYN, NULL, 0);
+	seg(t, S2C, 99, 0xffffffffu, F_SYN | F_ACK, NULL, 0);
+	send_pat(t, C2S, 0xffffffffu, 0, 10, 'a', 0);
+	send_pat(t, S2C, 100, 0, 30, 'A', 0);
+	reasm_flush(&t->ctx, &t->s, &t->rec, t->ts);
+	reasm_stream_mark(&t->s, &m);
+	reasm_stream_init(&t->s);
+	reasm_stream_resume(&t->s, &m);
+	send_pat(t, C2S, 0xffffffffu, 5, 10, 'a', 0);	/* 5 old, 5 new */
+	assert_int_equal(t->rec.len[C2S], 15);
+	assert_int_equal(t->ctx.stats.overlaps, 1);
+	assert_pat(&t->rec, C2S, 0, 'a', 0, 15);
+	send_pat(t, S2C, 100, 40, 10, 'A', 0);		/* 10 lost */
+	assert_int_equal(t->rec.len[S2C], 30);
+	reasm_flush(&t->ctx, &t->s, &t->rec, t->ts);
+	assert_int_equal(t->rec.ngap, 1);
+	assert_int_equal(t->rec.gap[0].dir, S2C);
+	assert_int_equal(t->rec.gap[0].len, 10);
+	assert_int_equal(t->rec.gap[0].at, 30);
+	assert_pat(&t->rec, S2C, 30, 'A', 40, 10);
+	tc_free(t);
+}
+
 /* A new SYN with another ISN restarts a direction that sent no data. */
 static void
 test_syn_reuse(void **state)
@@ -1170,6 +1207,7 @@ main(void)
 		cmocka_unit_test(test_rst_then_flush),
 		cmocka_unit_test(test_ooo_max_gap),
 		cmocka_unit_test(test_memcap_gap),
+		cmocka_unit_test(test_mark_resume),
 		cmocka_unit_test(test_memcap_shared),
 		cmocka_unit_test(test_ack_confirmed_hole),
 		cmocka_unit_test(test_ack_confirms_fin),
