@@ -263,9 +263,13 @@ detect_conflict(struct detect *d, struct detect_state *st,
 
 	if (st->emitted & (1u << DETECT_REASSEMBLY_CONFLICT))
 		return;
-	text_escape(o, sizeof(o), old_bytes, show);
 	text_escape(n, sizeof(n), new_bytes, show);
-	snprintf(buf, sizeof(buf), "kept=[%s] other=[%s]", o, n);
+	if (old_bytes != NULL) {
+		text_escape(o, sizeof(o), old_bytes, show);
+		snprintf(buf, sizeof(buf), "kept=[%s] other=[%s]", o, n);
+	} else
+		snprintf(buf, sizeof(buf), "kept=(not kept: its digest differs "
+		    "over these %zu bytes) other=[%s]", len, n);
 	emit(d, st, DETECT_REASSEMBLY_CONFLICT, t, session_id, ts_us, buf);
 }
 

@@ -130,7 +130,11 @@ void	detect_update(struct detect *d, struct detect_state *st,
 	    const struct smtp_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t ts_us);
 
-/* Raise reassembly_conflict (once per session) with both versions. */
+/*
+ * Raise reassembly_conflict (once per session) with both versions;
+ * old_bytes NULL: only a digest of the first copy was kept, and the
+ * evidence says so.
+ */
 void	detect_conflict(struct detect *d, struct detect_state *st,
 	    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
 	    const uint8_t *old_bytes, const uint8_t *new_bytes, size_t len);

@@ -36,8 +36,9 @@ struct reasm_ops {
 	/*
 	 * A segment overlapped bytes already received in direction dir with
 	 * different content. old/new are the differing overlap, len bytes
-	 * each, at sequence number seq. Which version was delivered is the
-	 * documented policy in reasm.c.
+	 * each, at sequence number seq; old is NULL when only a digest of
+	 * the first copy was kept (then len is the digested range). Which
+	 * version was delivered is the documented policy in reasm.c.
 	 */
 	void	(*conflict)(void *app, int dir, uint32_t seq,
 		    const uint8_t *old_bytes, const uint8_t *new_bytes,
@@ -72,12 +73,16 @@ struct reasm_stats {
 					   outside any possible window, SYN
 					   contradicting data already seen,
 					   or bytes past the FIN */
+	uint64_t	 unchecked;	/* segments with bytes received before
+					   that could not be compared: neither
+					   kept nor digested any more */
 };
 
 /* Shared state of all streams of one pipeline. */
 struct reasm_ctx {
 	const struct reasm_ops *ops;
 	struct reasm_config cfg;
+	uint64_t	 key[2];	/* SipHash key of the digests */
 	size_t		 mem_used;	/* bytes charged now */
 	size_t		 mem_peak;	/* high-water mark */
 	struct reasm_stats stats;
@@ -85,6 +90,20 @@ struct reasm_ctx {
 
 struct reasm_seg;
 TAILQ_HEAD(reasm_seglist, reasm_seg);
+
+/*
+ * Delivered segments remembered by a digest when the memcap refuses the
+ * ring of their bytes: a retransmission covering one is hashed over the
+ * same range and compared, so conflicts are still seen under memory
+ * pressure. Inline, 48 bytes per direction.
+ */
+#define REASM_DIGESTS	4
+
+struct reasm_digest {
+	uint32_t	 seq;		/* first byte */
+	uint32_t	 len;		/* bytes, 0 = unused */
+	uint32_t	 hash;		/* keyed SipHash of them, 32 bits */
+};
 
 struct reasm_dir {
 	uint32_t	 next_seq;	/* next byte to deliver */
@@ -103,6 +122,8 @@ struct reasm_dir {
 	uint32_t	 ooo_segs;	/* segments queued out of order */
 	uint32_t	 ack_max;	/* highest ACK the peer sent for these
 					   bytes (REASM_D_ACKED) */
+	struct reasm_digest digest[REASM_DIGESTS]; /* without a ring */
+	uint32_t	 digest_next;	/* slot of the next digest */
 };
 
 struct reasm_stream {

@@ -47,6 +47,7 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "ack_unseen_bytes", ps->reasm.ack_unseen },
 		{ "duplicates", ps->reasm.duplicates },
 		{ "conflicts", ps->reasm.conflicts },
+		{ "overlaps_unchecked", ps->reasm.unchecked },
 		{ "memcap_hits", ps->reasm.memcap_hits },
 		{ "ooo_limit_hits", ps->reasm.ooo_limit },
 		{ "depth_reached", ps->reasm.depth_reached },

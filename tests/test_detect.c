@@ -284,6 +284,19 @@ test_conflict_once(void **state)
 	    "reassembly_conflict");
 }
 
+/* Only a digest of the first copy was kept: the evidence says so. */
+static void
+test_conflict_digest_only(void **state)
+{
+	struct fixture	*fx = *state;
+
+	detect_conflict(&fx->d, &fx->st, &fx->t, 7, 5, NULL,
+	    (const uint8_t *)"250-XXXXXXXA\r\n", 14);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_string_equal(fx->rec.ev[0].evidence, "kept=(not kept: its "
+	    "digest differs over these 14 bytes) other=[250-XXXXXXXA\\r\\n]");
+}
+
 /*
  * A session continued after an eviction carries its detect_state: a kind
  * raised before is not raised again, the server's history counts the
@@ -379,6 +392,7 @@ main(void)
 		    setup),
 		cmocka_unit_test_setup(test_escaping, setup),
 		cmocka_unit_test_setup(test_conflict_once, setup),
+		cmocka_unit_test_setup(test_conflict_digest_only, setup),
 		cmocka_unit_test_setup(test_continuation, setup),
 		cmocka_unit_test_setup(test_not_smtp_not_recorded, setup),
 		cmocka_unit_test_setup(test_incomplete_and_plaintext, setup),

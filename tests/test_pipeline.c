@@ -154,6 +154,7 @@ struct rec {
 	int		 nevents;
 	enum detect_kind kinds[32];
 	uint64_t	 ev_session[32];
+	char		 evidence[32][DETECT_TEXT_MAX];
 	int		 nsessions;
 	struct detect_session s[40];
 };
@@ -166,6 +167,8 @@ rec_event(void *arg, const struct detect_event *ev)
 	if (r->nevents < 32) {
 		r->kinds[r->nevents] = ev->kind;
 		r->ev_session[r->nevents] = ev->session_id;
+		memcpy(r->evidence[r->nevents], ev->evidence,
+		    sizeof(ev->evidence));
 	}
 	r->nevents++;
 }
@@ -750,6 +753,48 @@ test_resumed_refusal(void **state)
 	free(fr);
 }
 
+/*
+ * Reassembly memory taken by another session's rings: a conflicting copy
+ * of the EHLO reply is still found, by digest, and the evidence says
+ * that the first copy's bytes were not kept.
+ */
+static void
+test_conflict_under_memcap(void **state)
+{
+	struct frames	*a = frames_new(), *b = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline_memcap(&r, &sink, 16, 4096);
+	struct conv	 c;
+	uint32_t	 sseq;
+	uint64_t	 ts;
+
+	(void)state;
+	clean_conversation(a, 40001, 1460);
+	ts = feed_range(p, a, 0, 6, 0);		/* both rings taken */
+	conv_open(&c, b, 40000, 1460);
+	say(&c, 0, "220 mx.example.net ESMTP\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	sseq = c.sseq;
+	say(&c, 0, "250-mx.example.net\r\n250-STARTTLS\r\n250 DSN\r\n");
+	c.sseq = sseq;		/* the same bytes' place, other bytes */
+	say(&c, 0, "250-mx.example.net\r\n250-XXXXXXXA\r\n250 DSN\r\n");
+	say(&c, 1, "QUIT\r\n");
+	say(&c, 0, "221 Bye\r\n");
+	conv_close(&c);
+	ts = feed_range(p, b, 0, b->n, ts + 1000);
+	feed_range(p, a, 6, a->n, ts + 1000);
+	pipeline_finish(p);
+	assert_true(pipeline_get_stats(p)->reasm.memcap_hits > 0);
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_REASSEMBLY_CONFLICT);
+	assert_non_null(strstr(r.evidence[0], "not kept"));
+	assert_non_null(strstr(r.evidence[0], "XXXXXXXA"));
+	pipeline_free(p);
+	free(a);
+	free(b);
+}
+
 /* Garbage frames of every length: counted, never a crash, no session. */
 static void
 test_garbage_frames(void **state)
@@ -799,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_eviction_spares_learning),
 		cmocka_unit_test(test_resumed_after_eviction),
 		cmocka_unit_test(test_resumed_refusal),
+		cmocka_unit_test(test_conflict_under_memcap),
 		cmocka_unit_test(test_garbage_frames),
 	};
 
