@@ -87,6 +87,7 @@ static const struct config_item items[] = {
 	NUM("db_final_timeout", db_final_timeout, "30", 0, 3600),
 	NUM("retention_days", retention_days, "90", 0, 36500),
 	NUM("stats_interval", stats_interval, "60", 1, 86400),
+	NUM("limit_log_interval", limit_log_interval, "60", 1, 86400),
 	STR("syslog", syslog, "auto", check_syslog),
 	STR("syslog_facility", syslog_facility, "daemon", check_facility),
 	STR("alert_format", alert_format, "plain", check_format),

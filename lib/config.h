@@ -53,6 +53,7 @@ struct config {
 	uint64_t	 db_final_timeout;	/* seconds */
 	uint64_t	 retention_days;
 	uint64_t	 stats_interval;	/* seconds */
+	uint64_t	 limit_log_interval;	/* seconds */
 	/* alerts */
 	char		 syslog[8];		/* auto | yes | no */
 	char		 syslog_facility[32];

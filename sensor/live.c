@@ -105,6 +105,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pipeline_tick(l->s->pipe, w > now ? w : now);
+	limits_check(l->s, w > now ? w : now);
 }
 
 static void
@@ -239,6 +240,7 @@ reload(struct live *l)
 	pipeline_set_limits(s->pipe, &pc);
 	sensor_alert_config(s, &ac);
 	alert_set_config(s->alert, &ac);
+	limits_reload(s);
 	pipeline_flush(s->pipe);
 	sensor_store_config(s, &sc);
 	if ((ns = store_open(s->cfg.database, &sc, err, sizeof(err))) ==

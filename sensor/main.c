@@ -101,6 +101,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 {
 	if (now_us >= s->next_tick_us) {
 		pipeline_tick(s->pipe, now_us);
+		limits_check(s, now_us);
 		s->next_tick_us = now_us + SENSOR_TICK_US;
 	}
 	if (now_us >= s->next_flush_us) {
@@ -229,6 +230,7 @@ sensor_open_outputs(struct sensor *s)
 	    load_server, pipeline_history(s->pipe)) == -1)
 		log_warnx("database %s: cannot read server history: %s",
 		    s->cfg.database, store_error(s->store));
+	limits_init(s);
 }
 
 /*
@@ -264,6 +266,7 @@ sensor_close_outputs(struct sensor *s)
 {
 	if (final_flush(s) == -1)
 		s->errors++;
+	limits_flush(s, pipeline_now(s->pipe));
 	if (s->verbose)
 		sensor_log_stats(s);
 	pipeline_free(s->pipe);

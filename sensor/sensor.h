@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "alert.h"
+#include "caplog.h"
 #include "config.h"
 #include "detect.h"
 #include "pipeline.h"
@@ -48,6 +49,7 @@ struct sensor {
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
+	struct caplog	 limits;	/* limits reached, said in the log */
 };
 
 /* One named counter; counters.c lists them all. */
@@ -72,6 +74,12 @@ int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
 	    char *out, size_t outlen, char *err, size_t len);
 int	 capture_join_fanout(pcap_t *p, uint16_t group, char *err,
 	    size_t len);
+
+/* limits.c */
+void	 limits_init(struct sensor *s);
+void	 limits_reload(struct sensor *s);
+void	 limits_check(struct sensor *s, uint64_t now_us);
+void	 limits_flush(struct sensor *s, uint64_t now_us);
 
 /* priv.c */
 void	 priv_drop(const char *user);
