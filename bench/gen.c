@@ -1,8 +1,8 @@
 /*
  * gen.c: writes the deterministic capture files stripwatch is benchmarked
  * on: a mail gateway (thousands of SMTP sessions, most upgraded to TLS), an
- * uplink where bulk HTTPS carries most of the bytes, and a SYN flood with a
- * few real sessions inside it. Also writes FILE.json: what is in the trace
+ * uplink where bulk HTTPS carries most of the bytes, a SYN flood with a
+ * few real sessions inside it, and 100,000 sessions open at once. Also writes FILE.json: what is in the trace
  * and what stripwatch must find in it.
  *
  *   gen [-s seed] [-n count] [-b body_scale] [-c cert.der] TRACE FILE
@@ -10,6 +10,7 @@
  *   TRACE mail      -n = SMTP sessions (default 6000)
  *         uplink    -n = megabytes of wire data (default 400)
  *         synflood  -n = SYNs (default 1000000)
+ *         concurrent -n = SMTP sessions open at once (default 100000)
  *
  * Every TCP connection has a three-way handshake, data cut at the MSS with
  * correct sequence and acknowledgement numbers, an ACK every second full
@@ -70,17 +71,20 @@ enum kind {
 	K_CMD_MASKED,	/* STARTTLS rewritten to XXXXXXXX: stripped */
 	K_REFUSED,	/* 454 to STARTTLS: refused */
 	K_HTTPS,	/* bulk HTTPS on 443: filtered out */
+	K_CONFLICT,	/* TLS 1.2, the EHLO reply followed by a masked copy
+			   at the same sequence numbers: tls, and a
+			   reassembly conflict */
 	NKINDS
 };
 
 static const char *const kind_names[NKINDS] = {
 	"tls12", "tls13", "plain", "offered", "capability_masked",
-	"command_masked", "refused", "https"
+	"command_masked", "refused", "https", "conflict"
 };
 
 static const char *const kind_outcome[NKINDS] = {
 	"tls", "tls", "plaintext", "plaintext_offered", "stripped",
-	"stripped", "refused", NULL
+	"stripped", "refused", NULL, "tls"
 };
 
 /* Cumulative per-mille of each SMTP kind in the mixes. */
@@ -120,6 +124,8 @@ struct summary {
 	uint64_t	 kinds[NKINDS];
 	uint64_t	 kind_bytes[NKINDS];	/* wire bytes per kind */
 	uint64_t	 syns;
+	unsigned	 concurrent;	/* concurrent: sessions open at once */
+	unsigned	 lingering;	/* ... of which past TLS early */
 	unsigned	 nlisted;
 	struct {
 		enum kind k;
@@ -720,42 +726,62 @@ say_app(struct gen *g, struct conn *c, int side, size_t n)
 	say_bb(g, c, side, &b);
 }
 
-/* Handshake after STARTTLS or on 443; version 12 or 13. */
+/*
+ * Flight n (0-3) of a handshake after STARTTLS or on 443, version 12 or
+ * 13: ClientHello; the server's hello (and certificate); the client's
+ * finish; the server's finish (TLS 1.2 only: 1.3 has no flight 3).
+ */
 static void
-tls_handshake(struct gen *g, struct conn *c, const char *sni, int v13)
+tls_flight(struct gen *g, struct conn *c, int n, const char *sni, int v13)
 {
 	struct bb b;
 	size_t	 r;
 
 	bb_init(g, &b);
-	client_hello(g, &b, sni);
-	say_bb(g, c, C, &b);
-	bb_init(g, &b);
-	if (v13)
-		server_flight_13(g, &b);
-	else
-		server_flight_12(g, &b);
-	say_bb(g, c, S, &b);
-	bb_init(g, &b);
-	if (!v13) {
-		r = rec_begin(&b, 22, 0x0303);
-		putn(&b, "\x10\x00\x00\x42\x41\x04", 6);
-		putrand(g, &b, 64);
+	switch (n) {
+	case 0:
+		client_hello(g, &b, sni);
+		say_bb(g, c, C, &b);
+		break;
+	case 1:
+		if (v13)
+			server_flight_13(g, &b);
+		else
+			server_flight_12(g, &b);
+		say_bb(g, c, S, &b);
+		break;
+	case 2:
+		if (!v13) {
+			r = rec_begin(&b, 22, 0x0303);
+			putn(&b, "\x10\x00\x00\x42\x41\x04", 6);
+			putrand(g, &b, 64);
+			len_end(&b, r, 2);
+		}
+		putn(&b, "\x14\x03\x03\x00\x01\x01", 6);
+		r = rec_begin(&b, v13 ? 23 : 22, 0x0303);
+		putrand(g, &b, v13 ? 53 : 40);
 		len_end(&b, r, 2);
-	}
-	putn(&b, "\x14\x03\x03\x00\x01\x01", 6);
-	r = rec_begin(&b, v13 ? 23 : 22, 0x0303);
-	putrand(g, &b, v13 ? 53 : 40);
-	len_end(&b, r, 2);
-	say_bb(g, c, C, &b);
-	if (!v13) {
-		bb_init(g, &b);
+		say_bb(g, c, C, &b);
+		break;
+	default:
+		if (v13)
+			break;
 		putn(&b, "\x14\x03\x03\x00\x01\x01", 6);
 		r = rec_begin(&b, 22, 0x0303);
 		putrand(g, &b, 40);
 		len_end(&b, r, 2);
 		say_bb(g, c, S, &b);
+		break;
 	}
+}
+
+static void
+tls_handshake(struct gen *g, struct conn *c, const char *sni, int v13)
+{
+	int	 n;
+
+	for (n = 0; n < 4; n++)
+		tls_flight(g, c, n, sni, v13);
 }
 
 static void
@@ -875,15 +901,14 @@ asa_known(const char *cap)
 	return 0;
 }
 
+/* The EHLO reply of host as a server of kind k (or an ASA) sends it. */
 static void
-ehlo_reply(struct gen *g, struct conn *c, const char *host, enum kind k)
+ehlo_text(struct bb *b, const char *host, enum kind k)
 {
-	struct bb b;
 	size_t	 i, n = sizeof(ehlo_caps) / sizeof(ehlo_caps[0]), j;
 	char	 letter = 'A';
 
-	bb_init(g, &b);
-	putf(&b, "250-%s\r\n", host);
+	putf(b, "250-%s\r\n", host);
 	for (i = 0; i < n; i++) {
 		const char *cap = ehlo_caps[i];
 		char	 sep = i + 1 == n ? ' ' : '-';
@@ -891,34 +916,70 @@ ehlo_reply(struct gen *g, struct conn *c, const char *host, enum kind k)
 		if (k == K_PLAIN && strcmp(cap, "STARTTLS") == 0)
 			continue;
 		if (k == K_CAP_MASKED && !asa_known(cap)) {
-			putf(&b, "250%c", sep);
+			putf(b, "250%c", sep);
 			for (j = 1; j < strlen(cap); j++)
-				put8(&b, 'X');
-			put8(&b, (unsigned char)letter++);
-			puts_(&b, "\r\n");
+				put8(b, 'X');
+			put8(b, (unsigned char)letter++);
+			puts_(b, "\r\n");
 		} else
-			putf(&b, "250%c%s\r\n", sep, cap);
+			putf(b, "250%c%s\r\n", sep, cap);
 	}
+}
+
+static void
+ehlo_reply(struct gen *g, struct conn *c, const char *host, enum kind k)
+{
+	struct bb b;
+
+	bb_init(g, &b);
+	ehlo_text(&b, host, k);
 	say_bb(g, c, S, &b);
 }
 
-/* MAIL, RCPT, DATA, the message, QUIT in plaintext, lock-step. */
+/*
+ * Right after the EHLO reply, a copy of it at the same sequence numbers
+ * with the capabilities an ASA masks masked (as long as the real ones):
+ * chaff that the first copy must win over, and a reassembly conflict.
+ */
 static void
-plain_envelope(struct gen *g, struct conn *c, size_t body, unsigned id)
+ehlo_chaff(struct gen *g, struct conn *c, const char *host)
 {
+	struct bb b;
+	uint32_t end = c->nxt[S];
+
+	bb_init(g, &b);
+	ehlo_text(&b, host, K_CAP_MASKED);
+	c->nxt[S] -= (uint32_t)b.len;
+	segs(g, c, S, b.p, b.len);
+	if (c->nxt[S] != end)
+		fatal("chaff of another length than the EHLO reply");
+}
+
+/* MAIL, RCPT, DATA, the message, QUIT in plaintext, lock-step: one turn
+ * each. */
+#define ENVELOPE_TURNS	10
+
+static void
+envelope_turn(struct gen *g, struct conn *c, int i, size_t body, unsigned id)
+{
+	static const char *const lines[ENVELOPE_TURNS] = {
+		"MAIL FROM:<bob@example.org> SIZE=120000", "250 2.1.0 Ok",
+		"RCPT TO:<alice@example.net>", "250 2.1.5 Ok", "DATA",
+		"354 End data with <CR><LF>.<CR><LF>", NULL, NULL, "QUIT",
+		"221 2.0.0 Bye",
+	};
 	char	 buf[128];
 
-	line_out(g, c, C, "MAIL FROM:<bob@example.org> SIZE=120000");
-	line_out(g, c, S, "250 2.1.0 Ok");
-	line_out(g, c, C, "RCPT TO:<alice@example.net>");
-	line_out(g, c, S, "250 2.1.5 Ok");
-	line_out(g, c, C, "DATA");
-	line_out(g, c, S, "354 End data with <CR><LF>.<CR><LF>");
-	say_message(g, c, body, id);
-	snprintf(buf, sizeof(buf), "250 2.0.0 Ok: queued as %08X", id);
-	line_out(g, c, S, buf);
-	line_out(g, c, C, "QUIT");
-	line_out(g, c, S, "221 2.0.0 Bye");
+	if (i == 6) {
+		say_message(g, c, body, id);
+		return;
+	}
+	if (i == 7) {
+		snprintf(buf, sizeof(buf), "250 2.0.0 Ok: queued as %08X", id);
+		line_out(g, c, S, buf);
+		return;
+	}
+	line_out(g, c, i % 2 == 0 ? C : S, lines[i]);
 }
 
 /* The same conversation inside TLS: record sizes only. */
@@ -971,56 +1032,187 @@ list_session(struct gen *g, enum kind k, const struct conn *c)
 	s->nlisted++;
 }
 
+/* One turn of a scripted SMTP session (struct sess.script). */
+enum turn {
+	T_OPEN,			/* handshake and greeting */
+	T_EHLO,
+	T_EHLO_REPLY,
+	T_EHLO_CHAFF,		/* a masked copy of the EHLO reply */
+	T_STARTTLS,
+	T_TLS_READY,		/* 220 to STARTTLS */
+	T_MASKED_CMD,		/* XXXXXXXX instead of STARTTLS */
+	T_NOT_RECOGNIZED,	/* 502 to it */
+	T_TLS_REFUSED,		/* 454 to STARTTLS */
+	T_FLIGHT,		/* T_FLIGHT + n: handshake flight n */
+	T_ENVELOPE = T_FLIGHT + 4, /* T_ENVELOPE + i: plaintext turn i */
+	T_TLS_MAIL = T_ENVELOPE + ENVELOPE_TURNS, /* the mail inside TLS */
+	T_TLS_RECORD,		/* a short TLS record, either side */
+	T_IDLE,			/* TLS records now and then until the trace
+				   ends (concurrent trace, scheduler) */
+	T_CLOSE,		/* FIN both ways */
+	T_END
+};
+
+#define SCRIPT_MAX	20
+
+/* How a session goes on once its TLS handshake is over. */
+enum tls_style {
+	TLS_WHOLE_MAIL,		/* the mail, then close */
+	TLS_SHORT,		/* a few short records, then close */
+	TLS_LINGER		/* short records until the trace ends */
+};
+
+struct sess {
+	struct conn	 c;
+	enum kind	 k;
+	uint32_t	 body;		/* message bytes */
+	uint32_t	 id;		/* queue id */
+	uint16_t	 srv;		/* server number */
+	uint16_t	 start;		/* concurrent: round of the first turn */
+	uint8_t		 turn;		/* index into script */
+	uint8_t		 linger;	/* concurrent: TLS_LINGER */
+	uint8_t		 script[SCRIPT_MAX]; /* enum turn, up to T_END */
+};
+
+static void
+script_build(struct sess *s, enum tls_style style)
+{
+	uint8_t	*t = s->script;
+	size_t	 n = 0;
+	int	 i;
+
+	t[n++] = T_OPEN;
+	t[n++] = T_EHLO;
+	t[n++] = T_EHLO_REPLY;
+	if (s->k == K_CONFLICT)
+		t[n++] = T_EHLO_CHAFF;
+	if (s->k == K_TLS12 || s->k == K_TLS13 || s->k == K_CONFLICT) {
+		t[n++] = T_STARTTLS;
+		t[n++] = T_TLS_READY;
+		for (i = 0; i < 4; i++)
+			t[n++] = (uint8_t)(T_FLIGHT + i);
+		if (style == TLS_WHOLE_MAIL)
+			t[n++] = T_TLS_MAIL;
+		else {
+			if (style == TLS_LINGER)
+				t[n++] = T_IDLE;
+			for (i = 0; i < 4; i++)
+				t[n++] = T_TLS_RECORD;
+		}
+	} else {
+		if (s->k == K_CMD_MASKED) {
+			t[n++] = T_MASKED_CMD;
+			t[n++] = T_NOT_RECOGNIZED;
+		} else if (s->k == K_REFUSED) {
+			t[n++] = T_STARTTLS;
+			t[n++] = T_TLS_REFUSED;
+		}
+		for (i = 0; i < ENVELOPE_TURNS; i++)
+			t[n++] = (uint8_t)(T_ENVELOPE + i);
+	}
+	t[n++] = T_CLOSE;
+	t[n++] = T_END;
+	if (n > SCRIPT_MAX)
+		fatal("script too long");
+}
+
+/*
+ * A session of kind k from time start, rendered into out. Client address
+ * cip, or 0 for a random one in 198.18/15.
+ */
+static void
+sess_init(struct gen *g, struct sess *s, enum kind k, struct slot *out,
+    uint64_t start, uint32_t cip, enum tls_style style)
+{
+	uint32_t sip;
+	uint16_t sport, cport;
+	unsigned srv;
+	size_t	 body;
+
+	memset(s, 0, sizeof(*s));
+	pick_server(g, k, &sip, &sport, &srv);
+	if (cip == 0)
+		cip = 0xc6120000 | rng_below(&g->st, 1u << 17);
+	cport = (uint16_t)(1024 + rng_below(&g->st, 64512));
+	body = rng_logu(&g->st, BODY_MIN, BODY_MAX);
+	s->body = (uint32_t)((double)body * g->body_scale);
+	s->id = (uint32_t)rng_next(&g->st);
+	s->k = k;
+	s->srv = (uint16_t)srv;
+	conn_init(&s->c, g, out, cip, cport, sip, sport, start);
+	script_build(s, style);
+}
+
+static void
+turn_run(struct gen *g, struct sess *s, int t)
+{
+	struct conn *c = &s->c;
+	char	 host[64], buf[160];
+
+	snprintf(host, sizeof(host), "mx%u.example.net", s->srv);
+	switch (t) {
+	case T_OPEN:
+		handshake(g, c);
+		snprintf(buf, sizeof(buf), "220 %s ESMTP Postfix (Debian/GNU)",
+		    host);
+		line_out(g, c, S, buf);
+		break;
+	case T_EHLO:
+		line_out(g, c, C, "EHLO client.example.org");
+		break;
+	case T_EHLO_REPLY:
+		ehlo_reply(g, c, host, s->k == K_CONFLICT ? K_TLS12 : s->k);
+		break;
+	case T_EHLO_CHAFF:
+		ehlo_chaff(g, c, host);
+		break;
+	case T_STARTTLS:
+		line_out(g, c, C, "STARTTLS");
+		break;
+	case T_TLS_READY:
+		line_out(g, c, S, "220 2.0.0 Ready to start TLS");
+		break;
+	case T_MASKED_CMD:
+		line_out(g, c, C, "XXXXXXXX");
+		break;
+	case T_NOT_RECOGNIZED:
+		line_out(g, c, S, "502 5.5.2 Error: command not recognized");
+		break;
+	case T_TLS_REFUSED:
+		line_out(g, c, S, "454 4.7.0 TLS not available due to "
+		    "local problem");
+		break;
+	case T_TLS_MAIL:
+		tls_envelope(g, c, s->body);
+		break;
+	case T_TLS_RECORD:
+	case T_IDLE:
+		say_app(g, c, rng_below(&g->st, 2) ? S : C,
+		    20 + rng_below(&g->st, 200));
+		break;
+	case T_CLOSE:
+		close_conn(g, c);
+		break;
+	default:
+		if (t >= T_ENVELOPE)
+			envelope_turn(g, c, t - T_ENVELOPE, s->body, s->id);
+		else
+			tls_flight(g, c, t - T_FLIGHT, host, s->k == K_TLS13);
+		break;
+	}
+}
+
 /* One SMTP session of kind k, rendered into sl from time start. */
 static void
 smtp_session(struct gen *g, struct slot *sl, enum kind k, uint64_t start)
 {
-	struct conn c;
-	uint32_t sip, cip;
-	uint16_t sport, cport;
-	unsigned srv, id;
-	size_t	 body;
-	char	 host[64], buf[160];
+	struct sess s;
 
-	pick_server(g, k, &sip, &sport, &srv);
-	cip = 0xc6120000 | rng_below(&g->st, 1u << 17);	/* 198.18/15 */
-	cport = (uint16_t)(1024 + rng_below(&g->st, 64512));
-	body = rng_logu(&g->st, BODY_MIN, BODY_MAX);
-	body = (size_t)((double)body * g->body_scale);
-	id = (unsigned)rng_next(&g->st);
-	conn_init(&c, g, sl, cip, cport, sip, sport, start);
-	handshake(g, &c);
-	snprintf(host, sizeof(host), "mx%u.example.net", srv);
-	snprintf(buf, sizeof(buf), "220 %s ESMTP Postfix (Debian/GNU)", host);
-	line_out(g, &c, S, buf);
-	line_out(g, &c, C, "EHLO client.example.org");
-	ehlo_reply(g, &c, host, k);
-	switch (k) {
-	case K_TLS12:
-	case K_TLS13:
-		line_out(g, &c, C, "STARTTLS");
-		line_out(g, &c, S, "220 2.0.0 Ready to start TLS");
-		tls_handshake(g, &c, host, k == K_TLS13);
-		tls_envelope(g, &c, body);
-		break;
-	case K_CMD_MASKED:
-		line_out(g, &c, C, "XXXXXXXX");
-		line_out(g, &c, S, "502 5.5.2 Error: command not recognized");
-		plain_envelope(g, &c, body, id);
-		break;
-	case K_REFUSED:
-		line_out(g, &c, C, "STARTTLS");
-		line_out(g, &c, S, "454 4.7.0 TLS not available due to "
-		    "local problem");
-		plain_envelope(g, &c, body, id);
-		break;
-	default:
-		plain_envelope(g, &c, body, id);
-		break;
-	}
-	close_conn(g, &c);
+	sess_init(g, &s, k, sl, start, 0, TLS_WHOLE_MAIL);
+	for (s.turn = 0; s.script[s.turn] != T_END; s.turn++)
+		turn_run(g, &s, s.script[s.turn]);
 	if (kind_outcome[k] != NULL && strcmp(kind_outcome[k], "tls") != 0)
-		list_session(g, k, &c);
+		list_session(g, k, &s.c);
 }
 
 static enum kind
@@ -1131,6 +1323,7 @@ struct plan {
 	uint64_t	 syns;		/* synflood: SYNs to write */
 	uint64_t	 syn_gap_us;	/* between SYNs */
 	unsigned	 real;		/* synflood: real sessions */
+	unsigned	 concurrent;	/* concurrent: sessions */
 };
 
 /* What the next session in a slot is; NKINDS when none is due. */
@@ -1250,6 +1443,162 @@ run(struct gen *g, const struct plan *pl)
 		free(slots[i].buf);
 }
 
+/* --------------------------------------------------------- concurrent */
+
+/*
+ * The concurrent trace: n SMTP sessions all open at once, each advanced
+ * one turn at a time in rounds (in a new random order every round), so
+ * the flow table has to hold all of them. Half of them ("lingering") go
+ * through STARTTLS and the TLS handshake first and then only send a short
+ * TLS record now and then until every other session has ended: nothing
+ * is left to learn from them, yet they stay as recently active as the
+ * rest. The others start over CONC_WAVE_ROUNDS rounds and think between
+ * turns, like servers doing DNS and policy lookups; 1% of n each are
+ * capability masked, command masked, refused, and TLS sessions whose EHLO
+ * reply is followed by a conflicting copy; the rest follow the mail mix
+ * without tampering.
+ */
+#define CONC_DEFAULT		100000
+#define CONC_MAX		(1u << 17)	/* one client address each */
+#define CONC_EARLY_ROUNDS	12	/* rounds before the others start */
+#define CONC_WAVE_ROUNDS	10	/* rounds over which they start */
+#define CONC_FRAME_US		20	/* between frames */
+#define CONC_BODY_MIN		300	/* message bytes, log-uniform */
+#define CONC_BODY_MAX		3000
+#define CONC_IDLE_PERMILLE	400	/* a lingering session speaks */
+#define CONC_THINK_PERMILLE	500	/* a session waits for a round */
+
+/* Render turn t of s and write its frames, CONC_FRAME_US apart. */
+static void
+conc_turn(struct gen *g, struct sess *s, int t, uint64_t *clock)
+{
+	struct slot *sl = s->c.out;
+	uint32_t n;
+
+	slot_reset(sl);
+	turn_run(g, s, t);
+	while (sl->pos < sl->len) {
+		memcpy(&n, sl->buf + sl->pos + 8, 4);
+		pcap_frame(g, *clock, sl->buf + sl->pos + REC_HDR, n);
+		g->sum.kind_bytes[s->k] += n;
+		sl->pos += REC_HDR + n;
+		*clock += CONC_FRAME_US;
+	}
+}
+
+/* The untampered part of the mail mix. */
+static enum kind
+conc_ordinary(struct gen *g)
+{
+	enum kind k;
+
+	do
+		k = pick_kind(g);
+	while (k == K_CAP_MASKED || k == K_CMD_MASKED || k == K_REFUSED);
+	return k;
+}
+
+/* Kinds of which the trace has 1% each; each is listed and checked. */
+static const enum kind conc_listed[] = {
+	K_CAP_MASKED, K_CMD_MASKED, K_REFUSED, K_CONFLICT
+};
+#define CONC_NLISTED	(sizeof(conc_listed) / sizeof(conc_listed[0]))
+
+static void
+conc_init(struct gen *g, struct sess *ss, unsigned n, struct slot *out)
+{
+	unsigned i, nlinger = n / 2, ntamper = n / 100;
+	enum kind k;
+	int	 listed;
+
+	for (i = 0; i < n; i++) {
+		listed = i >= nlinger && i < nlinger + CONC_NLISTED * ntamper;
+		if (i < nlinger)
+			k = rng_below(&g->st, 820) < 700 ? K_TLS12 : K_TLS13;
+		else if (listed)
+			k = conc_listed[(i - nlinger) / ntamper];
+		else
+			k = conc_ordinary(g);
+		sess_init(g, &ss[i], k, out, 0, 0xc6120000 + i,
+		    i < nlinger ? TLS_LINGER : TLS_SHORT);
+		/* short messages: the table's size is the point here */
+		ss[i].body = rng_logu(&g->st, CONC_BODY_MIN, CONC_BODY_MAX);
+		ss[i].linger = i < nlinger;
+		ss[i].start = (uint16_t)(i < nlinger ? rng_below(&g->st, 4) :
+		    CONC_EARLY_ROUNDS + rng_below(&g->st, CONC_WAVE_ROUNDS));
+		g->sum.kinds[k]++;
+		if (listed)
+			list_session(g, k, &ss[i].c);
+	}
+	g->sum.concurrent = n;
+	g->sum.lingering = nlinger;
+}
+
+/* Whether s takes its next turn this round (else: none, or it waits). */
+static int
+conc_due(struct gen *g, struct sess *s, unsigned round, unsigned others)
+{
+	if (s->script[s->turn] == T_END || s->start > round)
+		return 0;
+	if (s->script[s->turn] == T_IDLE) {
+		if (others == 0) {
+			s->turn++;	/* the end: close */
+			return 1;
+		}
+		return -(rng_below(&g->st, 1000) < CONC_IDLE_PERMILLE);
+	}
+	return s->linger || round == s->start ||
+	    rng_below(&g->st, 1000) >= CONC_THINK_PERMILLE;
+}
+
+static void
+conc_run(struct gen *g, unsigned n)
+{
+	struct sess *ss;
+	struct slot tmp;
+	uint32_t *order, x;
+	uint64_t clock = BASE_TS_US;
+	unsigned round, i, j, active = n, others = n - n / 2;
+	int	 due;
+
+	if (n < 200 || n > CONC_MAX)
+		fatal("concurrent: -n must be 200..%u", CONC_MAX);
+	if ((ss = calloc(n, sizeof(*ss))) == NULL ||
+	    (order = malloc(n * sizeof(*order))) == NULL)
+		fatal("out of memory");
+	memset(&tmp, 0, sizeof(tmp));
+	conc_init(g, ss, n, &tmp);
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (round = 0; active > 0; round++) {
+		for (i = n - 1; i > 0; i--) {
+			j = rng_below(&g->st, i + 1);
+			x = order[i];
+			order[i] = order[j];
+			order[j] = x;
+		}
+		for (i = 0; i < n; i++) {
+			struct sess *s = &ss[order[i]];
+
+			if ((due = conc_due(g, s, round, others)) == 0)
+				continue;
+			if (due < 0) {		/* lingering: a record */
+				conc_turn(g, s, T_IDLE, &clock);
+				continue;
+			}
+			conc_turn(g, s, s->script[s->turn], &clock);
+			if (s->script[++s->turn] == T_END) {
+				active--;
+				if (!s->linger)
+					others--;
+			}
+		}
+	}
+	free(tmp.buf);
+	free(order);
+	free(ss);
+}
+
 /* --------------------------------------------------------------- JSON */
 
 static void
@@ -1275,8 +1624,10 @@ write_json(struct gen *g, const char *path, const char *trace,
 	fprintf(fp, "{\n  \"trace\": \"%s\",\n  \"seed\": %" PRIu64 ",\n"
 	    "  \"body_scale\": %g,\n  \"frames\": %" PRIu64 ",\n"
 	    "  \"wire_bytes\": %" PRIu64 ",\n  \"file_bytes\": %" PRIu64 ",\n"
-	    "  \"syns\": %" PRIu64 ",\n  \"kinds\": {", trace, seed,
-	    g->body_scale, s->frames, s->wire_bytes, s->file_bytes, s->syns);
+	    "  \"syns\": %" PRIu64 ",\n  \"concurrent\": %u,\n"
+	    "  \"lingering\": %u,\n  \"kinds\": {", trace, seed,
+	    g->body_scale, s->frames, s->wire_bytes, s->file_bytes, s->syns,
+	    s->concurrent, s->lingering);
 	for (i = 0; i < NKINDS; i++)
 		fprintf(fp, "%s\"%s\": %" PRIu64, i ? ", " : "",
 		    kind_names[i], s->kinds[i]);
@@ -1352,7 +1703,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: gen [-s seed] [-n count] [-b body_scale] "
-	    "[-c cert.der] mail|uplink|synflood FILE\n");
+	    "[-c cert.der] mail|uplink|synflood|concurrent FILE\n");
 	exit(2);
 }
 
@@ -1416,13 +1767,18 @@ main(int argc, char *argv[])
 		pl.syns = n ? n : 1000000;
 		pl.syn_gap_us = 10;		/* 100k SYN/s */
 		pl.real = 24;
-	} else
+	} else if (strcmp(trace, "concurrent") == 0)
+		pl.concurrent = n ? (unsigned)n : CONC_DEFAULT;
+	else
 		usage();
 	if ((g.fp = fopen(argv[1], "wb")) == NULL)
 		fatal("%s: %s", argv[1], strerror(errno));
 	setvbuf(g.fp, NULL, _IOFBF, 4 << 20);
 	pcap_header(&g);
-	run(&g, &pl);
+	if (pl.concurrent > 0)
+		conc_run(&g, pl.concurrent);
+	else
+		run(&g, &pl);
 	if (fclose(g.fp) == EOF)
 		fatal("%s: %s", argv[1], strerror(errno));
 	snprintf(json, sizeof(json), "%s.json", argv[1]);

@@ -26,9 +26,14 @@
  */
 #define FUZZ_MAX_SESSIONS	4096
 
+/* struct fuzz_check.done: the last row of a session said ... */
+#define FUZZ_ROW_EVICTED	1	/* evicted: a continuation may follow */
+#define FUZZ_ROW_FINAL		2	/* ended: nothing may follow */
+
 struct fuzz_check {
 	uint32_t	 kinds[FUZZ_MAX_SESSIONS]; /* event bits per session */
-	uint8_t		 done[FUZZ_MAX_SESSIONS];  /* session row seen */
+	uint8_t		 done[FUZZ_MAX_SESSIONS];  /* FUZZ_ROW_*, 0 none */
+	uint32_t	 resumed[FUZZ_MAX_SESSIONS]; /* of the last row */
 	uint64_t	 events;
 	uint64_t	 sessions;
 	char		 json[JSON_LINE_MAX];	/* a finding's JSON line */
@@ -80,7 +85,7 @@ fuzz_sink_event(void *arg, const struct detect_event *ev)
 		fuzz_fail("event session id", "0");
 	fuzz_check_text("evidence", ev->evidence, sizeof(ev->evidence));
 	if (ev->session_id < FUZZ_MAX_SESSIONS) {
-		if (c->done[ev->session_id])
+		if (c->done[ev->session_id] == FUZZ_ROW_FINAL)
 			fuzz_fail("event", "after its session row");
 		if (c->kinds[ev->session_id] & (1u << ev->kind))
 			fuzz_fail("event kind raised twice",
@@ -115,9 +120,14 @@ fuzz_sink_session(void *arg, const struct detect_session *s)
 	if (s->id == 0)
 		fuzz_fail("session id", "0");
 	if (s->id < FUZZ_MAX_SESSIONS) {
-		if (c->done[s->id])
+		/* Only a continuation after an eviction writes a row again. */
+		if (c->done[s->id] == FUZZ_ROW_FINAL ||
+		    (c->done[s->id] != 0 && s->resumed <= c->resumed[s->id]))
 			fuzz_fail("session row", "written twice");
-		c->done[s->id] = 1;
+		c->done[s->id] = s->close_reason != NULL &&
+		    strcmp(s->close_reason, "evicted") == 0 ?
+		    FUZZ_ROW_EVICTED : FUZZ_ROW_FINAL;
+		c->resumed[s->id] = s->resumed;
 		if (s->events != c->kinds[s->id])
 			fuzz_fail("session events", "differ from events sent");
 	}
@@ -162,6 +172,7 @@ fuzz_pipeline_config(struct pipeline_config *pc, int tight)
 	config_defaults(&c);
 	memset(pc, 0, sizeof(*pc));
 	pc->flow.max_flows = tight ? 16 : FUZZ_MAX_FLOWS;
+	pc->flow.resume_max = tight ? 1 : FUZZ_MAX_FLOWS;
 	pc->flow.idle_timeout_us = c.flow_idle_timeout * 1000000ULL;
 	pc->flow.seed[0] = 0x0123456789abcdefULL;	/* reproducible */
 	pc->flow.seed[1] = 0xfedcba9876543210ULL;

@@ -36,6 +36,8 @@ struct config {
 	uint64_t	 max_flows;
 	uint64_t	 flow_idle_timeout;	/* seconds */
 	uint64_t	 flow_linger;		/* seconds */
+	uint64_t	 flow_resume_max;	/* evicted connections
+						   remembered */
 	uint64_t	 reasm_memcap;
 	uint64_t	 reasm_ooo_max;
 	uint64_t	 reasm_depth;
@@ -59,6 +61,7 @@ struct config {
 	uint64_t	 db_final_timeout;	/* seconds */
 	uint64_t	 retention_days;
 	uint64_t	 stats_interval;	/* seconds */
+	uint64_t	 limit_log_interval;	/* seconds */
 	/* alerts */
 	char		 syslog[8];		/* auto | yes | no */
 	char		 syslog_facility[32];

@@ -389,9 +389,13 @@ detect_conflict(struct detect *d, struct detect_state *st,
 
 	if (st->emitted & (1u << DETECT_REASSEMBLY_CONFLICT))
 		return;
-	text_escape(o, sizeof(o), old_bytes, show);
 	text_escape(n, sizeof(n), new_bytes, show);
-	snprintf(buf, sizeof(buf), "kept=[%s] other=[%s]", o, n);
+	if (old_bytes != NULL) {
+		text_escape(o, sizeof(o), old_bytes, show);
+		snprintf(buf, sizeof(buf), "kept=[%s] other=[%s]", o, n);
+	} else
+		snprintf(buf, sizeof(buf), "kept=(not kept: its digest differs "
+		    "over these %zu bytes) other=[%s]", len, n);
 	emit(d, st, DETECT_REASSEMBLY_CONFLICT, t, session_id, ts_us, buf);
 }
 
@@ -440,8 +444,9 @@ fill_tls(struct detect_session *s, const struct tls_facts *tls)
 		text_hex(s->cert_sha256, tls->cert_sha256, 32);
 }
 
-/* Add this session to its server's record and hand the record over. */
-static void
+/* Add this session to its server's record and hand the record over;
+ * 0 while its capabilities are not known. */
+static int
 remember(struct detect *d, const struct mail_facts *f,
     const struct flow_tuple *t, uint64_t start_us, uint64_t end_us)
 {
@@ -451,7 +456,7 @@ remember(struct detect *d, const struct mail_facts *f,
 	    offer_view(f) == OFFER_CLOSING ||
 	    (srv = history_get(d->hist, &t->server, t->server_port,
 	    start_us)) == NULL)
-		return;
+		return 0;
 	if (end_us > srv->last_us)
 		srv->last_us = end_us;
 	srv->sessions++;
@@ -467,6 +472,7 @@ remember(struct detect *d, const struct mail_facts *f,
 		memcpy(srv->cert_sha256, f->tls.cert_sha256, 32);
 	}
 	history_mark_dirty(d->hist, srv);
+	return 1;
 }
 
 static void
@@ -521,8 +527,10 @@ detect_finish(struct detect *d, struct detect_state *st,
 	out->events = st->emitted;
 	out->outcome = outcome(st, f);
 	out->close_reason = close_reason;
+	out->resumed = st->resumed;
 	for (i = 0; i < d->nsinks; i++)
 		if (d->sinks[i].session != NULL)
 			d->sinks[i].session(d->sinks[i].arg, out);
-	remember(d, f, t, start_us, end_us);
+	if (!st->remembered)
+		st->remembered = (uint8_t)remember(d, f, t, start_us, end_us);
 }

@@ -71,6 +71,10 @@ struct detect_session {
 	uint32_t	 events;		/* bit per detect_kind raised */
 	const char	*outcome;		/* DETECT_OUTCOME_* */
 	const char	*close_reason;		/* flow_close_reason_name() */
+	uint32_t	 resumed;		/* times the connection was
+						   evicted and picked up again:
+						   this row then merges into
+						   the one of the same id */
 };
 
 /* Values of sessions.outcome. */
@@ -95,13 +99,20 @@ struct detect_sink {
 	void	*arg;
 };
 
-/* Per-session detection state, embedded in the caller's session. */
+/*
+ * Per-session detection state, embedded in the caller's session. A plain
+ * value: a session continued after an eviction carries it over, so no
+ * kind is raised twice and the server history counts the session once.
+ */
 struct detect_state {
 	uint32_t	 emitted;	/* bit per detect_kind already raised */
+	uint32_t	 resumed;	/* the caller's: times continued after
+					   an eviction (detect_session) */
 	uint8_t		 tampered;	/* a tampering event was raised: the
 					   outcome is "stripped" */
 	uint8_t		 judged_offer;	/* history compared with the offer */
 	uint8_t		 judged_cert;	/* history compared with the cert */
+	uint8_t		 remembered;	/* added to the server history */
 };
 
 struct detect {
@@ -126,7 +137,11 @@ void	detect_update(struct detect *d, struct detect_state *st,
 	    const struct mail_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t ts_us);
 
-/* Raise reassembly_conflict (once per session) with both versions. */
+/*
+ * Raise reassembly_conflict (once per session) with both versions;
+ * old_bytes NULL: only a digest of the first copy was kept, and the
+ * evidence says so.
+ */
 void	detect_conflict(struct detect *d, struct detect_state *st,
 	    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
 	    const uint8_t *old_bytes, const uint8_t *new_bytes, size_t len);
@@ -134,7 +149,7 @@ void	detect_conflict(struct detect *d, struct detect_state *st,
 /*
  * The session ended: fill *out from the facts and hand it to the sinks,
  * then add the session to the server's history (handed over by
- * detect_flush()).
+ * detect_flush()) unless it was added before (a continuation).
  * Sessions that never looked like SMTP are not recorded.
  */
 void	detect_finish(struct detect *d, struct detect_state *st,

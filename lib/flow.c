@@ -1,6 +1,7 @@
 /*
- * flow.c: the connection table: keyed symmetric hash, two LRU lists,
- * idle expiry and eviction, each ending in the owner's close callback.
+ * flow.c: the connection table: keyed symmetric hash, LRU lists by what
+ * evicting costs, idle expiry and eviction, each ending in the owner's
+ * close callback; and the memory of connections evicted with data.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,31 @@
  */
 #define FLOW_SPARE_MAX		1024
 
+/*
+ * A connection evicted with data and remembered (flow_remember()) until it
+ * is seen again. About 160 bytes: resume_max of them bound the memory.
+ */
+struct flow_ghost {
+	struct flow_tuple tuple;	/* as the evicted flow had it */
+	uint32_t	 hash;		/* keyed hash of the tuple */
+	uint32_t	 resumed;	/* pickups before this eviction */
+	uint64_t	 first_us;	/* first packet of the connection */
+	uint64_t	 evicted_us;	/* packet time of the eviction */
+	LIST_ENTRY(flow_ghost) bucket;	/* hash chain, or the spare list */
+	TAILQ_ENTRY(flow_ghost) age;	/* oldest eviction first */
+	uint8_t		 memo[FLOW_MEMO_MAX]; /* the owner's summary */
+};
+
 LIST_HEAD(flow_bucket, flow);
 TAILQ_HEAD(flow_lru, flow);
+LIST_HEAD(flow_ghost_bucket, flow_ghost);
+TAILQ_HEAD(flow_ghost_age, flow_ghost);
+
+/* The eviction under way: flow_remember() is only valid for it. */
+struct flow_evicting {
+	const struct flow *f;
+	uint64_t	 ts_us;
+};
 
 struct flow_table {
 	struct flow_config cfg;
@@ -33,11 +57,22 @@ struct flow_table {
 	uint32_t	 nbuckets;	/* power of two */
 	struct flow_lru	 embryonic;	/* flows without data, oldest first */
 	struct flow_lru	 main;		/* flows with data, oldest first */
+	struct flow_lru	 learned;	/* flows with nothing left to learn,
+					   oldest first */
 	struct flow_lru	 linger;	/* finished flows, oldest first */
 	struct flow	*last;		/* flow of the previous packet */
 	struct flow_bucket spare;	/* closed flows for reuse */
 	uint32_t	 nspare;
 	struct flow_stats stats;
+	/* remembered connections, from the first eviction on */
+	struct flow_ghost_bucket *gbuckets; /* NULL until needed */
+	uint32_t	 ngbuckets;	/* power of two */
+	struct flow_ghost_age ghosts;	/* remembered, oldest first */
+	struct flow_ghost_bucket gspare; /* allocated, unused */
+	uint32_t	 nghosts;	/* allocated in all, <= resume_max */
+	struct flow_evicting evicting;
+	const struct flow *handoff_flow; /* created from a ghost ... */
+	uint8_t		 handoff[FLOW_MEMO_MAX]; /* ... with this memo */
 };
 
 /*
@@ -89,12 +124,10 @@ addr_eq(const struct decode_addr *a, const struct decode_addr *b)
 	    memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
 }
 
-/* REASM_TO_SERVER or REASM_TO_CLIENT if p belongs to f, else -1. */
+/* REASM_TO_SERVER or REASM_TO_CLIENT if p belongs to t, else -1. */
 static int
-match_dir(const struct flow *f, const struct decode_pkt *p)
+tuple_dir(const struct flow_tuple *t, const struct decode_pkt *p)
 {
-	const struct flow_tuple *t = &f->tuple;
-
 	if (p->sport == t->client_port && p->dport == t->server_port &&
 	    addr_eq(&p->src, &t->client) && addr_eq(&p->dst, &t->server))
 		return REASM_TO_SERVER;
@@ -104,12 +137,133 @@ match_dir(const struct flow *f, const struct decode_pkt *p)
 	return -1;
 }
 
+static int
+match_dir(const struct flow *f, const struct decode_pkt *p)
+{
+	return tuple_dir(&f->tuple, p);
+}
+
 static struct flow_lru *
 lru_of(struct flow_table *t, const struct flow *f)
 {
 	if (f->lingering)
 		return &t->linger;
+	if (f->learned)
+		return &t->learned;
 	return f->established ? &t->main : &t->embryonic;
+}
+
+/* The remembered connection p belongs to, or NULL. */
+static struct flow_ghost *
+ghost_find(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
+{
+	struct flow_ghost *g;
+
+	if (TAILQ_EMPTY(&t->ghosts))
+		return NULL;
+	LIST_FOREACH(g, &t->gbuckets[h & (t->ngbuckets - 1)], bucket)
+		if (g->hash == h && tuple_dir(&g->tuple, p) >= 0)
+			return g;
+	return NULL;
+}
+
+static void
+ghost_release(struct flow_table *t, struct flow_ghost *g)
+{
+	LIST_REMOVE(g, bucket);
+	TAILQ_REMOVE(&t->ghosts, g, age);
+	LIST_INSERT_HEAD(&t->gspare, g, bucket);
+	t->stats.remembered--;
+}
+
+/*
+ * A free ghost: a spare one, a new one while fewer than resume_max exist,
+ * else the oldest remembered connection is forgotten. NULL on ENOMEM.
+ */
+static struct flow_ghost *
+ghost_get(struct flow_table *t)
+{
+	struct flow_ghost *g;
+
+	if (t->gbuckets == NULL) {
+		t->ngbuckets = hash_buckets(t->cfg.resume_max);
+		if ((t->gbuckets = calloc(t->ngbuckets,
+		    sizeof(*t->gbuckets))) == NULL)
+			return NULL;
+	}
+	if (LIST_EMPTY(&t->gspare) && t->nghosts < t->cfg.resume_max &&
+	    (g = malloc(sizeof(*g))) != NULL) {
+		LIST_INSERT_HEAD(&t->gspare, g, bucket);
+		t->nghosts++;
+	}
+	if (LIST_EMPTY(&t->gspare)) {
+		if ((g = TAILQ_FIRST(&t->ghosts)) == NULL)
+			return NULL;
+		ghost_release(t, g);
+		t->stats.resume_dropped++;
+	}
+	g = LIST_FIRST(&t->gspare);
+	LIST_REMOVE(g, bucket);
+	return g;
+}
+
+static void
+ghosts_free(struct flow_table *t)
+{
+	struct flow_ghost *g;
+
+	while ((g = TAILQ_FIRST(&t->ghosts)) != NULL)
+		ghost_release(t, g);
+	while ((g = LIST_FIRST(&t->gspare)) != NULL) {
+		LIST_REMOVE(g, bucket);
+		free(g);
+	}
+	free(t->gbuckets);
+}
+
+void
+flow_remember(struct flow_table *t, const struct flow *f, const void *memo,
+    size_t len)
+{
+	struct flow_ghost *g;
+
+	if (t->evicting.f != f || !f->established || f->lingering ||
+	    t->cfg.resume_max == 0 || len > FLOW_MEMO_MAX ||
+	    (g = ghost_get(t)) == NULL)
+		return;
+	g->tuple = f->tuple;
+	g->hash = f->hash;
+	g->resumed = f->resumed;
+	g->first_us = f->first_us;
+	g->evicted_us = t->evicting.ts_us;
+	memset(g->memo, 0, sizeof(g->memo));
+	memcpy(g->memo, memo, len);
+	LIST_INSERT_HEAD(&t->gbuckets[g->hash & (t->ngbuckets - 1)], g,
+	    bucket);
+	TAILQ_INSERT_TAIL(&t->ghosts, g, age);
+	t->stats.remembered++;
+}
+
+int
+flow_resumed(struct flow_table *t, const struct flow *f, void *memo,
+    size_t len)
+{
+	if (t->handoff_flow != f || f == NULL || len > FLOW_MEMO_MAX)
+		return 0;
+	memcpy(memo, t->handoff, len);
+	t->handoff_flow = NULL;
+	return 1;
+}
+
+/* Forget connections evicted longer than the idle timeout ago. */
+static void
+ghosts_expire(struct flow_table *t, uint64_t now_us)
+{
+	struct flow_ghost *g;
+
+	while ((g = TAILQ_FIRST(&t->ghosts)) != NULL &&
+	    g->evicted_us + t->cfg.idle_timeout_us < now_us)
+		ghost_release(t, g);
 }
 
 struct flow_table *
@@ -135,8 +289,11 @@ flow_table_new(const struct flow_config *cfg, flow_close_cb close_cb,
 		LIST_INIT(&t->buckets[i]);
 	TAILQ_INIT(&t->embryonic);
 	TAILQ_INIT(&t->main);
+	TAILQ_INIT(&t->learned);
 	TAILQ_INIT(&t->linger);
 	LIST_INIT(&t->spare);
+	TAILQ_INIT(&t->ghosts);
+	LIST_INIT(&t->gspare);
 	t->close_cb = close_cb;
 	t->arg = arg;
 	return t;
@@ -148,6 +305,8 @@ flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
 {
 	if (t->last == f)
 		t->last = NULL;
+	if (t->handoff_flow == f)
+		t->handoff_flow = NULL;
 	LIST_REMOVE(f, bucket);
 	TAILQ_REMOVE(lru_of(t, f), f, lru);
 	t->stats.active--;
@@ -174,6 +333,8 @@ flow_close_all(struct flow_table *t, enum flow_close_reason why,
 		flow_close(t, f, why, ts_us);
 	while ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
 		flow_close(t, f, why, ts_us);
+	while ((f = TAILQ_FIRST(&t->learned)) != NULL)
+		flow_close(t, f, why, ts_us);
 	while ((f = TAILQ_FIRST(&t->main)) != NULL)
 		flow_close(t, f, why, ts_us);
 }
@@ -190,10 +351,15 @@ flow_table_free(struct flow_table *t, uint64_t ts_us)
 		LIST_REMOVE(f, bucket);
 		free(f);
 	}
+	ghosts_free(t);
 	free(t->buckets);
 	free(t);
 }
 
+/*
+ * Make room, cheapest loss first: a finished flow, one without data, one
+ * with nothing left to learn, then the least recently active.
+ */
 static void
 evict_one(struct flow_table *t, uint64_t ts_us)
 {
@@ -203,9 +369,17 @@ evict_one(struct flow_table *t, uint64_t ts_us)
 		;	/* already finished: costs nothing to drop */
 	else if ((f = TAILQ_FIRST(&t->embryonic)) != NULL)
 		t->stats.evicted_embryonic++;
-	else if ((f = TAILQ_FIRST(&t->main)) == NULL)
+	else if ((f = TAILQ_FIRST(&t->learned)) != NULL) {
+		t->stats.evicted_learned++;
+		t->stats.evicted_data++;
+	} else if ((f = TAILQ_FIRST(&t->main)) != NULL)
+		t->stats.evicted_data++;
+	else
 		return;
+	t->evicting.f = f;
+	t->evicting.ts_us = ts_us;
 	flow_close(t, f, FLOW_CLOSE_EVICTED, ts_us);
+	t->evicting.f = NULL;
 }
 
 /* Client/server from the SYN bits, else the lower port is the server. */
@@ -234,10 +408,30 @@ orient(struct flow *f, const struct decode_pkt *p)
 	}
 }
 
+/*
+ * A remembered connection that p continues: take it out (its memo into the
+ * handoff) before an eviction could forget it. A SYN on its ports is a new
+ * connection: the old one is forgotten.
+ */
+static int
+resume_take(struct flow_table *t, const struct decode_pkt *p, uint32_t h,
+    struct flow_ghost *out)
+{
+	struct flow_ghost *g;
+
+	if ((g = ghost_find(t, p, h)) == NULL)
+		return 0;
+	*out = *g;
+	ghost_release(t, g);
+	return !(p->flags & DECODE_TH_SYN);
+}
+
 static struct flow *
 create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 {
+	struct flow_ghost g;
 	struct flow	*f;
+	int		 resume = resume_take(t, p, h, &g);
 
 	if (t->stats.active >= t->cfg.max_flows)
 		evict_one(t, p->ts_us);
@@ -252,6 +446,14 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 	orient(f, p);
 	f->hash = h;
 	f->first_us = f->last_us = p->ts_us;
+	if (resume) {
+		f->tuple = g.tuple;
+		f->first_us = g.first_us;
+		f->resumed = g.resumed + 1;
+		memcpy(t->handoff, g.memo, sizeof(t->handoff));
+		t->handoff_flow = f;
+		t->stats.resumed++;
+	}
 	reasm_stream_init(&f->stream);
 	LIST_INSERT_HEAD(&t->buckets[h & (t->nbuckets - 1)], f, bucket);
 	TAILQ_INSERT_TAIL(&t->embryonic, f, lru);
@@ -322,6 +524,16 @@ flow_mark_established(struct flow_table *t, struct flow *f)
 }
 
 void
+flow_mark_learned(struct flow_table *t, struct flow *f)
+{
+	if (f->learned || f->lingering || !f->established)
+		return;
+	TAILQ_REMOVE(&t->main, f, lru);
+	f->learned = 1;
+	TAILQ_INSERT_TAIL(&t->learned, f, lru);
+}
+
+void
 flow_linger(struct flow_table *t, struct flow *f, enum flow_close_reason why)
 {
 	if (f->lingering)
@@ -359,8 +571,10 @@ flow_set_limits(struct flow_table *t, const struct flow_config *cfg)
 size_t
 flow_expire(struct flow_table *t, uint64_t now_us)
 {
+	ghosts_expire(t, now_us);
 	return expire_list(t, &t->linger, t->cfg.linger_us, now_us) +
 	    expire_list(t, &t->embryonic, t->cfg.idle_timeout_us, now_us) +
+	    expire_list(t, &t->learned, t->cfg.idle_timeout_us, now_us) +
 	    expire_list(t, &t->main, t->cfg.idle_timeout_us, now_us);
 }
 

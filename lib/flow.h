@@ -3,10 +3,17 @@
  *
  * A flow is found from either direction of a connection (the key is
  * symmetric) with a hash keyed by a random seed, so crafted addresses cannot
- * build long chains. The table has a fixed capacity: when full, the least
- * recently active flow is closed to make room. Idle flows are expired by
- * packet time. Closing always goes through the close callback, so the
- * application session of an evicted flow is finished like any other.
+ * build long chains. The table has a fixed capacity: when full, a flow is
+ * closed to make room, chosen by what losing it costs: a finished one
+ * (lingering), then one without data (a SYN flood is all of them), then
+ * one with nothing left to learn (its owner said so), then the least
+ * recently active. Idle flows are expired by packet time. Closing always
+ * goes through the close callback, so the application session of an
+ * evicted flow is finished like any other.
+ *
+ * A connection evicted with data may be remembered (flow_remember()):
+ * when it is seen again, the new flow continues it (flow_resumed()), with
+ * the original orientation and start, and its owner's summary.
  */
 #ifndef STRIPWATCH_FLOW_H
 #define STRIPWATCH_FLOW_H
@@ -24,7 +31,7 @@ enum flow_close_reason {
 	FLOW_CLOSE_FIN = 0,	/* FIN delivered both ways */
 	FLOW_CLOSE_RST,		/* reset */
 	FLOW_CLOSE_IDLE,	/* idle longer than idle_timeout */
-	FLOW_CLOSE_EVICTED,	/* table full, oldest made room */
+	FLOW_CLOSE_EVICTED,	/* table full: made room */
 	FLOW_CLOSE_SHUTDOWN,	/* end of capture or program */
 	FLOW_CLOSE_NREASONS
 };
@@ -34,8 +41,13 @@ struct flow_config {
 	uint64_t	 idle_timeout_us; /* idle time before expiry */
 	uint64_t	 linger_us;	/* a finished flow absorbs late
 					   retransmissions this long */
+	uint32_t	 resume_max;	/* evicted connections remembered at
+					   most; 0 = none */
 	uint64_t	 seed[2];	/* hash key; 0,0 = pick at random */
 };
+
+/* Bytes of the owner's summary of an evicted connection (flow_remember). */
+#define FLOW_MEMO_MAX	64
 
 /* Endpoints of a connection, oriented client -> server. */
 struct flow_tuple {
@@ -53,14 +65,18 @@ struct flow {
 	uint8_t		 syn_seen;	/* orientation came from a SYN */
 	uint8_t		 established;	/* payload seen: on the main LRU */
 	uint8_t		 lingering;	/* finished, on the linger list */
+	uint8_t		 learned;	/* nothing left to learn: on the
+					   learned list */
+	uint32_t	 resumed;	/* times the connection was evicted
+					   and picked up again */
 	struct reasm_stream stream;	/* both directions' reassembly */
 	struct tcp_state tcp;		/* what each side's receiver accepts */
 	void		*app;		/* application session, owned by the
 					   close callback */
 	LIST_ENTRY(flow) bucket;	/* hash chain */
 	TAILQ_ENTRY(flow) lru;		/* least recently active first, on
-					   the embryonic, main or linger
-					   list */
+					   the embryonic, main, learned or
+					   linger list */
 };
 
 struct flow_stats {
@@ -70,8 +86,16 @@ struct flow_stats {
 	uint64_t	 peak;		/* most flows at once */
 	uint64_t	 not_created;	/* allocation failures */
 	uint64_t	 evicted_embryonic; /* evictions of flows without data */
+	uint64_t	 evicted_data;	/* evictions of flows with data */
+	uint64_t	 evicted_learned; /* ... of which nothing was left to
+					   learn */
 	uint64_t	 lingered;	/* finished flows removed after
 					   lingering */
+	uint64_t	 resumed;	/* evicted connections seen again and
+					   continued */
+	uint64_t	 resume_dropped; /* remembered connections forgotten
+					   for room (resume_max) */
+	uint64_t	 remembered;	/* evicted connections remembered now */
 };
 
 /* Called once per flow as it leaves the table; must release f->app. */
@@ -88,8 +112,8 @@ struct flow_table *flow_table_new(const struct flow_config *cfg,
 void	flow_table_free(struct flow_table *t, uint64_t ts_us);
 
 /*
- * Find the flow of packet p, creating it if needed (evicting the least
- * recently active flow when full, embryonic flows first). A flow is only
+ * Find the flow of packet p, creating it if needed (evicting one when
+ * full, in the order given at the top). A flow is only
  * created for a SYN or a segment with payload: stray ACKs and RSTs of
  * unknown connections return NULL with *created 0. *dir is set to REASM_TO_SERVER or
  * REASM_TO_CLIENT. *created is set to 1 for a new flow. Orientation of a new
@@ -107,6 +131,33 @@ struct flow *flow_lookup(struct flow_table *t, const struct decode_pkt *p,
  * sessions out of a full table.
  */
 void	flow_mark_established(struct flow_table *t, struct flow *f);
+
+/*
+ * The owner will learn nothing more from f (its parser is done: TLS
+ * handshake seen, not the protocol watched, ...): f is evicted before any
+ * flow that may still show something, so a full table costs no detection
+ * while such flows exist. O(1).
+ */
+void	flow_mark_learned(struct flow_table *t, struct flow *f);
+
+/*
+ * Only from the close callback of an eviction of a flow with data: remember
+ * the connection, with len (<= FLOW_MEMO_MAX) bytes of the owner's summary
+ * of it, until it is seen again (flow_resumed()), idles out
+ * (idle_timeout_us after the eviction) or a SYN reuses its ports. At most
+ * resume_max are kept; for room the oldest is forgotten (resume_dropped).
+ */
+void	flow_remember(struct flow_table *t, const struct flow *f,
+	    const void *memo, size_t len);
+
+/*
+ * Right after flow_lookup() created f: when f continues a remembered
+ * connection, copy the owner's summary (len bytes) to memo and return 1
+ * (f->resumed counts the pickups; f->first_us and f->tuple are the
+ * original connection's). Else 0.
+ */
+int	flow_resumed(struct flow_table *t, const struct flow *f, void *memo,
+	    size_t len);
 
 /*
  * The connection ended (FIN both ways, or RST) and its session was

@@ -78,6 +78,15 @@ static const char *const state_names[] = {
 	"greeting", "command", "auth", "tls_wait", "tls", "done"
 };
 
+/* struct mail_resume.bits; per direction: MAIL_R_CUT << dir, ... */
+#define MAIL_R_PENDING		0x0002	/* STARTTLS awaits its reply */
+#define MAIL_R_SRV_JUDGED	0x0004	/* see mail_session.srv_judged */
+#define MAIL_R_CUT		0x0010	/* a line was cut: skip to its end */
+#define MAIL_R_TLS		0x0040	/* the direction was reading TLS */
+#define MAIL_R_DONE		0x0100	/* nothing more wanted from it */
+#define MAIL_R_BODY		0x0400	/* inside a dot-terminated body */
+#define MAIL_R_RAW		0x1000	/* inside a counted run */
+
 static void	 line_end(struct mail_session *, int, const uint8_t *, size_t,
 		    uint64_t);
 static void	 line_reset(struct mail_session *, struct mail_dir *);
@@ -788,6 +797,84 @@ mail_end(struct mail_session *s)
 			continue;
 		line_end(s, dir, line_kept(d), d->len, d->raw);
 	}
+}
+
+void
+mail_session_save(const struct mail_session *s, struct mail_resume *r)
+{
+	const struct mail_dir *d;
+	int		 dir;
+
+	memset(r, 0, sizeof(*r));
+	r->flags = s->f.flags;
+	r->gaps = s->f.gaps;
+	r->ehlo_reply = s->f.ehlo_reply;
+	r->starttls_reply = s->f.starttls_reply;
+	r->proto = (uint8_t)s->f.proto;
+	r->state = (uint8_t)s->state;
+	r->bits = (s->starttls_pending ? MAIL_R_PENDING : 0) |
+	    (s->srv_judged ? MAIL_R_SRV_JUDGED : 0);
+	for (dir = 0; dir < 2; dir++) {
+		d = &s->d[dir];
+		if (d->in_line || d->skip)
+			r->bits |= MAIL_R_CUT << dir;
+		if (d->tls)
+			r->bits |= MAIL_R_TLS << dir;
+		if (d->done)
+			r->bits |= MAIL_R_DONE << dir;
+		if (d->mode == MAIL_MODE_BODY)
+			r->bits |= MAIL_R_BODY << dir;
+		if (d->mode == MAIL_MODE_RAW)
+			r->bits |= MAIL_R_RAW << dir;
+	}
+	if (s->ops->save != NULL)
+		s->ops->save(s, r);
+}
+
+/* One direction of a continuation: where its bytes can be read again. */
+static void
+resume_dir(struct mail_session *s, int dir, uint16_t bits)
+{
+	struct mail_dir	*d = &s->d[dir];
+
+	d->seen = 1;
+	d->skip = (bits & (MAIL_R_CUT << dir)) != 0;
+	/*
+	 * TLS records cannot be found again in the middle of a stream, and
+	 * the rest of a counted run went with the parser: what follows could
+	 * be its bytes read as commands.
+	 */
+	d->done = (bits & ((MAIL_R_DONE | MAIL_R_TLS | MAIL_R_RAW) << dir)) !=
+	    0;
+	if (bits & (MAIL_R_BODY << dir))
+		d->mode = MAIL_MODE_BODY;
+}
+
+struct mail_session *
+mail_session_resume(const struct mail_config *cfg, struct mail_stats *stats,
+    struct memcap *mem, const struct mail_resume *r)
+{
+	struct mail_session *s;
+
+	if ((s = mail_session_new((enum mail_proto)r->proto, cfg, stats,
+	    mem)) == NULL)
+		return NULL;
+	s->guessed = 1;		/* the first part chose the protocol */
+	s->f.flags = r->flags;
+	s->f.gaps = r->gaps;
+	s->f.ehlo_reply = r->ehlo_reply;
+	s->f.starttls_reply = r->starttls_reply;
+	s->state = r->state <= MAIL_ST_DONE ? (enum mail_state)r->state :
+	    MAIL_ST_DONE;
+	s->starttls_pending = (r->bits & MAIL_R_PENDING) != 0;
+	s->srv_judged = (r->bits & MAIL_R_SRV_JUDGED) != 0;
+	resume_dir(s, 0, r->bits);
+	resume_dir(s, 1, r->bits);
+	if (s->d[0].done && s->d[1].done)
+		s->state = MAIL_ST_DONE;
+	if (s->ops->resume != NULL)
+		s->ops->resume(s, r);
+	return s;
 }
 
 const struct mail_facts *

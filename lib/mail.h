@@ -136,6 +136,31 @@ enum mail_state {
 	MAIL_ST_DONE		/* nothing more to learn */
 };
 
+/* Commands awaiting their reply that survive an eviction (the oldest). */
+#define MAIL_RESUME_QUEUE	4
+
+/*
+ * What a session keeps when its connection is evicted from the flow
+ * table, to go on when the connection is seen again: the facts that
+ * detect.c and the outcome read (not their text: the session row written
+ * at the eviction holds it), the state, where each direction stood, the
+ * commands awaiting their reply. Partial lines, TLS records and the rest
+ * of a counted run are not kept: the continuation skips to the next line,
+ * or gives up a direction it can no longer frame.
+ */
+struct mail_resume {
+	uint32_t	 flags;		/* MAIL_F_* */
+	uint32_t	 gaps;
+	uint16_t	 ehlo_reply;
+	uint16_t	 starttls_reply;
+	uint16_t	 bits;		/* MAIL_R_* in mail.c */
+	uint8_t		 proto;		/* enum mail_proto */
+	uint8_t		 state;		/* enum mail_state */
+	uint8_t		 proto_bits;	/* the protocol's own */
+	uint8_t		 qlen;		/* entries in q */
+	uint8_t		 q[MAIL_RESUME_QUEUE]; /* oldest command first */
+};
+
 struct mail_session;
 struct memcap;
 
@@ -161,6 +186,18 @@ void	mail_gap(struct mail_session *s, int dir, uint32_t len);
 
 /* End of session: a last line without LF is parsed. */
 void	mail_end(struct mail_session *s);
+
+/* Keep what a continuation needs (before mail_end(): a line cut by the
+ * eviction is then skipped, not parsed twice). */
+void	mail_session_save(const struct mail_session *s, struct mail_resume *r);
+
+/*
+ * A session that continues one saved by mail_session_save(), for the
+ * bytes that follow in each direction. NULL on ENOMEM.
+ */
+struct mail_session *mail_session_resume(const struct mail_config *cfg,
+	    struct mail_stats *stats, struct memcap *mem,
+	    const struct mail_resume *r);
 
 const struct mail_facts *mail_session_facts(const struct mail_session *s);
 

@@ -105,6 +105,12 @@ struct mail_proto_ops {
 	 * this protocol (its greeting, a command only it has).
 	 */
 	int	(*claims)(int dir, const uint8_t *, size_t);
+	/* Add the protocol's part to a session being saved (may be NULL):
+	 * proto_bits, and the commands awaiting replies in q. */
+	void	(*save)(const struct mail_session *, struct mail_resume *);
+	/* Take it back in a continuation, after mail.c's part (may be
+	 * NULL). */
+	void	(*resume)(struct mail_session *, const struct mail_resume *);
 };
 
 extern const struct mail_proto_ops smtp_ops;

@@ -8,14 +8,34 @@
 
 #include "pipeline.h"
 
-/* The application side of one flow: the SMTP parser and its verdicts. */
+/* The application side of one flow: the mail parser and its verdicts. */
 struct session {
 	struct pipeline	*p;
 	struct flow	*flow;
 	struct mail_session *mail;
 	struct detect_state det;
 	uint64_t	 id;		/* 0 until first needed */
+	uint8_t		 learned;	/* the flow table was told */
+	uint8_t		 was_smtp;	/* continued: counted as an SMTP
+					   session before its eviction */
+	uint8_t		 unchanged;	/* continued with nothing left to
+					   learn: its row is written already */
 };
+
+/*
+ * What survives of a session whose connection is evicted from a full flow
+ * table (flow_remember()): the continuation takes the same id, raises no
+ * kind twice, and its row merges into the first one (store.c).
+ */
+struct session_memo {
+	uint64_t	 id;
+	struct detect_state det;
+	struct mail_resume mail;
+	struct reasm_mark reasm;
+};
+
+_Static_assert(sizeof(struct session_memo) <= FLOW_MEMO_MAX,
+    "a session's memo fits in the flow table's memory");
 
 struct pipeline {
 	struct pipeline_config cfg;
@@ -67,6 +87,20 @@ session_check(struct session *s, uint64_t ts_us)
 	    session_id(s), ts_us);
 }
 
+/*
+ * Once the parser is done (TLS handshake read, not SMTP, 421), nothing
+ * more can be learned from the connection: the flow table evicts it
+ * before any that may still show a strip.
+ */
+static void
+session_learned(struct session *s)
+{
+	if (s->learned || mail_session_state(s->mail) != MAIL_ST_DONE)
+		return;
+	s->learned = 1;
+	flow_mark_learned(s->p->flows, s->flow);
+}
+
 static int
 app_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts_us)
 {
@@ -77,6 +111,7 @@ app_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts_us)
 		return REASM_MORE;
 	enough = mail_data(s->mail, dir, buf, len);
 	session_check(s, ts_us);
+	session_learned(s);
 	return enough ? REASM_ENOUGH : REASM_MORE;
 }
 
@@ -89,6 +124,7 @@ app_gap(void *app, int dir, uint32_t len, uint64_t ts_us)
 		return;
 	mail_gap(s->mail, dir, len);
 	session_check(s, ts_us);
+	session_learned(s);
 }
 
 static void
@@ -105,12 +141,27 @@ app_conflict(void *app, int dir, uint32_t seq, const uint8_t *old_bytes,
 	    session_id(s), ts_us, old_bytes, new_bytes, len);
 }
 
-/* The connection ended: drain reassembly, record the session, free it. */
+/* An evicted connection: keep what its continuation needs. */
+static void
+session_remember(struct pipeline *p, struct flow *f, struct session *s,
+    struct session_memo *m)
+{
+	m->id = s->id;
+	m->det = s->det;
+	reasm_stream_mark(&f->stream, &m->reasm);
+	flow_remember(p->flows, f, m, sizeof(*m));
+}
+
+/*
+ * The connection ended or was evicted: drain reassembly, record the
+ * session, free it. A continuation is counted once, with its first part.
+ */
 static void
 session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
     uint64_t ts_us)
 {
 	struct session	*s = f->app;
+	struct session_memo m;
 	struct detect_session rec;
 	const struct mail_facts *facts;
 
@@ -119,16 +170,26 @@ session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
 		return;
 	}
 	reasm_flush(&p->reasm, &f->stream, s, ts_us);
+	memset(&m, 0, sizeof(m));
+	if (why == FLOW_CLOSE_EVICTED)
+		mail_session_save(s->mail, &m.mail);
 	mail_end(s->mail);
 	facts = mail_session_facts(s->mail);
-	if (facts->flags & MAIL_F_PROTO) {
+	/* Evicted again with nothing learned: the row would be the same
+	 * (end_ts aside), and a full table churns these. */
+	if (why == FLOW_CLOSE_EVICTED && s->unchanged)
+		;
+	else if (facts->flags & MAIL_F_PROTO) {
 		/* end_ts is the last packet, not when expiry noticed it. */
 		detect_finish(&p->detect, &s->det, facts, &f->tuple,
 		    session_id(s), f->first_us, f->last_us,
 		    flow_close_reason_name(why), &rec);
-		p->stats.sessions++;
-	} else
+		if (!s->was_smtp)
+			p->stats.sessions++;
+	} else if (f->resumed == 0)
 		p->stats.not_smtp++;
+	if (why == FLOW_CLOSE_EVICTED)
+		session_remember(p, f, s, &m);
 	mail_session_free(s->mail);
 	free(s);
 	f->app = NULL;
@@ -142,21 +203,43 @@ flow_closed(void *arg, struct flow *f, enum flow_close_reason why,
 	session_end(arg, f, why, ts_us);
 }
 
+/* A continuation of a session evicted before: id, verdicts, parser and
+ * stream positions carry over. */
+static struct mail_session *
+session_resume(struct pipeline *p, struct session *s,
+    const struct session_memo *m)
+{
+	s->id = m->id;
+	s->det = m->det;
+	s->det.resumed = s->flow->resumed;
+	s->was_smtp = (m->mail.flags & MAIL_F_PROTO) != 0;
+	reasm_stream_resume(&s->flow->stream, &m->reasm);
+	return mail_session_resume(&p->cfg.mail, &p->stats.mail, &p->smtp_mem,
+	    &m->mail);
+}
+
 static struct session *
 session_new(struct pipeline *p, struct flow *f)
 {
 	struct session	*s;
+	struct session_memo m;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->mail = mail_session_new(
-	    mail_proto_by_port(f->tuple.server_port), &p->cfg.mail,
-	    &p->stats.mail, &p->smtp_mem)) == NULL) {
+	s->p = p;
+	s->flow = f;
+	if (flow_resumed(p->flows, f, &m, sizeof(m)))
+		s->mail = session_resume(p, s, &m);
+	else
+		s->mail = mail_session_new(
+		    mail_proto_by_port(f->tuple.server_port), &p->cfg.mail,
+		    &p->stats.mail, &p->smtp_mem);
+	if (s->mail == NULL) {
 		free(s);
 		return NULL;
 	}
-	s->p = p;
-	s->flow = f;
+	session_learned(s);
+	s->unchanged = s->learned && f->resumed > 0;
 	return s;
 }
 

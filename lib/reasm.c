@@ -17,14 +17,21 @@
  * or the queued bytes): when they differ, ops->conflict reports both
  * versions, which is what tells the operator the two views differ
  * (Ptacek-Newsham evasion, a tampering middlebox, or a broken stack).
+ * When the memcap refuses a direction its ring, the last REASM_DIGESTS
+ * delivered segments are kept as keyed digests instead: a retransmission
+ * that covers one is hashed over the same range, and a difference is
+ * reported without the first copy's bytes. Bytes that can be compared
+ * neither way are counted (unchecked).
  *
  * Memory: every queued segment (struct and bytes) and every ring is charged
- * to ctx->mem_used before it is allocated; nothing else is allocated.
+ * to ctx->mem_used before it is allocated; nothing else is allocated (the
+ * digests are inline).
  */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "reasm.h"
 
 /* Sequence number comparison modulo 2^32, as in RFC 1982 / BSD tcp_seq.h. */
@@ -65,6 +72,9 @@
 #define REASM_D_ACKED	0x20	/* ack_max is valid */
 #define REASM_D_RST	0x40	/* a reset was sent in this direction */
 #define REASM_D_NORING	0x80	/* ring refused by the memcap: do not retry */
+/* What a continuation keeps (reasm_stream_mark()). */
+#define REASM_D_KEPT	(REASM_D_BASE | REASM_D_FIN | REASM_D_DONE | \
+			    REASM_D_STOP)
 
 struct reasm_seg {
 	TAILQ_ENTRY(reasm_seg) entry;	/* in reasm_dir.ooo, by seq */
@@ -114,6 +124,11 @@ static void	 dir_stop(struct reasm_call *);
 static void	 report_diff(struct reasm_call *, struct reasm_in *, uint32_t,
 		    const uint8_t *, const uint8_t *, uint32_t);
 static void	 compare_recent(struct reasm_call *, struct reasm_in *,
+		    uint32_t);
+static uint32_t	 digest_of(const struct reasm_ctx *, const uint8_t *,
+		    uint32_t);
+static void	 digest_add(struct reasm_call *, const uint8_t *, uint32_t);
+static void	 compare_digests(struct reasm_call *, struct reasm_in *,
 		    uint32_t);
 static void	 compare_queued(struct reasm_call *, struct reasm_in *,
 		    const struct reasm_seg *);
@@ -391,10 +406,15 @@ compare_recent(struct reasm_call *c, struct reasm_in *in, uint32_t n)
 	const uint8_t	*new = in->buf;
 	uint64_t	 idx;
 
-	if (d->recent == NULL || d->recent_len == 0)
+	if (c->ctx->cfg.conflict_window == 0 || n == 0)
 		return;
+	if (d->recent == NULL) {
+		compare_digests(c, in, n);
+		return;
+	}
 	back = d->next_seq - seq;
 	if (back > d->recent_len) {
+		c->ctx->stats.unchecked++;	/* older than the ring */
 		skip = back - d->recent_len;
 		if (skip >= n)
 			return;
@@ -416,6 +436,56 @@ compare_recent(struct reasm_call *c, struct reasm_in *in, uint32_t n)
 		idx = d->recent_size - back;
 	}
 	report_diff(c, in, seq, d->recent + idx, new, n);
+}
+
+static uint32_t
+digest_of(const struct reasm_ctx *ctx, const uint8_t *buf, uint32_t n)
+{
+	return (uint32_t)hash_siphash(ctx->key, buf, n);
+}
+
+/* Remember n delivered bytes by their digest (no ring to keep them). */
+static void
+digest_add(struct reasm_call *c, const uint8_t *buf, uint32_t n)
+{
+	struct reasm_dir *d = c->d;
+	struct reasm_digest *g = &d->digest[d->digest_next];
+
+	g->seq = d->next_seq;
+	g->len = n;
+	g->hash = digest_of(c->ctx, buf, n);
+	d->digest_next = (d->digest_next + 1) % REASM_DIGESTS;
+}
+
+/*
+ * The first n bytes of in, all delivered before, against the digests of
+ * the segments they cover whole. A piece covering no whole segment cannot
+ * be compared: counted.
+ */
+static void
+compare_digests(struct reasm_call *c, struct reasm_in *in, uint32_t n)
+{
+	struct reasm_dir *d = c->d;
+	const struct reasm_digest *g;
+	uint32_t	 covered = 0, off, i;
+
+	for (i = 0; i < REASM_DIGESTS; i++) {
+		g = &d->digest[i];
+		if (g->len == 0 || SEQ_LT(g->seq, in->seq) ||
+		    SEQ_GT(g->seq + g->len, in->seq + n))
+			continue;
+		off = g->seq - in->seq;
+		covered += g->len;
+		if (digest_of(c->ctx, in->buf + off, g->len) == g->hash)
+			continue;
+		in->conflict = 1;
+		c->ctx->stats.conflicts++;
+		if (c->ctx->ops->conflict != NULL)
+			c->ctx->ops->conflict(c->app, c->dir, g->seq, NULL,
+			    in->buf + off, g->len, c->ts_us);
+	}
+	if (covered < n)
+		c->ctx->stats.unchecked++;
 }
 
 /* The unhandled bytes of in that fall inside queued segment q. */
@@ -459,6 +529,8 @@ deliver(struct reasm_call *c, const uint8_t *buf, uint32_t n)
 			n = (uint32_t)room;
 	}
 	ring_append(c, buf, n);
+	if (d->recent == NULL && ctx->cfg.conflict_window > 0)
+		digest_add(c, buf, n);
 	d->next_seq += n;
 	d->delivered += n;
 	ctx->stats.bytes += n;
@@ -861,6 +933,7 @@ reasm_ctx_init(struct reasm_ctx *ctx, const struct reasm_ops *ops,
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->ops = ops;
 	ctx->cfg = *cfg;
+	hash_seed(ctx->key);
 }
 
 void
@@ -950,6 +1023,33 @@ reasm_flush(struct reasm_ctx *ctx, struct reasm_stream *s, void *app,
 		flush_dir(&c);
 	}
 	reasm_stream_free(ctx, s);
+}
+
+void
+reasm_stream_mark(const struct reasm_stream *s, struct reasm_mark *m)
+{
+	int	 dir;
+
+	memset(m, 0, sizeof(*m));
+	for (dir = 0; dir < 2; dir++) {
+		m->next_seq[dir] = s->dir[dir].next_seq;
+		m->fin_seq[dir] = s->dir[dir].fin_seq;
+		m->flags[dir] = s->dir[dir].flags & REASM_D_KEPT;
+	}
+}
+
+void
+reasm_stream_resume(struct reasm_stream *s, const struct reasm_mark *m)
+{
+	struct reasm_dir *d;
+	int		 dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		d = &s->dir[dir];
+		d->flags = m->flags[dir] & REASM_D_KEPT;
+		d->next_seq = d->isn = m->next_seq[dir];
+		d->fin_seq = m->fin_seq[dir];
+	}
 }
 
 void

@@ -36,8 +36,9 @@ struct reasm_ops {
 	/*
 	 * A segment overlapped bytes already received in direction dir with
 	 * different content. old/new are the differing overlap, len bytes
-	 * each, at sequence number seq. Which version was delivered is the
-	 * documented policy in reasm.c.
+	 * each, at sequence number seq; old is NULL when only a digest of
+	 * the first copy was kept (then len is the digested range). Which
+	 * version was delivered is the documented policy in reasm.c.
 	 */
 	void	(*conflict)(void *app, int dir, uint32_t seq,
 		    const uint8_t *old_bytes, const uint8_t *new_bytes,
@@ -77,12 +78,16 @@ struct reasm_stats {
 					   outside any possible window, SYN
 					   contradicting data already seen,
 					   or bytes past the FIN */
+	uint64_t	 unchecked;	/* segments with bytes received before
+					   that could not be compared: neither
+					   kept nor digested any more */
 };
 
 /* Shared state of all streams of one pipeline. */
 struct reasm_ctx {
 	const struct reasm_ops *ops;
 	struct reasm_config cfg;
+	uint64_t	 key[2];	/* SipHash key of the digests */
 	size_t		 mem_used;	/* bytes charged now */
 	size_t		 mem_peak;	/* high-water mark */
 	struct reasm_stats stats;
@@ -90,6 +95,20 @@ struct reasm_ctx {
 
 struct reasm_seg;
 TAILQ_HEAD(reasm_seglist, reasm_seg);
+
+/*
+ * Delivered segments remembered by a digest when the memcap refuses the
+ * ring of their bytes: a retransmission covering one is hashed over the
+ * same range and compared, so conflicts are still seen under memory
+ * pressure. Inline, 48 bytes per direction.
+ */
+#define REASM_DIGESTS	4
+
+struct reasm_digest {
+	uint32_t	 seq;		/* first byte */
+	uint32_t	 len;		/* bytes, 0 = unused */
+	uint32_t	 hash;		/* keyed SipHash of them, 32 bits */
+};
 
 struct reasm_dir {
 	uint32_t	 next_seq;	/* next byte to deliver */
@@ -112,10 +131,19 @@ struct reasm_dir {
 					   bytes (REASM_D_ACKED) */
 	uint64_t	 hole_us;	/* packet time that ACK was seen, 0 if
 					   no confirmed hole waits */
+	struct reasm_digest digest[REASM_DIGESTS]; /* without a ring */
+	uint32_t	 digest_next;	/* slot of the next digest */
 };
 
 struct reasm_stream {
 	struct reasm_dir dir[2];	/* REASM_TO_SERVER, REASM_TO_CLIENT */
+};
+
+/* Where each direction of a stream stood, to continue it (an eviction). */
+struct reasm_mark {
+	uint32_t	 next_seq[2];	/* next byte to deliver */
+	uint32_t	 fin_seq[2];	/* FIN, when flags say so */
+	uint8_t		 flags[2];	/* REASM_D_* kept (reasm.c) */
 };
 
 /* Set up the shared context; ops must outlive it. */
@@ -142,6 +170,16 @@ int	reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
  */
 void	reasm_flush(struct reasm_ctx *ctx, struct reasm_stream *s, void *app,
 	    uint64_t ts_us);
+
+/* Where s stands (after reasm_flush(): nothing is queued). */
+void	reasm_stream_mark(const struct reasm_stream *s, struct reasm_mark *m);
+
+/*
+ * Continue, in the fresh stream s, a stream marked by reasm_stream_mark():
+ * each direction expects the byte after the last one delivered, so what
+ * was lost in between is a gap and what was delivered already a duplicate.
+ */
+void	reasm_stream_resume(struct reasm_stream *s, const struct reasm_mark *m);
 
 /* Release all memory of s without delivering anything. */
 void	reasm_stream_free(struct reasm_ctx *ctx, struct reasm_stream *s);

@@ -562,6 +562,38 @@ smtp_release(struct mail_session *m)
 	text_field_free(&s->r_masked);
 }
 
+/* struct mail_resume.proto_bits */
+#define SMTP_R_GREETED		0x01	/* the greeting is behind us */
+
+static void
+smtp_save(const struct mail_session *m, struct mail_resume *r)
+{
+	const struct smtp_session *s = (const struct smtp_session *)m;
+	uint32_t	 i;
+
+	r->proto_bits = s->greeted ? SMTP_R_GREETED : 0;
+	/* A reply cut in the middle cannot be paired: its end will be read
+	 * as unpaired, as after a gap (smtp_gap()). */
+	if (s->r_lines > 0)
+		return;
+	for (i = 0; i < s->q.len && i < MAIL_RESUME_QUEUE; i++)
+		r->q[i] = (s->q.q != NULL ? s->q.q : s->q.qin)[(s->q.head + i) %
+		    s->q.cap];
+	r->qlen = (uint8_t)i;
+}
+
+static void
+smtp_resume(struct mail_session *m, const struct mail_resume *r)
+{
+	struct smtp_session *s = (struct smtp_session *)m;
+	uint32_t	 i;
+
+	s->greeted = (r->proto_bits & SMTP_R_GREETED) != 0;
+	m->f.ehlo_count = (r->flags & (MAIL_F_EHLO | MAIL_F_HELO)) ? 1 : 0;
+	for (i = 0; i < r->qlen && i < MAIL_RESUME_QUEUE; i++)
+		mail_q_push(m, &s->q, r->q[i]);
+}
+
 /* A reply code from the server, or a verb only SMTP has from the client. */
 static int
 smtp_claims(int dir, const uint8_t *p, size_t n)
@@ -585,4 +617,6 @@ const struct mail_proto_ops smtp_ops = {
 	.gap = smtp_gap,
 	.release = smtp_release,
 	.claims = smtp_claims,
+	.save = smtp_save,
+	.resume = smtp_resume,
 };

@@ -89,6 +89,7 @@ enum store_stmt {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_INS_SESSION,
+	ST_MERGE_SESSION,
 	ST_INS_EVENT,
 	ST_INS_STAT,
 	ST_NEXT_ID,
@@ -108,8 +109,40 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "client_ip, client_port, server_ip, server_port, helo, banner, "
 	    "starttls_offered, starttls_requested, starttls_reply, "
 	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
-	    "cert_sha256, gaps, events, close_reason) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "cert_sha256, gaps, events, close_reason, resumed) VALUES (?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/*
+	 * A connection evicted and seen again: its continuation's row (same
+	 * id) completes the first one. The continuation carries the verdicts
+	 * and counts over (outcome, events, gaps are its own); text the
+	 * continuation could not see is kept.
+	 */
+	[ST_MERGE_SESSION] = "INSERT INTO sessions (id, start_ts, end_ts, "
+	    "client_ip, client_port, server_ip, server_port, helo, banner, "
+	    "starttls_offered, starttls_requested, starttls_reply, "
+	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
+	    "cert_sha256, gaps, events, close_reason, resumed) VALUES (?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (id) DO UPDATE SET "
+	    "start_ts = min(start_ts, excluded.start_ts), "
+	    "end_ts = max(end_ts, excluded.end_ts), "
+	    "helo = coalesce(helo, excluded.helo), "
+	    "banner = coalesce(banner, excluded.banner), "
+	    "starttls_offered = max(starttls_offered, "
+	    "excluded.starttls_offered), "
+	    "starttls_requested = max(starttls_requested, "
+	    "excluded.starttls_requested), "
+	    "starttls_reply = coalesce(excluded.starttls_reply, "
+	    "starttls_reply), "
+	    "tls_established = max(tls_established, excluded.tls_established), "
+	    "outcome = excluded.outcome, "
+	    "tls_version = coalesce(excluded.tls_version, tls_version), "
+	    "tls_cipher = coalesce(excluded.tls_cipher, tls_cipher), "
+	    "tls_sni = coalesce(excluded.tls_sni, tls_sni), "
+	    "cert_sha256 = coalesce(excluded.cert_sha256, cert_sha256), "
+	    "gaps = excluded.gaps, events = max(events, excluded.events), "
+	    "close_reason = excluded.close_reason, "
+	    "resumed = excluded.resumed",
 	[ST_INS_EVENT] = "INSERT INTO events (ts, session_id, kind, severity, "
 	    "client_ip, client_port, server_ip, server_port, evidence) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -224,6 +257,9 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE sensor ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  name TEXT NOT NULL);",
+	/* 4 -> 5: sessions continued after their connection was evicted
+	 * from a full flow table (one row, merged). */
+	"ALTER TABLE sessions ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -787,8 +823,10 @@ store_write_event(struct store *st, const struct store_event_row *r)
 static int
 store_write_session(struct store *st, const struct store_session_row *r)
 {
-	sqlite3_stmt	*s = st->stmt[ST_INS_SESSION];
 	const struct detect_session *ds = &r->s;
+	enum store_stmt	 which = ds->resumed > 0 ? ST_MERGE_SESSION :
+			    ST_INS_SESSION;
+	sqlite3_stmt	*s = st->stmt[which];
 	char		 t0[TEXT_TIME_LEN], t1[TEXT_TIME_LEN];
 	char		 cli[STORE_ADDR_MAX], srv[STORE_ADDR_MAX];
 	uint32_t	 bits;
@@ -821,13 +859,14 @@ store_write_session(struct store *st, const struct store_session_row *r)
 	    store_bind_text(s, 18, ds->cert_sha256) == SQLITE_OK &&
 	    sqlite3_bind_int64(s, 19, ds->gaps) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 20, nev) == SQLITE_OK &&
-	    store_bind_text(s, 21, r->close_reason) == SQLITE_OK;
+	    store_bind_text(s, 21, r->close_reason) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 22, ds->resumed) == SQLITE_OK;
 	if (!ok) {
 		store_seterr(st, "%s", sqlite3_errmsg(st->db));
 		sqlite3_clear_bindings(s);
 		return SQLITE_ERROR;
 	}
-	return store_step(st, ST_INS_SESSION);
+	return store_step(st, which);
 }
 
 static int

@@ -21,7 +21,7 @@
 #include "detect.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 struct store_config {
 	uint32_t	 queue_max;	/* rows waiting in memory at most */

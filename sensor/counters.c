@@ -40,6 +40,10 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "flows_active", ps->flow->active },
 		{ "evictions", ps->flow->closed[FLOW_CLOSE_EVICTED] },
 		{ "evictions_no_data", ps->flow->evicted_embryonic },
+		{ "evictions_data", ps->flow->evicted_data },
+		{ "evictions_learned", ps->flow->evicted_learned },
+		{ "resumed", ps->flow->resumed },
+		{ "resume_forgotten", ps->flow->resume_dropped },
 		{ "idle_expired", ps->flow->closed[FLOW_CLOSE_IDLE] },
 		{ "after_end", ps->after_end },
 		{ "bad_checksum", ps->tcp.bad_checksum +
@@ -58,6 +62,7 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "ack_holes_filled", ps->reasm.ack_holes_filled },
 		{ "duplicates", ps->reasm.duplicates },
 		{ "conflicts", ps->reasm.conflicts },
+		{ "overlaps_unchecked", ps->reasm.unchecked },
 		{ "memcap_hits", ps->reasm.memcap_hits },
 		{ "ooo_limit_hits", ps->reasm.ooo_limit },
 		{ "depth_reached", ps->reasm.depth_reached },
@@ -104,29 +109,6 @@ sensor_log_stats(struct sensor *s)
 		used += (size_t)snprintf(line + used, sizeof(line) - used,
 		    " %s=%" PRIu64, c[i].name, c[i].value);
 	log_info("%s", line);
-}
-
-/*
- * A memory cap that refused something since it was last logged is logged
- * with how often, at most once per stats_interval of packet time (now_us
- * UINT64_MAX: now, for the summary at exit).
- */
-void
-counters_log_caps(struct sensor *s, uint64_t now_us)
-{
-	const struct pipeline_stats *ps;
-
-	if (now_us < s->next_cap_log_us)
-		return;
-	ps = pipeline_get_stats(s->pipe);
-	if (ps->smtp_memcap_hits == s->smtp_memcap_logged)
-		return;
-	log_warnx("smtp_memcap of %" PRIu64 " bytes reached: %" PRIu64
-	    " SMTP buffers refused (lines cut short, commands or TLS "
-	    "messages not read)", s->cfg.smtp_memcap,
-	    ps->smtp_memcap_hits - s->smtp_memcap_logged);
-	s->smtp_memcap_logged = ps->smtp_memcap_hits;
-	s->next_cap_log_us = now_us + s->cfg.stats_interval * 1000000ULL;
 }
 
 /*

@@ -106,6 +106,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	pipeline_tick(l->s->pipe, w > now ? w : now);
 	sensor_outputs_news(l->s);
+	limits_check(l->s, w > now ? w : now);
 }
 
 static void
@@ -279,6 +280,7 @@ reload_settings(struct live *l)
 	    was.db_flush_interval_ms);
 	rearm(l->ev_stats, s->cfg.stats_interval * 1000,
 	    was.stats_interval * 1000);
+	limits_reload(s);
 	log_info("reload: %d settings changed, %d of them need a restart",
 	    changed, restart);
 	return 0;

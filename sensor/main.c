@@ -63,6 +63,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->flow.max_flows = (uint32_t)c->max_flows;
 	pc->flow.idle_timeout_us = c->flow_idle_timeout * 1000000ULL;
 	pc->flow.linger_us = c->flow_linger * 1000000ULL;
+	pc->flow.resume_max = (uint32_t)c->flow_resume_max;
 	pc->frag.memcap = (size_t)c->frag_memcap;
 	pc->frag.max_datagrams = (uint32_t)c->frag_max_datagrams;
 	pc->frag.timeout_us = c->frag_timeout * 1000000ULL;
@@ -227,8 +228,8 @@ housekeeping(struct sensor *s, uint64_t now_us)
 	if (now_us >= s->next_tick_us) {
 		checksum_notice(s, now_us);
 		pipeline_tick(s->pipe, now_us);
-		counters_log_caps(s, now_us);
 		sensor_outputs_news(s);
+		limits_check(s, now_us);
 		s->next_tick_us = now_us + SENSOR_TICK_US;
 	}
 	if (now_us >= s->next_flush_us) {
@@ -445,6 +446,7 @@ sensor_open_outputs(struct sensor *s)
 	    load_server, pipeline_history(s->pipe)) == -1)
 		log_warnx("database %s: cannot read server history: %s",
 		    s->cfg.database, store_error(s->store));
+	limits_init(s);
 }
 
 /*
@@ -533,7 +535,7 @@ sensor_close_outputs(struct sensor *s)
 	checksum_notice(s, UINT64_MAX);
 	if (final_flush(s) == -1)
 		s->errors++;
-	counters_log_caps(s, UINT64_MAX);
+	limits_flush(s, pipeline_now(s->pipe));
 	counters_json(s, wall_now_us());
 	if (s->verbose)
 		sensor_log_stats(s);

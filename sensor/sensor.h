@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "alert.h"
+#include "caplog.h"
 #include "config.h"
 #include "detect.h"
 #include "jsonlog.h"
@@ -69,11 +70,10 @@ struct sensor {
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
-	uint64_t	 smtp_memcap_logged; /* smtp_memcap_hits last logged */
-	uint64_t	 next_cap_log_us; /* packet time a cap may be logged */
 	uint64_t	 offload_told;	/* offloading senders logged so far */
 	uint64_t	 offload_next_us; /* packet time the next such line
 					   may be logged */
+	struct caplog	 limits;	/* limits reached, said in the log */
 };
 
 /* One named counter; counters.c lists them all. */
@@ -85,7 +85,6 @@ struct counter {
 
 /* counters.c */
 size_t	 counters_collect(struct sensor *s, struct counter *c, size_t max);
-void	 counters_log_caps(struct sensor *s, uint64_t now_us);
 void	 counters_json(struct sensor *s, uint64_t now_us);
 
 /* capture.c */
@@ -100,6 +99,12 @@ int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
 	    char *out, size_t outlen, char *err, size_t len);
 int	 capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key,
 	    char *err, size_t len);
+
+/* limits.c */
+void	 limits_init(struct sensor *s);
+void	 limits_reload(struct sensor *s);
+void	 limits_check(struct sensor *s, uint64_t now_us);
+void	 limits_flush(struct sensor *s, uint64_t now_us);
 
 /* priv.c */
 void	 priv_drop(const char *user);

@@ -284,6 +284,55 @@ test_conflict_once(void **state)
 	    "reassembly_conflict");
 }
 
+/* Only a digest of the first copy was kept: the evidence says so. */
+static void
+test_conflict_digest_only(void **state)
+{
+	struct fixture	*fx = *state;
+
+	detect_conflict(&fx->d, &fx->st, &fx->t, 7, 5, NULL,
+	    (const uint8_t *)"250-XXXXXXXA\r\n", 14);
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_string_equal(fx->rec.ev[0].evidence, "kept=(not kept: its "
+	    "digest differs over these 14 bytes) other=[250-XXXXXXXA\\r\\n]");
+}
+
+/*
+ * A session continued after an eviction carries its detect_state: a kind
+ * raised before is not raised again, the server's history counts the
+ * session once, and the row says how often it was continued.
+ */
+static void
+test_continuation(void **state)
+{
+	struct fixture	*fx = *state;
+	struct history_config hc = { 16, 1, { 1, 2 } };
+	struct history	*h = history_new(&hc);
+	struct detect_state saved;
+
+	assert_non_null(h);
+	detect_init(&fx->d, &fx->sink, 1, h);
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY;
+	fx->f.starttls_reply = 454;
+	text(&fx->f.starttls_line, "454 4.7.0 no");
+	update(fx, 10);
+	assert_int_equal(fx->rec.nevents, 1);
+	finish(fx);				/* evicted */
+	assert_int_equal(history_find(h, &fx->t.server, 25)->sessions, 1);
+	saved = fx->st;				/* in the eviction's memo */
+	memset(&fx->st, 0, sizeof(fx->st));
+	fx->st = saved;				/* the continuation's */
+	fx->st.resumed = 1;
+	finish(fx);				/* its end */
+	assert_int_equal(fx->rec.nevents, 1);
+	assert_int_equal(fx->rec.nsessions, 2);
+	assert_int_equal(fx->rec.s.resumed, 1);
+	assert_string_equal(fx->rec.s.outcome, DETECT_OUTCOME_REFUSED);
+	assert_int_equal(history_find(h, &fx->t.server, 25)->sessions, 1);
+	history_free(h);
+}
+
 static void
 test_not_smtp_not_recorded(void **state)
 {
@@ -343,6 +392,8 @@ main(void)
 		    setup),
 		cmocka_unit_test_setup(test_escaping, setup),
 		cmocka_unit_test_setup(test_conflict_once, setup),
+		cmocka_unit_test_setup(test_conflict_digest_only, setup),
+		cmocka_unit_test_setup(test_continuation, setup),
 		cmocka_unit_test_setup(test_not_smtp_not_recorded, setup),
 		cmocka_unit_test_setup(test_incomplete_and_plaintext, setup),
 		cmocka_unit_test_setup(test_banner_masked_is_info, setup),

@@ -1,7 +1,8 @@
 /*
  * test_flow.c: the connection table: SipHash against its published test
  * vector, symmetric lookup and orientation, idle expiry, eviction order
- * (embryonic flows first) and the close callback on every path.
+ * (embryonic flows first, then those with nothing left to learn), the
+ * memory of evicted connections, and the close callback on every path.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,12 +22,14 @@ struct closed {
 	int		 n;
 	uint16_t	 client_port[64];
 	enum flow_close_reason why[64];
+	struct flow_table *t;		/* remember evicted flows in it */
 };
 
 static void
 on_close(void *arg, struct flow *f, enum flow_close_reason why, uint64_t ts)
 {
 	struct closed	*c = arg;
+	uint16_t	 memo = f->tuple.client_port;
 
 	(void)ts;
 	if (c->n < 64) {
@@ -34,20 +37,30 @@ on_close(void *arg, struct flow *f, enum flow_close_reason why, uint64_t ts)
 		c->why[c->n] = why;
 	}
 	c->n++;
+	if (c->t != NULL)
+		flow_remember(c->t, f, &memo, sizeof(memo));
 }
 
 static struct flow_table *
-table(uint32_t max, uint64_t idle_us, struct closed *c)
+table_resume(uint32_t max, uint64_t idle_us, uint32_t resume_max,
+    struct closed *c)
 {
 	struct flow_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.max_flows = max;
 	cfg.idle_timeout_us = idle_us;
+	cfg.resume_max = resume_max;
 	cfg.seed[0] = 1;
 	cfg.seed[1] = 2;
 	memset(c, 0, sizeof(*c));
 	return flow_table_new(&cfg, on_close, c);
+}
+
+static struct flow_table *
+table(uint32_t max, uint64_t idle_us, struct closed *c)
+{
+	return table_resume(max, idle_us, 0, c);
 }
 
 /* Appendix A of Aumasson & Bernstein, "SipHash: a fast short-input PRF":
@@ -257,6 +270,133 @@ test_eviction_order(void **state)
 	flow_table_free(t, 60000);
 }
 
+/*
+ * By what losing a flow costs: one without data, then those with nothing
+ * left to learn (oldest first, however recently active), then the least
+ * recently active of the rest.
+ */
+static void
+test_eviction_by_value(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(8, 1000000, &c);
+	struct flow	*f[8];
+	uint16_t	 port;
+
+	(void)state;
+	for (port = 0; port < 8; port++) {
+		f[port] = open_flow(t, (uint16_t)(2000 + port), port + 1,
+		    port != 3);
+		if (port != 3)
+			flow_mark_established(t, f[port]);
+	}
+	flow_mark_learned(t, f[1]);
+	flow_mark_learned(t, f[4]);
+	flow_mark_learned(t, f[3]);	/* no data: stays embryonic */
+	open_flow(t, 2000, 9, 1);	/* 2000 and 2001 active again */
+	open_flow(t, 2001, 10, 1);
+	for (port = 0; port < 4; port++)
+		flow_mark_established(t, open_flow(t, (uint16_t)(3000 + port),
+		    11 + port, 1));
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.client_port[0], 2003);	/* no data */
+	assert_int_equal(c.client_port[1], 2004);	/* learned, oldest */
+	assert_int_equal(c.client_port[2], 2001);	/* learned */
+	assert_int_equal(c.client_port[3], 2002);	/* least recent */
+	assert_int_equal(flow_table_stats(t)->evicted_embryonic, 1);
+	assert_int_equal(flow_table_stats(t)->evicted_data, 3);
+	assert_int_equal(flow_table_stats(t)->evicted_learned, 2);
+	assert_int_equal(flow_table_stats(t)->closed[FLOW_CLOSE_EVICTED], 4);
+	flow_table_free(t, 100);
+}
+
+/* A payload segment of 10.0.0.1:port <-> 10.0.0.2:25, either way. */
+static struct decode_pkt
+seg_of(uint16_t port, int from_server, uint8_t flags, uint64_t ts)
+{
+	if (from_server)
+		return tu_pkt4("10.0.0.2", 25, "10.0.0.1", port, 1, 1, flags,
+		    "y", 1, ts);
+	return tu_pkt4("10.0.0.1", port, "10.0.0.2", 25, 1, 1, flags, "x", 1,
+	    ts);
+}
+
+/*
+ * An evicted connection with data is remembered: seen again (here from
+ * the server, without a SYN), the new flow continues it with the original
+ * orientation, first time and the owner's memo, once. A SYN on its ports
+ * forgets it; so do the idle timeout and, for room, resume_max.
+ */
+static void
+test_remember_and_resume(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table_resume(2, 1000, 2, &c);
+	struct decode_pkt p;
+	struct flow	*f;
+	uint16_t	 memo;
+	int		 dir, created;
+
+	(void)state;
+	c.t = t;
+	f = open_flow(t, 4000, 5, 0);		/* a SYN: client 4000 */
+	p = seg_of(4000, 0, DECODE_TH_ACK, 6);
+	flow_mark_established(t, flow_lookup(t, &p, &dir, &created));
+	flow_mark_established(t, open_flow(t, 4001, 7, 1));
+	flow_mark_established(t, open_flow(t, 4002, 8, 1));
+	assert_int_equal(c.n, 1);
+	assert_int_equal(flow_table_stats(t)->remembered, 1);
+	/* The server speaks first after the eviction. */
+	p = seg_of(4000, 1, DECODE_TH_ACK, 20);
+	f = flow_lookup(t, &p, &dir, &created);
+	assert_non_null(f);
+	assert_int_equal(created, 1);
+	assert_int_equal(dir, REASM_TO_CLIENT);
+	assert_int_equal(f->tuple.client_port, 4000);
+	assert_int_equal(f->first_us, 5);
+	assert_int_equal(f->resumed, 1);
+	memo = 0;
+	assert_int_equal(flow_resumed(t, f, &memo, sizeof(memo)), 1);
+	assert_int_equal(memo, 4000);
+	assert_int_equal(flow_resumed(t, f, &memo, sizeof(memo)), 0);
+	assert_int_equal(flow_table_stats(t)->resumed, 1);
+	flow_mark_established(t, f);
+	/* 4001 was evicted for it; a SYN on its ports is a new connection. */
+	assert_int_equal(c.client_port[1], 4001);
+	p = tu_pkt4("10.0.0.1", 4001, "10.0.0.2", 25, 7, 0, DECODE_TH_SYN,
+	    NULL, 0, 21);
+	f = flow_lookup(t, &p, &dir, &created);
+	assert_int_equal(f->resumed, 0);
+	assert_int_equal(flow_resumed(t, f, &memo, sizeof(memo)), 0);
+	assert_int_equal(c.client_port[2], 4002);
+	assert_int_equal(flow_table_stats(t)->remembered, 1);	/* 4002 */
+	flow_mark_established(t, f);
+	flow_mark_established(t, open_flow(t, 4003, 22, 1));	/* 4000 */
+	flow_mark_established(t, open_flow(t, 4004, 23, 1));	/* 4001 */
+	/* Two remembered at most: 4002 (oldest) made room for 4001. */
+	assert_int_equal(flow_table_stats(t)->remembered, 2);
+	assert_int_equal(flow_table_stats(t)->resume_dropped, 1);
+	p = seg_of(4002, 0, DECODE_TH_ACK, 24);
+	f = flow_lookup(t, &p, &dir, &created);
+	assert_int_equal(f->resumed, 0);
+	flow_mark_established(t, f);
+	/* A flow without data is not remembered: 4006 evicts 4005. */
+	p = tu_pkt4("10.0.0.1", 4005, "10.0.0.2", 25, 7, 0, DECODE_TH_SYN,
+	    NULL, 0, 25);
+	flow_lookup(t, &p, &dir, &created);
+	p = tu_pkt4("10.0.0.1", 4006, "10.0.0.2", 25, 7, 0, DECODE_TH_SYN,
+	    NULL, 0, 26);
+	flow_lookup(t, &p, &dir, &created);
+	assert_int_equal(c.client_port[c.n - 1], 4005);
+	assert_int_equal(flow_table_stats(t)->remembered, 2);
+	/* The idle timeout after an eviction forgets it. */
+	flow_expire(t, 25 + 1000);
+	assert_int_equal(flow_table_stats(t)->remembered, 1);
+	flow_expire(t, 26 + 1000);
+	assert_int_equal(flow_table_stats(t)->remembered, 0);
+	flow_table_free(t, 2000);
+}
+
 /* Many flows: each one is found again, none lost (hash and chains). */
 static void
 test_many_flows(void **state)
@@ -346,6 +486,8 @@ main(void)
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_set_limits),
 		cmocka_unit_test(test_eviction_order),
+		cmocka_unit_test(test_eviction_by_value),
+		cmocka_unit_test(test_remember_and_resume),
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_reused_flow_is_fresh),
 	};

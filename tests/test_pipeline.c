@@ -155,8 +155,9 @@ struct rec {
 	int		 nevents;
 	enum detect_kind kinds[32];
 	uint64_t	 ev_session[32];
+	char		 evidence[32][DETECT_TEXT_MAX];
 	int		 nsessions;
-	struct detect_session s[8];
+	struct detect_session s[40];
 };
 
 static void
@@ -167,6 +168,8 @@ rec_event(void *arg, const struct detect_event *ev)
 	if (r->nevents < 32) {
 		r->kinds[r->nevents] = ev->kind;
 		r->ev_session[r->nevents] = ev->session_id;
+		memcpy(r->evidence[r->nevents], ev->evidence,
+		    sizeof(ev->evidence));
 	}
 	r->nevents++;
 }
@@ -176,7 +179,7 @@ rec_session(void *arg, const struct detect_session *s)
 {
 	struct rec	*r = arg;
 
-	if (r->nsessions < 8)
+	if (r->nsessions < 40)
 		r->s[r->nsessions] = *s;
 	r->nsessions++;
 }
@@ -190,6 +193,7 @@ base_config(struct pipeline_config *pc_out, uint32_t max_flows)
 	pc.flow.max_flows = max_flows;
 	pc.flow.idle_timeout_us = 60ULL * 1000000;
 	pc.flow.linger_us = 10ULL * 1000000;
+	pc.flow.resume_max = 64;
 	pc.frag.memcap = 1 << 20;
 	pc.frag.max_datagrams = 64;
 	pc.frag.timeout_us = 30ULL * 1000000;
@@ -224,6 +228,17 @@ new_pipeline(struct rec *r, struct detect_sink *sink, uint32_t max_flows)
 	struct pipeline_config pc;
 
 	base_config(&pc, max_flows);
+	return pipeline_with(r, sink, &pc);
+}
+
+static struct pipeline *
+new_pipeline_memcap(struct rec *r, struct detect_sink *sink,
+    uint32_t max_flows, size_t memcap)
+{
+	struct pipeline_config pc;
+
+	base_config(&pc, max_flows);
+	pc.reasm.memcap = memcap;
 	return pipeline_with(r, sink, &pc);
 }
 
@@ -564,6 +579,244 @@ test_after_end(void **state)
 	free(fr);
 }
 
+/* Index of the first frame of fr whose bytes hold text. */
+static int
+frame_with(const struct frames *fr, const char *text)
+{
+	int	 i;
+
+	for (i = 0; i < fr->n; i++)
+		if (memmem(fr->b[i], fr->len[i], text, strlen(text)) != NULL)
+			return i;
+	fail_msg("no frame holds \"%s\"", text);
+	return -1;
+}
+
+/* Frames [from, to) of fr, moved in time to start at ts (if not 0). */
+static uint64_t
+feed_range(struct pipeline *p, struct frames *fr, int from, int to,
+    uint64_t ts)
+{
+	uint64_t	 shift = ts != 0 ? ts - fr->ts[from] : 0;
+	int		 i;
+
+	for (i = from; i < to; i++) {
+		fr->ts[i] += shift;
+		pipeline_frame(p, DECODE_LINK_EN10MB, fr->ts[i], fr->b[i],
+		    fr->len[i]);
+	}
+	return fr->ts[to - 1];
+}
+
+/*
+ * Another connection from port, at ts: a greeting (an SMTP session that
+ * may still show anything), or bytes no SMTP peer sends (nothing to
+ * learn). Returns the time of its last frame.
+ */
+static uint64_t
+other_connection(struct pipeline *p, uint16_t port, uint64_t ts, int binary)
+{
+	struct frames	*g = frames_new();
+	struct conv	 d;
+
+	conv_open(&d, g, port, 1460);
+	if (binary)
+		say(&d, 1, "\x16\x03\x01\x00\x02hi");
+	else
+		say(&d, 0, "220 x\r\n");
+	ts = feed_range(p, g, 0, g->n, ts);
+	free(g);
+	return ts;
+}
+
+/* The rows recorded for client port cport; all must carry the same id. */
+static int
+rows_of(const struct rec *r, uint16_t cport, const struct detect_session **last)
+{
+	int	 i, n = 0;
+
+	*last = NULL;
+	for (i = 0; i < r->nsessions && i < 40; i++) {
+		if (r->s[i].tuple.client_port != cport)
+			continue;
+		if (*last != NULL)
+			assert_int_equal(r->s[i].id, (*last)->id);
+		*last = &r->s[i];
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A full table evicts connections with nothing left to learn (here: not
+ * SMTP) before an open SMTP session, even one idle longer: the masked
+ * EHLO reply that comes later is still seen, in one session.
+ */
+static void
+test_eviction_spares_learning(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	const struct detect_session *s;
+	uint64_t	 ts;
+	int		 cut, i;
+
+	(void)state;
+	asa_conversation(fr, 40000, 1460);
+	cut = frame_with(fr, "250-mx.example.net");
+	ts = feed_range(p, fr, 0, cut, 0);
+	for (i = 0; i < 15; i++)
+		ts = other_connection(p, (uint16_t)(50000 + i), ts + 1000, 1);
+	assert_int_equal(pipeline_get_stats(p)->flow->active, 16);
+	for (i = 0; i < 8; i++)
+		ts = other_connection(p, (uint16_t)(51000 + i), ts + 1000, 0);
+	feed_range(p, fr, cut, fr->n, ts + 1000);
+	pipeline_finish(p);
+	assert_int_equal(pipeline_get_stats(p)->flow->evicted_data, 8);
+	assert_int_equal(pipeline_get_stats(p)->flow->evicted_learned, 8);
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_CAPABILITY_MASKED);
+	assert_int_equal(rows_of(&r, 40000, &s), 1);
+	assert_int_equal(s->id, r.ev_session[0]);
+	assert_string_equal(s->outcome, DETECT_OUTCOME_STRIPPED);
+	assert_string_equal(s->close_reason, "fin");
+	assert_int_equal(s->resumed, 0);
+	assert_int_equal(pipeline_get_stats(p)->not_smtp, 15);
+	pipeline_free(p);
+	free(fr);
+}
+
+/* Evict the session of fr (cut before frame text) with 16 connections
+ * that may still show something, then let it go on. */
+static void
+evict_midway(struct pipeline *p, struct frames *fr, const char *text)
+{
+	uint64_t	 ts;
+	int		 cut = frame_with(fr, text), i;
+
+	ts = feed_range(p, fr, 0, cut, 0);
+	for (i = 0; i < 16; i++)
+		ts = other_connection(p, (uint16_t)(50000 + i), ts + 1000, 0);
+	feed_range(p, fr, cut, fr->n, ts + 1000);
+	pipeline_finish(p);
+}
+
+/*
+ * A session evicted after its masked EHLO reply and seen again: one
+ * session (the same id in both rows, the second marked resumed and
+ * merging into the first), the event raised once, no bogus mid-stream
+ * session.
+ */
+static void
+test_resumed_after_eviction(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	const struct detect_session *s;
+
+	(void)state;
+	asa_conversation(fr, 40000, 1460);
+	evict_midway(p, fr, "MAIL FROM");
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_CAPABILITY_MASKED);
+	assert_int_equal(rows_of(&r, 40000, &s), 2);
+	assert_int_equal(s->id, r.ev_session[0]);
+	assert_int_equal(s->resumed, 1);
+	assert_string_equal(s->close_reason, "fin");
+	assert_string_equal(s->outcome, DETECT_OUTCOME_STRIPPED);
+	assert_true(s->start_us == fr->ts[0]);
+	assert_true(s->end_us == fr->ts[fr->n - 2]);	/* the last FIN */
+	assert_int_equal(s->gaps, 0);
+	/* 16 others and this one, counted once. */
+	assert_int_equal(pipeline_get_stats(p)->sessions, 17);
+	assert_int_equal(pipeline_get_stats(p)->flow->resumed, 1);
+	pipeline_free(p);
+	free(fr);
+}
+
+/* The refusal comes after the eviction: the continuation pairs it with
+ * the STARTTLS sent before. */
+static void
+test_resumed_refusal(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	const struct detect_session *s;
+	struct conv	 c;
+
+	(void)state;
+	conv_open(&c, fr, 40000, 1460);
+	say(&c, 0, "220 mx.example.net ESMTP\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	say(&c, 0, "250-mx.example.net\r\n250-PIPELINING\r\n"
+	    "250-STARTTLS\r\n250 8BITMIME\r\n");
+	say(&c, 1, "STARTTLS\r\n");
+	say(&c, 0, "454 4.7.0 TLS not available\r\n");
+	say(&c, 1, "MAIL FROM:<a@example.org>\r\n");
+	say(&c, 0, "250 2.1.0 Ok\r\n");
+	say(&c, 1, "QUIT\r\n");
+	say(&c, 0, "221 Bye\r\n");
+	conv_close(&c);
+	evict_midway(p, fr, "454 4.7.0");
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_STARTTLS_REFUSED);
+	assert_int_equal(rows_of(&r, 40000, &s), 2);
+	assert_int_equal(s->id, r.ev_session[0]);
+	assert_string_equal(s->outcome, DETECT_OUTCOME_REFUSED);
+	assert_int_equal(s->starttls_offered, 1);
+	assert_int_equal(s->starttls_reply, 454);
+	pipeline_free(p);
+	free(fr);
+}
+
+/*
+ * Reassembly memory taken by another session's rings: a conflicting copy
+ * of the EHLO reply is still found, by digest, and the evidence says
+ * that the first copy's bytes were not kept.
+ */
+static void
+test_conflict_under_memcap(void **state)
+{
+	struct frames	*a = frames_new(), *b = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline_memcap(&r, &sink, 16, 4096);
+	struct conv	 c;
+	uint32_t	 sseq;
+	uint64_t	 ts;
+
+	(void)state;
+	clean_conversation(a, 40001, 1460);
+	ts = feed_range(p, a, 0, 6, 0);		/* both rings taken */
+	conv_open(&c, b, 40000, 1460);
+	say(&c, 0, "220 mx.example.net ESMTP\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	sseq = c.sseq;
+	say(&c, 0, "250-mx.example.net\r\n250-STARTTLS\r\n250 DSN\r\n");
+	c.sseq = sseq;		/* the same bytes' place, other bytes */
+	say(&c, 0, "250-mx.example.net\r\n250-XXXXXXXA\r\n250 DSN\r\n");
+	say(&c, 1, "QUIT\r\n");
+	say(&c, 0, "221 Bye\r\n");
+	conv_close(&c);
+	ts = feed_range(p, b, 0, b->n, ts + 1000);
+	feed_range(p, a, 6, a->n, ts + 1000);
+	pipeline_finish(p);
+	assert_true(pipeline_get_stats(p)->reasm.memcap_hits > 0);
+	assert_int_equal(r.nevents, 1);
+	assert_int_equal(r.kinds[0], DETECT_REASSEMBLY_CONFLICT);
+	assert_non_null(strstr(r.evidence[0], "not kept"));
+	assert_non_null(strstr(r.evidence[0], "XXXXXXXA"));
+	pipeline_free(p);
+	free(a);
+	free(b);
+}
+
 /* Garbage frames of every length: counted, never a crash, no session. */
 static void
 test_garbage_frames(void **state)
@@ -616,7 +869,7 @@ starttls_conversation(struct frames *fr, uint16_t cport)
  * is at most what the memory budget counts for it, max_flows times
  * FLOW_BYTES. Measured on flows at their largest, past STARTTLS.
  */
-#define FLOW_BYTES	3328	/* README, "Memory budget": 3.25 KiB */
+#define FLOW_BYTES	1792	/* README, "Memory budget": 1.7 KiB */
 #define COST_FLOWS	200
 
 static void
@@ -647,6 +900,7 @@ test_flow_fixed_cost(void **state)
 	assert_int_equal(st->flow->active, COST_FLOWS);
 	assert_int_equal(st->smtp_mem, 0);
 	assert_int_equal(st->reasm_mem, 0);
+	print_message("%zu bytes per connection\n", held / COST_FLOWS);
 	assert_true(held / COST_FLOWS <= FLOW_BYTES);
 	pipeline_free(p);
 	free(fr);
@@ -667,6 +921,10 @@ main(void)
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_gap_before_payload),
 		cmocka_unit_test(test_after_end),
+		cmocka_unit_test(test_eviction_spares_learning),
+		cmocka_unit_test(test_resumed_after_eviction),
+		cmocka_unit_test(test_resumed_refusal),
+		cmocka_unit_test(test_conflict_under_memcap),
 		cmocka_unit_test(test_garbage_frames),
 		cmocka_unit_test(test_flow_fixed_cost),
 	};

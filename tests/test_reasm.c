@@ -40,6 +40,7 @@ struct rec_conf {
 	int		 dir;
 	uint32_t	 seq;
 	size_t		 len;
+	int		 digest_only;	/* no old bytes were handed over */
 	uint8_t		 old[REC_CONF_BYTES];
 	uint8_t		 new[REC_CONF_BYTES];
 };
@@ -112,7 +113,9 @@ rec_conflict(void *app, int dir, uint32_t seq, const uint8_t *old,
 	c->dir = dir;
 	c->seq = seq;
 	c->len = len;
-	memcpy(c->old, old, len);
+	c->digest_only = old == NULL;
+	if (old != NULL)
+		memcpy(c->old, old, len);
 	memcpy(c->new, new, len);
 }
 
@@ -1072,6 +1075,106 @@ test_conflict_window_limit(void **state)
 	tc_free(t);
 }
 
+/*
+ * The memcap refuses the ring: delivered segments are remembered by digest
+ * and a retransmission that covers one whole is still compared, across the
+ * wrap of the sequence space. What covers no whole segment, or a segment
+ * older than the last REASM_DIGESTS, is counted as unchecked.
+ */
+static void
+test_conflict_by_digest(void **state)
+{
+	struct reasm_config cfg = cfg_default();
+	struct tc	*t;
+	uint32_t	 base = 0xfffffff6u, i;
+	uint8_t		 buf[40];
+
+	(void)state;
+	cfg.memcap = cfg.conflict_window - 1;	/* no ring fits */
+	t = tc_new(&cfg);
+	seg(t, C2S, base - 1, 0, F_SYN, NULL, 0);
+	send_pat(t, C2S, base, 0, 10, 'a', 0);	/* wraps past 2^32 */
+	send_pat(t, C2S, base, 10, 10, 'a', 0);
+	assert_null(t->s.dir[C2S].recent);
+	assert_true(t->ctx.stats.memcap_hits > 0);
+	/* The same bytes again: a duplicate, nothing to report. */
+	send_pat(t, C2S, base, 0, 10, 'a', 0);
+	assert_int_equal(t->ctx.stats.conflicts, 0);
+	assert_int_equal(t->ctx.stats.duplicates, 1);
+	/* Other bytes over the first segment. */
+	send_pat(t, C2S, base, 0, 10, 'A', 0);
+	assert_int_equal(t->ctx.stats.conflicts, 1);
+	assert_int_equal(t->rec.nconf, 1);
+	assert_int_equal(t->rec.conf[0].seq, base);
+	assert_int_equal(t->rec.conf[0].len, 10);
+	assert_true(t->rec.conf[0].digest_only);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(t->rec.conf[0].new[i], pat('A', i));
+	/* One copy of both: only the second differs (byte 15). */
+	fill(buf, 'a', 0, 20);
+	buf[15] = '#';
+	seg(t, C2S, base, 0, 0, buf, 20);
+	assert_int_equal(t->rec.nconf, 2);
+	assert_int_equal(t->rec.conf[1].seq, base + 10);
+	assert_int_equal(t->rec.conf[1].len, 10);
+	assert_int_equal(t->rec.conf[1].new[5], '#');
+	assert_int_equal(t->ctx.stats.unchecked, 0);
+	/* A piece of a segment cannot be hashed against it. */
+	send_pat(t, C2S, base, 2, 5, 'A', 0);
+	assert_int_equal(t->rec.nconf, 2);
+	assert_int_equal(t->ctx.stats.unchecked, 1);
+	/* Four more segments push the first two out of the digests. */
+	for (i = 0; i < REASM_DIGESTS; i++)
+		send_pat(t, C2S, base, 20 + 5 * i, 5, 'a', 0);
+	send_pat(t, C2S, base, 0, 10, 'A', 0);
+	assert_int_equal(t->rec.nconf, 2);
+	assert_int_equal(t->ctx.stats.unchecked, 2);
+	send_pat(t, C2S, base, 20, 5, 'A', 0);
+	assert_int_equal(t->rec.nconf, 3);
+	assert_int_equal(t->rec.conf[2].seq, base + 20);
+	/* First copy wins: the parser saw the original bytes only. */
+	assert_int_equal(t->rec.len[C2S], 20 + 5 * REASM_DIGESTS);
+	assert_pat(&t->rec, C2S, 0, 'a', 0, 20 + 5 * REASM_DIGESTS);
+	tc_free(t);
+}
+
+/*
+ * A stream marked and resumed in a fresh one (an evicted connection seen
+ * again): bytes already delivered are duplicates, the next ones continue
+ * in order, a hole before them is a gap.
+ */
+static void
+test_mark_resume(void **state)
+{
+	struct reasm_config cfg = cfg_default();
+	struct reasm_mark m;
+	struct tc	*t;
+
+	(void)state;
+	t = tc_new(&cfg);
+	seg(t, C2S, 0xfffffffeu, 0, F_SYN, NULL, 0);
+	seg(t, S2C, 99, 0xffffffffu, F_SYN | F_ACK, NULL, 0);
+	send_pat(t, C2S, 0xffffffffu, 0, 10, 'a', 0);
+	send_pat(t, S2C, 100, 0, 30, 'A', 0);
+	reasm_flush(&t->ctx, &t->s, &t->rec, t->ts);
+	reasm_stream_mark(&t->s, &m);
+	reasm_stream_init(&t->s);
+	reasm_stream_resume(&t->s, &m);
+	send_pat(t, C2S, 0xffffffffu, 5, 10, 'a', 0);	/* 5 old, 5 new */
+	assert_int_equal(t->rec.len[C2S], 15);
+	assert_int_equal(t->ctx.stats.overlaps, 1);
+	assert_pat(&t->rec, C2S, 0, 'a', 0, 15);
+	send_pat(t, S2C, 100, 40, 10, 'A', 0);		/* 10 lost */
+	assert_int_equal(t->rec.len[S2C], 30);
+	reasm_flush(&t->ctx, &t->s, &t->rec, t->ts);
+	assert_int_equal(t->rec.ngap, 1);
+	assert_int_equal(t->rec.gap[0].dir, S2C);
+	assert_int_equal(t->rec.gap[0].len, 10);
+	assert_int_equal(t->rec.gap[0].at, 30);
+	assert_pat(&t->rec, S2C, 30, 'A', 40, 10);
+	tc_free(t);
+}
+
 /* A new SYN with another ISN restarts a direction that sent no data. */
 static void
 test_syn_reuse(void **state)
@@ -1257,6 +1360,8 @@ main(void)
 		cmocka_unit_test(test_rst_then_flush),
 		cmocka_unit_test(test_ooo_max_gap),
 		cmocka_unit_test(test_memcap_gap),
+		cmocka_unit_test(test_conflict_by_digest),
+		cmocka_unit_test(test_mark_resume),
 		cmocka_unit_test(test_memcap_shared),
 		cmocka_unit_test(test_ack_confirmed_hole),
 		cmocka_unit_test(test_ack_grace_skew),

@@ -204,6 +204,17 @@ feed(struct mail_session *s, struct run *r, int dir, const uint8_t *p,
 	}
 }
 
+/* The end of a run: the last line, the facts, the parser freed. */
+static void
+run_end(struct mail_session *s, struct run *r)
+{
+	mail_end(s);
+	snapshot(r, mail_session_facts(s));
+	r->state = mail_session_state(s);
+	mail_session_free(s);
+	assert_int_equal(r->mem.used, 0);	/* every charge given back */
+}
+
 /*
  * Run a script: every step whole, except that with piece > 0 every step is
  * cut in pieces of that size, and step split_step is cut at split_at.
@@ -234,11 +245,7 @@ run_script(const struct step *steps, size_t nsteps, size_t piece,
 		} else
 			feed(s, r, steps[i].dir, p, n, piece);
 	}
-	mail_end(s);
-	snapshot(r, mail_session_facts(s));
-	r->state = mail_session_state(s);
-	mail_session_free(s);
-	assert_int_equal(r->mem.used, 0);	/* every charge given back */
+	run_end(s, r);
 }
 
 static void
@@ -1547,6 +1554,143 @@ test_masked_keyword(void **state)
 		    (const uint8_t *)t[i].kw, strlen(t[i].kw)), t[i].masked);
 }
 
+/*
+ * A session saved when its connection is evicted and continued by a new
+ * parser: steps [0, cut) and the first at bytes of step cut go to the
+ * first parser, the rest to the continuation.
+ */
+static void
+run_resumed(const struct step *steps, size_t nsteps, size_t cut, size_t at,
+    struct run *r)
+{
+	struct mail_session *s;
+	struct mail_resume sv;
+	size_t		 i, n, from;
+
+	memset(r, 0, sizeof(*r));
+	memcap_init(&r->mem, SIZE_MAX);
+	s = mail_session_new(MAIL_PROTO_SMTP, &cfg, &r->st, &r->mem);
+	assert_non_null(s);
+	for (i = 0; i <= cut && i < nsteps; i++) {
+		n = i < cut ? step_len(&steps[i]) : at;
+		feed(s, r, steps[i].dir, steps[i].data, n, 0);
+	}
+	mail_session_save(s, &sv);
+	mail_session_free(s);
+	s = mail_session_resume(&cfg, &r->st, &r->mem, &sv);
+	assert_non_null(s);
+	r->ret[0] = r->ret[1] = 0;
+	for (i = cut; i < nsteps; i++) {
+		from = i == cut ? at : 0;
+		n = step_len(&steps[i]);
+		feed(s, r, steps[i].dir, (const uint8_t *)steps[i].data + from,
+		    n - from, 0);
+	}
+	run_end(s, r);
+}
+
+/* What the verdicts read must not depend on where an eviction cut. */
+static void
+resumed_equal(const struct run *whole, const struct run *r)
+{
+	assert_int_equal(r->f.flags, whole->f.flags);
+	assert_int_equal(r->f.starttls_reply, whole->f.starttls_reply);
+	assert_int_equal(r->f.ehlo_reply, whole->f.ehlo_reply);
+	assert_int_equal(r->state, whole->state);
+	assert_int_equal(r->st.unpaired, whole->st.unpaired);
+}
+
+/*
+ * Cut between any two steps, the continuation finds the same facts as the
+ * whole conversation: pending commands (pipelined, STARTTLS awaiting its
+ * reply) are paired, a DATA body is still a body, TLS is still expected.
+ */
+static void
+test_resume_at_every_step(void **state)
+{
+	static const struct step refused[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "454 4.7.0 not now\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	}, masked[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_NOTLS),
+		STR(C, "XXXXXXXX\r\n"), STR(S, "502 5.5.2 what\r\n"),
+		STR(C, "QUIT\r\n"), STR(S, "221 bye\r\n"),
+	}, pipelined[] = {
+		STR(S, BANNER), STR(C, EHLO),
+		STR(C, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>"
+		    "\r\nDATA\r\n"),
+		STR(S, CAPS_TLS), STR(S, "250 ok\r\n"), STR(S, "250 ok\r\n"),
+		STR(S, "354 go\r\n"),
+		STR(C, "Subject: quoting\r\n\r\nXXXXXXXX\r\nSTARTTLS\r\n"
+		    ".\r\n"), STR(S, "250 queued\r\n"),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go\r\n"),
+		STR(C, "MAIL FROM:<c@example.org>\r\n"),
+	};
+	static const struct {
+		const struct step *steps;
+		size_t		 n;
+	} scripts[] = {
+		{ refused, sizeof(refused) / sizeof(refused[0]) },
+		{ masked, sizeof(masked) / sizeof(masked[0]) },
+		{ pipelined, sizeof(pipelined) / sizeof(pipelined[0]) },
+	};
+	struct run	*whole = malloc(sizeof(*whole)), *r = malloc(sizeof(*r));
+	size_t		 i, cut;
+
+	(void)state;
+	assert_true(whole != NULL && r != NULL);
+	for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		run_script(scripts[i].steps, scripts[i].n, 0, (size_t)-1, 0,
+		    whole);
+		for (cut = 1; cut < scripts[i].n; cut++) {
+			run_resumed(scripts[i].steps, scripts[i].n, cut, 0, r);
+			resumed_equal(whole, r);
+		}
+	}
+	assert_true(whole->f.flags & MAIL_F_PLAINTEXT_AFTER);
+	free(whole);
+	free(r);
+}
+
+/*
+ * Cut inside a line or inside a reply, the continuation invents nothing:
+ * the cut command is not seen, and the end of a cut EHLO reply is not
+ * paired with the EHLO (its first half held the STARTTLS offer, so a
+ * pairing would report the offer missing).
+ */
+static void
+test_resume_cut_inside(void **state)
+{
+	static const struct step line[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "454 4.7.0 not now\r\n"),
+	}, reply[] = {
+		STR(S, BANNER), STR(C, EHLO),
+		STR(S, "250-mx.example.com\r\n250-STARTTLS\r\n250-SIZE 1\r\n"
+		    "250 8BITMIME\r\n"),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+	}, bdat[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "BDAT 22\r\nSTARTTLS\r\nXXXXXXXX\r\n\r\n"),
+		STR(S, "250 22 bytes\r\n"),
+	};
+	struct run	 r;
+
+	(void)state;
+	run_resumed(line, 5, 3, 4, &r);		/* "STAR" | "TTLS" */
+	assert_false(r.f.flags & (MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_STARTTLS_REPLY));
+	assert_int_equal(r.st.unpaired, 1);
+	run_resumed(reply, 5, 2, 34, &r);	/* after "250-STARTTLS" */
+	assert_false(r.f.flags & (MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED));
+	assert_int_equal(r.f.ehlo_reply, 0);
+	run_resumed(bdat, 5, 3, 19, &r);	/* inside the chunk */
+	assert_false(r.f.flags & (MAIL_F_STARTTLS_REQUESTED |
+	    MAIL_F_CMD_MASKED));
+}
+
 static void
 test_state_names(void **state)
 {
@@ -1604,6 +1748,8 @@ main(void)
 		cmocka_unit_test(test_end_parses_last_line),
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_masked_keyword),
+		cmocka_unit_test(test_resume_at_every_step),
+		cmocka_unit_test(test_resume_cut_inside),
 		cmocka_unit_test(test_state_names),
 	};
 

@@ -214,7 +214,7 @@ test_schema(void **state)
 	    "starttls_offered INTEGER,starttls_requested INTEGER,"
 	    "starttls_reply INTEGER,tls_established INTEGER,outcome TEXT,"
 	    "tls_version TEXT,tls_cipher TEXT,tls_sni TEXT,cert_sha256 TEXT,"
-	    "gaps INTEGER,events INTEGER,close_reason TEXT");
+	    "gaps INTEGER,events INTEGER,close_reason TEXT,resumed INTEGER");
 	peer_columns(db, "events", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,ts TEXT,session_id INTEGER,"
 	    "kind TEXT,severity TEXT,client_ip TEXT,client_port INTEGER,"
@@ -552,6 +552,59 @@ test_duplicate_id_rejected(void **state)
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
 	    "id = 5 AND outcome = 'plaintext'"), 1);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM events"), 1);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/*
+ * A session continued after an eviction: its second row (resumed > 0)
+ * merges into the first under the same id; what only the first part saw
+ * (helo, banner, certificate) stays, the continuation's verdicts and end
+ * win.
+ */
+static void
+test_resumed_row_merges(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session a, b;
+	struct store	*st;
+	sqlite3		*db;
+
+	st = open_store(fx, 100);
+	a = mksession(7, T0);
+	snprintf(a.helo, sizeof(a.helo), "client.example.org");
+	snprintf(a.banner, sizeof(a.banner), "mx ESMTP");
+	snprintf(a.cert_sha256, sizeof(a.cert_sha256), "%064d", 0);
+	a.starttls_offered = 1;
+	a.events = 1u << DETECT_CAPABILITY_MASKED;
+	a.outcome = "incomplete";
+	a.close_reason = "evicted";
+	store_session(st, &a);
+	b = mksession(7, T0);
+	b.end_us = T0 + 9000000;
+	b.starttls_requested = 1;
+	b.starttls_reply = 454;
+	b.events = a.events | 1u << DETECT_STARTTLS_REFUSED;
+	b.outcome = "stripped";
+	b.resumed = 1;
+	store_session(st, &b);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->rejected, 0);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 7 AND helo = 'client.example.org' AND banner = 'mx ESMTP' "
+	    "AND cert_sha256 IS NOT NULL AND starttls_offered = 1 AND "
+	    "starttls_requested = 1 AND starttls_reply = 454 AND events = 2 "
+	    "AND outcome = 'stripped' AND close_reason = 'fin' AND "
+	    "resumed = 1 AND end_ts > start_ts AND "
+	    "end_ts LIKE '%:29.123456Z'"), 1);
+	/* A continuation whose first row was lost is a row of its own. */
+	b.id = 8;
+	store_session(st, &b);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 8 AND helo IS NULL AND resumed = 1"), 1);
 	sqlite3_close(db);
 	store_close(st);
 }
@@ -1137,6 +1190,7 @@ main(void)
 		T(test_busy_keeps_queue),
 		T(test_write_error_keeps_queue),
 		T(test_duplicate_id_rejected),
+		T(test_resumed_row_merges),
 		T(test_queue_overflow),
 		T(test_migrate_from_v2),
 		T(test_sensor_identity),
