@@ -107,25 +107,16 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	pipeline_tick(l->s->pipe, w > now ? w : now);
 }
 
+/* The store says itself when the database fails and when it is back. */
 static void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct live	*l = arg;
-	static int	 failing;
 
 	(void)fd;
 	(void)what;
 	pipeline_flush(l->s->pipe);
-	if (store_flush_async(l->s->store) == -1) {
-		if (!failing)
-			log_warnx("database %s: %s (rows kept in memory and "
-			    "retried; alerts still go to syslog)",
-			    l->s->cfg.database, store_error(l->s->store));
-		failing = 1;
-	} else if (failing) {
-		log_info("database %s: writing again", l->s->cfg.database);
-		failing = 0;
-	}
+	(void)store_flush_async(l->s->store);
 }
 
 /* Counters wrap at 32 bits in some libpcap versions: take deltas. */
@@ -173,16 +164,12 @@ on_stats(evutil_socket_t fd, short what, void *arg)
 {
 	struct live	*l = arg;
 	char		 status[128];
-	const char	*e;
 
 	(void)fd;
 	(void)what;
 	record_stats(l);
 	/* Retention and checkpoint run on the database writer thread, after
-	 * the next flush; a failure shows at the following interval. */
-	e = store_maint_error(l->s->store);
-	if (e[0] != '\0')
-		log_warnx("database %s: %s", l->s->cfg.database, e);
+	 * the next flush; the store logs what goes wrong. */
 	store_maintain(l->s->store, wall_us(),
 	    (uint32_t)l->s->cfg.retention_days);
 	snprintf(status, sizeof(status), "STATUS=%" PRIu64 " frames, %"
@@ -203,8 +190,11 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 /*
  * SIGHUP: re-read the configuration; apply what can change without
- * reopening the capture (limits, alert settings, retention); reopen the
- * database (it may have been moved away by the operator).
+ * reopening the capture (limits, alert settings, retention, the database
+ * queue); reopen the database (it may have been moved away by the
+ * operator). The store stays, with its queue and counters: the writer
+ * opens the path anew before its next batch, once the rows it was given
+ * are in the old file.
  */
 static void
 reload(struct live *l)
@@ -214,7 +204,6 @@ reload(struct live *l)
 	struct pipeline_config pc;
 	struct alert_config ac;
 	struct store_config sc;
-	struct store	*ns;
 	char		 err[CONFIG_STR_MAX + 256];
 
 	live_notify("RELOADING=1");
@@ -239,17 +228,11 @@ reload(struct live *l)
 	pipeline_set_limits(s->pipe, &pc);
 	sensor_alert_config(s, &ac);
 	alert_set_config(s->alert, &ac);
-	pipeline_flush(s->pipe);
 	sensor_store_config(s, &sc);
-	if ((ns = store_open(s->cfg.database, &sc, err, sizeof(err))) ==
-	    NULL)
-		log_warnx("reload: %s; keeping the open database", err);
-	else {
-		/* store_close writes what the old handle still queues. */
-		store_close(s->store);
-		s->store = ns;
-		store_sink(s->store, &s->sinks[0]);
-	}
+	store_set_config(s->store, &sc);
+	store_reopen(s->store);
+	pipeline_flush(s->pipe);
+	(void)store_flush_async(s->store);
 	log_info("configuration reloaded");
 	live_notify("READY=1");
 }

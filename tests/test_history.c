@@ -293,7 +293,8 @@ static void
 test_survives_restart(void **state)
 {
 	struct fx	*fx = *state;
-	struct store_config sc = { 1000, 100, 0, 0 };
+	struct store_config sc = { .queue_memcap = 1 << 20, .queue_max = 1000,
+	    .busy_timeout_ms = 100 };
 	struct detect_sink sinks[2];
 	struct history_config hc = { 8, 1, { 3, 4 } };
 	struct history	*h2;
