@@ -56,9 +56,11 @@ struct config {
 	/* database */
 	char		 database[CONFIG_STR_MAX];
 	uint64_t	 db_queue_max;
+	uint64_t	 db_queue_memcap;	/* bytes of queued rows */
 	uint64_t	 db_busy_timeout_ms;
 	uint64_t	 db_flush_interval_ms;
 	uint64_t	 db_final_timeout;	/* seconds */
+	uint64_t	 db_wal_warn;		/* bytes, 0 = never */
 	uint64_t	 retention_days;
 	uint64_t	 stats_interval;	/* seconds */
 	uint64_t	 limit_log_interval;	/* seconds */

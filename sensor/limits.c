@@ -25,8 +25,8 @@ static const struct caplog_row limit_rows[] = {
 	    "fragment memory full", "datagrams dropped" },
 	{ "history_max_servers", "servers_forgotten", "server history full",
 	    "servers forgotten" },
-	{ "db_queue_max", "db_dropped", "database queue full",
-	    "rows dropped" },
+	{ "db_queue_max or db_queue_memcap", "db_queue_full",
+	    "database queue full", "rows dropped" },
 	{ "smtp_memcap", "smtp_memcap_hits", "mail session memory full",
 	    "buffers refused (lines cut short, commands or TLS messages "
 	    "not read)" },

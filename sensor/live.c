@@ -109,25 +109,16 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	limits_check(l->s, w > now ? w : now);
 }
 
+/* The store says itself when the database fails and when it is back. */
 static void
 on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct live	*l = arg;
-	static int	 failing;
 
 	(void)fd;
 	(void)what;
 	pipeline_flush(l->s->pipe);
-	if (store_flush_async(l->s->store) == -1) {
-		if (!failing)
-			log_warnx("database %s: %s (rows kept in memory and "
-			    "retried; alerts still go to syslog)",
-			    l->s->cfg.database, store_error(l->s->store));
-		failing = 1;
-	} else if (failing) {
-		log_info("database %s: writing again", l->s->cfg.database);
-		failing = 0;
-	}
+	(void)store_flush_async(l->s->store);
 }
 
 /* Counters wrap at 32 bits in some libpcap versions: take deltas. */
@@ -175,17 +166,13 @@ on_stats(evutil_socket_t fd, short what, void *arg)
 {
 	struct live	*l = arg;
 	char		 status[128];
-	const char	*e;
 
 	(void)fd;
 	(void)what;
 	record_stats(l);
 	counters_json(l->s, wall_us());
 	/* Retention and checkpoint run on the database writer thread, after
-	 * the next flush; a failure shows at the following interval. */
-	e = store_maint_error(l->s->store);
-	if (e[0] != '\0')
-		log_warnx("database %s: %s", l->s->cfg.database, e);
+	 * the next flush; the store logs what goes wrong. */
 	store_maintain(l->s->store, wall_us(),
 	    (uint32_t)l->s->cfg.retention_days);
 	snprintf(status, sizeof(status), "STATUS=%" PRIu64 " frames, %"
@@ -301,16 +288,17 @@ reopen_json(struct sensor *s)
 }
 
 /*
- * SIGHUP: re-read the configuration (reload_settings); reopen the
- * database (it may have been moved away by the operator) and json_log
- * (logrotate).
+ * SIGHUP: re-read the configuration (reload_settings) and reopen json_log
+ * (logrotate); reopen the database (it may have been moved away by the
+ * operator). The store stays, with its queue and counters: the writer
+ * opens the path anew before its next batch, once the rows it was given
+ * are in the old file.
  */
 static void
 reload(struct live *l)
 {
 	struct sensor	*s = l->s;
-	struct store	*ns;
-	char		 err[CONFIG_STR_MAX + 256];
+	struct store_config sc;
 
 	live_notify("RELOADING=1");
 	if (reload_settings(l) == -1) {
@@ -319,15 +307,14 @@ reload(struct live *l)
 		return;
 	}
 	reopen_json(s);
+	sensor_store_config(s, &sc);
+	store_set_config(s->store, &sc);
+	if (store_set_sensor(s->store, s->name) == -1)
+		log_warnx("reload: database %s: %s", s->cfg.database,
+		    store_error(s->store));
+	store_reopen(s->store);
 	pipeline_flush(s->pipe);
-	if ((ns = sensor_store_open(s, err, sizeof(err))) == NULL)
-		log_warnx("reload: %s; keeping the open database", err);
-	else {
-		/* store_close writes what the old handle still queues. */
-		store_close(s->store);
-		s->store = ns;
-		store_sink(s->store, &s->sinks[0]);
-	}
+	(void)store_flush_async(s->store);
 	log_info("configuration reloaded");
 	live_notify("READY=1");
 }

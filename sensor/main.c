@@ -234,8 +234,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 	}
 	if (now_us >= s->next_flush_us) {
 		pipeline_flush(s->pipe);
-		if (store_flush_async(s->store) == -1)
-			log_warnx("database: %s", store_error(s->store));
+		(void)store_flush_async(s->store);	/* it logs failures */
 		s->next_flush_us = now_us + s->cfg.db_flush_interval_ms * 1000;
 	}
 }
@@ -391,10 +390,14 @@ sensor_store_config(struct sensor *s, struct store_config *sc)
 {
 	sensor_default_database(s, &s->cfg);
 	memset(sc, 0, sizeof(*sc));
+	sc->queue_memcap = s->cfg.db_queue_memcap;
 	sc->queue_max = (uint32_t)s->cfg.db_queue_max;
 	sc->busy_timeout_ms = (uint32_t)s->cfg.db_busy_timeout_ms;
 	sc->worker = (uint32_t)s->worker;
 	sc->wait_when_full = !s->live;
+	sc->fail_wait_ms = (uint32_t)(s->cfg.db_final_timeout * 1000);
+	sc->wal_warn = s->cfg.db_wal_warn;
+	sc->stop_waiting = s->live ? NULL : &offline_stop;
 }
 
 /* Open the database and record the sensor's name in it; NULL and err. */
@@ -528,10 +531,31 @@ check_lost(struct sensor *s)
 	s->errors++;
 }
 
+/*
+ * The last line of a run that lost rows: how many did not reach the
+ * database, and why. 1 when any did (the exit status says so), else 0.
+ */
+static int
+report_losses(const struct sensor *s, const struct store_stats *ss)
+{
+	if (ss->dropped == 0 && ss->rejected == 0)
+		return 0;
+	log_warnx("database %s: %" PRIu64 " rows not written: %" PRIu64
+	    " dropped with the queue full (db_queue_max, db_queue_memcap), %"
+	    PRIu64 " given up at exit (db_final_timeout), %" PRIu64 " without "
+	    "memory, %" PRIu64 " refused by the database", s->cfg.database,
+	    ss->dropped + ss->rejected, ss->queue_full, ss->given_up,
+	    ss->no_memory, ss->rejected);
+	return 1;
+}
+
 /* Every session is finished by now (pipeline_finish): write, report, free. */
 void
 sensor_close_outputs(struct sensor *s)
 {
+	struct store_stats ss;
+	uint64_t	 n;
+
 	checksum_notice(s, UINT64_MAX);
 	if (final_flush(s) == -1)
 		s->errors++;
@@ -541,7 +565,10 @@ sensor_close_outputs(struct sensor *s)
 		sensor_log_stats(s);
 	pipeline_free(s->pipe);
 	s->pipe = NULL;
-	store_close(s->store);
+	ss = *store_get_stats(s->store);
+	n = store_close(s->store);	/* nothing, after final_flush */
+	ss.given_up += n;
+	ss.dropped += n;
 	alert_free(s->alert);
 	final_syslog(s);
 	sensor_outputs_news(s);
@@ -550,6 +577,8 @@ sensor_close_outputs(struct sensor *s)
 	s->jsonlog = NULL;
 	logfwd_free(s->fwd);
 	s->fwd = NULL;
+	if (report_losses(s, &ss))
+		s->errors++;
 }
 
 /*

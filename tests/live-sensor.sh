@@ -40,22 +40,6 @@ skip() { echo "SKIP sensor-$1: $2"; }
 
 q() { sqlite3 -batch "$1" "$2" 2>&1; }
 
-# hold_write_lock DB SECONDS: another process takes DB's write lock and
-# keeps it SECONDS; returns once it holds it, its pid in $locker.
-hold_write_lock() {
-	python3 - "$1" "$1.locked" "$2" <<'PY' &
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-db.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-time.sleep(float(sys.argv[3]))
-db.execute("COMMIT")
-PY
-	locker=$!
-	pids="$pids $locker"
-	wait_for 10 test -e "$1.locked"
-}
-
 [ -x "$SW" ] || { echo "FAIL sensor: $SW not built"; exit 1; }
 is_root=0
 [ "$(id -u)" -eq 0 ] && is_root=1
@@ -250,13 +234,7 @@ fi
 # printed, exit status 1, and the rows given up counted in db_dropped.
 t=db-disk-full
 mnt=$tmp/mnt
-mkdir "$mnt"
-if mount -t tmpfs -o size=256k tmpfs "$mnt" 2>/dev/null; then
-	"$SW" -r "$P/clean-no-starttls.pcap" -d "$mnt/f.db" >/dev/null 2>&1
-	# Room to open the database (its -shm), none to write rows.
-	dd if=/dev/zero of="$mnt/spare" bs=1k count=40 2>/dev/null
-	dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
-	rm "$mnt/spare"
+if full_disk "$mnt"; then
 	printf 'db_final_timeout = 1\n' >"$tmp/df.conf"
 	"$SW" -v -c "$tmp/df.conf" -r "$P/pos-asa-masked.pcap" \
 	    -r "$P/pos-cmd-masked.pcap" -r "$P/clean-interleaved.pcap" \

@@ -505,7 +505,8 @@ rmdb(const char *db)
 static struct history *
 reload(const char *db, uint32_t max)
 {
-	struct store_config sc = { 1000, 100, 0, 0 };
+	struct store_config sc = { .queue_memcap = 1 << 20, .queue_max = 1000,
+	    .busy_timeout_ms = 100 };
 	struct history_config hc = { 8, 1, { 5, 6 } };
 	struct history	*h;
 	struct store	*st;
@@ -536,7 +537,8 @@ static void
 worker_open(struct fx *fx, struct worker *w, const char *db,
     uint32_t max_servers)
 {
-	struct store_config sc = { 1000, 2000, 0, 0 };
+	struct store_config sc = { .queue_memcap = 1 << 20, .queue_max = 1000,
+	    .busy_timeout_ms = 2000 };
 	struct history_config hc = { 8, 1, { 7, 8 } };
 	char		 err[256];
 
@@ -665,7 +667,8 @@ static void
 test_survives_restart(void **state)
 {
 	struct fx	*fx = *state;
-	struct store_config sc = { 1000, 100, 0, 0 };
+	struct store_config sc = { .queue_memcap = 1 << 20, .queue_max = 1000,
+	    .busy_timeout_ms = 100 };
 	struct detect_sink sinks[2];
 	struct history_config hc = { 8, 1, { 3, 4 } };
 	struct history	*h2;

@@ -1,8 +1,11 @@
 /*
  * test_store.c: the SQLite store on temporary databases: schema and
  * version, row round-trips read back with a second connection, busy and
- * failing databases keeping their queue, the queue bound, ids, retention,
- * and the writer thread (order kept, failures reported and retried).
+ * failing databases keeping their queue, the queue bounds (rows and
+ * bytes of compact rows), ids, retention, the writer thread (order kept,
+ * failures reported and retried), a full queue waiting out a lock, the
+ * database file deleted, moved or replaced under the store, checkpoints
+ * against a reader, and what the log says of it all.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +14,15 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +32,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "storedb.h"
 
 #define T0	1700000000123456ULL	/* 2023-11-14T22:13:20.123456Z */
 #define DAY_US	86400000000ULL
@@ -50,17 +60,20 @@ static int
 teardown(void **state)
 {
 	struct fixture	*fx = *state;
-	char		 p[192];
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	size_t		 i;
+	struct dirent	*de;
+	char		 p[512];
+	DIR		*d;
 
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", fx->path, sfx[i]);
-		chmod(p, 0644);
-		unlink(p);
+	if ((d = opendir(fx->dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", fx->dir, de->d_name);
+			chmod(p, 0644);
+			unlink(p);
+		}
+		closedir(d);
 	}
-	snprintf(p, sizeof(p), "%s/junk", fx->dir);
-	unlink(p);
 	rmdir(fx->dir);
 	free(fx);
 	return 0;
@@ -81,7 +94,8 @@ open_store_cfg(const struct fixture *fx, const struct store_config *cfg)
 static struct store *
 open_store(const struct fixture *fx, uint32_t queue_max)
 {
-	struct store_config cfg = { queue_max, 50, 3, 0 };
+	struct store_config cfg = { .queue_memcap = 1 << 20,
+	    .queue_max = queue_max, .busy_timeout_ms = 50, .worker = 3 };
 
 	return open_store_cfg(fx, &cfg);
 }
@@ -206,7 +220,7 @@ test_schema(void **state)
 	st = open_store(fx, 100);
 	db = peer(fx);
 	assert_int_equal(peer_int(db, "PRAGMA user_version"),
-	    STORE_SCHEMA_VERSION);
+	    STOREDB_SCHEMA_VERSION);
 	peer_columns(db, "sessions", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,start_ts TEXT,end_ts TEXT,"
 	    "client_ip TEXT,client_port INTEGER,server_ip TEXT,"
@@ -245,7 +259,7 @@ test_schema(void **state)
 	store_close(st);
 	db = peer(fx);
 	assert_int_equal(peer_int(db, "PRAGMA user_version"),
-	    STORE_SCHEMA_VERSION);
+	    STOREDB_SCHEMA_VERSION);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table'"), 5);
 	sqlite3_close(db);
@@ -681,7 +695,7 @@ test_migrate_from_v2(void **state)
 	store_close(st);
 	db = peer(fx);
 	assert_int_equal(peer_int(db, "PRAGMA user_version"),
-	    STORE_SCHEMA_VERSION);
+	    STOREDB_SCHEMA_VERSION);
 	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
 	    "name = 'x'"), 0);
 	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
@@ -873,6 +887,19 @@ expect_sequence(char *buf, size_t len, int n)
 		    i);
 }
 
+/* The stats table holds the values 1 .. n, in the order they came. */
+static void
+assert_stat_sequence(const struct fixture *fx, int n)
+{
+	char	 got[4096], want[4096];
+	sqlite3	*db = peer(fx);
+
+	peer_stat_values(db, got, sizeof(got));
+	expect_sequence(want, sizeof(want), n);
+	assert_string_equal(got, want);
+	sqlite3_close(db);
+}
+
 /* Rows handed to the writer and rows queued meanwhile: all written, in
  * the order they came. */
 static void
@@ -880,8 +907,6 @@ test_async_in_order(void **state)
 {
 	struct fixture	*fx = *state;
 	struct store	*st;
-	sqlite3		*db;
-	char		 got[4096], want[4096];
 	int		 i;
 
 	st = open_store(fx, 1000);
@@ -895,11 +920,7 @@ test_async_in_order(void **state)
 	assert_int_equal(store_get_stats(st)->stat_rows, 300);
 	assert_int_equal(store_get_stats(st)->dropped, 0);
 	assert_true(store_get_stats(st)->flushes >= 2);
-	db = peer(fx);
-	peer_stat_values(db, got, sizeof(got));
-	expect_sequence(want, sizeof(want), 300);
-	assert_string_equal(got, want);
-	sqlite3_close(db);
+	assert_stat_sequence(fx, 300);
 	store_close(st);
 }
 
@@ -955,10 +976,9 @@ static void
 test_async_wait_when_full(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0, 1 };
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50, .wait_when_full = 1 };
 	struct store	*st;
-	sqlite3		*db;
-	char		 got[4096], want[4096];
 	int		 i;
 
 	st = open_store_cfg(fx, &cfg);
@@ -969,11 +989,7 @@ test_async_wait_when_full(void **state)
 	assert_int_equal(store_flush(st), 0);
 	assert_int_equal(store_get_stats(st)->dropped, 0);
 	assert_int_equal(store_get_stats(st)->stat_rows, 500);
-	db = peer(fx);
-	peer_stat_values(db, got, sizeof(got));
-	expect_sequence(want, sizeof(want), 500);
-	assert_string_equal(got, want);
-	sqlite3_close(db);
+	assert_stat_sequence(fx, 500);
 	store_close(st);
 }
 
@@ -1083,7 +1099,8 @@ static void
 test_newer_version_refused(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0, 0 };
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50 };
 	char		 err[512];
 	sqlite3		*db;
 
@@ -1107,7 +1124,8 @@ static void
 test_open_errors(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0, 0 };
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50 };
 	char		 err[512], junk[192];
 	FILE		*f;
 	int		 i;
@@ -1132,7 +1150,8 @@ test_open_errors(void **state)
 static int
 open_readonly_as_nobody(const struct fixture *fx)
 {
-	struct store_config cfg = { 10, 50, 0, 0 };
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50 };
 	char		 err[512];
 	pid_t		 pid;
 	int		 status;
@@ -1158,7 +1177,8 @@ static void
 test_readonly_file(void **state)
 {
 	struct fixture	*fx = *state;
-	struct store_config cfg = { 10, 50, 0, 0 };
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50 };
 	char		 err[512];
 	int		 rc;
 
@@ -1176,6 +1196,599 @@ test_readonly_file(void **state)
 	if (rc == 77)
 		skip();
 	assert_int_equal(rc, 0);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* What stripwatch logs (stderr here), caught in a file of the fixture. */
+static int	 saved_stderr = -1;
+
+static void
+log_catch(const struct fixture *fx)
+{
+	char	 p[192];
+	int	 fd;
+
+	snprintf(p, sizeof(p), "%s/log", fx->dir);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	assert_true(saved_stderr >= 0);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+}
+
+/* Stop catching; the lines caught are in buf. */
+static void
+log_release(const struct fixture *fx, char *buf, size_t len)
+{
+	char	 p[192];
+	FILE	*f;
+	size_t	 n;
+
+	fflush(stderr);
+	assert_int_equal(dup2(saved_stderr, 2), 2);
+	close(saved_stderr);
+	snprintf(p, sizeof(p), "%s/log", fx->dir);
+	assert_non_null(f = fopen(p, "r"));
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* Lines of buf holding needle. */
+static int
+log_count(const char *buf, const char *needle)
+{
+	char		 line[1024];
+	const char	*p, *eol;
+	size_t		 len;
+	int		 n = 0;
+
+	for (p = buf; *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
+		if ((eol = strchr(p, '\n')) == NULL)
+			eol = p + strlen(p);
+		len = (size_t)(eol - p) < sizeof(line) - 1 ?
+		    (size_t)(eol - p) : sizeof(line) - 1;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (strstr(line, needle) != NULL)
+			n++;
+	}
+	return n;
+}
+
+static int64_t
+count_in(const char *path, const char *sql)
+{
+	sqlite3	*db;
+	int64_t	 n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	n = peer_int(db, sql);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Rows are compact copies: a session of an ordinary client takes a few
+ * hundred bytes of the queue, not the size of struct detect_session; the
+ * largest possible one still fits; written rows give their bytes back.
+ */
+static void
+test_rows_compact(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct store	*st;
+	uint64_t	 one;
+
+	st = open_store(fx, 100);
+	s = mksession(1, T0);
+	snprintf(s.helo, sizeof(s.helo), "client.example");
+	snprintf(s.banner, sizeof(s.banner), "mx.example ESMTP Postfix");
+	store_session(st, &s);
+	one = store_get_stats(st)->queue_bytes;
+	assert_true(one > 100);
+	assert_true(one <= 320);
+	assert_true(one < sizeof(struct detect_session) / 8);
+	/* Every text at its longest. */
+	s = mksession(2, T0);
+	memset(s.helo, 'h', sizeof(s.helo) - 1);
+	memset(s.banner, 'b', sizeof(s.banner) - 1);
+	memset(s.tls_sni, 's', sizeof(s.tls_sni) - 1);
+	memset(s.tls_cipher, 'c', sizeof(s.tls_cipher) - 1);
+	memset(s.cert_sha256, 'f', sizeof(s.cert_sha256) - 1);
+	store_session(st, &s);
+	assert_true(store_get_stats(st)->queue_bytes - one > 3 *
+	    sizeof(s.helo));
+	assert_true(store_get_stats(st)->queue_bytes - one <= 4096 + 16);
+	assert_int_equal(store_get_stats(st)->queue_bytes_peak,
+	    store_get_stats(st)->queue_bytes);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->queue_bytes, 0);
+	assert_int_equal(count_in(fx->path, "SELECT length(helo) + "
+	    "length(banner) + length(tls_sni) FROM sessions WHERE id = 2"),
+	    3 * (sizeof(s.helo) - 1));
+	store_close(st);
+}
+
+/* The queue's bound in bytes: the oldest rows make room, counted. */
+static void
+test_queue_memcap(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { .queue_memcap = 8192, .queue_max = 100000,
+	    .busy_timeout_ms = 50 };
+	const struct store_stats *ss;
+	struct store	*st;
+	int		 i;
+
+	st = open_store_cfg(fx, &cfg);
+	ss = store_get_stats(st);
+	for (i = 1; i <= 300; i++)
+		store_stat(st, T0, "n", i);
+	assert_true(ss->queue_bytes <= 8192);
+	assert_true(ss->queue_bytes_peak <= 8192);
+	assert_true(ss->queued > 50);
+	assert_int_equal(ss->queue_full, 300 - ss->queued);
+	assert_int_equal(ss->dropped, ss->queue_full);
+	assert_int_equal(store_flush(st), 0);
+	/* The newest rows are the ones kept. */
+	assert_int_equal(count_in(fx->path, "SELECT max(value) FROM stats"),
+	    300);
+	assert_int_equal(count_in(fx->path, "SELECT min(value) FROM stats"),
+	    301 - (int64_t)ss->stat_rows);
+	store_close(st);
+}
+
+/*
+ * A database that fails is said once, not at every flush; its recovery
+ * once, with how many attempts failed in between.
+ */
+static void
+test_log_on_change(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	char		 log[8192];
+	int		 i;
+
+	st = open_store(fx, 100);	/* busy_timeout 50 ms */
+	db = peer(fx);
+	peer_exec(db, "BEGIN IMMEDIATE");
+	log_catch(fx);
+	store_stat(st, T0, "n", 1);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(store_flush(st), -1);
+	peer_exec(db, "COMMIT");
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	log_release(fx, log, sizeof(log));
+	assert_int_equal(log_count(log, "database"), 2);
+	assert_int_equal(log_count(log, "database is locked (another process "
+	    "holds its write lock); rows wait in memory"), 1);
+	assert_int_equal(log_count(log, "writes resumed after 10 failed "
+	    "attempts"), 1);
+	assert_int_equal(store_get_stats(st)->retries, 10);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* Closing with rows the database will not take: given up, counted. */
+static void
+test_close_counts_given_up(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+	int		 i;
+
+	st = open_store(fx, 100);
+	db = peer(fx);
+	peer_exec(db, "BEGIN IMMEDIATE");
+	for (i = 0; i < 5; i++)
+		store_stat(st, T0, "n", i);
+	assert_int_equal(store_close(st), 5);
+	peer_exec(db, "COMMIT");
+	sqlite3_close(db);
+}
+
+/* Another connection holds the write lock for ms, from a thread. */
+struct holder {
+	const char	*path;
+	int		 ms;
+	atomic_int	 locked;
+	pthread_t	 thread;
+};
+
+static void *
+hold_lock(void *arg)
+{
+	struct holder	*h = arg;
+	struct timespec	 t = { h->ms / 1000, (h->ms % 1000) * 1000000L };
+	sqlite3		*db;
+
+	if (sqlite3_open(h->path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		abort();
+	atomic_store(&h->locked, 1);
+	nanosleep(&t, NULL);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return NULL;
+}
+
+static void
+hold_lock_start(struct holder *h, const char *path, int ms)
+{
+	struct timespec	 t = { 0, 5 * 1000 * 1000 };
+
+	h->path = path;
+	h->ms = ms;
+	atomic_init(&h->locked, 0);
+	assert_int_equal(pthread_create(&h->thread, NULL, hold_lock, h), 0);
+	while (!atomic_load(&h->locked))
+		nanosleep(&t, NULL);
+}
+
+/*
+ * wait_when_full (reading a file) with the write lock held far longer than
+ * fail_wait_ms: the full queue waits until the lock goes; nothing is lost.
+ */
+static void
+test_wait_full_outlasts_lock(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50, .wait_when_full = 1, .fail_wait_ms = 100 };
+	struct holder	 h;
+	struct timespec	 t;
+	struct store	*st;
+	int		 i;
+
+	st = open_store_cfg(fx, &cfg);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	hold_lock_start(&h, fx->path, 1200);
+	for (i = 1; i <= 200; i++) {
+		store_stat(st, T0, "n", i);
+		if (i % 3 == 0)
+			(void)store_flush_async(st);
+	}
+	assert_true(elapsed_ms(&t) >= 1000);
+	pthread_join(h.thread, NULL);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->dropped, 0);
+	assert_int_equal(store_get_stats(st)->stat_rows, 200);
+	assert_true(store_get_stats(st)->retries >= 1);
+	assert_stat_sequence(fx, 200);
+	store_close(st);
+}
+
+/*
+ * wait_when_full against a database that fails other than by a lock (a
+ * table gone, as a full disk would fail every write): after fail_wait_ms
+ * the oldest rows are dropped and counted, and reading goes on.
+ */
+static void
+test_wait_full_gives_up_on_failure(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50, .wait_when_full = 1, .fail_wait_ms = 300 };
+	const struct store_stats *ss;
+	struct timespec	 t;
+	struct store	*st;
+	sqlite3		*db;
+	int		 i;
+
+	st = open_store_cfg(fx, &cfg);
+	ss = store_get_stats(st);
+	db = peer(fx);
+	peer_exec(db, "ALTER TABLE stats RENAME TO stats_away");
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (i = 1; i <= 50; i++)
+		store_stat(st, T0, "n", i);
+	assert_true(elapsed_ms(&t) >= 250);
+	assert_true(elapsed_ms(&t) < 5000);
+	assert_int_equal(ss->queue_full, 40);
+	assert_int_equal(ss->dropped, 40);
+	assert_int_equal(ss->queued, 10);
+	peer_exec(db, "ALTER TABLE stats_away RENAME TO stats");
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(peer_int(db, "SELECT min(value) FROM stats"), 41);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM stats"), 10);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+static volatile sig_atomic_t stop_asked;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+/*
+ * A run asked to stop (a signal sets the flag stop_waiting points to)
+ * while its full queue waits out a lock: it waits no more, the rows that
+ * do not fit are dropped and counted, and reading can end.
+ */
+static void
+test_wait_full_stops_on_signal(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 10,
+	    .busy_timeout_ms = 50, .wait_when_full = 1, .fail_wait_ms = 100,
+	    .stop_waiting = &stop_asked };
+	struct itimerval it = { { 0, 0 }, { 0, 300 * 1000 } };
+	struct holder	 h;
+	struct timespec	 t;
+	struct store	*st;
+	int		 i;
+
+	stop_asked = 0;
+	assert_true(signal(SIGALRM, on_alarm) != SIG_ERR);
+	st = open_store_cfg(fx, &cfg);
+	hold_lock_start(&h, fx->path, 2500);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	for (i = 1; i <= 30; i++)
+		store_stat(st, T0, "n", i);
+	assert_true(elapsed_ms(&t) >= 250);
+	assert_true(elapsed_ms(&t) < 2000);
+	assert_true(store_get_stats(st)->queue_full >= 20);
+	pthread_join(h.thread, NULL);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->stat_rows +
+	    store_get_stats(st)->queue_full, 30);
+	store_close(st);
+	signal(SIGALRM, SIG_DFL);
+}
+
+/*
+ * The database file deleted under the store: the next flush notices,
+ * opens the path anew, and the rows queued since reach the new file.
+ */
+static void
+test_reopen_deleted(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	char		 log[4096], got[64];
+	sqlite3		*db;
+	int		 i;
+
+	st = open_store(fx, 100);
+	for (i = 1; i <= 3; i++)
+		store_stat(st, T0, "n", i);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(unlink(fx->path), 0);
+	for (i = 4; i <= 5; i++)
+		store_stat(st, T0, "n", i);
+	log_catch(fx);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	log_release(fx, log, sizeof(log));
+	assert_int_equal(store_get_stats(st)->reopened, 1);
+	assert_int_equal(log_count(log, "the file was moved or deleted; "
+	    "opened the path anew"), 1);
+	db = peer(fx);
+	peer_stat_values(db, got, sizeof(got));
+	assert_string_equal(got, "4,5");
+	sqlite3_close(db);
+	/* The same store goes on writing there. */
+	store_stat(st, T0, "n", 6);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(count_in(fx->path, "SELECT count(*) FROM stats"), 3);
+	assert_int_equal(store_get_stats(st)->stat_rows, 6);
+	store_close(st);
+}
+
+/*
+ * logrotate: the file renamed, then store_reopen() (SIGHUP), with rows
+ * queued before and after. The old file and the new one together hold
+ * every row exactly once; the old file is whole (its WAL went into it).
+ */
+static void
+test_reopen_renamed(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	char		 old[192], a[4096], b[4096], want[4096];
+	sqlite3		*db;
+	int		 i;
+
+	snprintf(old, sizeof(old), "%s.1", fx->path);
+	st = open_store(fx, 100);
+	for (i = 1; i <= 30; i++) {
+		store_stat(st, T0, "n", i);
+		if (i == 10)
+			(void)store_flush_async(st);
+		if (i == 20) {
+			(void)store_flush(st);
+			assert_int_equal(rename(fx->path, old), 0);
+			store_reopen(st);
+		}
+	}
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->reopened, 1);
+	store_close(st);
+	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+	peer_stat_values(db, a, sizeof(a));
+	sqlite3_close(db);
+	db = peer(fx);
+	peer_stat_values(db, b, sizeof(b));
+	sqlite3_close(db);
+	expect_sequence(want, sizeof(want), 20);
+	assert_string_equal(a, want);
+	assert_string_equal(b, "21,22,23,24,25,26,27,28,29,30");
+}
+
+/*
+ * Renamed while another process reads the old file (a read transaction
+ * open): the old WAL cannot all go into it yet, so the store keeps the old
+ * connection and its rows go on to the old file; once the reader is done,
+ * the next flush opens the path anew. Every row is in one file, once.
+ */
+static void
+test_reopen_reader_in_old_file(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	char		 old[192], log[4096];
+	sqlite3		*db;
+
+	snprintf(old, sizeof(old), "%s.1", fx->path);
+	st = open_store(fx, 100);
+	store_stat(st, T0, "n", 1);
+	assert_int_equal(store_flush(st), 0);
+	db = peer(fx);			/* the reader, in the old file */
+	peer_exec(db, "BEGIN");
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM stats"), 1);
+	assert_int_equal(rename(fx->path, old), 0);
+	store_stat(st, T0, "n", 2);
+	log_catch(fx);
+	assert_int_equal(store_flush(st), 0);
+	store_stat(st, T0, "n", 3);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->reopened, 0);
+	peer_exec(db, "COMMIT");
+	sqlite3_close(db);
+	store_stat(st, T0, "n", 4);
+	assert_int_equal(store_flush(st), 0);
+	log_release(fx, log, sizeof(log));
+	assert_int_equal(store_get_stats(st)->reopened, 1);
+	assert_int_equal(log_count(log, "another connection is reading the "
+	    "old file: rows go on to the old file"), 1);
+	assert_int_equal(log_count(log, "opened the path anew"), 1);
+	store_close(st);
+	assert_int_equal(count_in(old, "SELECT group_concat(value, '') FROM "
+	    "stats"), 123);
+	assert_int_equal(count_in(fx->path, "SELECT group_concat(value, '') "
+	    "FROM stats"), 4);
+}
+
+/*
+ * A -wal file at the path with no database beside it, and not the one
+ * the store had open: it belongs to a file moved away and still open
+ * elsewhere, and a new database there would take its pages for its own.
+ * The store does not open until it is gone; the rows wait meanwhile.
+ */
+static void
+test_reopen_refuses_foreign_wal(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	char		 wal[192], log[4096];
+	FILE		*f;
+
+	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
+	st = open_store(fx, 100);
+	store_stat(st, T0, "n", 1);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(unlink(fx->path), 0);
+	assert_int_equal(unlink(wal), 0);
+	assert_non_null(f = fopen(wal, "w"));	/* someone else's */
+	fputs("not ours", f);
+	fclose(f);
+	store_stat(st, T0, "n", 2);
+	log_catch(fx);
+	assert_int_equal(store_flush(st), -1);
+	assert_int_equal(store_flush(st), -1);
+	assert_non_null(strstr(store_error(st), "cannot open anew"));
+	assert_int_equal(access(fx->path, F_OK), -1);
+	assert_int_equal(unlink(wal), 0);
+	assert_int_equal(store_flush(st), 0);
+	log_release(fx, log, sizeof(log));
+	assert_int_equal(log_count(log, "cannot open anew"), 1);
+	assert_int_equal(log_count(log, "writes resumed after 2 failed"), 1);
+	assert_int_equal(count_in(fx->path, "SELECT value FROM stats"), 2);
+	store_close(st);
+}
+
+/*
+ * A reader that keeps a read transaction open: checkpoints cannot reset
+ * the WAL, which grows past wal_warn, and the log says why. Once the
+ * reader is gone, the next checkpoint truncates the -wal file to nothing.
+ */
+static void
+test_wal_reader(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { .queue_memcap = 1 << 22, .queue_max = 10000,
+	    .busy_timeout_ms = 50, .wal_warn = 16384 };
+	struct detect_session s;
+	struct store	*st;
+	struct stat	 sb;
+	char		 wal[192], log[4096];
+	sqlite3		*db;
+	int		 i;
+
+	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
+	st = open_store_cfg(fx, &cfg);
+	db = peer(fx);
+	peer_exec(db, "BEGIN");
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 0);
+	for (i = 1; i <= 500; i++) {
+		s = mksession((uint64_t)i, T0);
+		memset(s.banner, 'b', 200);
+		store_session(st, &s);
+	}
+	log_catch(fx);
+	store_maintain(st, T0, 0);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_checkpoint(st), 1);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 16384);
+	assert_true(store_get_stats(st)->wal_bytes > 16384);
+	peer_exec(db, "COMMIT");
+	store_maintain(st, T0, 0);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_flush(st), 0);
+	log_release(fx, log, sizeof(log));
+	assert_int_equal(log_count(log, "a reader that does not finish"), 1);
+	assert_int_equal(log_count(log, "write-ahead log back to 0 KiB"), 1);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(store_get_stats(st)->wal_bytes, 0);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 500);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* A reload: new limits apply to the store as it is, counters go on. */
+static void
+test_set_config(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store_config cfg = { .queue_memcap = 1 << 20, .queue_max = 100,
+	    .busy_timeout_ms = 50, .worker = 3 };
+	struct store	*st;
+	int		 i;
+
+	st = open_store_cfg(fx, &cfg);
+	store_stat(st, T0, "n", 0);
+	assert_int_equal(store_flush(st), 0);
+	cfg.queue_max = 4;
+	cfg.worker = 9;		/* stays: the process is the same */
+	store_set_config(st, &cfg);
+	for (i = 1; i <= 6; i++)
+		store_stat(st, T0, "n", i);
+	assert_int_equal(store_get_stats(st)->queue_full, 2);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->stat_rows, 5);
+	assert_int_equal(count_in(fx->path, "SELECT count(*) FROM stats "
+	    "WHERE worker = 3"), 5);
+	store_close(st);
 }
 
 int
@@ -1207,6 +1820,19 @@ main(void)
 		T(test_newer_version_refused),
 		T(test_open_errors),
 		T(test_readonly_file),
+		T(test_rows_compact),
+		T(test_queue_memcap),
+		T(test_log_on_change),
+		T(test_close_counts_given_up),
+		T(test_wait_full_outlasts_lock),
+		T(test_wait_full_gives_up_on_failure),
+		T(test_wait_full_stops_on_signal),
+		T(test_reopen_deleted),
+		T(test_reopen_renamed),
+		T(test_reopen_reader_in_old_file),
+		T(test_reopen_refuses_foreign_wal),
+		T(test_wal_reader),
+		T(test_set_config),
 	};
 #undef T
 
