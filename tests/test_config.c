@@ -114,6 +114,38 @@ test_values_and_units(void **state)
 	assert_string_equal(c.alert_format, "rfc5424");
 }
 
+/*
+ * A comment after a value is not part of it, quoted or not: read as part
+ * of the interface name it passed -n and failed at start. A "#" inside a
+ * word or inside quotes stays.
+ */
+static void
+test_inline_comments(void **state)
+{
+	struct config	 c;
+	char		 err[1200];
+	const char	*p;
+
+	(void)state;
+	config_defaults(&c);
+	p = write_conf("interface = \"eth1\"  # the SPAN port\n"
+	    "max_flows = 1000\t# more than the default\n"
+	    "user = sw # not root\n"
+	    "database = /var/lib/a#b.db  # a hash in a word stays\n"
+	    "filter = \"tcp port 25 # and no more\"#closing\n");
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	unlink(p);
+	assert_string_equal(c.interface, "eth1");
+	assert_int_equal(c.max_flows, 1000);
+	assert_string_equal(c.user, "sw");
+	assert_string_equal(c.database, "/var/lib/a#b.db");
+	assert_string_equal(c.filter, "tcp port 25 # and no more");
+	p = write_conf("interface = # none yet\n");
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	unlink(p);
+	assert_string_equal(c.interface, "");
+}
+
 static void
 expect_error(const char *text, const char *want)
 {
@@ -146,6 +178,10 @@ test_errors_have_file_line(void **state)
 	expect_error("just words\n", ":1: expected \"key = value\"");
 	expect_error("alert_format = json\n", ":1: alert_format must be");
 	expect_error("syslog_facility = kern\n", ":1: unknown syslog");
+	expect_error("filter = \"tcp port 25\n", ":1: filter: missing closing "
+	    "quote");
+	expect_error("interface = \"eth1\" the SPAN port\n", ":1: interface: "
+	    "text after the closing quote");
 }
 
 static void
@@ -190,6 +226,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_conf_matches_defaults),
 		cmocka_unit_test(test_values_and_units),
+		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_errors_have_file_line),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_set_overrides),
