@@ -14,6 +14,9 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= /lib/systemd/system
+# Read when -c is not given (compiled in: a PREFIX or test build may point
+# elsewhere).
+CONFIG_FILE = $(SYSCONFDIR)/stripwatch/stripwatch.conf
 
 CC	?= gcc
 PKG_CONFIG ?= pkg-config
@@ -23,7 +26,7 @@ WARN	= -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Werror
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 ALL_CPPFLAGS = -D_DEFAULT_SOURCE -DSTRIPWATCH_VERSION='"$(VERSION)"' \
-	  -Ilib $(CPPFLAGS)
+	  -DSENSOR_CONFIG_FILE='"$(CONFIG_FILE)"' -Ilib $(CPPFLAGS)
 # -pthread: the database writer thread (lib/store.c).
 ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP -pthread \
 	  $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -51,6 +54,16 @@ $(B)/lib/%.o: lib/%.c
 $(B)/sensor/%.o: sensor/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The program's objects are rebuilt when SYSCONFDIR changes: the file holds
+# the path they were built with, and is rewritten only when it differs.
+$(B)/config-file: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CONFIG_FILE)' | cmp -s - $@ || echo '$(CONFIG_FILE)' >$@
+
+$(BIN_OBJ): $(B)/config-file
+
+FORCE:
 
 $(B)/libstripwatch.a: $(LIB_OBJ)
 	rm -f $@

@@ -20,6 +20,9 @@
 
 #define SENSOR_DB_OFFLINE	"./stripwatch.db"
 #define SENSOR_DB_LIVE		"/var/lib/stripwatch/stripwatch.db"
+#ifndef SENSOR_CONFIG_FILE	/* the Makefile's, from SYSCONFDIR */
+#define SENSOR_CONFIG_FILE	"/etc/stripwatch/stripwatch.conf"
+#endif
 #define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
 
 struct sensor {
@@ -75,6 +78,11 @@ int	 capture_join_fanout(pcap_t *p, uint16_t group, char *err,
 
 /* priv.c */
 void	 priv_drop(const char *user);
+
+/* preflight.c: -n; 0 if a start would find what it needs, else -1 with
+ * each failure said on stderr. files: the -r files, none for live. */
+int	 preflight_check(const struct sensor *s, char *const files[],
+	    size_t nfiles);
 
 /* main.c, counters.c */
 void	 sensor_log_stats(struct sensor *s);
