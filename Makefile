@@ -45,7 +45,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 .PHONY: all test test-unit test-pcap test-live demo install clean pcaps \
 	bench bench-smoke bench-live
 
-all: $(B)/stripwatch
+all: $(B)/stripwatch $(B)/stripwatch.conf.5
 
 $(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -78,6 +78,18 @@ $(B)/tests/%: tests/%.c $(B)/libstripwatch.a tests/testutil.h
 	$(CC) $(ALL_CPPFLAGS) -Itests -DTOP='"$(CURDIR)"' $(ALL_CFLAGS) \
 	    -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< \
 	    $(B)/libstripwatch.a $(TEST_LIBS)
+
+# stripwatch.conf(5): its settings are conf/stripwatch.conf's.
+$(B)/stripwatch.conf.5: conf/stripwatch.conf.5.in conf/stripwatch.conf \
+	    tools/conf2mdoc.awk $(B)/config-file
+	awk -v config_file='$(CONFIG_FILE)' -f tools/conf2mdoc.awk \
+	    conf/stripwatch.conf.5.in conf/stripwatch.conf >$@.tmp
+	mv $@.tmp $@
+
+# test_config checks that page against the defaults.
+$(B)/tests/test_config: $(B)/stripwatch.conf.5
+$(B)/tests/test_config: ALL_CPPFLAGS += \
+	    -DCONF_MAN='"$(CURDIR)/$(B)/stripwatch.conf.5"'
 
 # The middlebox of tests/live-e2e.sh: a test tool, never installed.
 $(B)/tests/relay: tests/e2e/relay.c
@@ -127,10 +139,13 @@ demo: all
 	    "SELECT outcome, count(*) AS sessions FROM sessions GROUP BY outcome"
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/stripwatch $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/stripwatch \
+	    $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/stripwatch $(DESTDIR)$(SBINDIR)/stripwatch
 	install -m 644 sensor/stripwatch.8 $(DESTDIR)$(MANDIR)/man8/stripwatch.8
+	install -m 644 $(B)/stripwatch.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/stripwatch.conf.5
 	install -m 644 conf/stripwatch.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/stripwatch/stripwatch.conf
 	sed 's|/usr/sbin/stripwatch|$(SBINDIR)/stripwatch|' \
