@@ -6,7 +6,8 @@
 #   make bench      speed and memory against tcpdump and tshark
 #   make asan       every test again with AddressSanitizer + UBSan
 #   make fuzz       libFuzzer harnesses, FUZZ_TIME seconds each
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=; never replaces a config
+#   make uninstall  what install put, but an edited config and the data
 
 VERSION	= 0.1.0
 PREFIX	?= /usr/local
@@ -14,6 +15,8 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= /lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 # Read when -c is not given (compiled in: a PREFIX or test build may point
 # elsewhere).
 CONFIG_FILE = $(SYSCONFDIR)/stripwatch/stripwatch.conf
@@ -138,18 +141,71 @@ demo: all
 	sqlite3 -header -column stripwatch.db \
 	    "SELECT outcome, count(*) AS sessions FROM sessions GROUP BY outcome"
 
+# An existing configuration file is the operator's: never replaced. Into
+# the running system (no DESTDIR), the user and its directories are made
+# at once.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/stripwatch \
-	    $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(B)/stripwatch $(DESTDIR)$(SBINDIR)/stripwatch
 	install -m 644 sensor/stripwatch.8 $(DESTDIR)$(MANDIR)/man8/stripwatch.8
 	install -m 644 $(B)/stripwatch.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/stripwatch.conf.5
-	install -m 644 conf/stripwatch.conf \
-	    $(DESTDIR)$(SYSCONFDIR)/stripwatch/stripwatch.conf
-	sed 's|/usr/sbin/stripwatch|$(SBINDIR)/stripwatch|' \
-	    systemd/stripwatch.service > $(DESTDIR)$(UNITDIR)/stripwatch.service
+	@if [ -e $(DESTDIR)$(CONFIG_FILE) ]; then \
+	    echo "kept $(DESTDIR)$(CONFIG_FILE) as it is (new settings and" \
+	        "their defaults: man stripwatch.conf)"; \
+	else \
+	    echo install -m 644 conf/stripwatch.conf $(DESTDIR)$(CONFIG_FILE); \
+	    install -m 644 conf/stripwatch.conf $(DESTDIR)$(CONFIG_FILE); \
+	fi
+	sed -e 's|/usr/sbin/stripwatch|$(SBINDIR)/stripwatch|' \
+	    -e 's|/etc/stripwatch/stripwatch.conf|$(CONFIG_FILE)|g' \
+	    systemd/stripwatch.service >$(DESTDIR)$(UNITDIR)/stripwatch.service
+	install -m 644 systemd/stripwatch.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/stripwatch.conf
+	install -m 644 systemd/stripwatch.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/stripwatch.conf
+	@if [ -z "$(DESTDIR)" ]; then $(SYSTEM_SETUP); fi
+
+SYSTEM_SETUP = \
+	if command -v systemd-sysusers >/dev/null 2>&1; then \
+	    echo systemd-sysusers $(SYSUSERSDIR)/stripwatch.conf; \
+	    systemd-sysusers $(SYSUSERSDIR)/stripwatch.conf && \
+	    echo systemd-tmpfiles --create $(TMPFILESDIR)/stripwatch.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/stripwatch.conf; \
+	else \
+	    echo "no systemd-sysusers: create the system user stripwatch," \
+	        "and /var/lib/stripwatch owned by it, yourself"; \
+	fi && \
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# Removes what install put, except the configuration file when it differs
+# from the shipped one (edited: the operator's), the database and its
+# directory (data), and the user (a uid given again to another user would
+# own the files left behind).
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl disable --now stripwatch.service 2>/dev/null || true; \
+	fi
+	rm -f $(DESTDIR)$(SBINDIR)/stripwatch \
+	    $(DESTDIR)$(MANDIR)/man8/stripwatch.8 \
+	    $(DESTDIR)$(MANDIR)/man5/stripwatch.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/stripwatch.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/stripwatch.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/stripwatch.conf
+	@if cmp -s conf/stripwatch.conf $(DESTDIR)$(CONFIG_FILE); then \
+	    echo rm -f $(DESTDIR)$(CONFIG_FILE); \
+	    rm -f $(DESTDIR)$(CONFIG_FILE); \
+	    rmdir $(DESTDIR)$(SYSCONFDIR)/stripwatch 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFIG_FILE) ]; then \
+	    echo "kept $(DESTDIR)$(CONFIG_FILE): it was edited"; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; \
+	fi
+
+.PHONY: uninstall
 
 clean:
 	rm -rf $(B) build-asan build-fuzz

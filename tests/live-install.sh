@@ -1,15 +1,17 @@
 #!/bin/bash
 # live-install.sh: stripwatch as installed. -n checks what a start needs
 # (interface set and there, permission to capture, the user, the database
-# directory); the installed configuration file is read without -c. Prints
-# PASS/FAIL/SKIP for tests/run-all.
+# directory); the installed configuration file is read without -c; make
+# install never replaces an edited configuration and make uninstall keeps
+# it; installed into the running system, make install creates the user and
+# the directories. Prints PASS/FAIL/SKIP for tests/run-all.
 #
 #   tests/live-install.sh BUILDDIR
 #
 # Checks that need root (other users, mount namespaces) report SKIP
 # without it. Nothing outside a temporary directory is changed: the
-# installed file is made in a private mount namespace with overlays over
-# /etc, /usr, /var and /lib.
+# installed file and the install into / happen in a private mount
+# namespace with overlays over /etc, /usr, /var and /lib.
 set -u
 
 B=${1:-build}
@@ -124,10 +126,51 @@ else
 	done
 fi
 
-# --- the installed configuration file ----------------------------------------
+# --- make install / uninstall into DESTDIR --------------------------------
+
+# Another file where the configuration goes; the Makefile's own rules and
+# the binary already built, nothing rebuilt.
+inst() {
+	make -s -C "$top" B="$B" PREFIX=/usr DESTDIR="$tmp/root" "$@" 2>&1
+}
+conf=$tmp/root/etc/stripwatch/stripwatch.conf
+
+t=destdir-twice-keeps-config
+o1=$(inst install)
+r1=$?
+printf 'interface = eth1  # edited\n' >>"$conf"
+o2=$(inst install)
+r2=$?
+missing=
+for f in usr/sbin/stripwatch usr/share/man/man8/stripwatch.8 \
+    usr/share/man/man5/stripwatch.conf.5 lib/systemd/system/stripwatch.service \
+    usr/lib/sysusers.d/stripwatch.conf usr/lib/tmpfiles.d/stripwatch.conf; do
+	[ -s "$tmp/root/$f" ] || missing="$missing $f"
+done
+if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ -z "$missing" ] &&
+    [ "$(tail -1 "$conf")" = "interface = eth1  # edited" ] &&
+    [[ $o2 == *"kept $conf as it is"* ]] && [ ! -e "$tmp/root/var" ]; then
+	pass $t
+else fail $t "exit $r1/$r2, missing:$missing, last line: $(tail -1 "$conf")," \
+    "output: $o2"; fi
+
+t=uninstall
+o3=$(inst uninstall)
+r3=$?
+left=$(cd "$tmp/root" && find . -type f | sort | tr '\n' ' ')
+cp "$top/conf/stripwatch.conf" "$conf"
+inst uninstall >/dev/null
+if [ $r3 -eq 0 ] && [ "$left" = "./etc/stripwatch/stripwatch.conf " ] &&
+    [[ $o3 == *"kept $conf: it was edited"* ]] &&
+    [ ! -e "$tmp/root/etc/stripwatch" ]; then pass $t
+else fail $t "exit $r3, left after the first: $left;" \
+    "after the second: $(cd "$tmp/root" && find . | tr '\n' ' ')"; fi
+
+# --- as installed: the default file, and make install into / ---------------
 
 if [ $is_root -ne 1 ]; then
 	skip default-config "not root"
+	skip system "not root"
 	exit $failed
 fi
 
@@ -172,6 +215,35 @@ want="max_flows = 1000
 max_flows = 2000
 stripwatch: $dc: Permission denied
 exit 1"
+if [ $rc -eq 99 ]; then skip $t "cannot mount overlays here"
+elif [ "$out" = "$want" ]; then pass $t
+else fail $t "got: $out"; fi
+
+# make install into the running system: the user, the state and log
+# directories, the configuration read from its place by the installed
+# binary; make uninstall then leaves the user and the data.
+t=system
+out=$(in_overlay "
+	make -s -C '$top' B='$B' install >/dev/null 2>&1 || echo 'install failed'
+	getent passwd stripwatch | cut -d: -f6,7
+	stat -c '%U %G %a %n' /var/lib/stripwatch /var/log/stripwatch
+	mkdir -p '$tmp/srv' && chown stripwatch '$tmp/srv'
+	printf 'interface = lo\ndatabase = $tmp/srv/s.db\n' >>$dc
+	/usr/local/sbin/stripwatch -n 2>&1
+	cp '$top/conf/stripwatch.conf' $dc
+	make -s -C '$top' B='$B' uninstall >/dev/null 2>&1 || echo 'uninstall failed'
+	ls /usr/local/sbin/stripwatch $dc 2>&1 | sed 's/.*cannot access //'
+	getent passwd stripwatch >/dev/null && echo 'user kept'
+	test -d /var/lib/stripwatch && echo 'data kept'" 2>&1)
+rc=$?
+want="/var/lib/stripwatch:/usr/sbin/nologin
+stripwatch stripwatch 750 /var/lib/stripwatch
+stripwatch stripwatch 750 /var/log/stripwatch
+configuration OK
+'/usr/local/sbin/stripwatch': No such file or directory
+'$dc': No such file or directory
+user kept
+data kept"
 if [ $rc -eq 99 ]; then skip $t "cannot mount overlays here"
 elif [ "$out" = "$want" ]; then pass $t
 else fail $t "got: $out"; fi
