@@ -8,6 +8,8 @@
 #   make fuzz       libFuzzer harnesses, FUZZ_TIME seconds each
 #   make install    PREFIX=/usr/local DESTDIR=; never replaces a config
 #   make uninstall  what install put, but an edited config and the data
+#   make deb        the Debian package in build/deb (tools/install-deps
+#                   --package); make test-package checks it (root)
 
 VERSION	= 0.1.0
 PREFIX	?= /usr/local
@@ -205,7 +207,23 @@ uninstall:
 	    systemctl daemon-reload; \
 	fi
 
-.PHONY: uninstall
+# The Debian package (debian/), built in a copy of the tree under $(B)/deb:
+# dpkg-buildpackage writes its products beside the tree it builds, and
+# there they stay out of the source. tools/install-deps --package installs
+# the tools; tests/package-test.sh builds, checks and installs it.
+DEB_SRC	= $(B)/deb/stripwatch-$(VERSION)
+
+deb:
+	rm -rf $(B)/deb
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude-vcs --exclude-vcs-ignores --exclude='./build*' \
+	    --exclude='./stripwatch.db*' . | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+
+test-package:
+	tests/package-test.sh
+
+.PHONY: uninstall deb test-package
 
 clean:
 	rm -rf $(B) build-asan build-fuzz
