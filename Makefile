@@ -6,7 +6,10 @@
 #   make bench      speed and memory against tcpdump and tshark
 #   make asan       every test again with AddressSanitizer + UBSan
 #   make fuzz       libFuzzer harnesses, FUZZ_TIME seconds each
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=; never replaces a config
+#   make uninstall  what install put, but an edited config and the data
+#   make deb        the Debian package in build/deb (tools/install-deps
+#                   --package); make test-package checks it (root)
 
 VERSION	= 0.1.0
 PREFIX	?= /usr/local
@@ -14,6 +17,11 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= /lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+# Read when -c is not given (compiled in: a PREFIX or test build may point
+# elsewhere).
+CONFIG_FILE = $(SYSCONFDIR)/stripwatch/stripwatch.conf
 
 CC	?= gcc
 PKG_CONFIG ?= pkg-config
@@ -23,7 +31,7 @@ WARN	= -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Werror
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 ALL_CPPFLAGS = -D_DEFAULT_SOURCE -DSTRIPWATCH_VERSION='"$(VERSION)"' \
-	  -Ilib $(CPPFLAGS)
+	  -DSENSOR_CONFIG_FILE='"$(CONFIG_FILE)"' -Ilib $(CPPFLAGS)
 # -pthread: the database writer thread (lib/store.c).
 ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP -pthread \
 	  $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -42,7 +50,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 .PHONY: all test test-unit test-pcap test-live demo install clean pcaps \
 	bench bench-smoke bench-live
 
-all: $(B)/stripwatch
+all: $(B)/stripwatch $(B)/stripwatch.conf.5
 
 $(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -51,6 +59,16 @@ $(B)/lib/%.o: lib/%.c
 $(B)/sensor/%.o: sensor/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The program's objects are rebuilt when SYSCONFDIR changes: the file holds
+# the path they were built with, and is rewritten only when it differs.
+$(B)/config-file: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CONFIG_FILE)' | cmp -s - $@ || echo '$(CONFIG_FILE)' >$@
+
+$(BIN_OBJ): $(B)/config-file
+
+FORCE:
 
 $(B)/libstripwatch.a: $(LIB_OBJ)
 	rm -f $@
@@ -65,6 +83,18 @@ $(B)/tests/%: tests/%.c $(B)/libstripwatch.a tests/testutil.h
 	$(CC) $(ALL_CPPFLAGS) -Itests -DTOP='"$(CURDIR)"' $(ALL_CFLAGS) \
 	    -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< \
 	    $(B)/libstripwatch.a $(TEST_LIBS)
+
+# stripwatch.conf(5): its settings are conf/stripwatch.conf's.
+$(B)/stripwatch.conf.5: conf/stripwatch.conf.5.in conf/stripwatch.conf \
+	    tools/conf2mdoc.awk $(B)/config-file
+	awk -v config_file='$(CONFIG_FILE)' -f tools/conf2mdoc.awk \
+	    conf/stripwatch.conf.5.in conf/stripwatch.conf >$@.tmp
+	mv $@.tmp $@
+
+# test_config checks that page against the defaults.
+$(B)/tests/test_config: $(B)/stripwatch.conf.5
+$(B)/tests/test_config: ALL_CPPFLAGS += \
+	    -DCONF_MAN='"$(CURDIR)/$(B)/stripwatch.conf.5"'
 
 # The middlebox of tests/live-e2e.sh: a test tool, never installed.
 $(B)/tests/relay: tests/e2e/relay.c
@@ -113,15 +143,87 @@ demo: all
 	sqlite3 -header -column stripwatch.db \
 	    "SELECT outcome, count(*) AS sessions FROM sessions GROUP BY outcome"
 
+# An existing configuration file is the operator's: never replaced. Into
+# the running system (no DESTDIR), the user and its directories are made
+# at once.
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SYSCONFDIR)/stripwatch $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/stripwatch \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(B)/stripwatch $(DESTDIR)$(SBINDIR)/stripwatch
 	install -m 644 sensor/stripwatch.8 $(DESTDIR)$(MANDIR)/man8/stripwatch.8
-	install -m 644 conf/stripwatch.conf \
-	    $(DESTDIR)$(SYSCONFDIR)/stripwatch/stripwatch.conf
-	sed 's|/usr/sbin/stripwatch|$(SBINDIR)/stripwatch|' \
-	    systemd/stripwatch.service > $(DESTDIR)$(UNITDIR)/stripwatch.service
+	install -m 644 $(B)/stripwatch.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/stripwatch.conf.5
+	@if [ -e $(DESTDIR)$(CONFIG_FILE) ]; then \
+	    echo "kept $(DESTDIR)$(CONFIG_FILE) as it is (new settings and" \
+	        "their defaults: man stripwatch.conf)"; \
+	else \
+	    echo install -m 644 conf/stripwatch.conf $(DESTDIR)$(CONFIG_FILE); \
+	    install -m 644 conf/stripwatch.conf $(DESTDIR)$(CONFIG_FILE); \
+	fi
+	sed -e 's|/usr/sbin/stripwatch|$(SBINDIR)/stripwatch|' \
+	    -e 's|/etc/stripwatch/stripwatch.conf|$(CONFIG_FILE)|g' \
+	    systemd/stripwatch.service >$(DESTDIR)$(UNITDIR)/stripwatch.service
+	install -m 644 systemd/stripwatch.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/stripwatch.conf
+	install -m 644 systemd/stripwatch.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/stripwatch.conf
+	@if [ -z "$(DESTDIR)" ]; then $(SYSTEM_SETUP); fi
+
+SYSTEM_SETUP = \
+	if command -v systemd-sysusers >/dev/null 2>&1; then \
+	    echo systemd-sysusers $(SYSUSERSDIR)/stripwatch.conf; \
+	    systemd-sysusers $(SYSUSERSDIR)/stripwatch.conf && \
+	    echo systemd-tmpfiles --create $(TMPFILESDIR)/stripwatch.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/stripwatch.conf; \
+	else \
+	    echo "no systemd-sysusers: create the system user stripwatch," \
+	        "and /var/lib/stripwatch owned by it, yourself"; \
+	fi && \
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# Removes what install put, except the configuration file when it differs
+# from the shipped one (edited: the operator's), the database and its
+# directory (data), and the user (a uid given again to another user would
+# own the files left behind).
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl disable --now stripwatch.service 2>/dev/null || true; \
+	fi
+	rm -f $(DESTDIR)$(SBINDIR)/stripwatch \
+	    $(DESTDIR)$(MANDIR)/man8/stripwatch.8 \
+	    $(DESTDIR)$(MANDIR)/man5/stripwatch.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/stripwatch.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/stripwatch.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/stripwatch.conf
+	@if cmp -s conf/stripwatch.conf $(DESTDIR)$(CONFIG_FILE); then \
+	    echo rm -f $(DESTDIR)$(CONFIG_FILE); \
+	    rm -f $(DESTDIR)$(CONFIG_FILE); \
+	    rmdir $(DESTDIR)$(SYSCONFDIR)/stripwatch 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFIG_FILE) ]; then \
+	    echo "kept $(DESTDIR)$(CONFIG_FILE): it was edited"; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; \
+	fi
+
+# The Debian package (debian/), built in a copy of the tree under $(B)/deb:
+# dpkg-buildpackage writes its products beside the tree it builds, and
+# there they stay out of the source. tools/install-deps --package installs
+# the tools; tests/package-test.sh builds, checks and installs it.
+DEB_SRC	= $(B)/deb/stripwatch-$(VERSION)
+
+deb:
+	rm -rf $(B)/deb
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude-vcs --exclude-vcs-ignores --exclude='./build*' \
+	    --exclude='./stripwatch.db*' . | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+
+test-package:
+	tests/package-test.sh
+
+.PHONY: uninstall deb test-package
 
 clean:
 	rm -rf $(B) build-asan build-fuzz

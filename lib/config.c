@@ -416,20 +416,43 @@ trim(char *s)
 	return s;
 }
 
-/* Strip matching double quotes, so a filter may be written "quoted". */
+/*
+ * The value after "=", without a trailing comment: a "quoted" value ends at
+ * its closing quote, an unquoted one at a "#" that starts a word, as in the
+ * shell (so a path may hold a "#", and a quoted value anything but a
+ * quote). A comment read as part of a value would be taken for an
+ * interface or a path and only fail once the sensor starts. NULL, with a
+ * message in err, when a quote is not closed or text follows it.
+ */
 static char *
-unquote(char *v)
+value_of(const char *key, char *v, char *err, size_t errlen)
 {
-	size_t	 n = strlen(v);
+	char	*p;
 
-	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-		v[n - 1] = '\0';
+	if (*v == '"') {
+		if ((p = strchr(v + 1, '"')) == NULL) {
+			snprintf(err, errlen, "%s: missing closing quote", key);
+			return NULL;
+		}
+		*p++ = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '\0' && *p != '#') {
+			snprintf(err, errlen, "%s: text after the closing "
+			    "quote (a comment starts with \"#\")", key);
+			return NULL;
+		}
 		return v + 1;
 	}
-	return v;
+	for (p = v; *p != '\0'; p++)
+		if (*p == '#' && (p == v || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	return trim(v);
 }
 
-/* One line: blank, "# comment", or "key = value". */
+/* One line: blank, "# comment", or "key = value", maybe "# comment". */
 static int
 parse_line(struct config *c, char *line, char *err, size_t errlen)
 {
@@ -444,7 +467,8 @@ parse_line(struct config *c, char *line, char *err, size_t errlen)
 	}
 	*eq = '\0';
 	key = trim(key);
-	val = unquote(trim(eq + 1));
+	if ((val = value_of(key, trim(eq + 1), err, errlen)) == NULL)
+		return -1;
 	return config_set(c, key, val, err, errlen);
 }
 

@@ -4,6 +4,7 @@
  * (offline) or running the live loop, and an orderly finish that writes
  * every open session.
  */
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <ctype.h>
@@ -37,7 +38,8 @@ usage(FILE *fp)
 	    "port 587 or tcp port 2525\")\n"
 	    "  -d, --db PATH  SQLite database (default %s offline,\n"
 	    "                 %s live)\n"
-	    "  -c FILE        configuration file\n"
+	    "  -c FILE        configuration file (default %s,\n"
+	    "                 when it exists)\n"
 	    "  -n             check the configuration and exit\n"
 	    "  --print-filter print the BPF expression installed (for the "
 	    "link type\n"
@@ -53,7 +55,22 @@ usage(FILE *fp)
 	    "  -v             verbose diagnostics\n"
 	    "  -V, --version  print the version\n"
 	    "  -h, --help     this help\n",
-	    SENSOR_DB_OFFLINE, SENSOR_DB_LIVE);
+	    SENSOR_DB_OFFLINE, SENSOR_DB_LIVE, SENSOR_CONFIG_FILE);
+}
+
+/*
+ * Without -c, the installed file is read when there is one, so a start by
+ * hand, -n and the service see the same settings. One that is there but
+ * cannot be read is an error (config_load says why), not a silent default.
+ */
+static void
+default_config(struct sensor *s)
+{
+	struct stat	 st;
+
+	if (s->config_path == NULL && (stat(SENSOR_CONFIG_FILE, &st) == 0 ||
+	    errno != ENOENT))
+		s->config_path = SENSOR_CONFIG_FILE;
 }
 
 void
@@ -618,31 +635,16 @@ print_line(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
-/* -n: the settings parsed; the filter must also compile (for Ethernet). */
+/* -n: the settings parsed, and what the start will need is there. */
 static int
-check_config(struct sensor *s)
+check_config(struct sensor *s, char *const files[], size_t nfiles)
 {
-	char	 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX], expr[CAPTURE_EXPR_MAX];
-	pcap_t	*p;
-	int	 rc = 0;
-
-	if ((p = pcap_open_dead(DLT_EN10MB, (int)s->cfg.snaplen)) == NULL)
-		fatalx("pcap_open_dead failed");
-	if (capture_filter_expr(p, s->cfg.filter,
-	    (int)s->cfg.filter_encapsulated, expr, sizeof(expr), err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "stripwatch: %s%s%s\n", s->config_path != NULL ?
-		    s->config_path : "", s->config_path != NULL ? ": " : "",
-		    err);
-		rc = 1;
-	}
-	pcap_close(p);
-	if (rc == 0) {
-		if (s->verbose)
-			config_dump(&s->cfg, print_line, stdout);
-		printf("configuration OK\n");
-	}
-	return rc;
+	if (preflight_check(s, files, nfiles) == -1)
+		return 1;
+	if (s->verbose)
+		config_dump(&s->cfg, print_line, stdout);
+	printf("configuration OK\n");
+	return 0;
 }
 
 /* What the command line asked for, before it is applied to the config. */
@@ -816,12 +818,13 @@ main(int argc, char *argv[])
 	s.ready_fd = -1;
 	if ((rc = parse_options(argc, argv, &o, &s)) >= 0)
 		return rc;
+	default_config(&s);
 	if (sensor_read_config(&s, &s.cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "stripwatch: %s\n", err);
 		return 1;
 	}
 	if (o.check_only)
-		return check_config(&s);
+		return check_config(&s, o.files, o.nfiles);
 	if (o.print_filter)
 		return show_filter(&s, o.nfiles > 0 ? o.files[0] : NULL);
 	if (o.nfiles > 0 && o.iface != NULL) {

@@ -23,6 +23,9 @@
 
 #define SENSOR_DB_OFFLINE	"./stripwatch.db"
 #define SENSOR_DB_LIVE		"/var/lib/stripwatch/stripwatch.db"
+#ifndef SENSOR_CONFIG_FILE	/* the Makefile's, from SYSCONFDIR */
+#define SENSOR_CONFIG_FILE	"/etc/stripwatch/stripwatch.conf"
+#endif
 #define SENSOR_TICK_US		1000000ULL	/* housekeeping period */
 #define SENSOR_NOTICE_US	60000000ULL	/* between repeated notices */
 
@@ -108,6 +111,11 @@ void	 limits_flush(struct sensor *s, uint64_t now_us);
 
 /* priv.c */
 void	 priv_drop(const char *user);
+
+/* preflight.c: -n; 0 if a start would find what it needs, else -1 with
+ * each failure said on stderr. files: the -r files, none for live. */
+int	 preflight_check(const struct sensor *s, char *const files[],
+	    size_t nfiles);
 
 /* main.c, counters.c */
 int	 sensor_read_config(const struct sensor *s, struct config *c,

@@ -47,7 +47,8 @@ is_root=0
 # --- configuration ---------------------------------------------------------
 
 t=config-check
-out=$("$SW" -n -c "$top/conf/stripwatch.conf" 2>&1)
+out=$("$SW" -n -c "$top/conf/stripwatch.conf" -r "$P/clean-no-starttls.pcap" \
+    -d "$tmp/n.db" 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && [ "$out" = "configuration OK" ]; then pass $t
 else fail $t "exit $rc, \"$out\""; fi

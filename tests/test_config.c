@@ -62,25 +62,24 @@ collect(void *arg, const char *line)
 	k->n++;
 }
 
-/* The shipped file is the documentation: it must hold every setting,
- * each with its default, and nothing unknown. */
+/* path must hold every setting, each with its default, and nothing
+ * unknown. */
 static void
-test_shipped_conf_matches_defaults(void **state)
+check_lists_defaults(const char *path)
 {
 	struct config	 def, file;
 	struct keys	 keys;
-	char		 err[1200], line[1200], path[256];
+	char		 err[1200], line[1200];
 	FILE		*fp;
 	int		 i, found;
 
-	(void)state;
 	config_defaults(&def);
 	config_defaults(&file);
 	/* Start from garbage so every field must come from the file. */
 	memset(&file, 0x5a, sizeof(file));
 	config_defaults(&file);
-	snprintf(path, sizeof(path), "%s/conf/stripwatch.conf", TOP);
-	assert_int_equal(config_load(&file, path, err, sizeof(err)), 0);
+	if (config_load(&file, path, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
 	assert_memory_equal(&def, &file, sizeof(def));
 	memset(&keys, 0, sizeof(keys));
 	config_dump(&def, collect, &keys);
@@ -99,6 +98,79 @@ test_shipped_conf_matches_defaults(void **state)
 			fail_msg("setting %s missing from %s", keys.names[i],
 			    path);
 	}
+}
+
+/* The shipped file is the documentation. */
+static void
+test_shipped_conf_matches_defaults(void **state)
+{
+	char		 path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/conf/stripwatch.conf", TOP);
+	check_lists_defaults(path);
+}
+
+/* Undo the page's escapes of a value: \(dq, \e, \&. */
+static void
+man_unescape(const char *in, char *out, size_t outlen)
+{
+	size_t	 n = 0;
+
+	while (*in != '\0' && n + 1 < outlen) {
+		if (strncmp(in, "\\(dq", 4) == 0) {
+			out[n++] = '"';
+			in += 4;
+		} else if (strncmp(in, "\\e", 2) == 0) {
+			out[n++] = '\\';
+			in += 2;
+		} else if (strncmp(in, "\\&", 2) == 0)
+			in += 2;
+		else
+			out[n++] = *in++;
+	}
+	out[n] = '\0';
+}
+
+/*
+ * stripwatch.conf(5) lists every setting with its default: its
+ * ".It Cm key No = Li "value"" lines, read back as a configuration file,
+ * must give the defaults and name every setting.
+ */
+static void
+test_manual_matches_defaults(void **state)
+{
+	static const char head[] = ".It Cm ";
+	char		 line[1200], key[128], val[1100], conf[] =
+			    "/tmp/swmanXXXXXX";
+	char		*q;
+	FILE		*man, *out;
+	int		 fd, n = 0;
+
+	(void)state;
+	if ((man = fopen(CONF_MAN, "r")) == NULL)
+		fail_msg("%s: cannot open", CONF_MAN);
+	fd = mkstemp(conf);
+	assert_true(fd >= 0);
+	out = fdopen(fd, "w");
+	assert_non_null(out);
+	while (fgets(line, sizeof(line), man) != NULL) {
+		if (strncmp(line, head, sizeof(head) - 1) != 0 ||
+		    sscanf(line + sizeof(head) - 1, "%127s No = Li \"%1099[^\n]",
+		    key, val) != 2)
+			continue;
+		if ((q = strrchr(val, '"')) == NULL)
+			fail_msg("unquoted value: %s", line);
+		*q = '\0';
+		man_unescape(val, line, sizeof(line));
+		fprintf(out, "%s = %s\n", key, line);
+		n++;
+	}
+	fclose(man);
+	fclose(out);
+	assert_true(n > 20);
+	check_lists_defaults(conf);
+	unlink(conf);
 }
 
 static void
@@ -170,6 +242,10 @@ test_errors_have_file_line(void **state)
 	    ":1: syslog_target");
 	expect_error("syslog_enterprise = 0\n", ":1: syslog_enterprise: 0");
 	expect_error("syslog_facility = kern\n", ":1: unknown syslog");
+	expect_error("filter = \"tcp port 25\n", ":1: filter: missing closing "
+	    "quote");
+	expect_error("interface = \"eth1\" the SPAN port\n", ":1: interface: "
+	    "text after the closing quote");
 }
 
 /*
@@ -512,12 +588,46 @@ test_set_overrides(void **state)
 	assert_int_equal(config_facility("nope"), -1);
 }
 
+/*
+ * A comment after a value is not part of it, quoted or not: read as part
+ * of the interface name it passed -n and failed at start. A "#" inside a
+ * word or inside quotes stays.
+ */
+static void
+test_inline_comments(void **state)
+{
+	struct config	 c;
+	char		 err[1200];
+	const char	*p;
+
+	(void)state;
+	config_defaults(&c);
+	p = write_conf("interface = \"eth1\"  # the SPAN port\n"
+	    "max_flows = 1000\t# more than the default\n"
+	    "user = sw # not root\n"
+	    "database = /var/lib/a#b.db  # a hash in a word stays\n"
+	    "filter = \"tcp port 25 # and no more\"#closing\n");
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	unlink(p);
+	assert_string_equal(c.interface, "eth1");
+	assert_int_equal(c.max_flows, 1000);
+	assert_string_equal(c.user, "sw");
+	assert_string_equal(c.database, "/var/lib/a#b.db");
+	assert_string_equal(c.filter, "tcp port 25 # and no more");
+	p = write_conf("interface = # none yet\n");
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	unlink(p);
+	assert_string_equal(c.interface, "");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_conf_matches_defaults),
+		cmocka_unit_test(test_manual_matches_defaults),
 		cmocka_unit_test(test_values_and_units),
+		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_errors_have_file_line),
 		cmocka_unit_test(test_binary_input),
 		cmocka_unit_test(test_long_line),
