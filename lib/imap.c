@@ -45,8 +45,7 @@
 #define IMAP_LITERAL_DIGITS	15
 
 enum imap_cmd {
-	CMD_NONE = 0,		/* free pending slot */
-	CMD_UNKNOWN,		/* a command we do not know */
+	CMD_UNKNOWN = 0,	/* a command we do not know */
 	CMD_CAPABILITY,
 	CMD_STARTTLS,
 	CMD_LOGIN,
@@ -66,7 +65,7 @@ enum imap_status {
 enum imap_authed {
 	AUTHED_UNKNOWN = 0,	/* joined late: not known */
 	AUTHED_NOT,		/* greeting OK, no login yet */
-	AUTHED_YES		/* PREAUTH, or LOGIN/AUTHENTICATE answered OK */
+	AUTHED_YES		/* PREAUTH, or LOGIN/AUTHENTICATE said OK */
 };
 
 /* What the client literal being stepped over is. */
@@ -83,7 +82,8 @@ struct imap_tag {
 
 struct imap_pending {
 	struct imap_tag	 tag;
-	uint8_t		 cmd;		/* enum imap_cmd, CMD_NONE = free */
+	uint8_t		 verb;		/* 1 + its index in imap_verbs[], 0:
+					   a free slot */
 };
 
 struct imap_session {
@@ -369,14 +369,14 @@ imap_login_args(struct imap_session *s, const uint8_t *p, size_t n)
  */
 static void
 imap_pend(struct imap_session *s, const uint8_t *tag, size_t tlen,
-    enum imap_cmd cmd)
+    const struct imap_verb *v)
 {
 	struct imap_pending *pd;
 	size_t		 i, k;
 
 	for (i = 0; i < IMAP_PENDING; i++) {
 		k = (s->pend_next + i) % IMAP_PENDING;
-		if (s->pend[k].cmd == CMD_NONE)
+		if (s->pend[k].verb == 0)
 			break;
 	}
 	if (i == IMAP_PENDING) {
@@ -385,7 +385,7 @@ imap_pend(struct imap_session *s, const uint8_t *tag, size_t tlen,
 	}
 	pd = &s->pend[k];
 	imap_tag_set(&pd->tag, tag, tlen);
-	pd->cmd = (uint8_t)cmd;
+	pd->verb = (uint8_t)(v - imap_verbs + 1);
 	s->pend_next = (uint8_t)((k + 1) % IMAP_PENDING);
 }
 
@@ -396,17 +396,6 @@ imap_verb_by_name(const uint8_t *p, size_t w)
 
 	for (i = 0; i < IMAP_NVERBS; i++)
 		if (mail_ieq(p, w, imap_verbs[i].name))
-			return &imap_verbs[i];
-	return NULL;
-}
-
-static const struct imap_verb *
-imap_verb_by_cmd(enum imap_cmd cmd)
-{
-	size_t	 i;
-
-	for (i = 0; i < IMAP_NVERBS; i++)
-		if (imap_verbs[i].cmd == cmd)
 			return &imap_verbs[i];
 	return NULL;
 }
@@ -660,7 +649,7 @@ imap_command(struct imap_session *s, const uint8_t *p, size_t n)
 	} else {
 		s->c_cmd = (uint8_t)v->cmd;
 		if (v->answer != NULL)
-			imap_pend(s, p, tlen, v->cmd);
+			imap_pend(s, p, tlen, v);
 		if (v->proceed != NULL)
 			v->proceed(s, p + a, n - a);
 	}
@@ -783,12 +772,11 @@ imap_tagged(struct imap_session *s, const uint8_t *p, size_t n, size_t tlen,
 	imap_literal_refused(s, p, tlen);
 	for (i = 0; i < IMAP_PENDING; i++) {
 		pd = &s->pend[i];
-		if (pd->cmd == CMD_NONE || !imap_tag_eq(&pd->tag, p, tlen))
+		if (pd->verb == 0 || !imap_tag_eq(&pd->tag, p, tlen))
 			continue;
-		v = imap_verb_by_cmd((enum imap_cmd)pd->cmd);
-		pd->cmd = CMD_NONE;
-		if (v != NULL && v->answer != NULL)
-			v->answer(s, st, p, n);
+		v = &imap_verbs[pd->verb - 1];
+		pd->verb = 0;
+		v->answer(s, st, p, n);
 		break;
 	}
 	if (st == ST_OK)	/* after the answer: login changes the state */
