@@ -13,6 +13,7 @@
 #define STRIPWATCH_MAILTEST_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,7 @@ struct run {
 	struct mail_stats st;
 	struct memcap	 mem;
 	enum mail_state	 state;
-	int		 ret[2];	/* last mail_data return per direction */
+	int		 ret[2];	/* last mail_data return per dir */
 	uint8_t		 texts[8][TEXT_FIELD_MAX]; /* f's text bytes, kept
 					   after the session is freed */
 };
@@ -326,6 +327,70 @@ run_all_ways(const struct step *steps, size_t nsteps, struct run *out)
 		}
 	}
 	free(r);
+}
+
+/*
+ * Random mixes of a protocol's pieces (npieces strings, "" for a NUL
+ * byte), TLS bytes, garbage and gaps, in 3000 sessions started as proto,
+ * every other one with tight limits and every third one with a tight
+ * memcap: no crash, texts bounded, every charge given back (run under
+ * ASan and valgrind to see overreads).
+ */
+static inline void
+mt_random_sessions(enum mail_proto proto, const char *const *pieces,
+    size_t npieces, unsigned seed)
+{
+	struct mail_config small = { .max_line = 64, .max_pipeline = 4,
+	    .tls_max_bytes = 512 };
+	const struct text_field *t[8];
+	struct mail_stats st;
+	struct memcap	 mem;
+	struct mail_session *s;
+	const struct mail_facts *f;
+	uint8_t		 buf[700];
+	size_t		 i, j, n, k;
+	int		 dir;
+
+	srand(seed);
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 3000; i++) {
+		memcap_init(&mem, i % 3 ? SIZE_MAX : (size_t)rand() % 2048);
+		s = mail_session_new(proto, i % 2 ? &small : &cfg, &st, &mem);
+		assert_non_null(s);
+		for (j = 0; j < 40; j++) {
+			dir = rand() % 2;
+			k = (size_t)rand() % 10;
+			if (k == 0) {
+				mail_gap(s, dir, (uint32_t)(rand() % 50));
+				continue;
+			}
+			if (k == 1) {
+				n = (size_t)rand() % 8;
+				memcpy(buf, ch, n < ch_len ? n : ch_len);
+			} else if (k == 2) {
+				n = (size_t)rand() % sizeof(buf);
+				for (k = 0; k < n; k++)
+					buf[k] = (uint8_t)rand();
+			} else {
+				snprintf((char *)buf, sizeof(buf), "%s",
+				    pieces[(size_t)rand() % npieces]);
+				n = strlen((char *)buf);
+				if (n == 0)
+					n = 1;		/* the NUL piece */
+			}
+			mail_data(s, dir, buf, n);
+		}
+		mail_end(s);
+		f = mail_session_facts(s);
+		t[0] = &f->banner, t[1] = &f->helo, t[2] = &f->cap_masked;
+		t[3] = &f->cmd_masked, t[4] = &f->starttls_line;
+		t[5] = &f->injected, t[6] = &f->plaintext, t[7] = &f->cred_user;
+		for (k = 0; k < 8; k++)
+			assert_true(t[k]->len <= TEXT_FIELD_MAX);
+		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
+		mail_session_free(s);
+		assert_int_equal(mem.used, 0);
+	}
 }
 
 #define RUN(steps, r)	run_all_ways((steps), sizeof(steps) / \

@@ -59,11 +59,13 @@ test_clean_starttls(void **state)
 {
 	struct run	 r;
 	struct step	 tls13[] = {
-		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"), STR(S, STARTTLS_OK),
+		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"),
+		STR(S, STARTTLS_OK),
 		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
 	};
 	struct step	 tls12[] = {
-		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"), STR(S, STARTTLS_OK),
+		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"),
+		STR(S, STARTTLS_OK),
 		BIN(C, ch, ch_len), BIN(S, sh12, sh12_len),
 	};
 
@@ -278,7 +280,8 @@ test_command_injection(void **state)
 		STR(S, STARTTLS_OK), BIN(C, ch, ch_len), BIN(S, sh, sh_len),
 	};
 	struct step	 clean[] = {
-		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"), STR(S, STARTTLS_OK),
+		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"),
+		STR(S, STARTTLS_OK),
 		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
 	};
 
@@ -318,7 +321,8 @@ test_plaintext_after(void **state)
 {
 	struct run	 r;
 	struct step	 plain[] = {
-		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"), STR(S, STARTTLS_OK),
+		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"),
+		STR(S, STARTTLS_OK),
 		STR(C, "a2 LOGIN \"bob\" \"After-PW3\"\r\n"),
 		STR(S, "a2 OK Logged in\r\n"),
 	};
@@ -474,8 +478,8 @@ test_logindisabled(void **state)
 	struct step	 steps[] = {
 		STR(S, GREETING), STR(C, "a1 LOGIN bob Disabled-PW11\r\n"),
 		STR(S, "* BAD [ALERT] Plaintext authentication not allowed "
-		    "without SSL/TLS, but your client did it anyway. If anyone "
-		    "was listening, the password was exposed.\r\n"
+		    "without SSL/TLS, but your client did it anyway. If "
+		    "anyone was listening, the password was exposed.\r\n"
 		    "a1 NO [PRIVACYREQUIRED] Plaintext authentication "
 		    "disallowed on non-secure (SSL/TLS) connections.\r\n"),
 		STR(C, "a2 LOGOUT\r\n"),
@@ -581,7 +585,8 @@ test_literal_decoys(void **state)
 	struct step	 server[] = {
 		STR(S, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
 		STR(C, "a1 FETCH 1 BODY[]\r\n"), STR(S, fetch),
-		STR(S, "a1 OK Fetch completed.\r\n"), STR(C, "a2 STARTTLS\r\n"),
+		STR(S, "a1 OK Fetch completed.\r\n"),
+		STR(C, "a2 STARTTLS\r\n"),
 		STR(S, two), STR(S, list), STR(S, "a2 NO no\r\n"),
 	};
 	struct step	 client[] = {
@@ -707,7 +712,8 @@ test_claims(void **state)
 {
 	struct run	 r;
 	struct step	 greet[] = {
-		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"), STR(S, STARTTLS_OK),
+		STR(S, GREETING), STR(C, "a1 STARTTLS\r\n"),
+		STR(S, STARTTLS_OK),
 	};
 	struct step	 cmd[] = {
 		STR(C, "A0001 CAPABILITY\r\n"),
@@ -717,7 +723,8 @@ test_claims(void **state)
 		STR(C, "AUTH LOGIN\r\n"), STR(S, "334 VXNlcm5hbWU6\r\n"),
 	};
 	struct step	 smtp[] = {
-		STR(S, "220 mx.example.com ESMTP\r\n"), STR(C, "a1 LOGIN x y\r\n"),
+		STR(S, "220 mx.example.com ESMTP\r\n"),
+		STR(C, "a1 LOGIN x y\r\n"),
 	};
 
 	(void)state;
@@ -766,7 +773,8 @@ test_idle(void **state)
 {
 	struct run	 r;
 	struct step	 steps[] = {
-		STR(S, GREETING), STR(C, "a1 IDLE\r\n"), STR(S, "+ idling\r\n"),
+		STR(S, GREETING), STR(C, "a1 IDLE\r\n"),
+		STR(S, "+ idling\r\n"),
 		STR(S, "* 4 EXISTS\r\n"), STR(C, "DONE\r\n"),
 		STR(S, "a1 OK Idle completed.\r\n"), STR(C, "a2 STARTTLS\r\n"),
 		STR(S, "a2 OK go\r\n"),
@@ -864,62 +872,17 @@ test_random_input(void **state)
 	static const char *const pieces[] = {
 		"* OK [CAPABILITY IMAP4rev1 STARTTLS]\r\n", "* PREAUTH x\r\n",
 		"* BYE\r\n", "a1 STARTTLS\r\n", "a1 OK go\r\n", "a1 NO\r\n",
-		"a2 LOGIN bob pw\r\n", "a2 LOGIN {3}\r\n", "{5+}\r\n", "{0}\r\n",
-		"* 1 FETCH (BODY[] {7}\r\n", "+ \r\n", "a3 AUTHENTICATE PLAIN\r\n",
+		"a2 LOGIN bob pw\r\n", "a2 LOGIN {3}\r\n", "{5+}\r\n",
+		"{0}\r\n", "* 1 FETCH (BODY[] {7}\r\n", "+ \r\n",
+		"a3 AUTHENTICATE PLAIN\r\n",
 		"AGJvYgBwdw==\r\n", "*\r\n", "a4 XXXXXXXX\r\n", "\"q\\\"\r\n",
 		"* CAPABILITY XXXXXXXX LOGINDISABLED\r\n", "\r\n", "\n", "\0",
 		"a5 LOGOUT\r\n", "{99999999999999999}\r\n", ")\r\n",
 	};
-	struct mail_config small = { .max_line = 64, .max_pipeline = 4,
-	    .tls_max_bytes = 512 };
-	struct mail_stats st;
-	struct memcap	 mem;
-	struct mail_session *s;
-	const struct mail_facts *f;
-	uint8_t		 buf[700];
-	size_t		 i, j, n, k;
-	int		 dir;
 
 	(void)state;
-	srand(16);
-	memset(&st, 0, sizeof(st));
-	for (i = 0; i < 3000; i++) {
-		memcap_init(&mem, i % 3 ? SIZE_MAX : (size_t)rand() % 2048);
-		s = mail_session_new(MAIL_PROTO_IMAP, i % 2 ? &small : &cfg,
-		    &st, &mem);
-		assert_non_null(s);
-		for (j = 0; j < 40; j++) {
-			dir = rand() % 2;
-			k = (size_t)rand() % 10;
-			if (k == 0) {
-				mail_gap(s, dir, (uint32_t)(rand() % 50));
-				continue;
-			}
-			if (k == 1) {
-				n = (size_t)rand() % 8;
-				memcpy(buf, ch, n < ch_len ? n : ch_len);
-			} else if (k == 2) {
-				n = (size_t)rand() % sizeof(buf);
-				for (k = 0; k < n; k++)
-					buf[k] = (uint8_t)rand();
-			} else {
-				snprintf((char *)buf, sizeof(buf), "%s",
-				    pieces[rand() % (sizeof(pieces) /
-				    sizeof(pieces[0]))]);
-				n = strlen((char *)buf);
-				if (n == 0)
-					n = 1;		/* the NUL piece */
-			}
-			mail_data(s, dir, buf, n);
-		}
-		mail_end(s);
-		f = mail_session_facts(s);
-		assert_true(f->banner.len <= TEXT_FIELD_MAX);
-		assert_true(f->cred_user.len <= TEXT_FIELD_MAX);
-		assert_true(f->cap_masked.len <= TEXT_FIELD_MAX);
-		mail_session_free(s);
-		assert_int_equal(mem.used, 0);
-	}
+	mt_random_sessions(MAIL_PROTO_IMAP, pieces,
+	    sizeof(pieces) / sizeof(pieces[0]), 16);
 }
 
 int
