@@ -23,6 +23,8 @@
 static enum mail_proto mt_proto = MAIL_PROTO_IMAP;
 #define MT_PROTO	mt_proto
 #include "mailtest.h"
+#define MP_MAX		128	/* arkime_synthetic.pcap holds 94 */
+#include "mailpcap.h"
 
 #define CAPS_DOVECOT	"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE " \
 			"LITERAL+"
@@ -885,6 +887,141 @@ test_random_input(void **state)
 	    sizeof(pieces) / sizeof(pieces[0]), 16);
 }
 
+#define F_CONV		(MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_CAPS)
+#define F_TLS		(F_CONV | MAIL_F_STARTTLS_OFFERED | TLS_FLAGS | \
+			MAIL_F_TLS_CLIENT_HELLO | MAIL_F_TLS_SERVER_HELLO)
+#define PUBLIC		TOP "/../shared/pcaps-public/"
+
+/*
+ * What each capture with IMAP must leave, session by session on port
+ * 143: the bundled ones as tools/pcapgen.py scripted them, the public
+ * ones as tshark shows them (tests/pcap-cases-imap says why).
+ */
+static const struct cap_want {
+	const char	*file;
+	int		 n;		/* IMAP sessions */
+	uint32_t	 flags[2];	/* of the first two */
+	const char	*mech;		/* cred_mech of the first with one */
+	const char	*user;		/* and its user */
+	const char	*password;	/* nowhere in any facts */
+} caps_want[] = {
+	{ TOP "/pcaps/imap-clean-starttls-tls12.pcap", 1,
+	    { F_TLS | MAIL_F_LOGINDISABLED }, NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-clean-starttls-tls13.pcap", 1,
+	    { F_TLS | MAIL_F_LOGINDISABLED }, NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-clean-body-quotes.pcap", 1,
+	    { F_CONV | MAIL_F_QUIT }, NULL, NULL, "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-clean-bye.pcap", 1,
+	    { MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_CLOSING },
+	    NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-pos-capability-masked.pcap", 1,
+	    { F_CONV | MAIL_F_CAP_MASKED | MAIL_F_CREDENTIALS | MAIL_F_QUIT },
+	    "LOGIN", "bob", "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-pos-cmd-masked.pcap", 1,
+	    { F_CONV | MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED |
+	    MAIL_F_CMD_MASKED | MAIL_F_QUIT }, NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-pos-refused.pcap", 1,
+	    { F_CONV | MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED |
+	    MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY | MAIL_F_QUIT },
+	    NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-pos-plaintext-after-starttls.pcap", 1,
+	    { F_CONV | MAIL_F_STARTTLS_OFFERED | TLS_FLAGS |
+	    MAIL_F_PLAINTEXT_AFTER | MAIL_F_CREDENTIALS | MAIL_F_QUIT },
+	    "LOGIN", "bob", "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-pos-cmd-injection.pcap", 1,
+	    { F_TLS | MAIL_F_CMD_INJECTION | MAIL_F_CREDENTIALS },
+	    "LOGIN", "bob", "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-pos-resp-injection.pcap", 1,
+	    { F_TLS | MAIL_F_LOGINDISABLED | MAIL_F_RESP_INJECTION },
+	    NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-pos-preauth.pcap", 1,
+	    { MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_PREAUTH | MAIL_F_QUIT },
+	    NULL, NULL, NULL },
+	{ TOP "/pcaps/imap-pos-logindisabled-login.pcap", 1,
+	    { F_CONV | MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED |
+	    MAIL_F_CREDENTIALS | MAIL_F_QUIT }, "LOGIN", "bob",
+	    "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-pos-auth-plain-ir.pcap", 1,
+	    { F_CONV | MAIL_F_CREDENTIALS | MAIL_F_QUIT },
+	    "AUTHENTICATE PLAIN", "bob", "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-pos-auth-plain-cont.pcap", 1,
+	    { F_CONV | MAIL_F_CREDENTIALS | MAIL_F_QUIT },
+	    "AUTHENTICATE PLAIN", "bob", "Imap-Secr3t" },
+	{ TOP "/pcaps/imap-hist-starttls-vanished.pcap", 2,
+	    { F_TLS | MAIL_F_LOGINDISABLED,
+	    F_CONV | MAIL_F_CREDENTIALS | MAIL_F_QUIT }, "LOGIN", "bob",
+	    "Imap-Secr3t" },
+	{ PUBLIC "zeek/imap-starttls.pcap", 1, { F_TLS }, NULL, NULL, NULL },
+	{ PUBLIC "mercury/imap2.pcap", 1, { F_TLS }, NULL, NULL, NULL },
+	{ PUBLIC "chrissanders-packets/mail_receiver_server_3.pcapng", 1,
+	    { F_TLS | MAIL_F_LOGINDISABLED }, NULL, NULL, NULL },
+	{ PUBLIC "suricata-verify/imap.pcap", 1,
+	    { F_CONV | MAIL_F_STARTTLS_OFFERED | MAIL_F_CREDENTIALS |
+	    MAIL_F_QUIT }, "AUTHENTICATE PLAIN",
+	    "digitalinvestigator@networksims.com", "napier123" },
+	{ PUBLIC "suricata-verify/tcp-async-01.pcap", 1,
+	    { F_CONV | MAIL_F_STARTTLS_OFFERED }, NULL, NULL, NULL },
+	{ PUBLIC "arkime/arkime_synthetic.pcap", 2,
+	    { MAIL_F_PROTO | MAIL_F_GREETING, MAIL_F_PROTO | MAIL_F_GREETING },
+	    NULL, NULL, NULL },
+	{ PUBLIC "arkime/ntlm_synthetic.pcap", 1,
+	    { MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_QUIT },
+	    NULL, NULL, NULL },
+};
+
+static void
+check_capture(const struct cap_want *w, struct mp_capture *c)
+{
+	const struct run *r;
+	int		 i, k = 0, creds = 0;
+
+	for (i = 0; i < c->n && i < MP_MAX; i++) {
+		r = &c->s[i].r;
+		if (c->s[i].tuple.server_port != 143)
+			continue;
+		assert_int_equal(r->f.proto, MAIL_PROTO_IMAP);
+		if (k < 2)
+			assert_int_equal(r->f.flags, w->flags[k]);
+		if (w->mech != NULL && !creds &&
+		    (r->f.flags & MAIL_F_CREDENTIALS)) {
+			assert_string_equal(r->f.cred_mech, w->mech);
+			assert_text(&r->f.cred_user, w->user);
+			creds = 1;
+		}
+		if (w->password != NULL)
+			assert_false(facts_hold(r, w->password));
+		k++;
+	}
+	assert_int_equal(k, w->n);
+	assert_int_equal(creds, w->mech != NULL);
+	/* the bundled ones hold nothing but IMAP */
+	if (strstr(w->file, "pcaps-public") == NULL)
+		assert_int_equal(c->st.bad_replies, 0);
+}
+
+/* The bundled and public captures through decode, flows and reassembly. */
+static void
+test_captures(void **state)
+{
+	static struct mp_capture c;
+	size_t		 i;
+	int		 public = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(caps_want) / sizeof(caps_want[0]); i++) {
+		if (mp_read(caps_want[i].file, &c) == -1) {
+			/* bundled ones must be there, public ones may not */
+			assert_non_null(strstr(caps_want[i].file,
+			    "/shared/pcaps-public/"));
+			continue;
+		}
+		public += strstr(caps_want[i].file, "pcaps-public") != NULL;
+		check_capture(&caps_want[i], &c);
+	}
+	if (public == 0)
+		print_message("public captures absent: only pcaps/ checked\n");
+}
+
 int
 main(void)
 {
@@ -915,6 +1052,7 @@ main(void)
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_random_input),
+		cmocka_unit_test(test_captures),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tls, NULL);
