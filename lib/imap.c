@@ -863,6 +863,24 @@ imap_init(struct mail_session *m)
 	(void)m;		/* all zero: nothing pending, state unknown */
 }
 
+/*
+ * Whether a client line's tag can claim a session: one that is not all
+ * letters. Clients number their tags ("a1", "A0001", "1", "."); a capture
+ * that joins inside an SMTP or POP3 message must not take its prose ("I
+ * select the...", "e FETCH x y" cut mid-line) for an IMAP command.
+ */
+static int
+imap_tag_claims(const uint8_t *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' &&
+		    p[i] <= 'Z')))
+			return 1;
+	return 0;
+}
+
 /* A greeting from the server, or a command only IMAP has from the client. */
 static int
 imap_claims(int dir, const uint8_t *p, size_t n)
@@ -870,7 +888,8 @@ imap_claims(int dir, const uint8_t *p, size_t n)
 	size_t	 w;
 
 	if (dir == 0)
-		return imap_is_command(p, n) != NULL;
+		return imap_tag_claims(p, mail_word(p, n)) &&
+		    imap_is_command(p, n) != NULL;
 	if (n < 3 || p[0] != '*' || p[1] != ' ')
 		return 0;
 	w = mail_word(p + 2, n - 2);

@@ -728,6 +728,11 @@ test_claims(void **state)
 		STR(S, "220 mx.example.com ESMTP\r\n"),
 		STR(C, "a1 LOGIN x y\r\n"),
 	};
+	/* joined inside an SMTP message: prose, not a tagged command */
+	struct step	 prose[] = {
+		STR(C, "I select the best offer\r\n.\r\n"),
+		STR(S, "250 2.0.0 Ok: queued\r\n"),
+	};
 
 	(void)state;
 	run_from_smtp(greet, sizeof(greet) / sizeof(greet[0]), &r);
@@ -740,6 +745,8 @@ test_claims(void **state)
 	    &r);
 	assert_int_equal(r.f.proto, MAIL_PROTO_SMTP);
 	RUN(smtp, &r);
+	assert_int_equal(r.f.proto, MAIL_PROTO_SMTP);
+	run_from_smtp(prose, sizeof(prose) / sizeof(prose[0]), &r);
 	assert_int_equal(r.f.proto, MAIL_PROTO_SMTP);
 }
 
