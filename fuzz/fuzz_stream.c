@@ -7,15 +7,18 @@
  *
  * Built with -DFUZZ_SMTP_DIRECT it is the other variant: the script's
  * payloads go straight to mail_data()/mail_gap() with direction switches,
- * so the SMTP and TLS parsers see arbitrary interleavings that reassembly
- * would smooth out.
+ * so the mail protocol parsers (SMTP, IMAP, POP3) and the TLS reader see
+ * arbitrary interleavings that reassembly would smooth out.
  *
  * Input: one header byte, then records until the input ends.
  *   header: bit 0 IPv6, bit 1 tight limits, bit 2 open with a handshake,
  *           bit 3 port 587 instead of 25, bit 4 TCP options (window
  *           scale on SYNs, timestamps on every segment: in mode 0 the
  *           low 7 bits of aux set the TSval that many ms back), bit 5
- *           segments with an odd payload length get a bad checksum.
+ *           segments with an odd payload length get a bad checksum,
+ *           bits 6-7 the protocol the session starts as (enum
+ *           mail_proto: 1 IMAP, 2 POP3; in the pipeline variant its
+ *           port, 143 or 110, instead of 25/587).
  *   record: ctl, aux, len (2 bytes, little-endian, cut to what is left),
  *           payload.
  *   ctl:    bit 0 direction (1 = server to client), bit 1 FIN, bit 2 SYN,
@@ -52,6 +55,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* TCP options added with H_OPTIONS: at most window scale and timestamps. */
 #define OPT_MAX		16
+#define H_PROTO(h)	((enum mail_proto)(((h) >> 6) & 3))
 
 #define C_DIR		0x01
 #define C_FIN		0x02
@@ -122,7 +126,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
 	memcap_init(&mem, pc.smtp_memcap);
-	if ((s = mail_session_new(MAIL_PROTO_SMTP, &pc.mail, &st, &mem)) == NULL)
+	if ((s = mail_session_new(H_PROTO(data[0]), &pc.mail, &st, &mem)) ==
+	    NULL)
 		return 0;
 	sc.p = data + 1;
 	sc.left = size - 1;
@@ -146,7 +151,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mail_end(s);
 	if (mail_session_facts(s)->banner.len > TEXT_FIELD_MAX ||
-	    mail_session_facts(s)->helo.len > TEXT_FIELD_MAX)
+	    mail_session_facts(s)->helo.len > TEXT_FIELD_MAX ||
+	    mail_session_facts(s)->cred_user.len > TEXT_FIELD_MAX)
 		abort();
 	if (mail_state_name(mail_session_state(s)) == NULL)
 		abort();
@@ -278,7 +284,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dr.v6 = data[0] & H_IPV6;
 	dr.options = data[0] & H_OPTIONS;
 	dr.badsum = data[0] & H_BADSUM;
-	port = (data[0] & H_SUBMISSION) ? 587 : 25;
+	switch (H_PROTO(data[0])) {
+	case MAIL_PROTO_IMAP:
+		port = 143;
+		break;
+	case MAIL_PROTO_POP3:
+		port = 110;
+		break;
+	default:
+		port = (data[0] & H_SUBMISSION) ? 587 : 25;
+		break;
+	}
 	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
 	fuzz_sink_init(&check, &sink);
 	if ((p = pipeline_new(&pc, &sink, 1)) == NULL)

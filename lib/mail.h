@@ -77,7 +77,10 @@ struct mail_config {
 					       outside TLS (cred_mech) */
 #define MAIL_F_LOGINDISABLED	0x00800000u /* IMAP: LOGINDISABLED among
 					       the capabilities */
-#define MAIL_F_PREAUTH		0x01000000u /* IMAP: PREAUTH greeting */
+#define MAIL_F_PREAUTH		0x01000000u /* IMAP: PREAUTH greeting: logged
+					       in by the connection itself,
+					       STARTTLS is then impossible
+					       (RFC 3501 7.1.4, 6.2.1) */
 
 /* Longest name of how credentials were sent ("AUTHENTICATE PLAIN"). */
 #define MAIL_MECH_MAX	24

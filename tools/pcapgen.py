@@ -333,12 +333,14 @@ def app_data(rng, *sizes):
     return b"".join(record(23, rbytes(rng, n)) for n in sizes)
 
 
-def tls_tail(rng, version, der):
-    """Script steps of a whole handshake and a short encrypted exchange."""
+def tls_tail(rng, version, der, sni=None):
+    """Script steps of a whole handshake and a short encrypted exchange;
+    the client names sni (default SERVER_NAME)."""
     legacy = {"1.0": 0x0301, "1.1": 0x0302}
+    sni = sni or SERVER_NAME
     if version in legacy:
         v = legacy[version]
-        steps = [(C, client_hello_legacy(rng, SERVER_NAME, v),
+        steps = [(C, client_hello_legacy(rng, sni, v),
                   {"tag": "client_hello"}),
                  (S, server_flight_legacy(rng, der, v),
                   {"tag": "server_hello"}),
@@ -347,7 +349,7 @@ def tls_tail(rng, version, der):
         return steps + [(S, app_data(rng, 85)), (C, app_data(rng, 45)),
                         (S, app_data(rng, 230)), (C, app_data(rng, 30)),
                         (S, app_data(rng, 40))]
-    steps = [(C, client_hello(rng, SERVER_NAME), {"tag": "client_hello"})]
+    steps = [(C, client_hello(rng, sni), {"tag": "client_hello"})]
     if version == "1.2":
         steps += [(S, server_flight_12(rng, der), {"tag": "server_hello"}),
                   (C, client_finish_12(rng)),
@@ -1218,8 +1220,8 @@ def session(name, conv, v6=False, start_us=0, cport=None, sport=25,
 
 
 def one(outdir, name, conv, enc=enc_ether, link="ether", writer="pcap",
-        v6=False, shape=None, isn=None, **kw):
-    ep, segs = session(name, conv, v6=v6, shape=shape, isn=isn)
+        v6=False, shape=None, isn=None, sport=25, **kw):
+    ep, segs = session(name, conv, v6=v6, shape=shape, isn=isn, sport=sport)
     recs = frames(ep, segs, enc, seed_of(name) & 0xFFFF)
     path = os.path.join(outdir, name)
     if writer == "pcapng":
@@ -1272,7 +1274,7 @@ def conv_ehlo_421(rng):
                      "transmission channel"), {"tag": "ehlo_reply"})]
 
 
-def gen_sequence(convs):
+def gen_sequence(convs, sport=25):
     """A generator writing one session per conversation, to one server,
     one after another (10 s apart): a server's history in one file."""
     def gen(outdir, name):
@@ -1281,7 +1283,7 @@ def gen_sequence(convs):
         for k, conv in enumerate(convs):
             sub = random.Random(rng.getrandbits(32))
             ep, segs = session(name, conv, start_us=10000000 * k,
-                               cport=41000 + k, rng=sub)
+                               cport=41000 + k, sport=sport, rng=sub)
             recs += frames(ep, segs, enc_ether, 2000 * k)
         write_pcap(os.path.join(outdir, name), 1, recs)
     return gen
@@ -1687,9 +1689,296 @@ FRAG_EVASIONS = [
 ]
 
 
+# --------------------------------------------------------------------------
+# IMAP (RFC 3501, RFC 9051) on port 143: a Dovecot server and a mail client.
+
+IMAP_PORT = 143
+IMAP_NAME = "imap.example.net"
+# The password of every cleartext login below: stripwatch must never store,
+# log or print it (grep its output for it).
+IMAP_PASSWORD = "Imap-Secr3t"
+DOVECOT_PRE = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+"
+DOVECOT_POST = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT "
+                "SORT=DISPLAY THREAD=REFERENCES THREAD=REFS "
+                "THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE "
+                "UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED "
+                "I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "
+                "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY "
+                "PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY "
+                "SPECIAL-USE")
+# disable_plaintext_auth = yes: STARTTLS offered, LOGIN refused before it
+IMAP_TLS_CAPS = DOVECOT_PRE + " STARTTLS LOGINDISABLED"
+# disable_plaintext_auth = no: STARTTLS offered, plaintext login allowed
+IMAP_OPEN_CAPS = DOVECOT_PRE + " STARTTLS AUTH=PLAIN"
+# no TLS configured at all
+IMAP_PLAIN_CAPS = DOVECOT_PRE + " AUTH=PLAIN"
+IMAP_QUOTES = ["The firewall log shows what the server said:", "",
+               "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED",
+               "* OK [CAPABILITY IMAP4rev1 XXXXXXXX] Dovecot ready.",
+               "a1 STARTTLS", "a1 OK Begin TLS negotiation now.",
+               "a2 LOGIN bob secret", "a2 XXXXXXXX", "* PREAUTH Logged in",
+               "+OK POP3 ready", "STLS", "USER bob", "PASS secret",
+               "the next line ends in a literal {64}", ""]
+
+
+def imap_greeting(caps, word="OK"):
+    return (S, crlf("* %s [CAPABILITY %s] Dovecot (Debian) ready." %
+                    (word, caps)), {"tag": "banner"})
+
+
+def imap_capability(tag, caps):
+    return [(C, crlf(tag + " CAPABILITY")),
+            (S, crlf("* CAPABILITY " + caps, tag + " OK Pre-login "
+                     "capabilities listed, post-login capabilities have "
+                     "more."))]
+
+
+def imap_starttls(tag, answer="OK Begin TLS negotiation now."):
+    return [(C, crlf(tag + " STARTTLS"), {"tag": "starttls"}),
+            (S, crlf(tag + " " + answer))]
+
+
+def imap_logged_in(tag):
+    return (S, crlf(tag + " OK [CAPABILITY " + DOVECOT_POST + "] Logged in"))
+
+
+def imap_login(tag):
+    return [(C, crlf("%s LOGIN bob %s" % (tag, IMAP_PASSWORD)),
+             {"tag": "login"}), imap_logged_in(tag)]
+
+
+def imap_logout(tag):
+    return [(C, crlf(tag + " LOGOUT")),
+            (S, crlf("* BYE Logging out",
+                     tag + " OK Logout completed (0.001 + 0.000 secs)."))]
+
+
+def imap_literal(line, data):
+    """A line ending in a literal, its bytes, and what follows them."""
+    return ("%s {%d}\r\n" % (line, len(data))).encode("ascii") + data
+
+
+def imap_mailbox(rng, first, extra=()):
+    """Logged in: SELECT INBOX, FETCH its message (a literal of the message
+    swaks would send, extra lines in its body), LOGOUT; tags a<first>..."""
+    msg = mail_body(rng, 1, extra)[:-3]         # without SMTP's "."
+    t = ["a%d" % (first + i) for i in range(3)]
+    return ([(C, crlf(t[0] + " SELECT INBOX")),
+             (S, crlf("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+                      "\\Draft)", "* OK [PERMANENTFLAGS (\\Answered "
+                      "\\Flagged \\Deleted \\Seen \\Draft \\*)] Flags "
+                      "permitted.", "* 1 EXISTS", "* 0 RECENT",
+                      "* OK [UIDVALIDITY 1795894700] UIDs valid",
+                      "* OK [UIDNEXT 2] Predicted next UID",
+                      t[0] + " OK [READ-WRITE] Select completed (0.001 + "
+                      "0.000 secs).")),
+             (C, crlf(t[1] + " FETCH 1 BODY.PEEK[]")),
+             (S, imap_literal("* 1 FETCH (BODY[]", msg) +
+              crlf(")", t[1] + " OK Fetch completed (0.001 + 0.000 secs)."),
+              {"tag": "body"})] + imap_logout(t[2]))
+
+
+def imap_plain_ir():
+    """A SASL PLAIN response: no authzid, bob, the password."""
+    return base64.b64encode(b"\0bob\0" +
+                            IMAP_PASSWORD.encode("ascii")).decode("ascii")
+
+
+def conv_imap_starttls(rng, version="1.2"):
+    return ([imap_greeting(IMAP_TLS_CAPS)] +
+            imap_capability("a1", IMAP_TLS_CAPS) + imap_starttls("a2") +
+            tls_tail(rng, version, cert_der(), IMAP_NAME))
+
+
+def conv_imap_masked(rng):
+    """A middlebox overwrote STARTTLS in the greeting; the client, seeing
+    no STARTTLS, logs in in the clear."""
+    caps = IMAP_OPEN_CAPS.replace("STARTTLS", "XXXXXXXX")
+    return ([imap_greeting(caps)] + imap_login("a1") + imap_mailbox(rng, 2))
+
+
+def conv_imap_cmd_masked(rng):
+    return ([imap_greeting(IMAP_TLS_CAPS),
+             (C, crlf("a1 XXXXXXXX"), {"tag": "starttls"}),
+             (S, crlf("a1 BAD Error in IMAP command XXXXXXXX: Unknown "
+                      "command (0.001 + 0.000 secs)."))] + imap_logout("a2"))
+
+
+def conv_imap_refused(rng):
+    return ([imap_greeting(IMAP_TLS_CAPS)] +
+            imap_starttls("a1", "NO STARTTLS is not available") +
+            imap_logout("a2"))
+
+
+def conv_imap_plaintext_after(rng):
+    """OK to STARTTLS, then plaintext: the client logs in and reads mail."""
+    return ([imap_greeting(IMAP_OPEN_CAPS)] + imap_starttls("a1") +
+            imap_login("a2") + imap_mailbox(rng, 3))
+
+
+def conv_imap_cmd_injection(rng):
+    """A LOGIN rides in the STARTTLS segment; OK, then TLS 1.2."""
+    return ([imap_greeting(IMAP_OPEN_CAPS),
+             (C, crlf("a1 STARTTLS", "a2 LOGIN bob " + IMAP_PASSWORD),
+              {"tag": "starttls"}),
+             (S, crlf("a1 OK Begin TLS negotiation now."))] +
+            tls_tail(rng, "1.2", cert_der(), IMAP_NAME))
+
+
+def conv_imap_resp_injection(rng):
+    """A capability list without STARTTLS rides behind the OK."""
+    return ([imap_greeting(IMAP_TLS_CAPS),
+             (C, crlf("a1 STARTTLS"), {"tag": "starttls"}),
+             (S, crlf("a1 OK Begin TLS negotiation now.",
+                      "* CAPABILITY " + IMAP_PLAIN_CAPS))] +
+            tls_tail(rng, "1.2", cert_der(), IMAP_NAME))
+
+
+def conv_imap_preauth(rng):
+    return ([imap_greeting(DOVECOT_POST, "PREAUTH")] +
+            imap_mailbox(rng, 1))
+
+
+def conv_imap_logindisabled(rng):
+    """LOGINDISABLED shown, the client logs in anyway; Dovecot refuses."""
+    return ([imap_greeting(IMAP_TLS_CAPS),
+             (C, crlf("a1 LOGIN bob " + IMAP_PASSWORD), {"tag": "login"}),
+             (S, crlf("* BAD [ALERT] Plaintext authentication not allowed "
+                      "without SSL/TLS, but your client did it anyway. If "
+                      "anyone was listening, the password was exposed.",
+                      "a1 NO [PRIVACYREQUIRED] Plaintext authentication "
+                      "disallowed on non-secure (SSL/TLS) connections."))] +
+            imap_logout("a2"))
+
+
+def conv_imap_auth_ir(rng):
+    return ([imap_greeting(IMAP_PLAIN_CAPS),
+             (C, crlf("a1 AUTHENTICATE PLAIN " + imap_plain_ir()),
+              {"tag": "login"}), imap_logged_in("a1")] +
+            imap_mailbox(rng, 2))
+
+
+def conv_imap_auth_cont(rng):
+    return ([imap_greeting(IMAP_PLAIN_CAPS),
+             (C, crlf("a1 AUTHENTICATE PLAIN"), {"tag": "login"}),
+             (S, crlf("+ ")), (C, crlf(imap_plain_ir())),
+             imap_logged_in("a1")] + imap_mailbox(rng, 2))
+
+
+def conv_imap_quotes(rng):
+    """No TLS on this server and CRAM-MD5 only: no password on the wire. A
+    fetched and an appended message quote protocol lines."""
+    caps = DOVECOT_PRE + " AUTH=CRAM-MD5"
+    body = mail_body(rng, 1, IMAP_QUOTES)[:-3]
+    return ([imap_greeting(caps),
+             (C, crlf("a1 AUTHENTICATE CRAM-MD5"), {"tag": "login"}),
+             # "<1795894711.42424@imap.example.net>"; "bob " and its
+             # HMAC-MD5 under IMAP_PASSWORD (RFC 2195)
+             (S, crlf("+ PDE3OTU4OTQ3MTEuNDI0MjRAaW1hcC5leGFtcGxlLm5ldD4=")),
+             (C, crlf("Ym9iIDE5ODkzMjZhNDUyNzQ3MTdkYWIxNmFhODAxYmMyYzI5")),
+             imap_logged_in("a1"),
+             (C, ("a2 APPEND Sent (\\Seen) {%d}\r\n" %
+                  len(body)).encode("ascii")),
+             (S, crlf("+ OK")), (C, body + b"\r\n", {"tag": "body"}),
+             (S, crlf("a2 OK [APPENDUID 1795894700 2] Append completed."))] +
+            imap_mailbox(rng, 3, IMAP_QUOTES))
+
+
+def conv_imap_vanished(rng):
+    """The same server, seen through a relay that deleted STARTTLS and
+    LOGINDISABLED: the client logs in in the clear."""
+    return ([imap_greeting(IMAP_PLAIN_CAPS)] + imap_login("a1") +
+            imap_mailbox(rng, 2))
+
+
+def imap_one(conv):
+    """The generator of a capture of one IMAP session."""
+    return lambda d, n: one(d, n, conv, sport=IMAP_PORT)
+
+
+IMAP_NOTE = ("Dovecot on %s:143, a client from 192.0.2.10; cleartext "
+             "logins use bob / %s." % (SERVER_IP, IMAP_PASSWORD))
+
+IMAP_SCENARIOS = [
+    ("imap-clean-starttls-tls12.pcap",
+     imap_one(conv_imap_starttls),
+     "IMAP: greeting with STARTTLS and LOGINDISABLED, CAPABILITY, STARTTLS "
+     "answered OK, a TLS 1.2 handshake (" + CERT_NOTE + "). No event; "
+     "outcome tls."),
+    ("imap-clean-starttls-tls13.pcap",
+     imap_one(lambda r: conv_imap_starttls(r, "1.3")),
+     "IMAP: the same with a TLS 1.3 handshake. No event; outcome tls."),
+    ("imap-clean-body-quotes.pcap",
+     imap_one(conv_imap_quotes),
+     "IMAP without TLS, AUTHENTICATE CRAM-MD5 (no password on the wire); "
+     "an APPENDed and a FETCHed message quote greetings, capabilities with "
+     "STARTTLS and XXXXXXXX, STARTTLS, LOGIN, PREAUTH and POP3 lines in "
+     "literals. No event; outcome plaintext."),
+    ("imap-clean-bye.pcap",
+     imap_one(lambda r: [(S, crlf("* BYE Server shutting down."),
+                              {"tag": "banner"})]),
+     "IMAP: the server refuses service with a BYE greeting. No event; "
+     "outcome incomplete."),
+    ("imap-pos-capability-masked.pcap",
+     imap_one(conv_imap_masked),
+     "IMAP: STARTTLS in the greeting's capabilities overwritten with "
+     "XXXXXXXX; the client logs in in the clear and fetches mail. Events "
+     "capability_masked, cleartext_credentials; outcome stripped."),
+    ("imap-pos-cmd-masked.pcap",
+     imap_one(conv_imap_cmd_masked),
+     "IMAP: STARTTLS offered; the client's a1 STARTTLS became a1 XXXXXXXX, "
+     "answered BAD; the client logs out. Event command_masked; outcome "
+     "stripped."),
+    ("imap-pos-refused.pcap",
+     imap_one(conv_imap_refused),
+     "IMAP: STARTTLS offered, a1 STARTTLS answered a1 NO; the client logs "
+     "out. Event starttls_refused; outcome refused."),
+    ("imap-pos-plaintext-after-starttls.pcap",
+     imap_one(conv_imap_plaintext_after),
+     "IMAP: a1 OK to STARTTLS, then a plaintext LOGIN and mail. Events "
+     "plaintext_after_starttls, cleartext_credentials; outcome stripped."),
+    ("imap-pos-cmd-injection.pcap",
+     imap_one(conv_imap_cmd_injection),
+     "IMAP: a1 STARTTLS\\r\\na2 LOGIN bob ... in one client segment, OK, "
+     "then TLS 1.2. Events starttls_injection, cleartext_credentials; "
+     "outcome stripped."),
+    ("imap-pos-resp-injection.pcap",
+     imap_one(conv_imap_resp_injection),
+     "IMAP: a1 OK Begin TLS...\\r\\n* CAPABILITY ... AUTH=PLAIN in one "
+     "server segment, then TLS 1.2. Event starttls_injection; outcome "
+     "stripped."),
+    ("imap-pos-preauth.pcap",
+     imap_one(conv_imap_preauth),
+     "IMAP: a * PREAUTH greeting (STARTTLS impossible); the client reads "
+     "mail. Event preauth_greeting."),
+    ("imap-pos-logindisabled-login.pcap",
+     imap_one(conv_imap_logindisabled),
+     "IMAP: LOGINDISABLED and STARTTLS shown, the client sends LOGIN "
+     "anyway; Dovecot answers * BAD [ALERT] ... and NO [PRIVACYREQUIRED]. "
+     "Event cleartext_credentials (high); outcome plaintext_offered."),
+    ("imap-pos-auth-plain-ir.pcap",
+     imap_one(conv_imap_auth_ir),
+     "IMAP without TLS: AUTHENTICATE PLAIN with an initial response "
+     "(SASL-IR). Event cleartext_credentials (medium); outcome plaintext."),
+    ("imap-pos-auth-plain-cont.pcap",
+     imap_one(conv_imap_auth_cont),
+     "IMAP without TLS: AUTHENTICATE PLAIN, the response after a + "
+     "continuation. Event cleartext_credentials (medium); outcome "
+     "plaintext."),
+    ("imap-hist-starttls-vanished.pcap",
+     gen_sequence([lambda r: conv_imap_starttls(r, "1.2"),
+                   conv_imap_vanished], sport=IMAP_PORT),
+     "IMAP, two sessions to one server 10 s apart: STARTTLS and TLS 1.2, "
+     "then a greeting without STARTTLS and LOGINDISABLED and a cleartext "
+     "LOGIN. Events starttls_vanished, cleartext_credentials (high); "
+     "outcomes tls, stripped."),
+]
+IMAP_SCENARIOS = [(n, g, w + " " + IMAP_NOTE) for n, g, w in IMAP_SCENARIOS]
+
+
 def all_scenarios():
     return (SCENARIOS + encap_scenarios() + shape_scenarios() +
-            evasion_scenarios() + BROKEN + FRAG_EVASIONS)
+            evasion_scenarios() + BROKEN + FRAG_EVASIONS + IMAP_SCENARIOS)
 
 
 README_HEAD = """\
