@@ -60,7 +60,8 @@ $(B)/stripwatch: $(BIN_OBJ) $(B)/libstripwatch.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BIN_OBJ) \
 	    $(B)/libstripwatch.a $(LIBS)
 
-$(B)/tests/%: tests/%.c $(B)/libstripwatch.a tests/testutil.h
+$(B)/tests/%: tests/%.c $(B)/libstripwatch.a tests/testutil.h \
+	    tests/mailtest.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests -DTOP='"$(CURDIR)"' $(ALL_CFLAGS) \
 	    -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< \
