@@ -969,9 +969,13 @@ test_junk_before_greeting(void **state)
 	assert_int_equal(r.st.bad_replies, 2);
 }
 
-/* A client-only POP3 capture: "quit" after unknown lines is not SMTP. */
+/*
+ * POP3 on an SMTP port, client side only or from its greeting: the first
+ * line (a verb only POP3 has, "+OK") makes the session POP3's, whatever
+ * the port said.
+ */
 static void
-test_pop3_client_only(void **state)
+test_pop3_on_smtp_port(void **state)
 {
 	struct run	 r;
 	struct step	 steps[] = {
@@ -985,9 +989,15 @@ test_pop3_client_only(void **state)
 
 	(void)state;
 	RUN(steps, &r);
-	assert_false(r.f.flags & (MAIL_F_PROTO | MAIL_F_MIDSTREAM));
+	assert_int_equal(r.f.proto, MAIL_PROTO_POP3);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_MIDSTREAM |
+	    MAIL_F_CREDENTIALS | MAIL_F_QUIT);
+	assert_text(&r.f.cred_user, "someone@example.com");
 	RUN(server, &r);
-	assert_false(r.f.flags & (MAIL_F_PROTO | MAIL_F_MIDSTREAM));
+	assert_int_equal(r.f.proto, MAIL_PROTO_POP3);
+	assert_int_equal(r.f.flags, MAIL_F_PROTO | MAIL_F_GREETING |
+	    MAIL_F_QUIT);
+	assert_text(&r.f.banner, "POP server ready");
 }
 
 /*
@@ -1263,7 +1273,7 @@ main(void)
 		cmocka_unit_test(test_midstream),
 		cmocka_unit_test(test_not_smtp),
 		cmocka_unit_test(test_junk_before_greeting),
-		cmocka_unit_test(test_pop3_client_only),
+		cmocka_unit_test(test_pop3_on_smtp_port),
 		cmocka_unit_test(test_client_ahead_of_banner),
 		cmocka_unit_test(test_server_closing),
 		cmocka_unit_test(test_cleartext_credentials),
