@@ -179,6 +179,16 @@ mail_credentials(struct mail_session *s, const char *how,
 		text_field_set(&s->f.cred_user, user, ulen);
 }
 
+void
+mail_secret(struct mail_session *s, const uint8_t *from)
+{
+	size_t	 off;
+
+	assert(s->line != NULL && from >= s->line);
+	if ((off = (size_t)(from - s->line)) < s->line_keep)
+		s->line_keep = (uint16_t)off;
+}
+
 /*
  * Decode base64 text into out (room for MAIL_SASL_MAX bytes); returns the
  * decoded length without padding, or -1 for text that is not base64 or
@@ -262,8 +272,10 @@ mail_auth_start(struct mail_session *s, const char *how, const uint8_t *arg,
 	for (a = w; a < n && arg[a] == ' '; a++)
 		;
 	/* an initial response (RFC 4954, 4959); "=" is an empty one */
-	if (a < n && !(n - a == 1 && arg[a] == '='))
+	if (a < n && !(n - a == 1 && arg[a] == '=')) {
+		mail_secret(s, arg + a);
 		sasl_response(s, arg + a, n - a);
+	}
 }
 
 void
@@ -577,20 +589,25 @@ line_end(struct mail_session *s, int dir, const uint8_t *p, size_t kept,
 		n--;
 	d->lines++;
 	d->in_line = 0;
-	line_role(s, p, n, role);
+	s->line = p;
+	s->line_keep = (uint16_t)(n < UINT16_MAX ? n : UINT16_MAX);
 	if (d->mode == MAIL_MODE_BODY) {
 		if (n == 1 && p[0] == '.') {
 			mail_lines(s, dir);
 			if (s->ops->body_end != NULL)
 				s->ops->body_end(s, dir);
 		}
-	} else if (dir == 0 && s->state == MAIL_ST_AUTH)
+	} else if (dir == 0 && s->state == MAIL_ST_AUTH) {
+		mail_secret(s, p);
 		sasl_response(s, p, n);
-	else {
+	} else {
 		if (!s->guessed && !(s->f.flags & MAIL_F_PROTO))
 			guess(s, dir, p, n);
 		s->ops->line(s, dir, p, n, role);
 	}
+	/* after the parser: it knows where a password begins */
+	line_role(s, p, n < s->line_keep ? n : s->line_keep, role);
+	s->line = NULL;
 	line_reset(s, d);
 }
 

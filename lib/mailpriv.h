@@ -78,8 +78,13 @@ struct mail_session {
 	uint8_t		 guessed;	/* the first line chose the protocol */
 	uint8_t		 sasl_mech;	/* enum mail_sasl of the exchange */
 	uint8_t		 sasl_step;	/* its client responses so far */
+	uint16_t	 line_keep;	/* bytes of line evidence may keep:
+					   those before a secret (mail_secret);
+					   evidence is shorter than 64 KiB */
 	const char	*sasl_how;	/* "AUTH" or "AUTHENTICATE" */
 	struct tls_parser *tp;		/* after STARTTLS was accepted */
+	const uint8_t	*line;		/* the line being parsed, NULL
+					   between lines */
 };
 
 /* What a protocol parser provides. */
@@ -155,6 +160,15 @@ void	mail_auth_start(struct mail_session *, const char *how,
  */
 void	mail_credentials(struct mail_session *, const char *how,
 	    const uint8_t *user, size_t ulen);
+
+/*
+ * The line being parsed carries a secret (a password, a SASL response)
+ * from the byte at from on: what mail.c keeps of the line as evidence (an
+ * injected line, plaintext after STARTTLS) ends before it. A protocol
+ * that finds a password in a command line calls it; SASL exchanges are
+ * marked by mail.c itself.
+ */
+void	mail_secret(struct mail_session *, const uint8_t *from);
 
 /* Direction dir reads lines again (a body or a run given up). */
 void	mail_lines(struct mail_session *, int dir);

@@ -183,11 +183,14 @@ pop3_proceed_user(struct pop3_session *s, const uint8_t *arg, size_t n)
 	s->user_sent = 1;
 }
 
-/* Only that a password went out is recorded: its bytes are not looked at. */
+/*
+ * Only that a password went out is recorded: its bytes are not looked at,
+ * and never kept as evidence of the line.
+ */
 static void
 pop3_proceed_pass(struct pop3_session *s, const uint8_t *arg, size_t n)
 {
-	(void)arg;
+	mail_secret(&s->m, arg);
 	if (!s->user_sent || n == 0)
 		return;
 	mail_credentials(&s->m, "USER/PASS", s->m.f.cred_user.b,

@@ -424,6 +424,46 @@ test_auth_credentials(void **state)
 }
 
 /*
+ * The first injected or plaintext line is evidence, but a password or a
+ * SASL response in it is not: PASS and AUTH lines are kept up to it (and
+ * a user name is evidence).
+ */
+static void
+test_evidence_without_password(void **state)
+{
+	struct run	 r;
+	struct step	 pass[] = {
+		STR(S, GREET), STR(C, "USER bob\r\n"), STR(S, "+OK\r\n"),
+		STR(C, "STLS\r\nPASS hunter2-PW\r\n"),
+		STR(S, "+OK Begin TLS\r\n"), BIN(C, ch, ch_len),
+	};
+	struct step	 plain[] = {
+		STR(S, GREET), STR(C, "STLS\r\n"), STR(S, "+OK Begin TLS\r\n"),
+		STR(C, "AUTH PLAIN " PLAIN_ALICE "\r\n"),
+		STR(S, "+OK Logged in.\r\n"),
+	};
+	struct step	 user[] = {	/* a user name is evidence */
+		STR(S, GREET), STR(C, "STLS\r\n"), STR(S, "+OK Begin TLS\r\n"),
+		STR(C, "USER bob\r\n"),
+	};
+
+	(void)state;
+	RUN(pass, &r);
+	assert_true(r.f.flags & MAIL_F_CMD_INJECTION);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_text(&r.f.injected, "PASS ");
+	assert_false(facts_hold(&r, "hunter2"));
+	RUN(plain, &r);
+	assert_true(r.f.flags & MAIL_F_PLAINTEXT_AFTER);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_text(&r.f.plaintext, "AUTH PLAIN ");
+	assert_false(facts_hold(&r, PLAIN_ALICE));
+	assert_false(facts_hold(&r, "s3cr3t"));
+	RUN(user, &r);
+	assert_text(&r.f.plaintext, "USER bob");
+}
+
+/*
  * Twins without a password in the clear: NTLM (tokens, no password), a
  * cancelled LOGIN, AUTH alone (lists the mechanisms, multi-line), APOP,
  * USER without PASS and PASS without USER.
@@ -882,6 +922,7 @@ main(void)
 		cmocka_unit_test(test_response_injection),
 		cmocka_unit_test(test_auth_credentials),
 		cmocka_unit_test(test_auth_no_credentials),
+		cmocka_unit_test(test_evidence_without_password),
 		cmocka_unit_test(test_body_quotes),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_lower_case_lf),

@@ -1122,6 +1122,39 @@ test_cleartext_credentials(void **state)
 	assert_int_equal(r.st.unpaired, 0);
 }
 
+/*
+ * A password in a line kept as evidence (plaintext after the 220, a line
+ * injected behind STARTTLS) is cut off before it: the evidence goes to
+ * the database and syslog.
+ */
+static void
+test_secret_not_evidence(void **state)
+{
+	struct run	 r;
+	struct step	 plain[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\n"), STR(S, "220 go ahead\r\n"),
+		STR(C, "AUTH PLAIN AGFsaWNlAHMzY3IzdC1QVw==\r\n"),
+		STR(S, "235 2.7.0 ok\r\n"),
+	};
+	struct step	 inj[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "STARTTLS\r\nAUTH PLAIN AGFsaWNlAHMzY3IzdC1QVw==\r\n"),
+		STR(S, "220 go ahead\r\n"),
+	};
+
+	(void)state;
+	RUN(plain, &r);
+	assert_true(r.f.flags & MAIL_F_PLAINTEXT_AFTER);
+	assert_true(r.f.flags & MAIL_F_CREDENTIALS);
+	assert_text(&r.f.plaintext, "AUTH PLAIN ");
+	assert_false(facts_hold(&r, "AGFsaWNlAHMzY3IzdC1QVw"));
+	RUN(inj, &r);
+	assert_true(r.f.flags & MAIL_F_CMD_INJECTION);
+	assert_text(&r.f.injected, "AUTH PLAIN ");
+	assert_false(facts_hold(&r, "AGFsaWNlAHMzY3IzdC1QVw"));
+}
+
 /* An unterminated last line is parsed at the end. */
 static void
 test_end_parses_last_line(void **state)
@@ -1277,6 +1310,7 @@ main(void)
 		cmocka_unit_test(test_client_ahead_of_banner),
 		cmocka_unit_test(test_server_closing),
 		cmocka_unit_test(test_cleartext_credentials),
+		cmocka_unit_test(test_secret_not_evidence),
 		cmocka_unit_test(test_server_closing_shapes),
 		cmocka_unit_test(test_end_parses_last_line),
 		cmocka_unit_test(test_random_input),
