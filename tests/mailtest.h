@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +350,69 @@ facts_hold(const struct run *r, const char *needle)
 {
 	return bytes_hold(r->texts, sizeof(r->texts), needle) ||
 	    bytes_hold(&r->f, sizeof(r->f), needle);
+}
+
+/*
+ * Random mixes of a protocol's pieces, TLS bytes, garbage and gaps fed to
+ * sessions starting as proto: no crash, text fields bounded, every memcap
+ * charge given back (run under valgrind/ASan to see overreads).
+ */
+static inline void
+mt_random_input(enum mail_proto proto, const char *const *pieces,
+    size_t npieces, unsigned seed)
+{
+	struct mail_config small = { .max_line = 64, .max_pipeline = 4,
+	    .tls_max_bytes = 512 };
+	struct mail_stats st;
+	struct memcap	 mem;
+	struct mail_session *s;
+	const struct mail_facts *f;
+	uint8_t		 buf[700];
+	size_t		 i, j, n, k;
+	int		 dir;
+
+	srand(seed);
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 3000; i++) {
+		/* a tight memcap every third session: refusals anywhere */
+		memcap_init(&mem, i % 3 ? SIZE_MAX : (size_t)rand() % 2048);
+		s = mail_session_new(proto, i % 2 ? &small : &cfg, &st, &mem);
+		assert_non_null(s);
+		for (j = 0; j < 40; j++) {
+			dir = rand() % 2;
+			k = (size_t)rand() % 10;
+			if (k == 0) {
+				mail_gap(s, dir, (uint32_t)(rand() % 50));
+				continue;
+			}
+			if (k == 1) {
+				n = (size_t)rand() % 8;
+				memcpy(buf, ch, n < ch_len ? n : ch_len);
+			} else if (k == 2) {
+				n = (size_t)rand() % sizeof(buf);
+				for (k = 0; k < n; k++)
+					buf[k] = (uint8_t)rand();
+			} else {
+				snprintf((char *)buf, sizeof(buf), "%s",
+				    pieces[(size_t)rand() % npieces]);
+				if ((n = strlen((char *)buf)) == 0)
+					n = 1;		/* the NUL piece */
+			}
+			mail_data(s, dir, buf, n);
+		}
+		mail_end(s);
+		f = mail_session_facts(s);
+		assert_true(f->banner.len <= TEXT_FIELD_MAX);
+		assert_true(f->injected.len <= TEXT_FIELD_MAX);
+		assert_true(f->plaintext.len <= TEXT_FIELD_MAX);
+		assert_true(f->cred_user.len <= TEXT_FIELD_MAX);
+		assert_true(f->cap_masked.len <= TEXT_FIELD_MAX);
+		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
+		assert_non_null(memchr(f->cred_mech, '\0',
+		    sizeof(f->cred_mech)));
+		mail_session_free(s);
+		assert_int_equal(mem.used, 0);
+	}
 }
 
 /* Build the TLS hellos once (a cmocka group setup calls it). */
