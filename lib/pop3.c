@@ -415,13 +415,14 @@ pop3_server_line(struct pop3_session *s, const uint8_t *p, size_t n)
 		pop3_capa_line(s, p, n);
 		return;
 	}
-	if ((st = pop3_status(p, n)) == STATUS_NONE) {
+	st = pop3_status(p, n);
+	if (st == STATUS_NONE || (st == STATUS_CONT && !s->greeted)) {
 		s->m.stats->bad_replies++;
 		if (!(s->m.f.flags & MAIL_F_PROTO))
 			mail_foreign_line(&s->m);
 		return;
 	}
-	if (!s->greeted && st != STATUS_CONT)
+	if (!s->greeted)
 		pop3_greeting(s, st, p, n);
 	else
 		pop3_reply(s, st, p, n);

@@ -764,8 +764,17 @@ test_not_pop3(void **state)
 	struct step	 tls[] = {		/* POP3S on the wrong port */
 		BIN(C, ch, ch_len), BIN(S, sh, sh_len),
 	};
+	char		 plus[40 * 9 + 1];
+	struct step	 cont[] = { STR(S, plus) };
+	int		 i;
 
 	(void)state;
+	for (i = 0; i < 40; i++)	/* "+ " lines are no greeting */
+		memcpy(plus + 9 * i, "+ hello\r\n", 9);
+	plus[sizeof(plus) - 1] = '\0';
+	RUN(cont, &r);
+	assert_int_equal(r.f.flags, 0);
+	assert_int_equal(r.state, MAIL_ST_DONE);
 	RUN(http, &r);
 	assert_false(r.f.flags & MAIL_F_PROTO);
 	RUN(tls, &r);
