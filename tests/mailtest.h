@@ -3,18 +3,14 @@
  * script of (direction, bytes) steps in capture order; RUN() feeds it in
  * one call per step, byte by byte, and with every two-chunk split of each
  * step, and the facts must come out identical every time. Also TLS hellos
- * to follow an accepted STARTTLS. Header-only like testutil.h: define
- * MAILTEST_PROTO (the protocol a session starts as) before including it.
+ * to follow an accepted STARTTLS. Header-only like testutil.h: include it
+ * after cmocka.h, with MT_PROTO defined as the protocol a session starts
+ * as.
  */
 #ifndef STRIPWATCH_MAILTEST_H
 #define STRIPWATCH_MAILTEST_H
 
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +19,8 @@
 #include "mail.h"
 #include "tls.h"
 
-#ifndef MAILTEST_PROTO
-#error "define MAILTEST_PROTO before including mailtest.h"
+#ifndef MT_PROTO
+#error "define MT_PROTO before including mailtest.h"
 #endif
 
 #define C	0	/* client to server */
@@ -206,7 +202,7 @@ run_script(const struct step *steps, size_t nsteps, size_t piece,
 
 	memset(r, 0, sizeof(*r));
 	memcap_init(&r->mem, SIZE_MAX);
-	s = mail_session_new(MAILTEST_PROTO, &cfg, &r->st, &r->mem);
+	s = mail_session_new(MT_PROTO, &cfg, &r->st, &r->mem);
 	assert_non_null(s);
 	for (i = 0; i < nsteps; i++) {
 		if (steps[i].dir == GAP) {
@@ -358,7 +354,7 @@ facts_hold(const struct run *r, const char *needle)
  * charge given back (run under valgrind/ASan to see overreads).
  */
 static inline void
-mt_random_input(enum mail_proto proto, const char *const *pieces,
+mt_random_sessions(enum mail_proto proto, const char *const *pieces,
     size_t npieces, unsigned seed)
 {
 	struct mail_config small = { .max_line = 64, .max_pipeline = 4,

@@ -9,8 +9,14 @@
  *
  * MAILFACTS_PRINT=1 in the environment prints every session's facts.
  */
-#define MAILTEST_PROTO	MAIL_PROTO_POP3	/* unused: sessions start as
+#define MT_PROTO	MAIL_PROTO_POP3	/* unused: sessions start as
 					   their server port says */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
 
 #include "mailtest.h"
 

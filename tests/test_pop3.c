@@ -4,7 +4,13 @@
  * positive case has a clean twin that differs in the one thing the fact
  * is about.
  */
-#define MAILTEST_PROTO	MAIL_PROTO_POP3
+#define MT_PROTO	MAIL_PROTO_POP3
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
 
 #include "mailtest.h"
 
@@ -859,7 +865,7 @@ test_random_input(void **state)
 	};
 
 	(void)state;
-	mt_random_input(MAIL_PROTO_POP3, pieces,
+	mt_random_sessions(MAIL_PROTO_POP3, pieces,
 	    sizeof(pieces) / sizeof(pieces[0]), 11);
 }
 

@@ -2,7 +2,13 @@
  * test_smtp.c: the SMTP parser on whole conversations (tests/mailtest.h
  * feeds each every way and checks that the facts never change).
  */
-#define MAILTEST_PROTO	MAIL_PROTO_SMTP
+#define MT_PROTO	MAIL_PROTO_SMTP
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
 
 #include "mailtest.h"
 
@@ -1183,7 +1189,7 @@ test_random_input(void **state)
 	};
 
 	(void)state;
-	mt_random_input(MAIL_PROTO_SMTP, pieces,
+	mt_random_sessions(MAIL_PROTO_SMTP, pieces,
 	    sizeof(pieces) / sizeof(pieces[0]), 7);
 }
 
