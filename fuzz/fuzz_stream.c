@@ -8,7 +8,8 @@
  * Built with -DFUZZ_SMTP_DIRECT it is the other variant: the script's
  * payloads go straight to mail_data()/mail_gap() with direction switches,
  * so the mail protocol parsers (SMTP, IMAP, POP3) and the TLS reader see
- * arbitrary interleavings that reassembly would smooth out.
+ * arbitrary interleavings that reassembly would smooth out; after every
+ * record the facts go through detect.c into the checking sink.
  *
  * Input: one header byte, then records until the input ends.
  *   header: bit 0 IPv6, bit 1 tight limits, bit 2 open with a handshake,
@@ -17,8 +18,8 @@
  *           low 7 bits of aux set the TSval that many ms back), bit 5
  *           segments with an odd payload length get a bad checksum,
  *           bits 6-7 the protocol the session starts as (enum
- *           mail_proto: 1 IMAP, 2 POP3; in the pipeline variant its
- *           port, 143 or 110, instead of 25/587).
+ *           mail_proto: 0 SMTP, 1 IMAP, 2 POP3, 3 SMTP; in the pipeline
+ *           variant its port, 143 or 110, instead of 25/587).
  *   record: ctl, aux, len (2 bytes, little-endian, cut to what is left),
  *           payload.
  *   ctl:    bit 0 direction (1 = server to client), bit 1 FIN, bit 2 SYN,
@@ -55,7 +56,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* TCP options added with H_OPTIONS: at most window scale and timestamps. */
 #define OPT_MAX		16
-#define H_PROTO(h)	((enum mail_proto)(((h) >> 6) & 3))
+#define H_PROTO(h)	((enum mail_proto)(((h) >> 6) & 3) < MAIL_NPROTOS ? \
+			    (enum mail_proto)(((h) >> 6) & 3) : MAIL_PROTO_SMTP)
 
 #define C_DIR		0x01
 #define C_FIN		0x02
@@ -110,21 +112,56 @@ next_record(struct script *s, uint8_t *ctl, uint8_t *aux,
 
 #ifdef FUZZ_SMTP_DIRECT
 
+/* What detect.c makes of the facts so far, into the checking sink. */
+static void
+judge(struct detect *d, struct detect_state *st, struct mail_session *s,
+    uint64_t ts)
+{
+	static const struct flow_tuple tuple;
+
+	if (mail_session_facts(s)->flags & MAIL_F_PROTO)
+		detect_update(d, st, mail_session_facts(s), &tuple, 1, ts);
+}
+
+static void
+finish(struct detect *d, struct detect_state *st, struct mail_session *s,
+    uint64_t ts)
+{
+	static const struct flow_tuple tuple;
+	const struct mail_facts *f = mail_session_facts(s);
+	struct detect_session out;
+
+	if (f->banner.len > TEXT_FIELD_MAX || f->helo.len > TEXT_FIELD_MAX ||
+	    f->cred_user.len > TEXT_FIELD_MAX ||
+	    memchr(f->cred_mech, '\0', sizeof(f->cred_mech)) == NULL ||
+	    memchr(f->starttls_status, '\0', sizeof(f->starttls_status)) ==
+	    NULL)
+		abort();
+	detect_finish(d, st, f, &tuple, 1, 0, ts, "fin", &out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct fuzz_check check;
 	struct pipeline_config pc;
 	struct mail_stats st = { 0 };
+	struct detect_sink sink;
+	struct detect	 d;
+	struct detect_state ds = { 0 };
 	struct memcap	 mem;
 	struct mail_session *s;
 	struct script	 sc;
 	const uint8_t	*payload;
+	uint64_t	 ts = 1;
 	uint8_t		 ctl, aux, *copy;
 	size_t		 len;
 
 	if (size < 1)
 		return 0;
 	fuzz_pipeline_config(&pc, data[0] & H_TIGHT);
+	fuzz_sink_init(&check, &sink);
+	detect_init(&d, &sink, 1, NULL);
 	memcap_init(&mem, pc.smtp_memcap);
 	if ((s = mail_session_new(H_PROTO(data[0]), &pc.mail, &st, &mem)) ==
 	    NULL)
@@ -132,14 +169,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sc.p = data + 1;
 	sc.left = size - 1;
 	while (next_record(&sc, &ctl, &aux, &payload, &len)) {
+		ts++;
 		if (ctl & C_FIN) {
 			mail_gap(s, ctl & C_DIR, aux);
+			judge(&d, &ds, s, ts);
 			continue;
 		}
-		if (ctl & C_SYN) {
-			mail_end(s);
+		if (ctl & C_SYN)
 			break;
-		}
 		if (len == 0)
 			continue;
 		/* Exact-size copy: ASan catches reads past the segment. */
@@ -148,12 +185,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(copy, payload, len);
 		mail_data(s, ctl & C_DIR, copy, len);
 		free(copy);
+		judge(&d, &ds, s, ts);
 	}
 	mail_end(s);
 	if (mail_session_facts(s)->banner.len > TEXT_FIELD_MAX ||
 	    mail_session_facts(s)->helo.len > TEXT_FIELD_MAX ||
 	    mail_session_facts(s)->cred_user.len > TEXT_FIELD_MAX)
 		abort();
+	finish(&d, &ds, s, ts);
 	if (mail_state_name(mail_session_state(s)) == NULL)
 		abort();
 	mail_session_free(s);

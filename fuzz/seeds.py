@@ -138,7 +138,8 @@ SERVER_PORTS = (25, 587, 2525, 465, 110, 143)
 
 
 def conversations(frames):
-    """Group TCP frames into conversations: key -> [(dir, seq, flags, payload)]."""
+    """Group TCP frames into conversations: [(server port,
+    [(dir, seq, flags, payload)])]."""
     convs = {}
     order = []
     for link, f in frames:
@@ -154,12 +155,16 @@ def conversations(frames):
             convs[key] = []
             order.append(key)
         convs[key].append((d, seq, fl, pl))
-    return [convs[k] for k in order]
+    return [(k[3], convs[k]) for k in order]
 
 
-def stream_script(segs):
+# fuzz_stream.c header bits 6-7: the protocol a server port suggests.
+PROTO_BITS = {143: 0x40, 110: 0x80}
+
+
+def stream_script(segs, header=0):
     """fuzz_stream.c script reproducing the conversation's sequence steps."""
-    out = bytearray([0x00])
+    out = bytearray([header])
     nxt = [None, None]
     for d, seq, fl, pl in segs[:MAX_SEGS]:
         ctl = d | (0x02 if fl & 1 else 0) | (0x04 if fl & 2 else 0)
@@ -179,9 +184,9 @@ def stream_script(segs):
     return bytes(out)
 
 
-def smtp_script(segs):
+def smtp_script(segs, header=0):
     """Payloads in sequence order per direction, for the direct variant."""
-    out = bytearray([0])
+    out = bytearray([header])
     seen = [set(), set()]
     for d, seq, fl, pl in segs[:MAX_SEGS]:
         if not pl or seq in seen[d]:
@@ -228,14 +233,15 @@ def main():
                 continue
             seen.add(shape)
             put(outdir, "decode", blob)
-        for segs in conversations(frames):
+        for port, segs in conversations(frames):
             if any(s[3] for s in segs):
-                script = stream_script(segs)
+                header = PROTO_BITS.get(port, 0)
+                script = stream_script(segs, header)
                 put(outdir, "stream", script)
                 # the same with TCP options (scaling, timestamps) and
                 # some bad checksums: lib/tcp.c's paths
-                put(outdir, "stream", bytes([0x30]) + script[1:])
-                put(outdir, "smtp", smtp_script(segs))
+                put(outdir, "stream", bytes([header | 0x30]) + script[1:])
+                put(outdir, "smtp", smtp_script(segs, header))
 
 
 if __name__ == "__main__":

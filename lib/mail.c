@@ -51,6 +51,7 @@
 static const struct mail_proto_ops *const protos[] = {
 	[MAIL_PROTO_SMTP] = &smtp_ops,
 	[MAIL_PROTO_IMAP] = &imap_ops,
+	[MAIL_PROTO_POP3] = &pop3_ops,
 };
 #define NPROTOS	(sizeof(protos) / sizeof(protos[0]))
 

@@ -120,6 +120,7 @@ struct mail_proto_ops {
 
 extern const struct mail_proto_ops smtp_ops;
 extern const struct mail_proto_ops imap_ops;
+extern const struct mail_proto_ops pop3_ops;
 
 /* The one place the state changes; MAIL_ST_DONE is final. */
 void	mail_set_state(struct mail_session *, enum mail_state);

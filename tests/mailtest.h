@@ -1,6 +1,6 @@
 /*
  * mailtest.h: whole mail conversations through a session, for the
- * protocol parsers' tests (test_smtp.c, test_imap.c). A conversation is a
+ * protocol parsers' tests (test_smtp.c, test_imap.c, test_pop3.c). A conversation is a
  * script of (direction, bytes) steps in capture order; run_all_ways()
  * feeds it in one call per step, byte by byte, and with every two-chunk
  * split of each step, and the facts must come out identical every time.
@@ -11,6 +11,10 @@
  */
 #ifndef STRIPWATCH_MAILTEST_H
 #define STRIPWATCH_MAILTEST_H
+
+#ifndef MT_PROTO
+#error "define MT_PROTO before including mailtest.h"
+#endif
 
 #include <stdint.h>
 #include <stdio.h>
@@ -394,6 +398,8 @@ mt_random_sessions(enum mail_proto proto, const char *const *pieces,
 		t[5] = &f->injected, t[6] = &f->plaintext, t[7] = &f->cred_user;
 		for (k = 0; k < 8; k++)
 			assert_true(t[k]->len <= TEXT_FIELD_MAX);
+		assert_non_null(memchr(f->cred_mech, '\0',
+		    sizeof(f->cred_mech)));
 		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
 		mail_session_free(s);
 		assert_int_equal(mem.used, 0);

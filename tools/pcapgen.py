@@ -1976,9 +1976,221 @@ IMAP_SCENARIOS = [
 IMAP_SCENARIOS = [(n, g, w + " " + IMAP_NOTE) for n, g, w in IMAP_SCENARIOS]
 
 
+# --------------------------------------------------------------------------
+# POP3 (port 110): Dovecot-like server, one conversation per file unless
+# said. Credentials are the fixed user bob and password hunter2-PW, so a
+# test can look for the password everywhere stripwatch writes.
+
+POP3_PORT = 110
+POP3_GREETING = "+OK Dovecot (Debian) ready."
+POP3_CAPA = ["+OK", "CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING",
+             "AUTH-RESP-CODE", "STLS", "USER", "SASL PLAIN LOGIN", "."]
+POP3_CAPA_PLAIN = [l for l in POP3_CAPA if l != "STLS"]
+POP3_STLS_OK = "+OK Begin TLS negotiation now."
+POP3_USER, POP3_PASSWORD = "bob", "hunter2-PW"
+
+
+def pop3_login():
+    """USER/PASS in lock-step, as a client without TLS logs in."""
+    return [(C, crlf("USER " + POP3_USER), {"tag": "user"}),
+            (S, crlf("+OK")),
+            (C, crlf("PASS " + POP3_PASSWORD)),
+            (S, crlf("+OK Logged in."))]
+
+
+def pop3_plain_response():
+    """The SASL PLAIN response of bob (RFC 4616), base64."""
+    return base64.b64encode(("\0%s\0%s" % (POP3_USER, POP3_PASSWORD))
+                            .encode("ascii")).decode("ascii")
+
+
+def pop3_mailbox(rng, extra=()):
+    """STAT, RETR of one message, QUIT: what a client does after login."""
+    body = mail_body(rng, 1, extra)
+    return [(C, crlf("STAT")), (S, crlf("+OK 1 %d" % len(body))),
+            (C, crlf("RETR 1")),
+            (S, crlf("+OK %d octets" % len(body)) + body, {"tag": "body"}),
+            (C, crlf("QUIT")), (S, crlf("+OK Logging out."))]
+
+
+def pop3_open(capa):
+    return [(S, crlf(POP3_GREETING), {"tag": "banner"}),
+            (C, crlf("CAPA")), (S, crlf(*capa), {"tag": "capa"})]
+
+
+def conv_pop3_stls(rng, version="1.2"):
+    """CAPA offers STLS, the client upgrades, a TLS handshake follows."""
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("STLS"), {"tag": "starttls"}), (S, crlf(POP3_STLS_OK))] +
+            tls_tail(rng, version, cert_der()))
+
+
+def conv_pop3_retr_quotes(rng):
+    """No STLS on offer; APOP (a digest, no password) and a message that
+    quotes POP3 lines, dot-stuffed where they start with a dot."""
+    extra = ["A proxy rewrote our POP3 session. It said:", "",
+             "+OK Dovecot (Debian) ready.", "STLS", "XXXX",
+             "+OK Begin TLS negotiation now.", "USER bob", "PASS secret",
+             "-ERR [AUTH] Authentication failed.", "..", "..XXXX", ""]
+    return (pop3_open(POP3_CAPA_PLAIN) +
+            [(C, crlf("APOP bob 7f3ad6cbd5d1e0e3a5f5e1c0b3b9a2d1")),
+             (S, crlf("+OK Logged in."))] + pop3_mailbox(rng, extra))
+
+
+def conv_pop3_pipelined(rng):
+    """RFC 2449 pipelining: commands in one segment, replies in one."""
+    body = mail_body(rng, 0)
+    return (pop3_open(POP3_CAPA_PLAIN) +
+            [(C, crlf("APOP bob 7f3ad6cbd5d1e0e3a5f5e1c0b3b9a2d1")),
+             (S, crlf("+OK Logged in.")),
+             (C, crlf("STAT", "LIST", "UIDL 1", "TOP 1 0", "RETR 1",
+                      "DELE 1", "QUIT")),
+             (S, crlf("+OK 1 %d" % len(body), "+OK 1 messages:",
+                      "1 %d" % len(body), ".", "+OK 1 00000001ca5e1c0b",
+                      "+OK") + body + crlf("+OK %d octets" % len(body)) +
+              body + crlf("+OK Marked to be deleted.", "+OK Logging out, "
+                          "messages deleted."))])
+
+
+def conv_pop3_capa_masked(rng):
+    """STLS masked to XXXX in the CAPA list; the client logs in in the
+    clear."""
+    capa = ["XXXX" if l == "STLS" else l for l in POP3_CAPA]
+    return pop3_open(capa) + pop3_login() + pop3_mailbox(rng)
+
+
+def conv_pop3_cmd_masked(rng):
+    """STLS offered; the client's STLS became XXXX on the way."""
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("XXXX"), {"tag": "starttls"}),
+             (S, crlf("-ERR Unknown command: XXXX"))] + pop3_login() +
+            pop3_mailbox(rng))
+
+
+def conv_pop3_refused(rng):
+    """STLS answered -ERR; the client gives up."""
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("STLS"), {"tag": "starttls"}),
+             (S, crlf("-ERR [SYS/TEMP] TLS initialization failed.")),
+             (C, crlf("QUIT")), (S, crlf("+OK Logging out."))])
+
+
+def conv_pop3_plaintext_after(rng):
+    """+OK to STLS, then the client logs in in plaintext."""
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("STLS"), {"tag": "starttls"}), (S, crlf(POP3_STLS_OK))] +
+            pop3_login() + pop3_mailbox(rng))
+
+
+def conv_pop3_cmd_injection(rng):
+    """USER bob rides in the STLS segment; +OK, then TLS."""
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("STLS", "USER " + POP3_USER), {"tag": "starttls"}),
+             (S, crlf(POP3_STLS_OK))] + tls_tail(rng, "1.2", cert_der()))
+
+
+def conv_pop3_resp_injection(rng):
+    """A second status line rides behind the +OK to STLS."""
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("STLS"), {"tag": "starttls"}),
+             (S, crlf(POP3_STLS_OK, "+OK Logged in."))] +
+            tls_tail(rng, "1.2", cert_der()))
+
+
+def conv_pop3_auth_plain_ir(rng):
+    """STLS offered, not used: AUTH PLAIN with an initial response."""
+    blob = pop3_plain_response()
+    return (pop3_open(POP3_CAPA) +
+            [(C, crlf("AUTH PLAIN " + blob), {"tag": "user"}),
+             (S, crlf("+OK Logged in."))] + pop3_mailbox(rng))
+
+
+def conv_pop3_auth_plain_cont(rng):
+    """No STLS on offer: AUTH PLAIN, "+ ", the response on its own line."""
+    blob = pop3_plain_response()
+    return (pop3_open(POP3_CAPA_PLAIN) +
+            [(C, crlf("AUTH PLAIN")), (S, crlf("+ ")),
+             (C, crlf(blob), {"tag": "user"}),
+             (S, crlf("+OK Logged in."))] + pop3_mailbox(rng))
+
+
+def conv_pop3_vanished(rng):
+    """The server's STLS line deleted from CAPA; the client logs in."""
+    return pop3_open(POP3_CAPA_PLAIN) + pop3_login() + pop3_mailbox(rng)
+
+
+def pop3_one(outdir, name, conv):
+    one(outdir, name, conv, sport=POP3_PORT)
+
+
+POP3_SCENARIOS = [
+    ("pop3-clean-stls.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_stls),
+     "POP3 (port 110): CAPA with STLS, STLS, +OK, TLS 1.2 with certificate. "
+     "No event; outcome tls, " + CERT_NOTE + "."),
+    ("pop3-clean-stls-tls13.pcap",
+     lambda d, n: pop3_one(d, n, lambda r: conv_pop3_stls(r, "1.3")),
+     "POP3: as pop3-clean-stls with TLS 1.3. No event; outcome tls, "
+     "TLS1.3."),
+    ("pop3-clean-retr-quotes.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_retr_quotes),
+     "POP3 without STLS; APOP login (a digest, no password); RETR of a "
+     "message quoting +OK, STLS, XXXX, USER bob, PASS secret, -ERR and "
+     "dot-stuffed lines. No event; outcome plaintext."),
+    ("pop3-clean-pipelined.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_pipelined),
+     "POP3 without STLS, APOP, then STAT, LIST, UIDL 1, TOP, RETR, DELE, "
+     "QUIT in one segment and the replies (two listings, two messages) in "
+     "one. No event; outcome plaintext."),
+    ("pop3-pos-capa-masked.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_capa_masked),
+     "POP3: STLS masked to XXXX in the CAPA list; USER bob / PASS in the "
+     "clear. Events capability_masked, cleartext_credentials; outcome "
+     "stripped."),
+    ("pop3-pos-cmd-masked.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_cmd_masked),
+     "POP3: STLS offered, the client's STLS became XXXX (-ERR), then "
+     "USER/PASS. Events command_masked, cleartext_credentials; outcome "
+     "stripped."),
+    ("pop3-pos-refused.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_refused),
+     "POP3: STLS offered and answered -ERR [SYS/TEMP]; the client quits. "
+     "Event starttls_refused; outcome refused."),
+    ("pop3-pos-plaintext-after-stls.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_plaintext_after),
+     "POP3: +OK to STLS, then USER/PASS in plaintext. Events "
+     "plaintext_after_starttls, cleartext_credentials; outcome stripped."),
+    ("pop3-pos-cmd-injection.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_cmd_injection),
+     "POP3: STLS\\r\\nUSER bob\\r\\n in one client segment, +OK, "
+     "TLS 1.2. Event starttls_injection; outcome stripped."),
+    ("pop3-pos-resp-injection.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_resp_injection),
+     "POP3: +OK Begin TLS negotiation now.\\r\\n+OK Logged in.\\r\\n "
+     "in one server segment, then TLS 1.2. Event starttls_injection; "
+     "outcome stripped."),
+    ("pop3-pos-auth-plain-ir.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_auth_plain_ir),
+     "POP3: STLS offered, not used; AUTH PLAIN with an initial response. "
+     "Event cleartext_credentials (high: STLS offered); outcome "
+     "plaintext_offered."),
+    ("pop3-pos-auth-plain-cont.pcap",
+     lambda d, n: pop3_one(d, n, conv_pop3_auth_plain_cont),
+     "POP3 without STLS: AUTH PLAIN, +, the response. Event "
+     "cleartext_credentials (medium); outcome plaintext."),
+    ("pop3-hist-vanished.pcap",
+     gen_sequence([conv_pop3_stls, conv_pop3_vanished], POP3_PORT),
+     "Two POP3 sessions to one server: an STLS upgrade (TLS 1.2), then a "
+     "CAPA list without STLS and USER/PASS in the clear. Events "
+     "starttls_vanished, cleartext_credentials (high: offered before) in "
+     "the second; outcomes tls, stripped."),
+]
+
+
 def all_scenarios():
     return (SCENARIOS + encap_scenarios() + shape_scenarios() +
-            evasion_scenarios() + BROKEN + FRAG_EVASIONS + IMAP_SCENARIOS)
+            evasion_scenarios() + BROKEN + FRAG_EVASIONS + IMAP_SCENARIOS +
+            POP3_SCENARIOS)
 
 
 README_HEAD = """\
