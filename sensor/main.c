@@ -30,8 +30,8 @@ usage(FILE *fp)
 	    "-r file ...\n"
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
-	    "  -f FILTER      BPF filter (default: \"tcp port 25 or tcp "
-	    "port 587 or tcp port 2525\")\n"
+	    "  -f FILTER      BPF filter (default: \"" MAIL_PORTS_FILTER
+	    "\")\n"
 	    "  -d, --db PATH  SQLite database (default %s offline,\n"
 	    "                 %s live)\n"
 	    "  -c FILE        configuration file\n"
@@ -72,6 +72,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->mail.max_pipeline = (uint32_t)c->smtp_max_pipeline;
 	pc->mail.tls_max_bytes = (uint32_t)c->tls_max_bytes;
 	pc->smtp_memcap = (size_t)c->smtp_memcap;
+	pc->mail_ports_only = strcmp(c->filter, MAIL_PORTS_FILTER) == 0;
 }
 
 static int
@@ -147,8 +148,8 @@ sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 	    (uint64_t)h->ts.tv_usec;
 
 	s->frames++;
-	pipeline_frame(s->pipe, s->linktype, ts, bytes, h->caplen);
-	if (ts >= s->next_tick_us || ts >= s->next_flush_us)
+	if (pipeline_frame(s->pipe, s->linktype, ts, bytes, h->caplen) &&
+	    (ts >= s->next_tick_us || ts >= s->next_flush_us))
 		housekeeping(s, ts);
 }
 
@@ -221,7 +222,8 @@ read_file(struct sensor *s, const char *path)
 		s->pcap = NULL;
 		return -1;
 	}
-	if (capture_set_filter(s->pcap, s->cfg.filter,
+	if (capture_file_needs_bpf(&s->cfg) &&
+	    capture_set_filter(s->pcap, s->cfg.filter,
 	    (int)s->cfg.filter_encapsulated, err, sizeof(err)) == -1) {
 		log_warnx("%s: %s", path, err);
 		pcap_close(s->pcap);

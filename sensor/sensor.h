@@ -87,6 +87,7 @@ int	 capture_set_filter(pcap_t *p, const char *filter, int widen,
 	    char *err, size_t len);
 int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
 	    char *out, size_t outlen, char *err, size_t len);
+int	 capture_file_needs_bpf(const struct config *c);
 int	 capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key,
 	    char *err, size_t len);
 
