@@ -39,27 +39,33 @@ static const char *const widen[] = {
 };
 
 /*
- * Open a capture file. With buf, the stream reads through it (buflen
- * bytes): stdio's default is one 4 KiB read(2) per block, and on a large
- * file those system calls cost about as much as everything stripwatch does
- * with the packets. buf must stay valid until pcap_close(). "-" is stdin,
- * as for pcap_open_offline().
+ * Open a capture file. A classic pcap file (pcapfile.h) is read straight
+ * out of buf (buflen bytes) when pf is given: *direct is then set, and
+ * libpcap only reads its header. Any other stream reads through buf:
+ * stdio's default is one 4 KiB read(2) per block, and on a large file
+ * those system calls cost about as much as everything stripwatch does with
+ * the packets. buf must stay valid until pcap_close(). "-" is stdin, as
+ * for pcap_open_offline(), and always goes through libpcap.
  */
 pcap_t *
-capture_open_file(const char *path, char *buf, size_t buflen, char *err,
-    size_t len)
+capture_open_file(const char *path, char *buf, size_t buflen,
+    struct pcapfile *pf, int *direct, char *err, size_t len)
 {
 	char	 ebuf[PCAP_ERRBUF_SIZE];
 	FILE	*fp;
 	pcap_t	*p;
 
+	*direct = 0;
 	if (strcmp(path, "-") == 0)
 		fp = stdin;
 	else if ((fp = fopen(path, "rb")) == NULL) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (buf != NULL && setvbuf(fp, buf, _IOFBF, buflen) != 0) {
+	if (fp != stdin && pf != NULL)
+		*direct = pcapfile_open(pf, fileno(fp), (uint8_t *)buf, buflen);
+	if (!*direct && buf != NULL &&
+	    setvbuf(fp, buf, _IOFBF, buflen) != 0) {
 		snprintf(err, len, "%s: setvbuf: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -78,6 +84,7 @@ capture_open_file(const char *path, char *buf, size_t buflen, char *err,
 fail:
 	if (fp != stdin)
 		fclose(fp);
+	*direct = 0;
 	return NULL;
 }
 
@@ -257,12 +264,15 @@ capture_set_filter(pcap_t *p, const char *filter, int widened, char *err,
  * program: the pipeline checks the innermost TCP ports itself
  * (mail_ports_only), which lets through what the widened program lets
  * through (tags, tunnels, fragments, IPv6 extension headers reach the
- * decoder either way) without running it on every record. Live capture
- * keeps the program: there it saves copying every frame out of the kernel.
+ * decoder either way) without running it on every record. An empty
+ * filter has no program either. Live capture keeps the program: there it
+ * saves copying every frame out of the kernel.
  */
 int
 capture_file_needs_bpf(const struct config *c)
 {
+	if (c->filter[0] == '\0')
+		return 0;
 	return !c->filter_encapsulated ||
 	    strcmp(c->filter, MAIL_PORTS_FILTER) != 0;
 }

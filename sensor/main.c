@@ -199,17 +199,46 @@ offline_signals(void)
 		fatal("sigaction");
 }
 
+/*
+ * The next record of the file being read, with pcap_next_ex()'s contract
+ * (1, PCAP_ERROR_BREAK at the end, PCAP_ERROR); hbuf holds the header of
+ * a record read without libpcap.
+ */
+static int
+next_record(struct sensor *s, struct pcap_pkthdr *hbuf,
+    struct pcap_pkthdr **h, const u_char **bytes)
+{
+	struct pcapfile_rec r;
+	int		 rc;
+
+	if (!s->file_direct)
+		return pcap_next_ex(s->pcap, h, bytes);
+	if ((rc = pcapfile_next(&s->file, &r)) != 1)
+		return rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
+	hbuf->ts.tv_sec = (time_t)r.ts_sec;
+	hbuf->ts.tv_usec = (suseconds_t)r.ts_usec;
+	hbuf->caplen = r.caplen;
+	hbuf->len = r.len;
+	*h = hbuf;
+	*bytes = r.data;
+	return 1;
+}
+
 /* Read one capture file through the pipeline; -1 on a read error. */
 static int
 read_file(struct sensor *s, const char *path)
 {
-	struct pcap_pkthdr *h;
+	struct pcap_pkthdr hbuf, *h;
 	const u_char	*bytes;
 	char		 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
-	int		 rc = 0;
+	int		 rc = 0, bpf;
 
+	bpf = capture_file_needs_bpf(&s->cfg);
+	/* libpcap applies a BPF program as it reads: then it reads. */
 	if ((s->pcap = capture_open_file(path, s->filebuf,
-	    CAPTURE_FILE_BUFFER, err, sizeof(err))) == NULL) {
+	    s->filebuf != NULL ? CAPTURE_FILE_BUFFER : 0,
+	    bpf ? NULL : &s->file, &s->file_direct, err,
+	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -222,8 +251,7 @@ read_file(struct sensor *s, const char *path)
 		s->pcap = NULL;
 		return -1;
 	}
-	if (capture_file_needs_bpf(&s->cfg) &&
-	    capture_set_filter(s->pcap, s->cfg.filter,
+	if (bpf && capture_set_filter(s->pcap, s->cfg.filter,
 	    (int)s->cfg.filter_encapsulated, err, sizeof(err)) == -1) {
 		log_warnx("%s: %s", path, err);
 		pcap_close(s->pcap);
@@ -231,7 +259,7 @@ read_file(struct sensor *s, const char *path)
 		return -1;
 	}
 	while (offline_stop == 0 &&
-	    (rc = pcap_next_ex(s->pcap, &h, &bytes)) == 1) {
+	    (rc = next_record(s, &hbuf, &h, &bytes)) == 1) {
 		if (offline_usr1) {
 			offline_usr1 = 0;
 			sensor_log_stats(s);
@@ -243,7 +271,8 @@ read_file(struct sensor *s, const char *path)
 		rc = 0;
 	if (rc == PCAP_ERROR)
 		log_warnx("%s: %s (after %" PRIu64 " frames; what was read "
-		    "is kept)", path, pcap_geterr(s->pcap), s->frames);
+		    "is kept)", path, s->file_direct ? s->file.err :
+		    pcap_geterr(s->pcap), s->frames);
 	pcap_close(s->pcap);
 	s->pcap = NULL;
 	return rc == PCAP_ERROR ? -1 : 0;
@@ -381,9 +410,11 @@ show_filter(struct sensor *s, const char *file)
 {
 	char	 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX], expr[CAPTURE_EXPR_MAX];
 	pcap_t	*p;
+	int	 direct;
 
 	if (file != NULL)
-		p = capture_open_file(file, NULL, 0, err, sizeof(err));
+		p = capture_open_file(file, NULL, 0, NULL, &direct, err,
+		    sizeof(err));
 	else
 		p = pcap_open_dead(DLT_EN10MB, (int)s->cfg.snaplen);
 	if (p == NULL) {

@@ -15,6 +15,7 @@
 #include "alert.h"
 #include "config.h"
 #include "detect.h"
+#include "pcapfile.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -59,6 +60,9 @@ struct sensor {
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
+	struct pcapfile	 file;		/* -r: a classic pcap file's reader */
+	int		 file_direct;	/* records come from file, not
+					   libpcap */
 	uint64_t	 smtp_memcap_logged; /* smtp_memcap_hits last logged */
 	uint64_t	 next_cap_log_us; /* packet time a cap may be logged */
 	uint64_t	 offload_told;	/* offloading senders logged so far */
@@ -80,8 +84,8 @@ void	 counters_log_caps(struct sensor *s, uint64_t now_us);
 /* capture.c */
 pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);
 pcap_t	*capture_open_file(const char *path, char *buf, size_t buflen,
-	    char *err, size_t len);
-#define CAPTURE_FILE_BUFFER	(1024 * 1024)	/* stdio buffer for -r */
+	    struct pcapfile *pf, int *direct, char *err, size_t len);
+#define CAPTURE_FILE_BUFFER	(1024 * 1024)	/* read buffer for -r */
 #define CAPTURE_EXPR_MAX	(16 * CONFIG_STR_MAX)	/* widened filter */
 int	 capture_set_filter(pcap_t *p, const char *filter, int widen,
 	    char *err, size_t len);
