@@ -139,6 +139,15 @@ enum decode_result decode_frame(int linktype, const uint8_t *frame,
     struct decode_stats *stats);
 
 /*
+ * decode_frame() without its fast path for the common Ethernet/IP/TCP
+ * frame: every frame through the general walk. The result is the same;
+ * tests and fuzzers compare the two.
+ */
+enum decode_result decode_frame_walk(int linktype, const uint8_t *frame,
+    uint32_t caplen, uint64_t ts_us, struct decode_pkt *out,
+    struct decode_stats *stats);
+
+/*
  * Decode starting at an IPv4 or IPv6 header (version from the first nibble),
  * for a datagram rebuilt from fragments. Same contract as decode_frame(),
  * except that the checksum of that first header is not verified: the
