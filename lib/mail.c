@@ -158,12 +158,8 @@ mail_starttls_answered(struct mail_session *s, int accepted,
 		return;
 	}
 	s->f.flags |= MAIL_F_STARTTLS_ACCEPTED;
+	/* The TLS reader comes with the first TLS byte (tls_start()). */
 	mail_set_state(s, s->d[0].tls ? MAIL_ST_TLS : MAIL_ST_TLS_WAIT);
-	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
-		s->d[0].done = s->d[1].done = 1;	/* ENOMEM */
-		mail_set_state(s, MAIL_ST_DONE);
-	}
 }
 
 void
@@ -721,6 +717,7 @@ mail_facts_free(struct mail_facts *f)
 	text_field_free(&f->injected);
 	text_field_free(&f->plaintext);
 	text_field_free(&f->cred_user);
+	tls_facts_free(&f->tls);
 }
 
 void
@@ -759,8 +756,10 @@ mail_gap(struct mail_session *s, int dir, uint32_t len)
 		return;
 	if (d->tls) {		/* records cannot be found again */
 		d->done = 1;
-		if (s->d[!dir].done)
+		if (s->d[!dir].done) {
 			mail_set_state(s, MAIL_ST_DONE);
+			release(s);
+		}
 		return;
 	}
 	if (d->mode == MAIL_MODE_RAW && !d->in_line) {

@@ -616,7 +616,7 @@ starttls_conversation(struct frames *fr, uint16_t cport)
  * is at most what the memory budget counts for it, max_flows times
  * FLOW_BYTES. Measured on flows at their largest, past STARTTLS.
  */
-#define FLOW_BYTES	3328	/* README, "Memory budget": 3.25 KiB */
+#define FLOW_BYTES	1126	/* README, "Memory budget": 1.1 KiB */
 #define COST_FLOWS	200
 
 static void

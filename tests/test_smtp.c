@@ -40,7 +40,7 @@ struct run {
 	struct memcap	 mem;
 	enum mail_state	 state;
 	int		 ret[2];	/* last smtp_data return per direction */
-	uint8_t		 texts[8][TEXT_FIELD_MAX]; /* f's text bytes, kept
+	uint8_t		 texts[9][TEXT_FIELD_MAX]; /* f's text bytes, kept
 					   after the session is freed */
 };
 
@@ -51,7 +51,7 @@ snapshot(struct run *r, const struct mail_facts *f)
 	struct text_field *t[] = {
 		&r->f.banner, &r->f.helo, &r->f.cap_masked, &r->f.cmd_masked,
 		&r->f.starttls_line, &r->f.injected, &r->f.plaintext,
-		&r->f.cred_user,
+		&r->f.cred_user, &r->f.tls.sni,
 	};
 	size_t		 i;
 
@@ -266,8 +266,7 @@ runs_equal(const struct run *a, const struct run *b)
 	assert_int_equal(a->f.tls.client_version, b->f.tls.client_version);
 	assert_int_equal(a->f.tls.version, b->f.tls.version);
 	assert_int_equal(a->f.tls.cipher, b->f.tls.cipher);
-	assert_int_equal(a->f.tls.sni_len, b->f.tls.sni_len);
-	assert_memory_equal(a->f.tls.sni, b->f.tls.sni, a->f.tls.sni_len);
+	text_equal(&a->f.tls.sni, &b->f.tls.sni);
 	assert_int_equal(a->state, b->state);
 	assert_int_equal(a->ret[0], b->ret[0]);
 	assert_int_equal(a->ret[1], b->ret[1]);
@@ -374,8 +373,8 @@ test_clean_starttls(void **state)
 	assert_int_equal(r.f.tls.client_version, 0x0304);
 	assert_int_equal(r.f.tls.version, 0x0304);
 	assert_int_equal(r.f.tls.cipher, 0x1301);
-	assert_int_equal(r.f.tls.sni_len, 14);
-	assert_memory_equal(r.f.tls.sni, "mx.example.com", 14);
+	assert_int_equal(r.f.tls.sni.len, 14);
+	assert_memory_equal(r.f.tls.sni.b, "mx.example.com", 14);
 	assert_int_equal(r.state, MAIL_ST_DONE);
 	assert_int_equal(r.ret[0], 1);
 	assert_int_equal(r.ret[1], 1);
@@ -1518,7 +1517,7 @@ test_random_input(void **state)
 		f = mail_session_facts(s);
 		assert_true(f->banner.len <= TEXT_FIELD_MAX);
 		assert_true(f->injected.len <= TEXT_FIELD_MAX);
-		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
+		assert_true(f->tls.sni.len <= TEXT_FIELD_MAX);
 		mail_session_free(s);
 		assert_int_equal(mem.used, 0);
 	}
