@@ -603,6 +603,24 @@ raw_bytes(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 	return i;
 }
 
+/*
+ * Body lines from p[0], which is no '.': every line up to the next one that
+ * starts with '.' is stepped over at once. Returns the bytes stepped.
+ */
+static size_t
+body_skip(struct mail_dir *d, const uint8_t *p, size_t n)
+{
+	const uint8_t	*q = p, *end = p + n, *lf;
+
+	while ((lf = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		q = lf + 1;
+		if (q == end || *q == '.')
+			return (size_t)(q - p);
+	}
+	d->skip = 1;		/* the last line goes on in the next bytes */
+	return n;
+}
+
 /* Consume some bytes of direction dir; returns how many (0 only after a
  * decision that changes how the next call consumes). */
 static size_t
@@ -624,13 +642,8 @@ consume(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 	 * framed (a cut one is skipped to its end like a long line).
 	 */
 	if (d->mode == MAIL_MODE_BODY && !d->in_line && !d->skip &&
-	    p[0] != '.') {
-		if ((lf = memchr(p, '\n', n)) == NULL) {
-			d->skip = 1;
-			return n;
-		}
-		return (size_t)(lf - p) + 1;
-	}
+	    p[0] != '.')
+		return body_skip(d, p, n);
 	lf = memchr(p, '\n', n);
 	if (d->skip) {
 		if (lf == NULL)
