@@ -165,12 +165,9 @@ cur_u8(struct cursor *c, uint8_t *v)
 static int
 cur_be16(struct cursor *c, uint16_t *v)
 {
-	const uint8_t	*p;
-
 	if (c->end - c->off < 2)
 		return 0;
-	p = c->base + c->off;
-	*v = (uint16_t)(p[0] << 8 | p[1]);
+	*v = decode_be16(c->base + c->off);
 	c->off += 2;
 	return 1;
 }
@@ -178,13 +175,9 @@ cur_be16(struct cursor *c, uint16_t *v)
 static int
 cur_be32(struct cursor *c, uint32_t *v)
 {
-	const uint8_t	*p;
-
 	if (c->end - c->off < 4)
 		return 0;
-	p = c->base + c->off;
-	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	*v = decode_be32(c->base + c->off);
 	c->off += 4;
 	return 1;
 }
@@ -1017,19 +1010,6 @@ walk_run(struct walk *w)
 #define FAST_IPV6	40
 #define FAST_TCP	20
 
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
  * The IP header at frame + FAST_ETHER, hlen bytes, says the datagram ends
  * at ip_end; the TCP header follows it. Fills out as the walk's TCP layer
@@ -1048,12 +1028,12 @@ fast_tcp(const uint8_t *frame, uint32_t caplen, uint32_t hlen,
 	doff = (uint32_t)(th[12] >> 4) * 4;
 	if (doff < FAST_TCP || end - t < doff)
 		return 0;
-	out->sport = be16(th);
-	out->dport = be16(th + 2);
-	out->seq = be32(th + 4);
-	out->ack = be32(th + 8);
+	out->sport = decode_be16(th);
+	out->dport = decode_be16(th + 2);
+	out->seq = decode_be32(th + 4);
+	out->ack = decode_be32(th + 8);
 	out->flags = th[13];
-	out->window = be16(th + 14);
+	out->window = decode_be16(th + 14);
 	out->layers = 3;		/* Ethernet, IP, TCP */
 	tcp_options(out, th + FAST_TCP, doff - FAST_TCP);
 	out->ip = frame + FAST_ETHER;
@@ -1075,8 +1055,8 @@ fast_ipv4(const uint8_t *frame, uint32_t caplen, struct decode_pkt *out)
 	uint16_t	 total;
 
 	if (caplen < FAST_ETHER + FAST_IPV4 + FAST_TCP || ip[0] != 0x45 ||
-	    (be16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_NUM_TCP ||
-	    (total = be16(ip + 2)) < FAST_IPV4)
+	    (decode_be16(ip + 6) & 0x3fff) != 0 || ip[9] != IPPROTO_NUM_TCP ||
+	    (total = decode_be16(ip + 2)) < FAST_IPV4)
 		return 0;
 	out->src.family = out->dst.family = 4;
 	memcpy(out->src.bytes, ip + 12, 4);
@@ -1099,7 +1079,7 @@ fast_ipv6(const uint8_t *frame, uint32_t caplen, struct decode_pkt *out)
 	memcpy(out->src.bytes, ip + 8, 16);
 	memcpy(out->dst.bytes, ip + 24, 16);
 	return fast_tcp(frame, caplen, FAST_IPV6,
-	    (uint64_t)FAST_ETHER + FAST_IPV6 + be16(ip + 4), out);
+	    (uint64_t)FAST_ETHER + FAST_IPV6 + decode_be16(ip + 4), out);
 }
 
 /* 1 with *out filled and counted, or 0: the walk decodes the frame. */
@@ -1113,7 +1093,7 @@ decode_fast(const uint8_t *frame, uint32_t caplen, uint64_t ts_us,
 	if (caplen < FAST_ETHER)
 		return 0;
 	*out = (struct decode_pkt){ .ts_us = ts_us };
-	type = be16(frame + 12);
+	type = decode_be16(frame + 12);
 	if (type == ETHERTYPE_IPV4)
 		ok = fast_ipv4(frame, caplen, out);
 	else if (type == ETHERTYPE_IPV6)

@@ -165,6 +165,20 @@ enum decode_result decode_ip(const uint8_t *ip, uint32_t len, uint64_t ts_us,
  */
 enum decode_csum decode_checksum(const struct decode_pkt *p);
 
+/* A big-endian field at p, whose bytes the caller checked are there. */
+static inline uint16_t
+decode_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+decode_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Whether decode_frame() knows the link type. */
 int decode_link_supported(int linktype);
 

@@ -208,7 +208,16 @@ test_snapshot_lengths(void **state)
 static void
 test_damaged_records(void **state)
 {
+	/* One record each: snapshot length, caplen, len, bytes written. */
+	static const uint32_t bad[][4] = {
+		{ 100, 1000, 1000, 500 },	/* cut past the snapshot */
+		{ 100, 1000, 1000, 50 },	/* and before it */
+		{ 65535, 0x7fffffff, 60, 60 },	/* beyond any snapshot */
+		{ 0, 262145, 262145, 262145 },	/* beyond the limit only */
+		{ 983040, 905969666, 54, 54 },
+	};
 	struct wfile	 w;
+	size_t		 i;
 
 	(void)state;
 	/* The header of a record cut short. */
@@ -216,28 +225,16 @@ test_damaged_records(void **state)
 	wrec(&w, 1, 2, 60, 60, 60);
 	assert_int_equal(fwrite("\x01\x02\x03\x04\x05", 5, 1, w.fp), 1);
 	assert_int_equal(wdone(&w), 1);
-	/* Its bytes cut short. */
+	/* Its bytes cut short, in the other byte order. */
 	wopen(&w, 1, 0xa1b2c3d4u, 2, 4, 65535);
 	wrec(&w, 1, 2, 60, 60, 60);
 	wrec(&w, 1, 3, 1000, 1000, 999);
 	assert_int_equal(wdone(&w), 1);
-	/* Cut short past the snapshot length, and before it. */
-	wopen(&w, 0, 0xa1b2c3d4u, 2, 4, 100);
-	wrec(&w, 1, 3, 1000, 1000, 500);
-	assert_int_equal(wdone(&w), 0);
-	wopen(&w, 0, 0xa1b2c3d4u, 2, 4, 100);
-	wrec(&w, 1, 3, 1000, 1000, 50);
-	assert_int_equal(wdone(&w), 0);
-	/* A length beyond any snapshot, and one beyond the limit only. */
-	wopen(&w, 0, 0xa1b2c3d4u, 2, 4, 65535);
-	wrec(&w, 1, 3, 0x7fffffff, 60, 60);
-	assert_int_equal(wdone(&w), 0);
-	wopen(&w, 0, 0xa1b2c3d4u, 2, 4, 0);
-	wrec(&w, 1, 3, 262145, 262145, 262145);
-	assert_int_equal(wdone(&w), 0);
-	wopen(&w, 0, 0xa1b2c3d4u, 2, 4, 983040);
-	wrec(&w, 1, 3, 905969666, 54, 54);
-	assert_int_equal(wdone(&w), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		wopen(&w, 0, 0xa1b2c3d4u, 2, 4, bad[i][0]);
+		wrec(&w, 1, 3, bad[i][1], bad[i][2], bad[i][3]);
+		assert_int_equal(wdone(&w), 0);
+	}
 	/* Nothing but the file header. */
 	wopen(&w, 0, 0xa1b2c3d4u, 2, 4, 65535);
 	assert_int_equal(wdone(&w), 0);
