@@ -4,6 +4,7 @@
 #   make test       unit tests, capture tests, live loopback test
 #   make demo       run build/stripwatch on pcaps/ and show what it found
 #   make bench      speed and memory against tcpdump and tshark
+#   make bench-instructions  instructions per packet, per stage
 #   make asan       every test again with AddressSanitizer + UBSan
 #   make fuzz       libFuzzer harnesses, FUZZ_TIME seconds each
 #   make install    PREFIX=/usr/local DESTDIR=; never replaces a config
@@ -48,7 +49,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 
 .PHONY: all test test-unit test-pcap test-live demo install clean pcaps \
-	bench bench-smoke bench-live
+	bench bench-instructions bench-smoke bench-live
 
 all: $(B)/stripwatch $(B)/stripwatch.conf.5
 
@@ -119,13 +120,21 @@ test-live: all $(B)/tests/relay
 pcaps:
 	python3 tools/pcapgen.py pcaps
 
-# Throughput, memory and instructions per packet against tcpdump and
-# tshark on generated traces (bench/RESULTS.md); a few minutes.
+# Throughput and memory against tcpdump and tshark on generated traces
+# (bench/RESULTS.md); a few minutes.
 bench: all
 	bench/run --bin $(B)/stripwatch
 
+# Instructions per packet (callgrind) beside tcpdump's, and per stage
+# (bench/RESULTS.md); about a minute. BENCH_BINS="old/stripwatch ..."
+# adds columns for other builds.
+bench-instructions: all
+	bench/instructions $(patsubst %,--bin %,$(BENCH_BINS)) \
+	    --bin $(B)/stripwatch
+
 bench-smoke: all
 	bench/run --smoke --bin $(B)/stripwatch
+	bench/instructions --smoke --bin $(B)/stripwatch
 
 # Live capture: tcpreplay onto a veth between two namespaces, 1 and 2
 # workers, kernel drops (bench/RESULTS.md "Live capture"); root, ~2 min.

@@ -2,7 +2,8 @@
  * fuzz_decode.c: libFuzzer harness for the frame decoder. The first input
  * byte picks a link type, the rest is one frame; the same bytes also go
  * through decode_ip() as a rebuilt datagram. Checks that a DECODE_OK result
- * points inside the frame it came from.
+ * points inside the frame it came from, and that decode_frame()'s fast path
+ * gives what the general walk alone gives (decode_frame_walk()).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,34 @@ check(enum decode_result r, const struct decode_pkt *p, const uint8_t *frame,
 		abort();
 }
 
+/* The fast path and the walk: the same result, fields and counters. */
+static void
+same(int link, const uint8_t *frame, size_t len,
+    const struct decode_pkt *a, enum decode_result ra,
+    const struct decode_stats *sa)
+{
+	struct decode_stats sb = { 0 };
+	struct decode_pkt b;
+
+	if (decode_frame_walk(link, frame, (uint32_t)len, 1, &b, &sb) != ra ||
+	    memcmp(sa, &sb, sizeof(sb)) != 0)
+		abort();
+	if (ra == DECODE_OK && (a->ts_us != b.ts_us ||
+	    memcmp(&a->src, &b.src, sizeof(b.src)) != 0 ||
+	    memcmp(&a->dst, &b.dst, sizeof(b.dst)) != 0 ||
+	    a->sport != b.sport || a->dport != b.dport || a->seq != b.seq ||
+	    a->ack != b.ack || a->flags != b.flags || a->window != b.window ||
+	    a->layers != b.layers || a->vlan != b.vlan ||
+	    a->payload != b.payload || a->payload_len != b.payload_len ||
+	    a->payload_missing != b.payload_missing || a->ip != b.ip ||
+	    a->ip_len != b.ip_len || a->tcp != b.tcp ||
+	    a->tcp_len != b.tcp_len || a->udp != b.udp ||
+	    a->udp_len != b.udp_len || a->udp_pseudo != b.udp_pseudo ||
+	    a->csum != b.csum || a->opts != b.opts || a->wscale != b.wscale ||
+	    a->mss != b.mss || a->tsval != b.tsval || a->tsecr != b.tsecr))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -68,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(frame, data + 1, len);
 	r = decode_frame(link, frame, (uint32_t)len, 1, &pkt, &st);
 	check(r, &pkt, frame, len);
+	same(link, frame, len, &pkt, r, &st);
 	if (r == DECODE_OK) {
 		decode_addr_str(&pkt.src, buf, sizeof(buf));
 		decode_addr_str(&pkt.dst, buf, sizeof(buf));

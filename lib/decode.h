@@ -139,6 +139,15 @@ enum decode_result decode_frame(int linktype, const uint8_t *frame,
     struct decode_stats *stats);
 
 /*
+ * decode_frame() without its fast path for the common Ethernet/IP/TCP
+ * frame: every frame through the general walk. The result is the same;
+ * tests and fuzzers compare the two.
+ */
+enum decode_result decode_frame_walk(int linktype, const uint8_t *frame,
+    uint32_t caplen, uint64_t ts_us, struct decode_pkt *out,
+    struct decode_stats *stats);
+
+/*
  * Decode starting at an IPv4 or IPv6 header (version from the first nibble),
  * for a datagram rebuilt from fragments. Same contract as decode_frame(),
  * except that the checksum of that first header is not verified: the
@@ -155,6 +164,20 @@ enum decode_result decode_ip(const uint8_t *ip, uint32_t len, uint64_t ts_us,
  * verified by decode_frame() (DECODE_CSUM_IP_BAD, DECODE_BAD_CHECKSUM).
  */
 enum decode_csum decode_checksum(const struct decode_pkt *p);
+
+/* A big-endian field at p, whose bytes the caller checked are there. */
+static inline uint16_t
+decode_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+decode_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
 
 /* Whether decode_frame() knows the link type. */
 int decode_link_supported(int linktype);

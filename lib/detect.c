@@ -498,9 +498,9 @@ fill_tls(struct detect_session *s, const struct tls_facts *tls)
 			snprintf(s->tls_cipher, sizeof(s->tls_cipher),
 			    "0x%04X", tls->cipher);
 	}
-	if (tls->client_hello && tls->sni_len > 0)
-		text_escape(s->tls_sni, sizeof(s->tls_sni), tls->sni,
-		    tls->sni_len);
+	if (tls->client_hello && tls->sni.len > 0)
+		text_escape(s->tls_sni, sizeof(s->tls_sni), tls->sni.b,
+		    tls->sni.len);
 	if (tls->have_cert)
 		text_hex(s->cert_sha256, tls->cert_sha256, 32);
 }

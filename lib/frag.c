@@ -116,19 +116,6 @@ struct frag_in {
 	uint8_t		 nh;		/* IPv6 */
 };
 
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Payload length rules shared by both families. */
 static int
 frag_len_ok(const struct frag_in *in)
@@ -147,18 +134,18 @@ parse_ipv4(const uint8_t *ip, uint32_t len, struct frag_in *in)
 	if (len < 20 || ip[0] >> 4 != 4)
 		return 0;
 	hl = (ip[0] & 0x0fu) * 4;
-	total = be16(ip + 2);
+	total = decode_be16(ip + 2);
 	/* A capture cut short of the IP length cannot be rebuilt. */
 	if (hl < 20 || total < hl || total > len)
 		return 0;
-	ff = be16(ip + 6);
+	ff = decode_be16(ip + 6);
 	in->off = (ff & 0x1fffu) * FRAG_UNIT;
 	in->more = (ff & 0x2000) != 0;
 	if (!in->more && in->off == 0)
 		return 0;		/* not a fragment */
 	in->key.family = 4;
 	in->key.proto = ip[9];
-	in->key.id = be16(ip + 4);
+	in->key.id = decode_be16(ip + 4);
 	memcpy(in->key.src, ip + 12, 4);
 	memcpy(in->key.dst, ip + 16, 4);
 	in->hdr = ip;
@@ -182,7 +169,7 @@ parse_ipv6(const uint8_t *ip, uint32_t len, struct frag_in *in)
 
 	if (len < 40 || ip[0] >> 4 != 6)
 		return 0;
-	end = 40u + be16(ip + 4);
+	end = 40u + decode_be16(ip + 4);
 	if (end > len)
 		return 0;
 	nh = ip[6];
@@ -200,12 +187,12 @@ parse_ipv6(const uint8_t *ip, uint32_t len, struct frag_in *in)
 	}
 	if (end - pos < 8)
 		return 0;
-	offm = be16(ip + pos + 2);
+	offm = decode_be16(ip + pos + 2);
 	in->nh = ip[pos];
 	in->off = offm & 0xfff8u;
 	in->more = offm & 0x0001;
 	in->key.family = 6;
-	in->key.id = be32(ip + pos + 4);
+	in->key.id = decode_be32(ip + pos + 4);
 	memcpy(in->key.src, ip + 8, 16);
 	memcpy(in->key.dst, ip + 24, 16);
 	in->hdr = ip;
@@ -462,7 +449,7 @@ dgram_build(struct frag_table *t, const struct frag_dgram *d, uint32_t *len)
 	if (d->key.family == 4) {
 		o[2] = (uint8_t)(n >> 8);
 		o[3] = (uint8_t)n;
-		ff = be16(o + 6) & 0x4000;	/* keep DF, clear MF/offset */
+		ff = decode_be16(o + 6) & 0x4000;	/* keep DF, clear MF/offset */
 		o[6] = (uint8_t)(ff >> 8);
 		o[7] = 0;
 		o[10] = o[11] = 0;		/* checksum: not verified */

@@ -169,12 +169,8 @@ mail_starttls_answered(struct mail_session *s, int accepted,
 		return;
 	}
 	s->f.flags |= MAIL_F_STARTTLS_ACCEPTED;
+	/* The TLS reader comes with the first TLS byte (tls_start()). */
 	mail_set_state(s, s->d[0].tls ? MAIL_ST_TLS : MAIL_ST_TLS_WAIT);
-	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
-		s->d[0].done = s->d[1].done = 1;	/* ENOMEM */
-		mail_set_state(s, MAIL_ST_DONE);
-	}
 }
 
 void
@@ -637,6 +633,24 @@ raw_bytes(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 	return i;
 }
 
+/*
+ * Body lines from p[0], which is no '.': every line up to the next one that
+ * starts with '.' is stepped over at once. Returns the bytes stepped.
+ */
+static size_t
+body_skip(struct mail_dir *d, const uint8_t *p, size_t n)
+{
+	const uint8_t	*q = p, *end = p + n, *lf;
+
+	while ((lf = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		q = lf + 1;
+		if (q == end || *q == '.')
+			return (size_t)(q - p);
+	}
+	d->skip = 1;		/* the last line goes on in the next bytes */
+	return n;
+}
+
 /* Consume some bytes of direction dir; returns how many (0 only after a
  * decision that changes how the next call consumes). */
 static size_t
@@ -658,13 +672,8 @@ consume(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 	 * framed (a cut one is skipped to its end like a long line).
 	 */
 	if (d->mode == MAIL_MODE_BODY && !d->in_line && !d->skip &&
-	    p[0] != '.') {
-		if ((lf = memchr(p, '\n', n)) == NULL) {
-			d->skip = 1;
-			return n;
-		}
-		return (size_t)(lf - p) + 1;
-	}
+	    p[0] != '.')
+		return body_skip(d, p, n);
 	lf = memchr(p, '\n', n);
 	if (d->skip) {
 		if (lf == NULL)
@@ -751,6 +760,7 @@ mail_facts_free(struct mail_facts *f)
 	text_field_free(&f->injected);
 	text_field_free(&f->plaintext);
 	text_field_free(&f->cred_user);
+	tls_facts_free(&f->tls);
 }
 
 void
@@ -789,8 +799,10 @@ mail_gap(struct mail_session *s, int dir, uint32_t len)
 		return;
 	if (d->tls) {		/* records cannot be found again */
 		d->done = 1;
-		if (s->d[!dir].done)
+		if (s->d[!dir].done) {
 			mail_set_state(s, MAIL_ST_DONE);
+			release(s);
+		}
 		return;
 	}
 	if (d->mode == MAIL_MODE_RAW && !d->in_line) {
@@ -953,5 +965,18 @@ mail_proto_by_port(uint16_t port)
 		return MAIL_PROTO_POP3;
 	default:
 		return MAIL_PROTO_SMTP;
+	}
+}
+
+#define PORT_CASE(p)	case p:
+
+int
+mail_port_watched(uint16_t port)
+{
+	switch (port) {
+	MAIL_PORTS(PORT_CASE, PORT_CASE)
+		return 1;
+	default:
+		return 0;
 	}
 }

@@ -231,6 +231,28 @@ int	mail_proto_by_name(const char *name);
 enum mail_proto mail_proto_by_port(uint16_t port);
 
 /*
+ * The ports the default filter watches, one list for everything built
+ * from it: the default of the filter setting (MAIL_PORTS_FILTER, also what
+ * --print-filter widens) and the pipeline's own check of a segment's ports
+ * (mail_port_watched()). Adding a port is one more NEXT line.
+ */
+#define MAIL_PORTS(FIRST, NEXT) \
+	FIRST(25) \
+	NEXT(587) \
+	NEXT(2525) \
+	NEXT(143) \
+	NEXT(110)
+
+#define MAIL_PORTS_FILTER_FIRST(p)	"tcp port " #p
+#define MAIL_PORTS_FILTER_NEXT(p)	" or tcp port " #p
+/* "tcp port 25 or tcp port 587 or ...": the default filter. */
+#define MAIL_PORTS_FILTER \
+	MAIL_PORTS(MAIL_PORTS_FILTER_FIRST, MAIL_PORTS_FILTER_NEXT)
+
+/* Whether port is one of MAIL_PORTS. */
+int	mail_port_watched(uint16_t port);
+
+/*
  * Whether keyword (len bytes) is a masked one: three or more 'X' (any
  * case), optionally followed by one other letter ("XXXXXXXA", "XXXB").
  * Real extensions starting with X (XEXCH50, X-ANONYMOUSTLS) are not.

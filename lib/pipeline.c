@@ -289,6 +289,22 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 }
 
 /*
+ * With the default filter, whether a TCP segment's ports are not mail
+ * ports: it goes no further (counted). The ports are the innermost TCP
+ * header's, so a tunnel's inner TCP is judged as if it had come bare, and
+ * reading a file needs no BPF program at all.
+ */
+static int
+filtered(struct pipeline *p, const struct decode_pkt *pkt)
+{
+	if (!p->cfg.mail_ports_only || mail_port_watched(pkt->sport) ||
+	    mail_port_watched(pkt->dport))
+		return 0;
+	p->stats.filtered++;
+	return 1;
+}
+
+/*
  * One TCP segment: its connection, then validation (lib/tcp.c) against
  * what the receiver accepts, then the session and reassembly.
  */
@@ -345,36 +361,50 @@ segment(struct pipeline *p, const struct decode_pkt *pkt)
 	}
 }
 
-void
-pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
-    const uint8_t *frame, uint32_t caplen)
+/* An IP fragment: held until its datagram is whole, then a segment. */
+static void
+fragment(struct pipeline *p, struct decode_pkt *pkt, uint64_t ts_us)
 {
-	struct decode_pkt pkt;
 	const uint8_t	*dgram;
 	uint32_t	 dlen;
 	uint16_t	 vlan;
 
-	if (ts_us > p->now_us)
-		p->now_us = ts_us;
+	if (!tcp_fragment_ok(&p->tcp, pkt))
+		return;
+	vlan = pkt->vlan;	/* the rebuilt datagram has no link */
+	if (frag_input(p->frags, pkt, ts_us, &dgram, &dlen) == 1 &&
+	    decode_ip(dgram, dlen, ts_us, pkt, &p->stats.decode) ==
+	    DECODE_OK && !filtered(p, pkt)) {
+		pkt->vlan = vlan;
+		segment(p, pkt);
+	}
+}
+
+int
+pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
+    const uint8_t *frame, uint32_t caplen)
+{
+	struct decode_pkt pkt;
+
 	switch (decode_frame(linktype, frame, caplen, ts_us, &pkt,
 	    &p->stats.decode)) {
 	case DECODE_OK:
+		if (filtered(p, &pkt))
+			return 0;
 		segment(p, &pkt);
 		break;
 	case DECODE_FRAGMENT:
-		if (!tcp_fragment_ok(&p->tcp, &pkt))
-			break;
-		vlan = pkt.vlan;	/* the rebuilt datagram has no link */
-		if (frag_input(p->frags, &pkt, ts_us, &dgram, &dlen) == 1 &&
-		    decode_ip(dgram, dlen, ts_us, &pkt, &p->stats.decode) ==
-		    DECODE_OK) {
-			pkt.vlan = vlan;
-			segment(p, &pkt);
-		}
+		fragment(p, &pkt, ts_us);
 		break;
 	default:
+		/* Not TCP, or damaged: counted by decode, nothing to see. */
+		if (p->cfg.mail_ports_only)
+			return 0;
 		break;
 	}
+	if (ts_us > p->now_us)
+		p->now_us = ts_us;
+	return 1;
 }
 
 void

@@ -31,6 +31,9 @@ struct pipeline_config {
 					   their structs: partial lines, deep
 					   command queues, TLS buffers */
 	struct tcp_config tcp;
+	int		 mail_ports_only; /* drop TCP with neither port in
+					   MAIL_PORTS before it makes a flow:
+					   what the default filter does */
 	uint64_t	 first_session_id; /* ids are given from here up */
 	uint32_t	 session_id_stride; /* step between ids (0 = 1): N
 					   capture workers sharing one
@@ -49,6 +52,8 @@ struct pipeline_stats {
 	uint64_t	 not_smtp;	/* flows closed that were not SMTP */
 	uint64_t	 after_end;	/* segments of finished connections
 					   (late retransmissions), ignored */
+	uint64_t	 filtered;	/* segments of other ports dropped
+					   (mail_ports_only) */
 	uint64_t	 session_alloc_failed; /* sessions not tracked: ENOMEM */
 	size_t		 reasm_mem;	/* reassembly bytes held now */
 	size_t		 reasm_mem_peak; /* and at most */
@@ -66,8 +71,15 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg,
 /* Finish every open session (written to the sinks) and free. */
 void	pipeline_free(struct pipeline *p);
 
-/* One captured frame of link type linktype (DECODE_LINK_*). */
-void	pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
+/*
+ * One captured frame of link type linktype (DECODE_LINK_*). Returns 0 when
+ * mail_ports_only dropped it as the default filter would have: TCP of
+ * other ports, or a frame that is neither a TCP segment nor an IP
+ * fragment (not TCP, damaged, too deep). Such a frame leaves only
+ * counters behind; its time is not the pipeline's, nor should it drive
+ * the caller's housekeeping, as if BPF had never passed it. Else 1.
+ */
+int	pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
 	    const uint8_t *frame, uint32_t caplen);
 
 /* Housekeeping by packet time: expire idle flows and fragments. */

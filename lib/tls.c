@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include "memcap.h"
 #include "tls.h"
@@ -160,9 +158,7 @@ tls_ext_sni(struct cur *c, struct tls_facts *f)
 			return 0;
 		if (type != 0)
 			continue;
-		f->sni_len = name.len > TLS_SNI_MAX ? TLS_SNI_MAX :
-		    (uint16_t)name.len;
-		memcpy(f->sni, name.p, f->sni_len);
+		text_field_set(&f->sni, name.p, name.len);
 		return 1;
 	}
 	return 1;
@@ -197,7 +193,7 @@ tls_client_hello(struct cur *c, struct tls_facts *f)
 	    !cur_u8(c, &n8) || !cur_skip(c, n8))		/* compression */
 		return 0;
 	f->client_version = version;
-	f->sni_len = 0;
+	text_field_set(&f->sni, NULL, 0);
 	if (c->len == 0)
 		return 1;	/* no extensions (SSL 3.0 style) */
 	if (!cur_be16(c, &n16) || !cur_sub(c, n16, &exts))
@@ -244,115 +240,10 @@ tls_server_hello(struct cur *c, struct tls_facts *f)
 	return 1;
 }
 
-/* DER tags on the way from a certificate to its subject (X.690, RFC 5280). */
-#define DER_SEQUENCE		0x30
-#define DER_INTEGER		0x02
-#define DER_CTX0		0xa0	/* tbsCertificate's [0] version */
-
-/* One DER TLV: *tag and its contents in *in. Definite lengths of at most
- * three bytes (a certificate is far below 16 MiB). */
-static int
-der_tlv(struct cur *c, uint8_t *tag, struct cur *in)
-{
-	uint32_t	 len = 0;
-	uint8_t		 l, b, n;
-
-	if (!cur_u8(c, tag) || !cur_u8(c, &l))
-		return 0;
-	if (l < 0x80)
-		len = l;
-	else {
-		if ((n = l & 0x7f) == 0 || n > 3)
-			return 0;
-		while (n-- > 0) {
-			if (!cur_u8(c, &b))
-				return 0;
-			len = len << 8 | b;
-		}
-	}
-	return cur_sub(c, len, in);
-}
-
 /*
- * Find the subject Name inside a certificate's DER: tbsCertificate is
- * version [0] (optional), serial, signature, issuer, validity, subject.
- * Walking there costs a few dozen instructions; decoding the whole
- * certificate with d2i_X509 costs over a million per certificate.
+ * Digest of the leaf certificate's DER. Nothing else of it is kept: the
+ * digest is what the history compares and the database records.
  */
-static int
-der_subject(const uint8_t *der, size_t len, struct cur *subject)
-{
-	struct cur	 c = { der, len }, cert, tbs, field;
-	const uint8_t	*start;
-	uint8_t		 tag;
-	int		 i;
-
-	if (!der_tlv(&c, &tag, &cert) || tag != DER_SEQUENCE ||
-	    !der_tlv(&cert, &tag, &tbs) || tag != DER_SEQUENCE ||
-	    !der_tlv(&tbs, &tag, &field))
-		return 0;
-	if (tag == DER_CTX0 && !der_tlv(&tbs, &tag, &field))
-		return 0;
-	if (tag != DER_INTEGER)
-		return 0;
-	for (i = 0; i < 3; i++)		/* signature, issuer, validity */
-		if (!der_tlv(&tbs, &tag, &field) || tag != DER_SEQUENCE)
-			return 0;
-	start = tbs.p;
-	if (!der_tlv(&tbs, &tag, &field) || tag != DER_SEQUENCE)
-		return 0;
-	subject->p = start;
-	subject->len = (size_t)(field.p + field.len - start);
-	return 1;
-}
-
-/*
- * Subjects of recent leaf certificates, by digest. A server shows the same
- * certificate to every client, and decoding and printing a Name with
- * OpenSSL costs several times the digest itself. Direct-mapped on the
- * digest's first byte; an entry is used only when the whole digest
- * matches, so a collision costs a miss, never a wrong subject. Only the
- * capture thread parses TLS.
- */
-#define TLS_SUBJECT_CACHE	64	/* entries, a power of two */
-
-struct subject_entry {
-	uint8_t		 sha256[32];
-	uint8_t		 valid;
-	uint16_t	 len;
-	char		 subject[TLS_SUBJECT_MAX];
-};
-
-static struct subject_entry subject_cache[TLS_SUBJECT_CACHE];
-
-/* The subject Name printed RFC 2253 style into f; "" if it does not
- * parse. */
-static void
-tls_subject_print(const uint8_t *der, size_t len, struct tls_facts *f)
-{
-	const unsigned char *p;
-	struct cur	 subj;
-	X509_NAME	*name;
-	BIO		*bio;
-	int		 n;
-
-	if (!der_subject(der, len, &subj))
-		return;
-	p = subj.p;
-	if ((name = d2i_X509_NAME(NULL, &p, (long)subj.len)) == NULL)
-		return;
-	if ((bio = BIO_new(BIO_s_mem())) != NULL) {
-		if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0 &&
-		    (n = BIO_read(bio, f->subject, TLS_SUBJECT_MAX - 1)) > 0) {
-			f->subject_len = (uint16_t)n;
-			f->subject[n] = '\0';
-		}
-		BIO_free(bio);
-	}
-	X509_NAME_free(name);
-}
-
-/* Digest and subject of the leaf certificate's DER. */
 static void
 tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 {
@@ -364,7 +255,6 @@ tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 	 */
 	static EVP_MD	*sha256;
 	static EVP_MD_CTX *ctx;
-	struct subject_entry *e;
 	unsigned int	 dlen = 0;
 
 	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
@@ -378,20 +268,6 @@ tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 	    dlen != sizeof(f->cert_sha256))
 		return;
 	f->have_cert = 1;
-	e = &subject_cache[f->cert_sha256[0] & (TLS_SUBJECT_CACHE - 1)];
-	if (e->valid && memcmp(e->sha256, f->cert_sha256, 32) == 0) {
-		memcpy(f->subject, e->subject, e->len);
-		f->subject[e->len] = '\0';
-		f->subject_len = e->len;
-		return;
-	}
-	f->subject_len = 0;
-	f->subject[0] = '\0';
-	tls_subject_print(der, len, f);
-	memcpy(e->sha256, f->cert_sha256, 32);
-	memcpy(e->subject, f->subject, f->subject_len);
-	e->len = f->subject_len;
-	e->valid = 1;
 }
 
 /*
@@ -539,6 +415,12 @@ tls_buf_free(struct tls_parser *tp, struct tls_dir *d)
 	memcap_free(tp->mem, d->msg, d->msg_cap);
 	d->msg = NULL;
 	d->msg_len = d->msg_cap = 0;
+}
+
+void
+tls_facts_free(struct tls_facts *f)
+{
+	text_field_free(&f->sni);
 }
 
 struct tls_parser *

@@ -3,10 +3,11 @@
  *
  * Reads TLS records from each direction until it has the ClientHello
  * (offered version, SNI), the ServerHello (chosen version, cipher suite) and,
- * for TLS 1.2 and older, the server's leaf certificate (SHA-256 fingerprint,
- * subject). Records may be split across segments and several handshake
- * messages may share a record; buffering is bounded by max_bytes and by a
- * memcap shared with the other sessions.
+ * for TLS 1.2 and older, the server's leaf certificate (its SHA-256
+ * fingerprint: what the history compares and the database keeps). Records
+ * may be split across segments and several handshake messages may share a
+ * record; buffering is bounded by max_bytes and by a memcap shared with the
+ * other sessions.
  */
 #ifndef STRIPWATCH_TLS_H
 #define STRIPWATCH_TLS_H
@@ -14,26 +15,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLS_SNI_MAX	256	/* longest SNI kept (DNS names <= 253) */
-#define TLS_SUBJECT_MAX	256	/* longest certificate subject kept */
+#include "text.h"
 
-/* What was learned; all zero until seen. */
+/*
+ * What was learned; all zero until seen. The SNI is allocated when seen
+ * (text.h; DNS names are at most 253 bytes, TEXT_FIELD_MAX are kept):
+ * tls_facts_free() gives it back.
+ */
 struct tls_facts {
 	uint8_t		 client_hello;	/* a ClientHello was parsed */
 	uint8_t		 server_hello;	/* a ServerHello was parsed */
-	uint8_t		 have_cert;	/* cert_sha256/subject are set */
+	uint8_t		 have_cert;	/* cert_sha256 is set */
 	uint8_t		 not_tls[2];	/* direction 0/1 sent non-TLS bytes */
 	uint16_t	 client_version; /* highest version offered (incl.
 					   supported_versions) */
 	uint16_t	 version;	/* version chosen by the server (incl.
 					   supported_versions) */
 	uint16_t	 cipher;	/* cipher suite chosen */
-	uint16_t	 sni_len;
-	uint8_t		 sni[TLS_SNI_MAX];	/* raw server_name bytes */
+	struct text_field sni;		/* raw server_name bytes */
 	uint8_t		 cert_sha256[32];	/* leaf certificate digest */
-	uint16_t	 subject_len;
-	char		 subject[TLS_SUBJECT_MAX]; /* raw one-line subject */
 };
+
+/* Give back what f holds (the SNI); f is empty again. */
+void	tls_facts_free(struct tls_facts *f);
 
 struct tls_parser;
 

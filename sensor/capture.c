@@ -39,27 +39,33 @@ static const char *const widen[] = {
 };
 
 /*
- * Open a capture file. With buf, the stream reads through it (buflen
- * bytes): stdio's default is one 4 KiB read(2) per block, and on a large
- * file those system calls cost about as much as everything stripwatch does
- * with the packets. buf must stay valid until pcap_close(). "-" is stdin,
- * as for pcap_open_offline().
+ * Open a capture file. A classic pcap file (pcapfile.h) is read straight
+ * out of buf (buflen bytes) when pf is given: *direct is then set, and
+ * libpcap only reads its header. Any other stream reads through buf:
+ * stdio's default is one 4 KiB read(2) per block, and on a large file
+ * those system calls cost about as much as everything stripwatch does with
+ * the packets. buf must stay valid until pcap_close(). "-" is stdin, as
+ * for pcap_open_offline(), and always goes through libpcap.
  */
 pcap_t *
-capture_open_file(const char *path, char *buf, size_t buflen, char *err,
-    size_t len)
+capture_open_file(const char *path, char *buf, size_t buflen,
+    struct pcapfile *pf, int *direct, char *err, size_t len)
 {
 	char	 ebuf[PCAP_ERRBUF_SIZE];
 	FILE	*fp;
 	pcap_t	*p;
 
+	*direct = 0;
 	if (strcmp(path, "-") == 0)
 		fp = stdin;
 	else if ((fp = fopen(path, "rb")) == NULL) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (buf != NULL && setvbuf(fp, buf, _IOFBF, buflen) != 0) {
+	if (fp != stdin && pf != NULL)
+		*direct = pcapfile_open(pf, fileno(fp), (uint8_t *)buf, buflen);
+	if (!*direct && buf != NULL &&
+	    setvbuf(fp, buf, _IOFBF, buflen) != 0) {
 		snprintf(err, len, "%s: setvbuf: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -78,6 +84,7 @@ capture_open_file(const char *path, char *buf, size_t buflen, char *err,
 fail:
 	if (fp != stdin)
 		fclose(fp);
+	*direct = 0;
 	return NULL;
 }
 
@@ -143,15 +150,18 @@ compiles(pcap_t *p, const char *expr)
 	return 1;
 }
 
-/* "(F) or (clause)..." with the clauses that compile for p. */
+/*
+ * "(F) or (clause)...": with every clause (all) or with those that
+ * compile for p.
+ */
 static void
-widen_inner(pcap_t *p, const char *f, char *out, size_t len)
+widen_inner(pcap_t *p, const char *f, int all, char *out, size_t len)
 {
 	size_t	 i, used;
 
 	used = (size_t)snprintf(out, len, "(%s)", f);
 	for (i = 0; i < sizeof(widen) / sizeof(widen[0]); i++) {
-		if (!compiles(p, widen[i]))
+		if (!all && !compiles(p, widen[i]))
 			continue;
 		if (used + strlen(widen[i]) + 8 >= len)
 			break;
@@ -166,15 +176,49 @@ widen_inner(pcap_t *p, const char *f, char *out, size_t len)
  * tagged alternatives must come last, each nested inside the one before.
  */
 static void
-widen_filter(pcap_t *p, const char *f, char *out, size_t len)
+widen_tagged(const char *inner, char *out, size_t len)
+{
+	snprintf(out, len, "%s or (vlan and (%s or (vlan and (%s))))", inner,
+	    inner, inner);
+}
+
+/*
+ * Compile filter for p into prog, widened when asked; the expression
+ * goes to expr. Ethernet, where every clause applies, takes one
+ * compilation (each costs about half a million instructions); other link
+ * types fall back to trying the clauses one by one. -1 with a message if
+ * the filter itself does not compile.
+ */
+static int
+filter_compile(pcap_t *p, const char *filter, int widened,
+    struct bpf_program *prog, char *expr, size_t exprlen, char *err,
+    size_t len)
 {
 	char	 inner[4 * CONFIG_STR_MAX];
 
-	widen_inner(p, f, inner, sizeof(inner));
-	snprintf(out, len, "%s or (vlan and (%s or (vlan and (%s))))", inner,
-	    inner, inner);
-	if (!compiles(p, out))
-		snprintf(out, len, "%s", inner);
+	if (widened) {
+		widen_inner(p, filter, 1, inner, sizeof(inner));
+		widen_tagged(inner, expr, exprlen);
+		if (pcap_compile(p, prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0)
+			return 0;
+	}
+	snprintf(expr, exprlen, "%s", filter);
+	if (pcap_compile(p, prog, filter, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+		snprintf(err, len, "filter \"%s\": %s", filter, pcap_geterr(p));
+		return -1;
+	}
+	if (!widened)
+		return 0;
+	pcap_freecode(prog);
+	widen_inner(p, filter, 0, inner, sizeof(inner));
+	widen_tagged(inner, expr, exprlen);
+	if (pcap_compile(p, prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0)
+		return 0;
+	snprintf(expr, exprlen, "%s", inner);
+	if (pcap_compile(p, prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0)
+		return 0;
+	snprintf(err, len, "filter \"%s\": %s", expr, pcap_geterr(p));
+	return -1;
 }
 
 /*
@@ -185,14 +229,12 @@ int
 capture_filter_expr(pcap_t *p, const char *filter, int widened, char *out,
     size_t outlen, char *err, size_t len)
 {
-	if (!compiles(p, filter)) {
-		snprintf(err, len, "filter \"%s\": %s", filter, pcap_geterr(p));
+	struct bpf_program prog;
+
+	if (filter_compile(p, filter, widened, &prog, out, outlen, err,
+	    len) == -1)
 		return -1;
-	}
-	if (widened)
-		widen_filter(p, filter, out, outlen);
-	else
-		snprintf(out, outlen, "%s", filter);
+	pcap_freecode(&prog);
 	return 0;
 }
 
@@ -205,13 +247,9 @@ capture_set_filter(pcap_t *p, const char *filter, int widened, char *err,
 
 	if (*filter == '\0')
 		return 0;
-	if (capture_filter_expr(p, filter, widened, expr, sizeof(expr), err,
+	if (filter_compile(p, filter, widened, &prog, expr, sizeof(expr), err,
 	    len) == -1)
 		return -1;
-	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
-		snprintf(err, len, "filter \"%s\": %s", expr, pcap_geterr(p));
-		return -1;
-	}
 	if (pcap_setfilter(p, &prog) == -1) {
 		snprintf(err, len, "setfilter: %s", pcap_geterr(p));
 		pcap_freecode(&prog);
@@ -219,6 +257,24 @@ capture_set_filter(pcap_t *p, const char *filter, int widened, char *err,
 	}
 	pcap_freecode(&prog);
 	return 0;
+}
+
+/*
+ * Reading a file with the default filter, widened, installs no BPF
+ * program: the pipeline checks the innermost TCP ports itself
+ * (mail_ports_only), which lets through what the widened program lets
+ * through (tags, tunnels, fragments, IPv6 extension headers reach the
+ * decoder either way) without running it on every record. An empty
+ * filter has no program either. Live capture keeps the program: there it
+ * saves copying every frame out of the kernel.
+ */
+int
+capture_file_needs_bpf(const struct config *c)
+{
+	if (c->filter[0] == '\0')
+		return 0;
+	return !c->filter_encapsulated ||
+	    strcmp(c->filter, MAIL_PORTS_FILTER) != 0;
 }
 
 /*

@@ -47,6 +47,7 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "resume_forgotten", ps->flow->resume_dropped },
 		{ "idle_expired", ps->flow->closed[FLOW_CLOSE_IDLE] },
 		{ "after_end", ps->after_end },
+		{ "filtered", ps->filtered },
 		{ "bad_checksum", ps->tcp.bad_checksum +
 		    ps->decode.result[DECODE_BAD_CHECKSUM] },
 		{ "checksum_offloaded", ps->tcp.checksum_offloaded },

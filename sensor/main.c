@@ -34,9 +34,8 @@ usage(FILE *fp)
 	    "                  -i interface | -r file ...\n"
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
-	    "  -f FILTER      BPF filter (default: \"tcp port 25 or tcp "
-	    "port 587 or tcp port 2525\n"
-	    "                 or tcp port 143 or tcp port 110\")\n"
+	    "  -f FILTER      BPF filter (default:\n"
+	    "                 \"" MAIL_PORTS_FILTER "\")\n"
 	    "  -d, --db PATH  SQLite database (default %s offline,\n"
 	    "                 %s live)\n"
 	    "  -c FILE        configuration file (default %s,\n"
@@ -97,6 +96,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->mail.max_pipeline = (uint32_t)c->smtp_max_pipeline;
 	pc->mail.tls_max_bytes = (uint32_t)c->tls_max_bytes;
 	pc->smtp_memcap = (size_t)c->smtp_memcap;
+	pc->mail_ports_only = strcmp(c->filter, MAIL_PORTS_FILTER) == 0;
 }
 
 static int
@@ -277,8 +277,8 @@ sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 		ts = (uint64_t)h->ts.tv_sec * 1000000ULL +
 		    (uint64_t)h->ts.tv_usec;
 	s->frames++;
-	pipeline_frame(s->pipe, s->linktype, ts, bytes, h->caplen);
-	if (ts >= s->next_tick_us || ts >= s->next_flush_us)
+	if (pipeline_frame(s->pipe, s->linktype, ts, bytes, h->caplen) &&
+	    (ts >= s->next_tick_us || ts >= s->next_flush_us))
 		housekeeping(s, ts);
 }
 
@@ -328,17 +328,46 @@ offline_signals(void)
 		fatal("sigaction");
 }
 
+/*
+ * The next record of the file being read, with pcap_next_ex()'s contract
+ * (1, PCAP_ERROR_BREAK at the end, PCAP_ERROR); hbuf holds the header of
+ * a record read without libpcap.
+ */
+static int
+next_record(struct sensor *s, struct pcap_pkthdr *hbuf,
+    struct pcap_pkthdr **h, const u_char **bytes)
+{
+	struct pcapfile_rec r;
+	int		 rc;
+
+	if (!s->file_direct)
+		return pcap_next_ex(s->pcap, h, bytes);
+	if ((rc = pcapfile_next(&s->file, &r)) != 1)
+		return rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
+	hbuf->ts.tv_sec = (time_t)r.ts_sec;
+	hbuf->ts.tv_usec = (suseconds_t)r.ts_usec;
+	hbuf->caplen = r.caplen;
+	hbuf->len = r.len;
+	*h = hbuf;
+	*bytes = r.data;
+	return 1;
+}
+
 /* Read one capture file through the pipeline; -1 on a read error. */
 static int
 read_file(struct sensor *s, const char *path)
 {
-	struct pcap_pkthdr *h;
+	struct pcap_pkthdr hbuf, *h;
 	const u_char	*bytes;
 	char		 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
-	int		 rc = 0;
+	int		 rc = 0, bpf;
 
+	bpf = capture_file_needs_bpf(&s->cfg);
+	/* libpcap applies a BPF program as it reads: then it reads. */
 	if ((s->pcap = capture_open_file(path, s->filebuf,
-	    CAPTURE_FILE_BUFFER, err, sizeof(err))) == NULL) {
+	    s->filebuf != NULL ? CAPTURE_FILE_BUFFER : 0,
+	    bpf ? NULL : &s->file, &s->file_direct, err,
+	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
@@ -351,7 +380,7 @@ read_file(struct sensor *s, const char *path)
 		s->pcap = NULL;
 		return -1;
 	}
-	if (capture_set_filter(s->pcap, s->cfg.filter,
+	if (bpf && capture_set_filter(s->pcap, s->cfg.filter,
 	    (int)s->cfg.filter_encapsulated, err, sizeof(err)) == -1) {
 		log_warnx("%s: %s", path, err);
 		pcap_close(s->pcap);
@@ -359,7 +388,7 @@ read_file(struct sensor *s, const char *path)
 		return -1;
 	}
 	while (offline_stop == 0 &&
-	    (rc = pcap_next_ex(s->pcap, &h, &bytes)) == 1) {
+	    (rc = next_record(s, &hbuf, &h, &bytes)) == 1) {
 		if (offline_usr1) {
 			offline_usr1 = 0;
 			sensor_log_stats(s);
@@ -371,7 +400,8 @@ read_file(struct sensor *s, const char *path)
 		rc = 0;
 	if (rc == PCAP_ERROR)
 		log_warnx("%s: %s (after %" PRIu64 " frames; what was read "
-		    "is kept)", path, pcap_geterr(s->pcap), s->frames);
+		    "is kept)", path, s->file_direct ? s->file.err :
+		    pcap_geterr(s->pcap), s->frames);
 	pcap_close(s->pcap);
 	s->pcap = NULL;
 	return rc == PCAP_ERROR ? -1 : 0;
@@ -621,9 +651,11 @@ show_filter(struct sensor *s, const char *file)
 {
 	char	 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX], expr[CAPTURE_EXPR_MAX];
 	pcap_t	*p;
+	int	 direct;
 
 	if (file != NULL)
-		p = capture_open_file(file, NULL, 0, err, sizeof(err));
+		p = capture_open_file(file, NULL, 0, NULL, &direct, err,
+		    sizeof(err));
 	else
 		p = pcap_open_dead(DLT_EN10MB, (int)s->cfg.snaplen);
 	if (p == NULL) {

@@ -242,12 +242,13 @@ check_files(char *const files[], size_t nfiles, int *nfail)
 	char	 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
 	pcap_t	*p;
 	size_t	 i;
+	int	 direct;
 
 	for (i = 0; i < nfiles; i++) {
 		if (strcmp(files[i], "-") == 0)
 			continue;	/* reading stdin would consume it */
-		if ((p = capture_open_file(files[i], NULL, 0, err,
-		    sizeof(err))) == NULL)
+		if ((p = capture_open_file(files[i], NULL, 0, NULL, &direct,
+		    err, sizeof(err))) == NULL)
 			failed(nfail, "%s", err);
 		else
 			pcap_close(p);

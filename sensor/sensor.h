@@ -18,6 +18,7 @@
 #include "detect.h"
 #include "jsonlog.h"
 #include "logfwd.h"
+#include "pcapfile.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -75,6 +76,9 @@ struct sensor {
 	uint64_t	 if_drops;	/* interface drops, summed deltas */
 	int		 errors;	/* input errors: exit status 1 */
 	char		*filebuf;	/* -r: CAPTURE_FILE_BUFFER bytes */
+	struct pcapfile	 file;		/* -r: a classic pcap file's reader */
+	int		 file_direct;	/* records come from file, not
+					   libpcap */
 	uint64_t	 offload_told;	/* offloading senders logged so far */
 	uint64_t	 offload_next_us; /* packet time the next such line
 					   may be logged */
@@ -95,13 +99,14 @@ void	 counters_json(struct sensor *s, uint64_t now_us);
 /* capture.c */
 pcap_t	*capture_open_live(const struct config *c, char *err, size_t len);
 pcap_t	*capture_open_file(const char *path, char *buf, size_t buflen,
-	    char *err, size_t len);
-#define CAPTURE_FILE_BUFFER	(1024 * 1024)	/* stdio buffer for -r */
+	    struct pcapfile *pf, int *direct, char *err, size_t len);
+#define CAPTURE_FILE_BUFFER	(1024 * 1024)	/* read buffer for -r */
 #define CAPTURE_EXPR_MAX	(16 * CONFIG_STR_MAX)	/* widened filter */
 int	 capture_set_filter(pcap_t *p, const char *filter, int widen,
 	    char *err, size_t len);
 int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
 	    char *out, size_t outlen, char *err, size_t len);
+int	 capture_file_needs_bpf(const struct config *c);
 int	 capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key,
 	    char *err, size_t len);
 

@@ -46,7 +46,7 @@ struct run {
 	struct memcap	 mem;
 	enum mail_state	 state;
 	int		 ret[2];	/* last mail_data return per dir */
-	uint8_t		 texts[8][TEXT_FIELD_MAX]; /* f's text bytes, kept
+	uint8_t		 texts[9][TEXT_FIELD_MAX]; /* f's text bytes, kept
 					   after the session is freed */
 };
 
@@ -57,7 +57,7 @@ snapshot(struct run *r, const struct mail_facts *f)
 	struct text_field *t[] = {
 		&r->f.banner, &r->f.helo, &r->f.cap_masked, &r->f.cmd_masked,
 		&r->f.starttls_line, &r->f.injected, &r->f.plaintext,
-		&r->f.cred_user,
+		&r->f.cred_user, &r->f.tls.sni,
 	};
 	size_t		 i;
 
@@ -276,8 +276,7 @@ runs_equal(const struct run *a, const struct run *b)
 	assert_int_equal(a->f.tls.client_version, b->f.tls.client_version);
 	assert_int_equal(a->f.tls.version, b->f.tls.version);
 	assert_int_equal(a->f.tls.cipher, b->f.tls.cipher);
-	assert_int_equal(a->f.tls.sni_len, b->f.tls.sni_len);
-	assert_memory_equal(a->f.tls.sni, b->f.tls.sni, a->f.tls.sni_len);
+	text_equal(&a->f.tls.sni, &b->f.tls.sni);
 	assert_int_equal(a->state, b->state);
 	assert_int_equal(a->ret[0], b->ret[0]);
 	assert_int_equal(a->ret[1], b->ret[1]);
@@ -400,7 +399,7 @@ mt_random_sessions(enum mail_proto proto, const char *const *pieces,
 			assert_true(t[k]->len <= TEXT_FIELD_MAX);
 		assert_non_null(memchr(f->cred_mech, '\0',
 		    sizeof(f->cred_mech)));
-		assert_true(f->tls.sni_len <= TLS_SNI_MAX);
+		assert_true(f->tls.sni.len <= TEXT_FIELD_MAX);
 		mail_session_free(s);
 		assert_int_equal(mem.used, 0);
 	}

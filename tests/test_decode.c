@@ -3,12 +3,16 @@
  * encapsulation decode.c knows, plus truncated, inconsistent and mutated
  * frames that must be refused without reading outside the capture.
  */
+#define _XOPEN_SOURCE	700	/* nftw */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ftw.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1391,6 +1395,141 @@ test_tcp_options(void **state)
 	assert_int_equal(p.opts, 0);
 }
 
+/* Two results of one frame, field by field (padding aside). */
+static void
+same_pkt(const struct decode_pkt *a, const struct decode_pkt *b)
+{
+	assert_int_equal(a->ts_us, b->ts_us);
+	assert_memory_equal(&a->src, &b->src, sizeof(a->src));
+	assert_memory_equal(&a->dst, &b->dst, sizeof(a->dst));
+	assert_int_equal(a->sport, b->sport);
+	assert_int_equal(a->dport, b->dport);
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->ack, b->ack);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->window, b->window);
+	assert_int_equal(a->layers, b->layers);
+	assert_int_equal(a->vlan, b->vlan);
+	assert_ptr_equal(a->payload, b->payload);
+	assert_int_equal(a->payload_len, b->payload_len);
+	assert_int_equal(a->payload_missing, b->payload_missing);
+	assert_ptr_equal(a->ip, b->ip);
+	assert_int_equal(a->ip_len, b->ip_len);
+	assert_ptr_equal(a->tcp, b->tcp);
+	assert_int_equal(a->tcp_len, b->tcp_len);
+	assert_ptr_equal(a->udp, b->udp);
+	assert_int_equal(a->udp_len, b->udp_len);
+	assert_int_equal(a->udp_pseudo, b->udp_pseudo);
+	assert_int_equal(a->csum, b->csum);
+	assert_int_equal(a->opts, b->opts);
+	assert_int_equal(a->wscale, b->wscale);
+	assert_int_equal(a->mss, b->mss);
+	assert_int_equal(a->tsval, b->tsval);
+	assert_int_equal(a->tsecr, b->tsecr);
+}
+
+/*
+ * decode_frame() (fast path for plain Ethernet/IP/TCP) and the general
+ * walk alone: the same result, fields and counters. Returns 1 when the
+ * frame was a TCP segment over Ethernet.
+ */
+static int
+both_paths(int link, const uint8_t *frame, uint32_t caplen)
+{
+	struct decode_stats sa, sb;
+	struct decode_pkt a, b;
+	enum decode_result ra, rb;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	ra = decode_frame(link, frame, caplen, 77, &a, &sa);
+	rb = decode_frame_walk(link, frame, caplen, 77, &b, &sb);
+	assert_int_equal(ra, rb);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	if (ra == DECODE_OK)
+		same_pkt(&a, &b);
+	return link == DECODE_LINK_EN10MB && ra == DECODE_OK;
+}
+
+static long both_frames, both_tcp;
+
+static int
+both_paths_file(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	char		 ebuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char	*data;
+	pcap_t		*p;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || strstr(path, ".pcap") == NULL ||
+	    (p = pcap_open_offline(path, ebuf)) == NULL)
+		return 0;
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		both_frames++;
+		both_tcp += both_paths(pcap_datalink(p), data, h->caplen);
+	}
+	pcap_close(p);
+	return 0;
+}
+
+/* Every frame of every capture at hand. */
+static void
+test_fast_path_captures(void **state)
+{
+	(void)state;
+	both_frames = both_tcp = 0;
+	nftw(TOP "/pcaps", both_paths_file, 8, FTW_PHYS);
+	nftw(TOP "/tests/regress", both_paths_file, 8, FTW_PHYS);
+	nftw(TOP "/../shared/pcaps-public", both_paths_file, 8, FTW_PHYS);
+	assert_true(both_tcp > 1000);
+}
+
+/*
+ * Plain IPv4 and IPv6 segments with options, cut at every length, and
+ * with each header byte set to values that change the shape (IP options,
+ * fragments, lengths, versions, data offsets, other protocols): the fast
+ * path must agree with the walk, or leave the frame to it.
+ */
+static void
+test_fast_path_mutations(void **state)
+{
+	static const uint8_t opts[] = { 2, 4, 5, 0xb4, 1, 3, 3, 7 };
+	static const uint8_t vals[] = { 0x00, 0x01, 0x05, 0x06, 0x11, 0x20,
+	    0x2b, 0x40, 0x44, 0x45, 0x46, 0x50, 0x60, 0x7f, 0x80, 0xa0, 0xf0,
+	    0xff };
+	struct fb	 f;
+	uint8_t		 m[4096];
+	size_t		 i, v, n, hdr;
+	int		 v6;
+
+	(void)state;
+	for (v6 = 0; v6 <= 1; v6++) {
+		memset(&f, 0, sizeof(f));
+		put_eth(&f, v6 ? 0x86dd : 0x0800);
+		if (v6)
+			f.n += tu_ipv6_tcp(f.b + f.n, "2001:db8::1", SPORT,
+			    "2001:db8::25", DPORT, SEQ, ACK, FLAGS, PAYLOAD,
+			    PAYLOAD_LEN);
+		else
+			put_tcp_opts(&f, opts, sizeof(opts));
+		hdr = v6 ? 14 + 40 + 20 : 14 + 20 + 20 + sizeof(opts);
+		for (n = 0; n <= f.n + 8; n++)
+			both_paths(DECODE_LINK_EN10MB, f.b, (uint32_t)n);
+		for (i = 12; i < hdr; i++)
+			for (v = 0; v < sizeof(vals); v++) {
+				memcpy(m, f.b, f.n);
+				m[i] = vals[v];
+				both_paths(DECODE_LINK_EN10MB, m,
+				    (uint32_t)f.n);
+				both_paths(DECODE_LINK_EN10MB, m,
+				    (uint32_t)(hdr - 1));
+			}
+	}
+}
+
 int
 main(void)
 {
@@ -1429,6 +1568,8 @@ main(void)
 		cmocka_unit_test(test_decode_ip),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_fast_path_captures),
+		cmocka_unit_test(test_fast_path_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -206,8 +206,7 @@ test_accepted_outcomes(void **state)
 	fx->f.tls.client_hello = fx->f.tls.server_hello = 1;
 	fx->f.tls.version = 0x0303;
 	fx->f.tls.cipher = 0xc02f;
-	fx->f.tls.sni_len = 11;
-	memcpy(fx->f.tls.sni, "mx.example\n", 11);
+	text_field_set(&fx->f.tls.sni, (const uint8_t *)"mx.example\n", 11);
 	fx->f.tls.have_cert = 1;
 	memset(fx->f.tls.cert_sha256, 0xab, 32);
 	finish(fx);

@@ -82,7 +82,7 @@ test_clean_starttls(void **state)
 	assert_string_equal(r.f.starttls_status, "OK");
 	assert_int_equal(r.f.starttls_reply, 0);
 	assert_int_equal(r.f.tls.version, 0x0304);
-	assert_int_equal(r.f.tls.sni_len, 14);
+	assert_int_equal(r.f.tls.sni.len, 14);
 	assert_int_equal(r.state, MAIL_ST_DONE);
 	assert_int_equal(r.st.lines, 3);
 	assert_int_equal(r.st.bad_replies, 0);

@@ -62,8 +62,8 @@ test_clean_stls(void **state)
 	assert_string_equal(r.f.starttls_status, "+OK");
 	assert_int_equal(r.f.starttls_reply, 0);
 	assert_int_equal(r.f.tls.version, 0x0304);
-	assert_int_equal(r.f.tls.sni_len, 14);
-	assert_memory_equal(r.f.tls.sni, "mx.example.com", 14);
+	assert_int_equal(r.f.tls.sni.len, 14);
+	assert_memory_equal(r.f.tls.sni.b, "mx.example.com", 14);
 	assert_int_equal(r.state, MAIL_ST_DONE);
 	assert_int_equal(r.ret[0], 1);
 	assert_int_equal(r.ret[1], 1);

@@ -123,9 +123,10 @@ class Conv:
 
 
 def smtp(banner=b"mail.example ESMTP", helo=b"client.example",
-         caps=(b"PIPELINING", b"STARTTLS"), tail=None, quit_=True):
+         caps=(b"PIPELINING", b"STARTTLS"), tail=None, quit_=True,
+         server=SERVER):
     """A plain SMTP session up to the EHLO reply, then tail, then QUIT."""
-    cv = Conv().open()
+    cv = Conv(server=server).open()
     cv.s(b"220 " + banner + b"\r\n")
     cv.c(b"EHLO " + helo + b"\r\n")
     lines = [b"250-mail.example"] + [b"250-" + x for x in caps[:-1]]
@@ -195,6 +196,7 @@ def case_files():
     out["syn-flood-inside.pcap"] = pcap(syn_flood_inside())
     out["not-smtp.pcap"] = pcap(not_smtp())
     out["junk-before-banner.pcap"] = pcap(junk_before_banner())
+    out["other-ports.pcap"] = pcap(other_ports())
     out["banner-1mb.pcap"] = pcap(banner_1mb())
     out["no-lf-at-end.pcap"] = pcap(no_lf_at_end())
     out["event-storm.pcap"] = pcap(event_storm())
@@ -412,6 +414,44 @@ def not_smtp():
     cv.c(blob)
     cv.s(blob[::-1])
     return cv.close().frames
+
+
+def gre(outer_src, outer_dst, frame):
+    """An Ethernet frame's IPv4 packet inside GRE over IPv4, with the outer
+    header checksum right (a tunnel's failing header drops the frame)."""
+    inner = frame[14:]
+    hdr = bytearray(ipv4(outer_src, outer_dst, b"\x00\x00\x08\x00" + inner,
+                         proto=47))
+    words = struct.unpack(">10H", bytes(hdr[:20]))
+    total = sum(words)
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    hdr[10:12] = struct.pack(">H", ~total & 0xffff)
+    return ether(bytes(hdr))
+
+
+def other_ports():
+    """SMTP on port 25, interleaved with HTTPS on 443, a GRE tunnel
+    carrying SMTP on 587 and HTTP on 80, and DNS over UDP: with the
+    default filter only the two mail sessions become connections, the
+    tunnel's inner port 80 too being judged by its own ports."""
+    mail = smtp(caps=(b"PIPELINING", b"XXXXXXXA")).frames
+    web = Conv(client=("198.51.100.8", 40002), server=("192.0.2.80", 443))
+    web.open().c(b"\x16\x03\x01" + b"w" * 300).s(b"\x16\x03\x03" +
+                                                    b"v" * 900).close()
+    tun_mail = smtp(helo=b"tunnelled.example",
+                    server=(SERVER[0], 587)).frames
+    http = Conv(client=("10.9.0.2", 40003), server=("10.9.0.80", 80))
+    http.open().c(b"GET / HTTP/1.1\r\n\r\n").s(b"HTTP/1.1 200 OK\r\n")
+    dns = ether(ipv4("198.51.100.8", "192.0.2.53",
+                     struct.pack(">HHHH", 53000, 53, 20, 0) + b"q" * 12,
+                     proto=17))
+    frames = [(t, f) for t, f in mail]
+    frames += [(t + 1, f) for t, f in web.frames]
+    frames += [(t + 2, gre("203.0.113.1", "203.0.113.2", f))
+               for t, f in tun_mail + http.close().frames]
+    frames += [(BASE_TS * 1000000 + 3, dns)]
+    return sorted(frames, key=lambda x: x[0])
 
 
 def junk_before_banner():
