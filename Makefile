@@ -79,8 +79,7 @@ $(B)/stripwatch: $(BIN_OBJ) $(B)/libstripwatch.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(BIN_OBJ) \
 	    $(B)/libstripwatch.a $(LIBS)
 
-$(B)/tests/%: tests/%.c $(B)/libstripwatch.a tests/testutil.h \
-    tests/mailtest.h tests/mailpcap.h
+$(B)/tests/%: tests/%.c $(B)/libstripwatch.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Itests -DTOP='"$(CURDIR)"' $(ALL_CFLAGS) \
 	    -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< \
@@ -241,4 +240,6 @@ clean:
 # asan, memcheck, fuzz: hostile-input checks (fuzz/README).
 include fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d)
+# Header dependencies (-MMD): a changed header rebuilds every object and
+# test binary that includes it.
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_BIN:=.d) $(B)/tests/relay.d
