@@ -85,7 +85,8 @@ static int	check_target(const char *, char *, size_t);
 static const struct config_item items[] = {
 	STR_RESTART("interface", interface, "", NULL),
 	STR_RESTART("filter", filter,
-	    "tcp port 25 or tcp port 587 or tcp port 2525", NULL),
+	    "tcp port 25 or tcp port 587 or tcp port 2525 or tcp port 143 or "
+	    "tcp port 110", NULL),
 	BOOL_RESTART("filter_encapsulated", filter_encapsulated, "yes"),
 	SIZE_RESTART("snaplen", snaplen, "262144", 96, 262144),
 	BOOL_RESTART("promisc", promisc, "yes"),

@@ -77,28 +77,87 @@ escape_text(char *dst, size_t len, const struct text_field *t)
 	text_escape(dst, len, t->b, t->len);
 }
 
+/*
+ * What judging one session at one moment needs: where findings go, the
+ * session's state and facts, and its server's record in the history,
+ * looked up once and only when a judgement asks for it.
+ */
+struct judge {
+	struct detect	*d;
+	struct detect_state *st;
+	const struct mail_facts *f;
+	const struct flow_tuple *t;
+	uint64_t	 session_id;
+	uint64_t	 ts_us;
+	const struct history_server *srv; /* valid once looked up */
+	int		 looked_up;
+};
+
+static void
+judge_init(struct judge *j, struct detect *d, struct detect_state *st,
+    const struct mail_facts *f, const struct flow_tuple *t,
+    uint64_t session_id, uint64_t ts_us)
+{
+	memset(j, 0, sizeof(*j));
+	j->d = d;
+	j->st = st;
+	j->f = f;
+	j->t = t;
+	j->session_id = session_id;
+	j->ts_us = ts_us;
+}
+
+/* The server's record (address, port, protocol), or NULL. */
+static const struct history_server *
+server(struct judge *j)
+{
+	if (!j->looked_up && j->d->hist != NULL)
+		j->srv = history_find(j->d->hist, &j->t->server,
+		    j->t->server_port, (uint8_t)j->f->proto);
+	j->looked_up = 1;
+	return j->srv;
+}
+
+/*
+ * The server's record when it has offered STARTTLS before: what the
+ * tampering events and starttls_vanished quote. NULL otherwise.
+ */
+static const struct history_server *
+offered_before(struct judge *j)
+{
+	const struct history_server *srv = server(j);
+
+	return srv != NULL && srv->offered > 0 ? srv : NULL;
+}
+
+static int
+raised(const struct judge *j, enum detect_kind kind)
+{
+	return (j->st->emitted & (1u << kind)) != 0;
+}
+
 /* Emit kind once per session at severity sev; evidence is escaped. */
 static void
-emit_sev(struct detect *d, struct detect_state *st, enum detect_kind kind,
-    enum detect_severity sev, const struct flow_tuple *t,
-    uint64_t session_id, uint64_t ts_us, const char *evidence)
+emit_sev(struct judge *j, enum detect_kind kind, enum detect_severity sev,
+    const char *evidence)
 {
+	struct detect	*d = j->d;
 	struct detect_event ev;
 	size_t		 i;
 
-	if (st->emitted & (1u << kind))
+	if (raised(j, kind))
 		return;
-	st->emitted |= 1u << kind;
+	j->st->emitted |= 1u << kind;
 	if (kinds[kind].tampering == TAMPER_YES ||
 	    (kinds[kind].tampering == TAMPER_IF_HIGH && sev == DETECT_SEV_HIGH))
-		st->tampered = 1;
+		j->st->tampered = 1;
 	d->events[kind]++;
 	memset(&ev, 0, sizeof(ev));
-	ev.ts_us = ts_us;
-	ev.session_id = session_id;
+	ev.ts_us = j->ts_us;
+	ev.session_id = j->session_id;
 	ev.kind = kind;
 	ev.severity = sev;
-	ev.tuple = *t;
+	ev.tuple = *j->t;
 	snprintf(ev.evidence, sizeof(ev.evidence), "%s", evidence);
 	for (i = 0; i < d->nsinks; i++)
 		if (d->sinks[i].event != NULL)
@@ -106,41 +165,21 @@ emit_sev(struct detect *d, struct detect_state *st, enum detect_kind kind,
 }
 
 static void
-emit(struct detect *d, struct detect_state *st, enum detect_kind kind,
-    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
-    const char *evidence)
+emit(struct judge *j, enum detect_kind kind, const char *evidence)
 {
-	emit_sev(d, st, kind, kinds[kind].severity, t, session_id, ts_us,
-	    evidence);
+	emit_sev(j, kind, kinds[kind].severity, evidence);
 }
 
 static void
-emit_text(struct detect *d, struct detect_state *st, enum detect_kind kind,
-    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+emit_text(struct judge *j, enum detect_kind kind,
     const struct text_field *evidence)
 {
 	char	 buf[DETECT_TEXT_MAX];
 
-	if (st->emitted & (1u << kind))
+	if (raised(j, kind))
 		return;
 	escape_text(buf, sizeof(buf), evidence);
-	emit(d, st, kind, t, session_id, ts_us, buf);
-}
-
-/*
- * The server's record, when it has offered STARTTLS before: what the
- * tampering events and starttls_vanished quote. NULL otherwise.
- */
-static const struct history_server *
-offered_before(struct detect *d, const struct flow_tuple *t)
-{
-	const struct history_server *srv;
-
-	if (d->hist == NULL ||
-	    (srv = history_find(d->hist, &t->server, t->server_port)) ==
-	    NULL || srv->offered == 0)
-		return NULL;
-	return srv;
+	emit(j, kind, buf);
 }
 
 /* Append "; offered in N of M earlier sessions, last T" to buf. */
@@ -164,26 +203,24 @@ history_note(char *buf, size_t len, const struct history_server *srv)
  * both what was done and what the server normally does.
  */
 static void
-emit_tamper(struct detect *d, struct detect_state *st,
-    enum detect_kind kind, enum detect_severity sev,
-    const struct flow_tuple *t, uint64_t session_id, uint64_t ts_us,
+emit_tamper(struct judge *j, enum detect_kind kind, enum detect_severity sev,
     const struct text_field *evidence)
 {
 	const struct history_server *srv;
 	char	 buf[DETECT_TEXT_MAX];
 
-	if (st->emitted & (1u << kind))
+	if (raised(j, kind))
 		return;
 	escape_text(buf, sizeof(buf), evidence);
-	if ((srv = offered_before(d, t)) != NULL)
+	if ((srv = offered_before(j)) != NULL)
 		history_note(buf, sizeof(buf), srv);
-	emit_sev(d, st, kind, sev, t, session_id, ts_us, buf);
+	emit_sev(j, kind, sev, buf);
 }
 
 /*
- * The masked capability is judged on the whole EHLO reply: an ASA masks
- * every extension it does not know, so a masked keyword only means
- * stripping when STARTTLS itself is missing from that reply.
+ * The masked capability is judged on the whole list of capabilities: an
+ * ASA masks every extension it does not know, so a masked keyword only
+ * means stripping when STARTTLS itself is missing from that list.
  */
 static int
 capability_masked(const struct mail_facts *f)
@@ -193,13 +230,16 @@ capability_masked(const struct mail_facts *f)
 	    !(f->flags & MAIL_F_STARTTLS_OFFERED);
 }
 
+/* Offered, asked for, answered, and not accepted (SMTP 454 or 5xx, IMAP
+ * NO or BAD, POP3 -ERR). */
 static int
 starttls_refused(const struct mail_facts *f)
 {
 	uint32_t need = MAIL_F_STARTTLS_OFFERED | MAIL_F_STARTTLS_REQUESTED |
 	    MAIL_F_STARTTLS_REPLY;
 
-	return (f->flags & need) == need && f->starttls_reply != 220;
+	return (f->flags & need) == need &&
+	    !(f->flags & MAIL_F_STARTTLS_ACCEPTED);
 }
 
 /*
@@ -231,117 +271,155 @@ offer_view(const struct mail_facts *f)
 	return OFFER_UNKNOWN;
 }
 
-static void
-judge_offer(struct detect *d, struct detect_state *st,
-    const struct mail_facts *f, const struct flow_tuple *t,
-    uint64_t session_id, uint64_t ts_us)
+/* Why an offer is missing, in each protocol's words. */
+static const char *
+offer_missing(enum offer_view v, enum mail_proto proto)
 {
-	static const char *const why[] = {
-		[OFFER_NONE] = "no STARTTLS in the EHLO reply",
-		[OFFER_EHLO_REFUSED] = "EHLO refused",
-		[OFFER_HELO_ONLY] = "client used HELO only",
+	static const char *const none[MAIL_NPROTOS] = {
+		[MAIL_PROTO_SMTP] = "no STARTTLS in the EHLO reply",
+		[MAIL_PROTO_IMAP] = "no STARTTLS among the capabilities",
+		[MAIL_PROTO_POP3] = "no STLS in the CAPA reply",
 	};
+	static const char *const refused[MAIL_NPROTOS] = {
+		[MAIL_PROTO_SMTP] = "EHLO refused",
+		[MAIL_PROTO_IMAP] = "CAPABILITY refused",
+		[MAIL_PROTO_POP3] = "CAPA refused",
+	};
+
+	if ((unsigned)proto >= MAIL_NPROTOS)
+		proto = MAIL_PROTO_SMTP;
+	switch (v) {
+	case OFFER_NONE:
+		return none[proto];
+	case OFFER_EHLO_REFUSED:
+		return refused[proto];
+	case OFFER_HELO_ONLY:
+		return "client used HELO only";
+	default:
+		return "";
+	}
+}
+
+static void
+judge_offer(struct judge *j)
+{
 	const struct history_server *srv;
 	enum offer_view	 v;
 	char		 buf[DETECT_TEXT_MAX];
 
-	if (st->judged_offer || d->hist == NULL ||
-	    (v = offer_view(f)) == OFFER_UNKNOWN)
+	if (j->st->judged_offer || j->d->hist == NULL ||
+	    (v = offer_view(j->f)) == OFFER_UNKNOWN)
 		return;
-	st->judged_offer = 1;
+	j->st->judged_offer = 1;
 	/* A masked capability already explains (and reports) the missing
 	 * offer: one alert per tampered session. */
 	if (v == OFFER_SEEN || v == OFFER_CLOSING ||
-	    (st->emitted & (1u << DETECT_CAPABILITY_MASKED)) ||
-	    (srv = offered_before(d, t)) == NULL ||
-	    srv->offered < history_get_config(d->hist)->vanished_after)
+	    raised(j, DETECT_CAPABILITY_MASKED) ||
+	    (srv = offered_before(j)) == NULL ||
+	    srv->offered < history_get_config(j->d->hist)->vanished_after)
 		return;
-	snprintf(buf, sizeof(buf), "%s", why[v]);
+	snprintf(buf, sizeof(buf), "%s", offer_missing(v, j->f->proto));
 	history_note(buf, sizeof(buf), srv);
-	emit_sev(d, st, DETECT_STARTTLS_VANISHED, v == OFFER_HELO_ONLY ?
-	    DETECT_SEV_MEDIUM : DETECT_SEV_HIGH, t, session_id, ts_us, buf);
+	emit_sev(j, DETECT_STARTTLS_VANISHED, v == OFFER_HELO_ONLY ?
+	    DETECT_SEV_MEDIUM : DETECT_SEV_HIGH, buf);
 }
 
 static void
-judge_cert(struct detect *d, struct detect_state *st,
-    const struct mail_facts *f, const struct flow_tuple *t,
-    uint64_t session_id, uint64_t ts_us)
+judge_cert(struct judge *j)
 {
 	const struct history_server *srv;
 	char		 was[65], now[65], buf[DETECT_TEXT_MAX];
 
-	if (st->judged_cert || d->hist == NULL || !f->tls.have_cert)
+	if (j->st->judged_cert || j->d->hist == NULL || !j->f->tls.have_cert)
 		return;
-	st->judged_cert = 1;
-	if ((srv = history_find(d->hist, &t->server, t->server_port)) ==
-	    NULL || !srv->have_cert ||
-	    memcmp(srv->cert_sha256, f->tls.cert_sha256, 32) == 0)
+	j->st->judged_cert = 1;
+	if ((srv = server(j)) == NULL || !srv->have_cert ||
+	    memcmp(srv->cert_sha256, j->f->tls.cert_sha256, 32) == 0)
 		return;
 	text_hex(was, srv->cert_sha256, 32);
-	text_hex(now, f->tls.cert_sha256, 32);
+	text_hex(now, j->f->tls.cert_sha256, 32);
 	snprintf(buf, sizeof(buf), "was %s now %s", was, now);
-	emit(d, st, DETECT_CERTIFICATE_CHANGED, t, session_id, ts_us, buf);
+	emit(j, DETECT_CERTIFICATE_CHANGED, buf);
 }
 
 /*
  * A password sent outside TLS. High when the client had the protection
- * and did not use it, or lost it: STARTTLS offered in this session or in
- * the server's history, or LOGINDISABLED (the server said not to).
+ * and did not use it, or lost it: STARTTLS offered in this session,
+ * masked in its capabilities (an offer a middlebox took away), or in the
+ * server's history, or LOGINDISABLED (the server said not to).
  */
 static void
-judge_credentials(struct detect *d, struct detect_state *st,
-    const struct mail_facts *f, const struct flow_tuple *t,
-    uint64_t session_id, uint64_t ts_us)
+judge_credentials(struct judge *j)
 {
+	const struct mail_facts *f = j->f;
 	const struct history_server *srv = NULL;
 	enum detect_severity sev = DETECT_SEV_MEDIUM;
 	char		 user[DETECT_USER_SHOW], buf[DETECT_TEXT_MAX];
 
 	if (!(f->flags & MAIL_F_CREDENTIALS) ||
-	    (st->emitted & (1u << DETECT_CLEARTEXT_CREDENTIALS)))
+	    raised(j, DETECT_CLEARTEXT_CREDENTIALS))
 		return;
 	if ((f->flags & (MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED)) ||
-	    (srv = offered_before(d, t)) != NULL)
+	    capability_masked(f) || (srv = offered_before(j)) != NULL)
 		sev = DETECT_SEV_HIGH;
 	escape_text(user, sizeof(user), &f->cred_user);
-	snprintf(buf, sizeof(buf), "%s %s user=%s%s%s",
+	snprintf(buf, sizeof(buf), "%s %s user=%s%s%s%s",
 	    mail_proto_name(f->proto), f->cred_mech, user,
 	    (f->flags & MAIL_F_LOGINDISABLED) ? "; LOGINDISABLED" : "",
-	    (f->flags & MAIL_F_STARTTLS_OFFERED) ? "; STARTTLS offered" : "");
+	    (f->flags & MAIL_F_STARTTLS_OFFERED) ? "; STARTTLS offered" : "",
+	    capability_masked(f) ? "; STARTTLS masked" : "");
 	if (srv != NULL && !(f->flags & MAIL_F_STARTTLS_OFFERED))
 		history_note(buf, sizeof(buf), srv);
-	emit_sev(d, st, DETECT_CLEARTEXT_CREDENTIALS, sev, t, session_id,
-	    ts_us, buf);
+	emit_sev(j, DETECT_CLEARTEXT_CREDENTIALS, sev, buf);
 }
 
 /* An IMAP PREAUTH greeting: the session starts authenticated, so
  * STARTTLS can no longer be asked for (RFC 3501 6.2.1). */
 static void
-judge_preauth(struct detect *d, struct detect_state *st,
-    const struct mail_facts *f, const struct flow_tuple *t,
-    uint64_t session_id, uint64_t ts_us)
+judge_preauth(struct judge *j)
 {
-	const struct history_server *srv;
-
-	if (!(f->flags & MAIL_F_PREAUTH))
+	if (!(j->f->flags & MAIL_F_PREAUTH))
 		return;
-	srv = offered_before(d, t);
-	emit_tamper(d, st, DETECT_PREAUTH_GREETING, srv != NULL ?
-	    DETECT_SEV_HIGH : kinds[DETECT_PREAUTH_GREETING].severity, t,
-	    session_id, ts_us, &f->banner);
+	emit_tamper(j, DETECT_PREAUTH_GREETING, offered_before(j) != NULL ?
+	    DETECT_SEV_HIGH : kinds[DETECT_PREAUTH_GREETING].severity,
+	    &j->f->banner);
 }
 
-/* A refusal from a server that normally says 220 is worse. */
+/* A refusal from a server that normally accepts is worse. */
 static enum detect_severity
-refused_severity(struct detect *d, const struct flow_tuple *t)
+refused_severity(struct judge *j)
 {
-	const struct history_server *srv;
+	const struct history_server *srv = server(j);
 
-	if (d->hist != NULL &&
-	    (srv = history_find(d->hist, &t->server, t->server_port)) !=
-	    NULL && srv->accepted > 0)
+	if (srv != NULL && srv->accepted > 0)
 		return DETECT_SEV_HIGH;
 	return kinds[DETECT_STARTTLS_REFUSED].severity;
+}
+
+/* The events the session's facts alone raise. */
+static void
+judge_facts(struct judge *j)
+{
+	const struct mail_facts *f = j->f;
+
+	if (capability_masked(f))
+		emit_tamper(j, DETECT_CAPABILITY_MASKED,
+		    kinds[DETECT_CAPABILITY_MASKED].severity, &f->cap_masked);
+	if (f->flags & MAIL_F_CMD_MASKED)
+		emit_tamper(j, DETECT_COMMAND_MASKED,
+		    kinds[DETECT_COMMAND_MASKED].severity, &f->cmd_masked);
+	if (starttls_refused(f) && !raised(j, DETECT_STARTTLS_REFUSED))
+		emit_tamper(j, DETECT_STARTTLS_REFUSED, refused_severity(j),
+		    &f->starttls_line);
+	if (f->flags & MAIL_F_PLAINTEXT_AFTER)
+		emit_tamper(j, DETECT_PLAINTEXT_AFTER_STARTTLS,
+		    kinds[DETECT_PLAINTEXT_AFTER_STARTTLS].severity,
+		    &f->plaintext);
+	if (f->flags & (MAIL_F_CMD_INJECTION | MAIL_F_RESP_INJECTION))
+		emit_tamper(j, DETECT_STARTTLS_INJECTION,
+		    kinds[DETECT_STARTTLS_INJECTION].severity, &f->injected);
+	if (f->flags & MAIL_F_BANNER_MASKED)
+		emit_text(j, DETECT_BANNER_MASKED, &f->banner);
 }
 
 void
@@ -349,33 +427,14 @@ detect_update(struct detect *d, struct detect_state *st,
     const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t ts_us)
 {
-	if (capability_masked(f))
-		emit_tamper(d, st, DETECT_CAPABILITY_MASKED,
-		    kinds[DETECT_CAPABILITY_MASKED].severity, t, session_id,
-		    ts_us, &f->cap_masked);
-	if (f->flags & MAIL_F_CMD_MASKED)
-		emit_tamper(d, st, DETECT_COMMAND_MASKED,
-		    kinds[DETECT_COMMAND_MASKED].severity, t, session_id, ts_us,
-		    &f->cmd_masked);
-	if (starttls_refused(f))
-		emit_tamper(d, st, DETECT_STARTTLS_REFUSED,
-		    refused_severity(d, t), t, session_id, ts_us,
-		    &f->starttls_line);
-	if (f->flags & MAIL_F_PLAINTEXT_AFTER)
-		emit_tamper(d, st, DETECT_PLAINTEXT_AFTER_STARTTLS,
-		    kinds[DETECT_PLAINTEXT_AFTER_STARTTLS].severity, t,
-		    session_id, ts_us, &f->plaintext);
-	if (f->flags & (MAIL_F_CMD_INJECTION | MAIL_F_RESP_INJECTION))
-		emit_tamper(d, st, DETECT_STARTTLS_INJECTION,
-		    kinds[DETECT_STARTTLS_INJECTION].severity, t, session_id,
-		    ts_us, &f->injected);
-	if (f->flags & MAIL_F_BANNER_MASKED)
-		emit_text(d, st, DETECT_BANNER_MASKED, t, session_id, ts_us,
-		    &f->banner);
-	judge_preauth(d, st, f, t, session_id, ts_us);
-	judge_offer(d, st, f, t, session_id, ts_us);
-	judge_cert(d, st, f, t, session_id, ts_us);
-	judge_credentials(d, st, f, t, session_id, ts_us);
+	struct judge	 j;
+
+	judge_init(&j, d, st, f, t, session_id, ts_us);
+	judge_facts(&j);
+	judge_preauth(&j);
+	judge_offer(&j);
+	judge_cert(&j);
+	judge_credentials(&j);
 }
 
 void
@@ -386,9 +445,11 @@ detect_conflict(struct detect *d, struct detect_state *st,
 	char	 o[4 * DETECT_CONFLICT_SHOW + 4], n[4 * DETECT_CONFLICT_SHOW + 4];
 	char	 buf[DETECT_TEXT_MAX];
 	size_t	 show = len < DETECT_CONFLICT_SHOW ? len : DETECT_CONFLICT_SHOW;
+	struct judge	 j;
 
 	if (st->emitted & (1u << DETECT_REASSEMBLY_CONFLICT))
 		return;
+	judge_init(&j, d, st, NULL, t, session_id, ts_us);
 	text_escape(n, sizeof(n), new_bytes, show);
 	if (old_bytes != NULL) {
 		text_escape(o, sizeof(o), old_bytes, show);
@@ -396,7 +457,7 @@ detect_conflict(struct detect *d, struct detect_state *st,
 	} else
 		snprintf(buf, sizeof(buf), "kept=(not kept: its digest differs "
 		    "over these %zu bytes) other=[%s]", len, n);
-	emit(d, st, DETECT_REASSEMBLY_CONFLICT, t, session_id, ts_us, buf);
+	emit(&j, DETECT_REASSEMBLY_CONFLICT, buf);
 }
 
 static const char *
@@ -455,7 +516,7 @@ remember(struct detect *d, const struct mail_facts *f,
 	if (d->hist == NULL || offer_view(f) == OFFER_UNKNOWN ||
 	    offer_view(f) == OFFER_CLOSING ||
 	    (srv = history_get(d->hist, &t->server, t->server_port,
-	    start_us)) == NULL)
+	    (uint8_t)f->proto, start_us)) == NULL)
 		return 0;
 	if (end_us > srv->last_us)
 		srv->last_us = end_us;

@@ -23,14 +23,16 @@ struct history {
 };
 
 static uint32_t
-hash(const struct history *h, const struct decode_addr *a, uint16_t port)
+hash(const struct history *h, const struct decode_addr *a, uint16_t port,
+    uint8_t proto)
 {
-	uint8_t	 key[19];
+	uint8_t	 key[20];
 
 	key[0] = a->family;
 	memcpy(key + 1, a->bytes, 16);
 	key[17] = port >> 8;
 	key[18] = port & 0xff;
+	key[19] = proto;
 	return (uint32_t)hash_siphash(h->cfg.seed, key, sizeof(key)) &
 	    (h->nbuckets - 1);
 }
@@ -73,12 +75,14 @@ history_free(struct history *h)
 }
 
 static struct history_server *
-lookup(struct history *h, const struct decode_addr *a, uint16_t port)
+lookup(struct history *h, const struct decode_addr *a, uint16_t port,
+    uint8_t proto)
 {
 	struct history_server *s;
 
-	LIST_FOREACH(s, &h->buckets[hash(h, a, port)], bucket)
-		if (s->port == port && s->addr.family == a->family &&
+	LIST_FOREACH(s, &h->buckets[hash(h, a, port, proto)], bucket)
+		if (s->port == port && s->proto == proto &&
+		    s->addr.family == a->family &&
 		    memcmp(s->addr.bytes, a->bytes, sizeof(a->bytes)) == 0)
 			return s;
 	return NULL;
@@ -86,9 +90,9 @@ lookup(struct history *h, const struct decode_addr *a, uint16_t port)
 
 const struct history_server *
 history_find(struct history *h, const struct decode_addr *addr,
-    uint16_t port)
+    uint16_t port, uint8_t proto)
 {
-	return lookup(h, addr, port);
+	return lookup(h, addr, port, proto);
 }
 
 static void
@@ -111,11 +115,11 @@ drop_oldest(struct history *h)
 
 struct history_server *
 history_get(struct history *h, const struct decode_addr *addr,
-    uint16_t port, uint64_t ts_us)
+    uint16_t port, uint8_t proto, uint64_t ts_us)
 {
 	struct history_server *s;
 
-	if ((s = lookup(h, addr, port)) != NULL) {
+	if ((s = lookup(h, addr, port, proto)) != NULL) {
 		TAILQ_REMOVE(&h->lru, s, lru);
 		TAILQ_INSERT_TAIL(&h->lru, s, lru);
 		return s;
@@ -126,8 +130,9 @@ history_get(struct history *h, const struct decode_addr *addr,
 		return NULL;
 	s->addr = *addr;
 	s->port = port;
+	s->proto = proto;
 	s->first_us = s->last_us = ts_us;
-	LIST_INSERT_HEAD(&h->buckets[hash(h, addr, port)], s, bucket);
+	LIST_INSERT_HEAD(&h->buckets[hash(h, addr, port, proto)], s, bucket);
 	TAILQ_INSERT_TAIL(&h->lru, s, lru);
 	h->stats.servers++;
 	return s;
@@ -148,8 +153,8 @@ history_load(struct history *h, const struct history_server *rec)
 {
 	struct history_server *s;
 
-	if ((s = history_get(h, &rec->addr, rec->port, rec->first_us)) ==
-	    NULL)
+	if ((s = history_get(h, &rec->addr, rec->port, rec->proto,
+	    rec->first_us)) == NULL)
 		return;
 	s->first_us = rec->first_us;
 	s->last_us = rec->last_us;

@@ -23,10 +23,14 @@ struct history_config {
 	uint64_t	 seed[2];	/* hash key; 0,0 = pick at random */
 };
 
-/* One server (address and port). */
+/*
+ * One server: address, port and protocol (enum mail_proto; a port may
+ * serve another protocol than its usual one, and each has its own offer).
+ */
 struct history_server {
 	struct decode_addr addr;
 	uint16_t	 port;
+	uint8_t		 proto;
 	uint64_t	 first_us;	/* first session seen */
 	uint64_t	 last_us;	/* last session seen */
 	uint64_t	 sessions;	/* sessions whose capabilities were seen */
@@ -61,14 +65,15 @@ void	history_free(struct history *h);
 
 /* The record of a server, or NULL if never seen. */
 const struct history_server *history_find(struct history *h,
-	    const struct decode_addr *addr, uint16_t port);
+	    const struct decode_addr *addr, uint16_t port, uint8_t proto);
 
 /*
  * The record of a server, created (zeroed, first_us = ts_us) if needed,
  * dropping the least recently seen server when full. NULL on ENOMEM.
  */
 struct history_server *history_get(struct history *h,
-	    const struct decode_addr *addr, uint16_t port, uint64_t ts_us);
+	    const struct decode_addr *addr, uint16_t port, uint8_t proto,
+	    uint64_t ts_us);
 
 /* Store a record read back from the database (at start): all drained. */
 void	history_load(struct history *h, const struct history_server *rec);

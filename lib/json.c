@@ -266,11 +266,15 @@ json_session(const struct detect_session *s, const char *sensor, char *buf,
 	json_uint(&o, "session_id", s->id);
 	json_str(&o, "start_ts", text_time(s->start_us, ts, sizeof(ts)));
 	json_str(&o, "end_ts", text_time(s->end_us, ts, sizeof(ts)));
+	json_str(&o, "protocol", s->protocol != NULL ? s->protocol : "smtp");
 	json_text(&o, "helo", s->helo, sizeof(s->helo));
 	json_text(&o, "banner", s->banner, sizeof(s->banner));
 	json_bool(&o, "starttls_offered", s->starttls_offered);
 	json_bool(&o, "starttls_requested", s->starttls_requested);
-	if (s->starttls_reply != 0)
+	/* as the sessions column: SMTP's code, IMAP's or POP3's word */
+	if (s->starttls_status[0] != '\0')
+		json_str(&o, "starttls_reply", s->starttls_status);
+	else if (s->starttls_reply != 0)
 		json_uint(&o, "starttls_reply", s->starttls_reply);
 	else
 		json_null(&o, "starttls_reply");
@@ -278,6 +282,7 @@ json_session(const struct detect_session *s, const char *sensor, char *buf,
 	json_uint(&o, "gaps", s->gaps);
 	json_uint(&o, "events", nev);
 	json_str(&o, "close_reason", s->close_reason);
+	json_uint(&o, "resumed", s->resumed);
 	json_tls(&o, s);
 	return json_end(&o);
 }

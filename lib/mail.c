@@ -184,6 +184,7 @@ mail_credentials(struct mail_session *s, const char *how,
 	if (s->f.flags & MAIL_F_CREDENTIALS)
 		return;
 	s->f.flags |= MAIL_F_CREDENTIALS;
+	s->secrets++;
 	snprintf(s->f.cred_mech, sizeof(s->f.cred_mech), "%s", how);
 	if (user != s->f.cred_user.b)	/* LOGIN kept it there already */
 		text_field_set(&s->f.cred_user, user, ulen);
@@ -195,6 +196,7 @@ mail_secret(struct mail_session *s, const uint8_t *from)
 	size_t	 off;
 
 	assert(s->line != NULL && from >= s->line);
+	s->secrets++;
 	if ((off = (size_t)(from - s->line)) < s->line_keep)
 		s->line_keep = (uint16_t)off;
 }
@@ -902,6 +904,12 @@ mail_session_facts(const struct mail_session *s)
 	return &s->f;
 }
 
+uint32_t
+mail_session_secrets(const struct mail_session *s)
+{
+	return s->secrets;
+}
+
 enum mail_state
 mail_session_state(const struct mail_session *s)
 {
@@ -922,6 +930,17 @@ mail_proto_name(enum mail_proto p)
 	if ((unsigned)p >= MAIL_NPROTOS)
 		return "unknown";
 	return proto_names[p];
+}
+
+int
+mail_proto_by_name(const char *name)
+{
+	int	 p;
+
+	for (p = 0; p < MAIL_NPROTOS; p++)
+		if (name != NULL && strcmp(name, proto_names[p]) == 0)
+			return p;
+	return -1;
 }
 
 enum mail_proto

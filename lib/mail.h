@@ -210,10 +210,19 @@ const struct mail_facts *mail_session_facts(const struct mail_session *s);
  */
 void	mail_facts_free(struct mail_facts *f);
 enum mail_state mail_session_state(const struct mail_session *s);
+
+/*
+ * How many lines so far carried a secret (a password, a SASL response):
+ * when it grows, the caller wipes its own copies of the client's bytes.
+ */
+uint32_t mail_session_secrets(const struct mail_session *s);
 const char *mail_state_name(enum mail_state st);
 
 /* "smtp", "imap", "pop3" (sessions.protocol). */
 const char *mail_proto_name(enum mail_proto p);
+
+/* The protocol of a name mail_proto_name() gives; -1 for another. */
+int	mail_proto_by_name(const char *name);
 
 /*
  * The protocol a server port suggests (25, 465, 587, 2525 SMTP; 143 IMAP;

@@ -78,6 +78,8 @@ struct mail_session {
 	uint8_t		 guessed;	/* the first line chose the protocol */
 	uint8_t		 sasl_mech;	/* enum mail_sasl of the exchange */
 	uint8_t		 sasl_step;	/* its client responses so far */
+	uint32_t	 secrets;	/* lines that carried a secret, so far:
+					   mail_session_secrets() */
 	uint16_t	 line_keep;	/* bytes of line evidence may keep:
 					   those before a secret (mail_secret);
 					   evidence is shorter than 64 KiB */

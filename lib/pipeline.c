@@ -105,11 +105,16 @@ static int
 app_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts_us)
 {
 	struct session	*s = app;
+	uint32_t	 secrets;
 	int		 enough;
 
 	if (s == NULL)		/* no payload seen yet: nothing to parse */
 		return REASM_MORE;
+	secrets = mail_session_secrets(s->mail);
 	enough = mail_data(s->mail, dir, buf, len);
+	/* A password went by: reassembly's copy of it goes now. */
+	if (mail_session_secrets(s->mail) != secrets)
+		reasm_forget_recent(&s->flow->stream, dir);
 	session_check(s, ts_us);
 	session_learned(s);
 	return enough ? REASM_ENOUGH : REASM_MORE;

@@ -203,10 +203,12 @@ seg_unlink(struct reasm_dir *d, struct reasm_seg *q)
 	d->ooo_segs--;
 }
 
+/* A queued segment may have held a password: its bytes go with it. */
 static void
 seg_destroy(struct reasm_ctx *ctx, struct reasm_seg *q)
 {
 	mem_release(ctx, sizeof(*q) + q->len);
+	explicit_bzero(q->data, q->len);
 	free(q);
 }
 
@@ -1057,6 +1059,16 @@ reasm_stream_free(struct reasm_ctx *ctx, struct reasm_stream *s)
 {
 	dir_release(ctx, &s->dir[0]);
 	dir_release(ctx, &s->dir[1]);
+}
+
+void
+reasm_forget_recent(struct reasm_stream *s, int dir)
+{
+	struct reasm_dir *d = &s->dir[dir];
+
+	if (d->recent != NULL)
+		explicit_bzero(d->recent, d->recent_size);
+	ring_reset(d);
 }
 
 uint32_t

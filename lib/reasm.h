@@ -184,6 +184,13 @@ void	reasm_stream_resume(struct reasm_stream *s, const struct reasm_mark *m);
 /* Release all memory of s without delivering anything. */
 void	reasm_stream_free(struct reasm_ctx *ctx, struct reasm_stream *s);
 
+/*
+ * Wipe the delivered bytes of direction dir kept for overlap checks: they
+ * held a password (the parser says so), which must not stay in memory.
+ * A later retransmission of them is not compared.
+ */
+void	reasm_forget_recent(struct reasm_stream *s, int dir);
+
 /* Total gaps recorded on s (both directions). */
 uint32_t reasm_stream_gaps(const struct reasm_stream *s);
 

@@ -17,6 +17,7 @@
 
 #include "decode.h"
 #include "detect.h"
+#include "mail.h"
 #include "storedb.h"
 #include "text.h"
 
@@ -51,8 +52,9 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "client_ip, client_port, server_ip, server_port, helo, banner, "
 	    "starttls_offered, starttls_requested, starttls_reply, "
 	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
-	    "cert_sha256, gaps, events, close_reason, resumed) VALUES (?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "cert_sha256, gaps, events, close_reason, resumed, protocol) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?)",
 	/*
 	 * A connection evicted and seen again: its continuation's row (same
 	 * id) completes the first one. The continuation carries the verdicts
@@ -63,9 +65,9 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "client_ip, client_port, server_ip, server_port, helo, banner, "
 	    "starttls_offered, starttls_requested, starttls_reply, "
 	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
-	    "cert_sha256, gaps, events, close_reason, resumed) VALUES (?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (id) DO UPDATE SET "
+	    "cert_sha256, gaps, events, close_reason, resumed, protocol) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?) ON CONFLICT (id) DO UPDATE SET "
 	    "start_ts = min(start_ts, excluded.start_ts), "
 	    "end_ts = max(end_ts, excluded.end_ts), "
 	    "helo = coalesce(helo, excluded.helo), "
@@ -108,8 +110,9 @@ static const char *const store_sql[ST_NSTMTS] = {
 	 */
 	[ST_UPSERT_SERVER] = "INSERT INTO servers (server_ip, server_port, "
 	    "first_seen, last_seen, sessions, starttls_offered, "
-	    "starttls_accepted, last_offered, cert_sha256) VALUES (?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?) ON CONFLICT (server_ip, server_port) DO UPDATE SET "
+	    "starttls_accepted, last_offered, cert_sha256, protocol) VALUES (?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (server_ip, server_port, "
+	    "protocol) DO UPDATE SET "
 	    "first_seen = coalesce(min(first_seen, excluded.first_seen), "
 	    "first_seen, excluded.first_seen), "
 	    "last_seen = coalesce(max(last_seen, excluded.last_seen), "
@@ -127,7 +130,7 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "excluded.cert_sha256) END",
 	[ST_LOAD_SERVERS] = "SELECT server_ip, server_port, first_seen, "
 	    "last_seen, sessions, starttls_offered, starttls_accepted, "
-	    "last_offered, cert_sha256 FROM (SELECT * FROM servers ORDER BY "
+	    "last_offered, cert_sha256, protocol FROM (SELECT * FROM servers ORDER BY "
 	    "last_seen DESC LIMIT ?) ORDER BY last_seen ASC",
 };
 
@@ -202,6 +205,33 @@ static const char *const store_migrations[] = {
 	/* 4 -> 5: sessions continued after their connection was evicted
 	 * from a full flow table (one row, merged). */
 	"ALTER TABLE sessions ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 5 -> 6: IMAP and POP3 beside SMTP. A session names its protocol; a
+	 * server is one per address, port and protocol (its own offer), so
+	 * the table is rebuilt with the protocol in its key (SQLite cannot
+	 * change a primary key in place). What was there is SMTP's.
+	 */
+	"ALTER TABLE sessions ADD COLUMN protocol TEXT NOT NULL DEFAULT 'smtp';"
+	"CREATE TABLE servers_v6 ("
+	"  server_ip TEXT NOT NULL,"
+	"  server_port INTEGER NOT NULL,"
+	"  first_seen TEXT,"
+	"  last_seen TEXT,"
+	"  sessions INTEGER,"
+	"  starttls_offered INTEGER,"
+	"  starttls_accepted INTEGER,"
+	"  last_offered TEXT,"
+	"  cert_sha256 TEXT,"
+	"  protocol TEXT NOT NULL DEFAULT 'smtp',"
+	"  PRIMARY KEY (server_ip, server_port, protocol));"
+	"INSERT INTO servers_v6 (server_ip, server_port, first_seen, last_seen,"
+	"  sessions, starttls_offered, starttls_accepted, last_offered,"
+	"  cert_sha256) SELECT server_ip, server_port, first_seen, last_seen,"
+	"  sessions, starttls_offered, starttls_accepted, last_offered,"
+	"  cert_sha256 FROM servers;"
+	"DROP TABLE servers;"
+	"ALTER TABLE servers_v6 RENAME TO servers;"
+	"CREATE INDEX servers_last_seen ON servers (last_seen);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -550,6 +580,31 @@ store_write_event(struct storedb *db, const struct storerow_event *r)
 	return store_step(db, ST_INS_EVENT);
 }
 
+/*
+ * sessions.starttls_reply: SMTP's reply code, IMAP's and POP3's answer
+ * word ("OK", "NO", "BAD", "+OK", "-ERR"); NULL when STARTTLS got none.
+ */
+static int
+bind_starttls_reply(sqlite3_stmt *s, int idx, const struct storerow_session *r)
+{
+	const char	*word = storerow_text(&r->hdr, STOREROW_STARTTLS_STATUS);
+
+	if (word != NULL && word[0] != '\0')
+		return store_bind_text(s, idx, word);
+	if (r->starttls_reply != 0)
+		return sqlite3_bind_int(s, idx, r->starttls_reply);
+	return sqlite3_bind_null(s, idx);
+}
+
+/* sessions.protocol: a row that names none is SMTP, as the column's
+ * default says for the rows from before the column. */
+static int
+bind_protocol(sqlite3_stmt *s, int idx, const char *name)
+{
+	return store_bind_text(s, idx, name != NULL && name[0] != '\0' ?
+	    name : mail_proto_name(MAIL_PROTO_SMTP));
+}
+
 static int
 store_write_session(struct storedb *db, const struct storerow_session *r)
 {
@@ -581,8 +636,7 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    SQLITE_OK &&
 	    sqlite3_bind_int(s, 10, r->starttls_offered) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 11, r->starttls_requested) == SQLITE_OK &&
-	    (r->starttls_reply == 0 ? sqlite3_bind_null(s, 12) :
-	    sqlite3_bind_int(s, 12, r->starttls_reply)) == SQLITE_OK &&
+	    bind_starttls_reply(s, 12, r) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 13, r->tls_established) == SQLITE_OK &&
 	    store_bind_text(s, 14, storerow_text(h, STOREROW_OUTCOME)) ==
 	    SQLITE_OK &&
@@ -598,7 +652,9 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    sqlite3_bind_int(s, 20, nev) == SQLITE_OK &&
 	    store_bind_text(s, 21, storerow_text(h, STOREROW_CLOSE_REASON)) ==
 	    SQLITE_OK &&
-	    sqlite3_bind_int64(s, 22, r->resumed) == SQLITE_OK;
+	    sqlite3_bind_int64(s, 22, r->resumed) == SQLITE_OK &&
+	    bind_protocol(s, 23, storerow_text(h, STOREROW_PROTOCOL)) ==
+	    SQLITE_OK;
 	if (!ok)
 		return store_bind_failed(db, s);
 	return store_step(db, which);
@@ -653,7 +709,9 @@ store_write_server(struct storedb *db, const struct storerow_server *r)
 	    sqlite3_bind_int64(s, 7, (sqlite3_int64)(h->accepted -
 	    h->drained_accepted)) == SQLITE_OK &&
 	    store_bind_text(s, 8, t2) == SQLITE_OK &&
-	    store_bind_text(s, 9, cert) == SQLITE_OK;
+	    store_bind_text(s, 9, cert) == SQLITE_OK &&
+	    store_bind_text(s, 10, mail_proto_name((enum mail_proto)h->proto)) ==
+	    SQLITE_OK;
 	if (!ok)
 		return store_bind_failed(db, s);
 	return store_step(db, ST_UPSERT_SERVER);
@@ -823,6 +881,7 @@ static int
 load_server_row(sqlite3_stmt *s, struct history_server *rec)
 {
 	const char	*ip = (const char *)sqlite3_column_text(s, 0);
+	int		 proto;
 
 	memset(rec, 0, sizeof(*rec));
 	if (ip == NULL || decode_addr_parse(&rec->addr, ip) == -1 ||
@@ -840,6 +899,10 @@ load_server_row(sqlite3_stmt *s, struct history_server *rec)
 		rec->last_offered_us = 0;
 	rec->have_cert = unhex_sha256(rec->cert_sha256,
 	    (const char *)sqlite3_column_text(s, 8)) == 0;
+	if ((proto = mail_proto_by_name((const char *)sqlite3_column_text(s,
+	    9))) == -1)
+		return -1;	/* a protocol this version does not know */
+	rec->proto = (uint8_t)proto;
 	return 0;
 }
 

@@ -18,7 +18,7 @@
 #include "storerow.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STOREDB_SCHEMA_VERSION	5
+#define STOREDB_SCHEMA_VERSION	6
 
 /* Error text: a path plus an SQLite message fit comfortably. */
 #define STOREDB_ERR_MAX		512

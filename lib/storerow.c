@@ -135,6 +135,8 @@ storerow_session(struct storerow_pool *p, const struct detect_session *s)
 	texts_add(&t, s->outcome, STOREROW_NAME_MAX - 1);
 	texts_add(&t, s->tls_version, STOREROW_NAME_MAX - 1);
 	texts_add(&t, s->close_reason, STOREROW_NAME_MAX - 1);
+	texts_add(&t, s->protocol, STOREROW_NAME_MAX - 1);
+	texts_add(&t, s->starttls_status, sizeof(s->starttls_status) - 1);
 	if ((r = (struct storerow_session *)row_new(p, STOREROW_SESSION,
 	    sizeof(*r), &t)) == NULL)
 		return NULL;

@@ -24,6 +24,7 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 	    logfwd_get_stats(s->fwd) : NULL;
 	const struct counter all[] = {
 		{ "frames", ps->decode.frames },
+		{ "bad_timestamps", s->bad_timestamps },
 		{ "tcp", ps->decode.result[DECODE_OK] },
 		{ "truncated", ps->decode.result[DECODE_TRUNCATED] },
 		{ "malformed", ps->decode.result[DECODE_MALFORMED] },

@@ -35,7 +35,8 @@ usage(FILE *fp)
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
 	    "  -f FILTER      BPF filter (default: \"tcp port 25 or tcp "
-	    "port 587 or tcp port 2525\")\n"
+	    "port 587 or tcp port 2525\n"
+	    "                 or tcp port 143 or tcp port 110\")\n"
 	    "  -d, --db PATH  SQLite database (default %s offline,\n"
 	    "                 %s live)\n"
 	    "  -c FILE        configuration file (default %s,\n"
@@ -260,9 +261,21 @@ void
 sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
     const uint8_t *bytes)
 {
-	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL +
-	    (uint64_t)h->ts.tv_usec;
+	uint64_t	 ts;
 
+	/*
+	 * A damaged capture's timestamp can be before 1970 (libpcap reads
+	 * the 32-bit field as signed) or have a microsecond part past a
+	 * second: such a frame keeps the time of the one before it, so
+	 * expiry and every time written stay sane. Counted.
+	 */
+	if (h->ts.tv_sec < 0 || h->ts.tv_usec < 0 ||
+	    h->ts.tv_usec >= 1000000) {
+		s->bad_timestamps++;
+		ts = pipeline_now(s->pipe);
+	} else
+		ts = (uint64_t)h->ts.tv_sec * 1000000ULL +
+		    (uint64_t)h->ts.tv_usec;
 	s->frames++;
 	pipeline_frame(s->pipe, s->linktype, ts, bytes, h->caplen);
 	if (ts >= s->next_tick_us || ts >= s->next_flush_us)

@@ -62,6 +62,8 @@ struct sensor {
 	uint64_t	 next_tick_us;	/* packet time of next housekeeping */
 	uint64_t	 next_flush_us;	/* packet time of next db flush */
 	uint64_t	 frames;	/* frames read */
+	uint64_t	 bad_timestamps; /* frames whose capture time made no
+					   sense: the time before is used */
 	struct pcap_stat last_ps;	/* previous pcap_stats, for deltas */
 	uint64_t	 kernel_drops;	/* packets dropped, summed deltas */
 	int		 worker;	/* index of this capture process */

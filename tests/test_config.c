@@ -424,7 +424,8 @@ test_reload_classifies_changes(void **state)
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(config_reload(&run, &next, record_change, &r), 4);
 	assert_string_equal(r.text, "filter \"tcp port 25 or tcp port 587 or "
-	    "tcp port 2525\"->\"tcp port 25\" restart, max_flows 65536->1024 "
+	    "tcp port 2525 or tcp port 143 or tcp port 110\"->\"tcp port 25\" "
+	    "restart, max_flows 65536->1024 "
 	    "restart, flow_idle_timeout 600->5, alert_format \"plain\"->"
 	    "\"rfc5424\"");
 	assert_int_equal(next.max_flows, 65536);
@@ -583,7 +584,8 @@ test_set_overrides(void **state)
 	    -1);
 	assert_non_null(strstr(err, "too long"));
 	assert_string_equal(c.filter,
-	    "tcp port 25 or tcp port 587 or tcp port 2525");
+	    "tcp port 25 or tcp port 587 or tcp port 2525 or tcp port 143 or "
+	    "tcp port 110");
 	assert_true(config_facility("local3") > 0);
 	assert_int_equal(config_facility("nope"), -1);
 }

@@ -319,7 +319,7 @@ test_continuation(void **state)
 	update(fx, 10);
 	assert_int_equal(fx->rec.nevents, 1);
 	finish(fx);				/* evicted */
-	assert_int_equal(history_find(h, &fx->t.server, 25)->sessions, 1);
+	assert_int_equal(history_find(h, &fx->t.server, 25, 0)->sessions, 1);
 	saved = fx->st;				/* in the eviction's memo */
 	memset(&fx->st, 0, sizeof(fx->st));
 	fx->st = saved;				/* the continuation's */
@@ -329,7 +329,7 @@ test_continuation(void **state)
 	assert_int_equal(fx->rec.nsessions, 2);
 	assert_int_equal(fx->rec.s.resumed, 1);
 	assert_string_equal(fx->rec.s.outcome, DETECT_OUTCOME_REFUSED);
-	assert_int_equal(history_find(h, &fx->t.server, 25)->sessions, 1);
+	assert_int_equal(history_find(h, &fx->t.server, 25, 0)->sessions, 1);
 	history_free(h);
 }
 

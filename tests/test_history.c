@@ -466,11 +466,11 @@ test_bounded(void **state)
 	memset(&a, 0, sizeof(a));
 	a.family = 4;
 	for (port = 1; port <= 8; port++)
-		assert_non_null(history_get(fx->h, &a, port, port));
-	assert_non_null(history_get(fx->h, &a, 1, 100));	/* touch 1 */
-	assert_non_null(history_get(fx->h, &a, 9, 101));
-	assert_null(history_find(fx->h, &a, 2));
-	assert_non_null(history_find(fx->h, &a, 1));
+		assert_non_null(history_get(fx->h, &a, port, 0, port));
+	assert_non_null(history_get(fx->h, &a, 1, 0, 100));	/* touch 1 */
+	assert_non_null(history_get(fx->h, &a, 9, 0, 101));
+	assert_null(history_find(fx->h, &a, 2, 0));
+	assert_non_null(history_find(fx->h, &a, 1, 0));
 	assert_int_equal(history_get_stats(fx->h)->servers, 8);
 	assert_int_equal(history_get_stats(fx->h)->dropped, 1);
 }
@@ -602,7 +602,7 @@ test_workers_add_up(void **state)
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 1);
 
 	h = reload(db, 8);
-	srv = history_find(h, &fx->t.server, 25);
+	srv = history_find(h, &fx->t.server, 25, 0);
 	assert_non_null(srv);
 	assert_int_equal(srv->sessions, 5);
 	assert_int_equal(srv->offered, 4);
@@ -623,7 +623,7 @@ test_workers_add_up(void **state)
 	assert_int_equal(count_kind(&fx->rec, DETECT_STARTTLS_VANISHED), 2);
 	worker_close(&a);
 	h = reload(db, 8);
-	srv = history_find(h, &fx->t.server, 25);
+	srv = history_find(h, &fx->t.server, 25, 0);
 	assert_non_null(srv);
 	assert_int_equal(srv->sessions, 6);
 	assert_int_equal(srv->offered, 4);
@@ -654,7 +654,7 @@ test_forgotten_server_keeps_counts(void **state)
 	worker_session(fx, &w, NO_OFFER, NULL, 4000);
 	worker_close(&w);
 	h = reload(db, 8);
-	srv = history_find(h, &fx->t.server, 25);
+	srv = history_find(h, &fx->t.server, 25, 0);
 	assert_non_null(srv);
 	assert_int_equal(srv->sessions, 3);
 	assert_int_equal(srv->offered, 2);
@@ -696,7 +696,7 @@ test_survives_restart(void **state)
 	assert_int_equal(store_load_servers(st, 8,
 	    (void (*)(void *, const struct history_server *))history_load,
 	    h2), 1);
-	srv = history_find(h2, &fx->t.server, 25);
+	srv = history_find(h2, &fx->t.server, 25, 0);
 	assert_non_null(srv);
 	assert_int_equal(srv->sessions, 1);
 	assert_int_equal(srv->offered, 1);

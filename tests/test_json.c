@@ -137,11 +137,12 @@ test_session_v6(void **state)
 	    "\"dest_port\":587,\"session_id\":7,"
 	    "\"start_ts\":\"2023-11-14T22:13:20.123456Z\","
 	    "\"end_ts\":\"2023-11-14T22:13:22.623456Z\","
+	    "\"protocol\":\"smtp\","
 	    "\"helo\":\"client.example.org\","
 	    "\"banner\":\"mx ESMTP \\\\\\\"x\\\\\\\"\","
 	    "\"starttls_offered\":true,\"starttls_requested\":true,"
 	    "\"starttls_reply\":220,\"outcome\":\"tls\",\"gaps\":1,"
-	    "\"events\":2,\"close_reason\":\"fin\","
+	    "\"events\":2,\"close_reason\":\"fin\",\"resumed\":0,"
 	    "\"tls\":{\"established\":true,\"version\":\"TLS1.2\","
 	    "\"cipher\":\"0xc02b\",\"sni\":\"mx.example.net\","
 	    "\"cert_sha256\":null}}";

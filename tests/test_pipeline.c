@@ -817,6 +817,50 @@ test_conflict_under_memcap(void **state)
 	free(b);
 }
 
+/*
+ * A password the client sent in the clear is not kept by reassembly for
+ * overlap checks: a later "retransmission" of that segment with other
+ * bytes is not compared, so no evidence can quote the password (before,
+ * reassembly_conflict showed kept=[AUTH PLAIN <the credentials>]).
+ */
+static void
+test_password_not_kept(void **state)
+{
+	static const char *const blob = "AGFsaWNlAHMzY3IzdC1QVw==";
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	struct conv	 c;
+	uint32_t	 cseq;
+	int		 i;
+
+	(void)state;
+	conv_open(&c, fr, 40000, 1460);
+	say(&c, 0, "220 mx.example.net ESMTP\r\n");
+	say(&c, 1, "EHLO client.example.org\r\n");
+	say(&c, 0, "250-mx.example.net\r\n250 AUTH PLAIN\r\n");
+	cseq = c.cseq;
+	say(&c, 1, "AUTH PLAIN AGFsaWNlAHMzY3IzdC1QVw==\r\n");
+	say(&c, 0, "235 2.7.0 ok\r\n");
+	c.cseq = cseq;		/* the same bytes' place, other bytes */
+	say(&c, 1, "AUTH PLAIN AGFsaWNlAGFub3RoZXItUFc=\r\n");
+	say(&c, 1, "QUIT\r\n");
+	say(&c, 0, "221 Bye\r\n");
+	conv_close(&c);
+	feed(p, fr, NULL, fr->n);
+	pipeline_finish(p);
+	assert_true(r.nevents >= 1);
+	for (i = 0; i < r.nevents && i < 32; i++) {
+		assert_int_not_equal(r.kinds[i], DETECT_REASSEMBLY_CONFLICT);
+		assert_null(strstr(r.evidence[i], blob));
+		assert_null(strstr(r.evidence[i], "s3cr3t"));
+	}
+	assert_int_equal(r.kinds[0], DETECT_CLEARTEXT_CREDENTIALS);
+	pipeline_free(p);
+	free(fr);
+}
+
 /* Garbage frames of every length: counted, never a crash, no session. */
 static void
 test_garbage_frames(void **state)
@@ -925,6 +969,7 @@ main(void)
 		cmocka_unit_test(test_resumed_after_eviction),
 		cmocka_unit_test(test_resumed_refusal),
 		cmocka_unit_test(test_conflict_under_memcap),
+		cmocka_unit_test(test_password_not_kept),
 		cmocka_unit_test(test_garbage_frames),
 		cmocka_unit_test(test_flow_fixed_cost),
 	};

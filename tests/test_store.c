@@ -31,6 +31,7 @@
 
 #include <sqlite3.h>
 
+#include "mail.h"
 #include "store.h"
 #include "storedb.h"
 
@@ -185,6 +186,16 @@ mkevent(uint64_t ts, uint64_t session, const char *evidence)
 	return ev;
 }
 
+/* The protocols of the servers a store_load_servers() call read back. */
+static int	 loaded_protos;
+
+static void
+count_protos(void *arg, const struct history_server *rec)
+{
+	(void)arg;
+	loaded_protos |= 1 << rec->proto;
+}
+
 static struct detect_session
 mksession(uint64_t id, uint64_t start)
 {
@@ -228,7 +239,8 @@ test_schema(void **state)
 	    "starttls_offered INTEGER,starttls_requested INTEGER,"
 	    "starttls_reply INTEGER,tls_established INTEGER,outcome TEXT,"
 	    "tls_version TEXT,tls_cipher TEXT,tls_sni TEXT,cert_sha256 TEXT,"
-	    "gaps INTEGER,events INTEGER,close_reason TEXT,resumed INTEGER");
+	    "gaps INTEGER,events INTEGER,close_reason TEXT,resumed INTEGER,"
+	    "protocol TEXT");
 	peer_columns(db, "events", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,ts TEXT,session_id INTEGER,"
 	    "kind TEXT,severity TEXT,client_ip TEXT,client_port INTEGER,"
@@ -240,7 +252,7 @@ test_schema(void **state)
 	assert_string_equal(cols, "server_ip TEXT,server_port INTEGER,"
 	    "first_seen TEXT,last_seen TEXT,sessions INTEGER,"
 	    "starttls_offered INTEGER,starttls_accepted INTEGER,"
-	    "last_offered TEXT,cert_sha256 TEXT");
+	    "last_offered TEXT,cert_sha256 TEXT,protocol TEXT");
 	peer_columns(db, "sensor", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,name TEXT");
 	for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
@@ -686,6 +698,9 @@ test_migrate_from_v2(void **state)
 	    "server_port));"
 	    "INSERT INTO stats VALUES ('2026-01-01T00:00:00.000000Z', 'x', 1);"
 	    "INSERT INTO sessions (id) VALUES (41);"
+	    "INSERT INTO servers VALUES ('198.51.100.25', 25, "
+	    "'2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', 7, "
+	    "5, 4, '2026-01-02T00:00:00.000000Z', NULL);"
 	    "PRAGMA user_version = 2");
 	sqlite3_close(db);
 	st = open_store(fx, 100);
@@ -700,7 +715,70 @@ test_migrate_from_v2(void **state)
 	    "name = 'x'"), 0);
 	assert_int_equal(peer_int(db, "SELECT worker FROM stats WHERE "
 	    "name = 'y'"), 3);
+	/* What was there is SMTP's (schema 6): sessions and servers. */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 41 AND protocol = 'smtp'"), 1);
+	assert_int_equal(peer_int(db, "SELECT sessions FROM servers WHERE "
+	    "server_port = 25 AND protocol = 'smtp' AND starttls_offered = 5"),
+	    7);
 	sqlite3_close(db);
+}
+
+/*
+ * IMAP and POP3 beside SMTP: a session names its protocol, the answer to
+ * STARTTLS is IMAP's or POP3's word where SMTP has a code, and one
+ * address and port holds a server per protocol, each loaded back as its
+ * own.
+ */
+static void
+test_protocols(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s = mksession(1, T0);
+	struct history_server srv;
+	struct store	*st;
+	sqlite3		*db;
+	int		 protos;
+
+	st = open_store(fx, 100);
+	s.protocol = "imap";
+	s.tuple.server_port = 143;
+	snprintf(s.starttls_status, sizeof(s.starttls_status), "NO");
+	store_session(st, &s);
+	s = mksession(2, T0);
+	s.protocol = "smtp";
+	s.starttls_reply = 454;
+	store_session(st, &s);
+	s = mksession(3, T0);		/* a row that names no protocol */
+	store_session(st, &s);
+	memset(&srv, 0, sizeof(srv));
+	addr4(&srv.addr, "198.51.100.25");
+	srv.port = 110;
+	srv.first_us = srv.last_us = T0;
+	srv.sessions = 2;
+	srv.proto = MAIL_PROTO_POP3;
+	store_server(st, &srv);
+	srv.proto = MAIL_PROTO_SMTP;
+	srv.sessions = 5;
+	store_server(st, &srv);
+	assert_int_equal(store_flush(st), 0);
+	protos = store_load_servers(st, 10, count_protos, NULL);
+	store_close(st);
+	assert_int_equal(protos, 2);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 1 AND protocol = 'imap' AND starttls_reply = 'NO'"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 2 AND protocol = 'smtp' AND starttls_reply = 454"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 3 AND protocol = 'smtp' AND starttls_reply IS NULL"), 1);
+	assert_int_equal(peer_int(db, "SELECT sessions FROM servers WHERE "
+	    "server_port = 110 AND protocol = 'pop3'"), 2);
+	assert_int_equal(peer_int(db, "SELECT sessions FROM servers WHERE "
+	    "server_port = 110 AND protocol = 'smtp'"), 5);
+	sqlite3_close(db);
+	assert_int_equal(loaded_protos, (1 << MAIL_PROTO_POP3) |
+	    (1 << MAIL_PROTO_SMTP));
 }
 
 /*
@@ -1806,6 +1884,7 @@ main(void)
 		T(test_resumed_row_merges),
 		T(test_queue_overflow),
 		T(test_migrate_from_v2),
+		T(test_protocols),
 		T(test_sensor_identity),
 		T(test_stats_rows),
 		T(test_next_session_id),

@@ -182,6 +182,7 @@ def case_files():
     out["tcp-options-overrun.pcap"] = pcap(tcp_options_overrun() + good())
     out["deep-vlan.pcap"] = pcap(deep_vlan() + good())
     out["weird-timestamps.pcap"] = pcap(weird_timestamps())
+    out["bad-usec.pcap"] = bad_usec()
     out["line-1mb.pcap"] = pcap(line_1mb())
     out["nul-bytes.pcap"] = pcap(nul_bytes())
     out["non-utf8.pcap"] = pcap(non_utf8())
@@ -271,6 +272,19 @@ def weird_timestamps():
     stamps = [0xffffffff * 1000000 + 999999, 0, 5, BASE_TS * 1000000]
     return [(stamps[i % len(stamps)] if i % 3 == 0 else t, f)
             for i, (t, f) in enumerate(fr)]
+
+
+def bad_usec():
+    """Every third frame after the first has a microsecond field past a
+    second (1 500 000, then 0xfffffff0): bytes a damaged file holds. The
+    session is intact; only the times lie. Returns the file's bytes."""
+    out = pcap_header()
+    for i, (t, f) in enumerate(smtp().frames):
+        sec, usec = t // 1000000, t % 1000000
+        if i % 3 == 1:
+            usec = 1500000 if i % 2 else 0xfffffff0
+        out += struct.pack("<IIII", sec, usec, len(f), len(f)) + f
+    return out
 
 
 def line_1mb():
@@ -479,7 +493,7 @@ def half_open_lines(n=60000, line_len=900):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         sys.exit("usage: badinputs.py OUTDIR")
     os.makedirs(sys.argv[1], exist_ok=True)
     for name, data in sorted(case_files().items()):
