@@ -97,7 +97,8 @@ $(B)/tests/test_config: $(B)/stripwatch.conf.5
 $(B)/tests/test_config: ALL_CPPFLAGS += \
 	    -DCONF_MAN='"$(CURDIR)/$(B)/stripwatch.conf.5"'
 
-# The middlebox of tests/live-e2e.sh: a test tool, never installed.
+# The middlebox of tests/live-e2e.sh and tests/live-dovecot.sh: a test
+# tool, never installed.
 $(B)/tests/relay: tests/e2e/relay.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)

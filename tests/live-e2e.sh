@@ -30,6 +30,7 @@ set -u
 
 B=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/lib.sh"
 TESTS="live-e2e-pass live-e2e-asa live-e2e-isp live-e2e-sighup
     live-e2e-sigterm"
 # Seconds to wait for: a listening port, the sensor's "capturing on"
@@ -59,22 +60,6 @@ PORT_HOLD=40005
 failed=0
 note=""
 
-skip_all() {
-	local t
-	for t in $TESTS; do
-		echo "SKIP $t: $1"
-	done
-	exit 0
-}
-
-fail_all() {
-	local t
-	for t in $TESTS; do
-		echo "FAIL $t: $1"
-	done
-	exit 1
-}
-
 pass() {
 	echo "PASS $1${note}"
 }
@@ -84,100 +69,25 @@ fail() {
 	failed=1
 }
 
-[ "$(id -u)" -eq 0 ] || skip_all "not root (namespaces and capture need it)"
-for tool in ip ss python3 openssl swaks sqlite3; do
-	command -v "$tool" >/dev/null 2>&1 || skip_all "$tool not installed"
-done
-id nobody >/dev/null 2>&1 || skip_all "no user nobody"
-case $B in /*) ;; *) B=$(pwd)/$B ;; esac
-[ -x "$B/stripwatch" ] || fail_all "$B/stripwatch not built"
-[ -x "$B/tests/relay" ] || fail_all "$B/tests/relay not built"
-
-tmp=$(mktemp -d /tmp/stripwatch-live-e2e.XXXXXX) || fail_all "mktemp"
-chmod 755 "$tmp"
-NSC=swc$$
-NSM=swm$$
-NSS=sws$$
+netns3_start e2e sw python3 openssl swaks sqlite3
 pids=""
 postfix_conf=""
 
-# kill_wait PID...: SIGTERM, then SIGKILL what is left after WAIT_EXIT.
-kill_wait() {
-	local p n
-	for p in "$@"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "$@"; do
-		n=$((WAIT_EXIT * 10))
-		while kill -0 "$p" 2>/dev/null && [ "$n" -gt 0 ]; do
-			sleep 0.1
-			n=$((n - 1))
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-}
-
 cleanup() {
-	local ns
 	[ -n "$pids" ] && kill_wait $pids
 	if [ -n "$postfix_conf" ]; then
 		timeout "$WAIT_EXIT" ip netns exec "$NSS" postfix \
 		    -c "$postfix_conf" stop >/dev/null 2>&1
 	fi
-	# Whatever still runs in our namespaces was started by this test:
-	# give Postfix's master time to stop its children, then kill.
-	wait_for "$WAIT_EXIT" ns_empty "$NSS"
-	for ns in "$NSC" "$NSM" "$NSS"; do
-		ip netns pids "$ns" 2>/dev/null | while read -r p; do
-			kill -KILL "$p" 2>/dev/null
-		done
-	done
-	for ns in "$NSC" "$NSM" "$NSS"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "${STRIPWATCH_KEEP_TMP:-}" ]; then
-		echo "${0##*/}: kept $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
+	# Postfix's master gets time to stop its children.
+	netns3_delete
+	drop_tmp
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-. "$top/tests/lib.sh"
-
-alive() {
-	kill -0 "$1" 2>/dev/null
-}
-
-# ns_empty NS: no process left in the namespace (or it does not exist).
-ns_empty() {
-	[ -z "$(ip netns pids "$1" 2>/dev/null)" ]
-}
-
-# listening NS ADDR:PORT: whether a TCP socket listens there.
-listening() {
-	[ -n "$(ip netns exec "$1" ss -Hltn "src $2" 2>/dev/null)" ]
-}
-
-# grep_or_dead FILE PATTERN PID: the pattern is in the file, or PID died.
-grep_or_dead() {
-	grep -qs "$2" "$1" || ! alive "$3"
-}
-
 setup_net() {
-	ip netns add "$NSC" && ip netns add "$NSM" && ip netns add "$NSS" &&
-	ip link add c0 netns "$NSC" type veth peer name m0 netns "$NSM" &&
-	ip link add m1 netns "$NSM" type veth peer name s0 netns "$NSS" &&
-	ip -n "$NSC" addr add "$NET_C/30" dev c0 &&
-	ip -n "$NSM" addr add "$NET_M0/30" dev m0 &&
-	ip -n "$NSM" addr add "$NET_M1/30" dev m1 &&
-	ip -n "$NSS" addr add "$NET_S/30" dev s0 &&
-	ip -n "$NSC" link set lo up && ip -n "$NSM" link set lo up &&
-	ip -n "$NSS" link set lo up &&
-	ip -n "$NSC" link set c0 up && ip -n "$NSM" link set m0 up &&
-	ip -n "$NSM" link set m1 up && ip -n "$NSS" link set s0 up
+	netns3_setup "$NET_C/30" "$NET_M0/30" "$NET_M1/30" "$NET_S/30"
 }
 
 # Write a private Postfix instance's configuration under $tmp/postfix:
@@ -274,20 +184,7 @@ start_smtpd() {
 
 # start_sensor NAME IFACE: sets the global sw_NAME to its pid.
 start_sensor() {
-	local name=$1 ifc=$2 pid
-	mkdir "$tmp/db$name" && chown nobody "$tmp/db$name" || return 1
-	ip netns exec "$NSM" "$B/stripwatch" -i "$ifc" -f "tcp port 25" \
-	    -d "$tmp/db$name/stripwatch.db" --no-syslog -u nobody \
-	    >"$tmp/sensor$name.out" 2>"$tmp/sensor$name.err" &
-	pid=$!
-	pids="$pids $pid"
-	eval "sw_$name=$pid"
-	wait_for "$WAIT_CAPTURE" grep_or_dead "$tmp/sensor$name.err" \
-	    "capturing on" "$pid"
-	alive "$pid" || return 1
-	grep -q "capturing on" "$tmp/sensor$name.err" ||
-	    echo "live-e2e: sensor $name: no \"capturing on\" line after" \
-	    "${WAIT_CAPTURE}s; going on" >&2
+	netns3_sensor "$1" "$2" -f "tcp port 25" --no-syslog
 }
 
 # start_relay MODE LOGNAME: sets relay_pid.
@@ -354,8 +251,8 @@ swaks_ok() {
 # --- setup
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.server.test \
     -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >"$tmp/openssl.log" 2>&1 ||
-    fail_all "openssl req failed: $(tail -2 "$tmp/openssl.log")"
-setup_net || fail_all "cannot create the namespaces and veths"
+    fail_tests "openssl req failed: $(tail -2 "$tmp/openssl.log")"
+setup_net || fail_tests "cannot create the namespaces and veths"
 if ! start_postfix; then
 	echo "live-e2e: $why; falling back to tests/smtpd.py" >&2
 	note=" (server: tests/smtpd.py, not Postfix: $why)"
@@ -364,17 +261,18 @@ if ! start_postfix; then
 		    -c "$postfix_conf" stop >/dev/null 2>&1
 		postfix_conf=""
 	fi
-	start_smtpd || fail_all "neither Postfix ($why) nor smtpd.py runs"
+	start_smtpd || fail_tests "neither Postfix ($why) nor smtpd.py runs"
 fi
-start_sensor A m0 || fail_all "sensor A (m0) did not start: $(tail -3 \
+start_sensor A m0 || fail_tests "sensor A (m0) did not start: $(tail -3 \
     "$tmp/sensorA.err" | tr '\n' ' ')"
-start_sensor B m1 || fail_all "sensor B (m1) did not start: $(tail -3 \
+start_sensor B m1 || fail_tests "sensor B (m1) did not start: $(tail -3 \
     "$tmp/sensorB.err" | tr '\n' ' ')"
 
 # --- the three middlebox modes, then SIGHUP and one more session
 for mode in pass asa isp; do
-	start_relay "$mode" "$mode" || fail_all "relay -m $mode did not start: \
-$(tail -2 "$tmp/relay-$mode.err" | tr '\n' ' ')"
+	start_relay "$mode" "$mode" ||
+	    fail_tests "relay -m $mode did not start: $(tail -2 \
+	    "$tmp/relay-$mode.err" | tr '\n' ' ')"
 	case $mode in
 	pass) swaks_run pass "$PORT_PASS" --tls ;;
 	asa) swaks_run asa "$PORT_ASA" --tls-optional ;;
@@ -383,7 +281,7 @@ $(tail -2 "$tmp/relay-$mode.err" | tr '\n' ' ')"
 	stop_relay
 done
 
-start_relay pass hup || fail_all "relay -m pass did not restart"
+start_relay pass hup || fail_tests "relay -m pass did not restart"
 sleep "$SETTLE"
 kill -HUP "$sw_A" "$sw_B"
 sleep "$SETTLE"
@@ -421,19 +319,7 @@ else
 	held=0
 fi
 sleep "$SETTLE"
-for s in A B; do
-	eval "pid=\$sw_$s"
-	kill -TERM "$pid"
-done
-for s in A B; do
-	eval "pid=\$sw_$s"
-	if wait_for "$WAIT_EXIT" eval "! alive $pid"; then
-		wait "$pid"
-		eval "exit_$s=$?"
-	else
-		eval "exit_$s='still running ${WAIT_EXIT}s after SIGTERM'"
-	fi
-done
+term_sensors A B
 hold_alive=0
 alive "$hold_pid" && hold_alive=1
 kill_wait "$hold_pid" "$relay_pid"

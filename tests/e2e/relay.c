@@ -1,15 +1,31 @@
 /*
- * relay.c: the middlebox of the live end-to-end test, a TCP relay that
- * passes SMTP through untouched, or masks STARTTLS the way a Cisco ASA
- * (the server's capability) or a meddling ISP (the client's command) does.
+ * relay.c: the middlebox of the live end-to-end tests, a TCP relay that
+ * passes a mail protocol through untouched or meddles with its STARTTLS
+ * the way middleboxes and attackers do: masks it like a Cisco ASA (the
+ * server's SMTP capability) or a meddling ISP (the client's SMTP command),
+ * deletes it from the IMAP or POP3 capabilities, refuses it itself, or
+ * makes the IMAP greeting a PREAUTH one.
  *
- *	relay -m pass|asa|isp -l ADDR:PORT -c ADDR:PORT
+ *	relay [-p smtp|imap|pop3] -m MODE -l ADDR:PORT -c ADDR:PORT
+ *
+ * The modes (table modes[]), and the protocols each applies to:
+ *	pass	all	copy everything
+ *	asa	smtp	250-STARTTLS -> 250-XXXXXXXA
+ *	isp	smtp	STARTTLS -> XXXXXXXX
+ *	strip	imap	STARTTLS deleted from every capability list (the
+ *			greeting's [CAPABILITY ...] code, * CAPABILITY)
+ *		pop3	the STLS line deleted from the CAPA response
+ *	refuse	all	STARTTLS (POP3: STLS) answered by the relay (454,
+ *			"tag NO", "-ERR"); it never reaches the server
+ *	preauth	imap	the greeting's "* OK" made "* PREAUTH"
  *
  * Each accepted connection gets its own connection to the -c address.
- * Until the server answers 220 to a STARTTLS, bytes are handled line by
- * line (bounded) so a rewrite works on lines split across reads; from then
- * on, both directions are copied untouched, so nothing inside TLS is ever
- * rewritten. SIGTERM or SIGINT closes everything and exits 0.
+ * Until the server accepts STARTTLS, bytes are handled line by line
+ * (bounded) so a rewrite works on lines split across reads; message text
+ * (an SMTP DATA body, an IMAP literal, a POP3 message) is never rewritten.
+ * From the acceptance on, both directions are copied untouched, so nothing
+ * inside TLS is ever rewritten. SIGTERM or SIGINT closes everything and
+ * exits 0.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -17,6 +33,7 @@
 
 #include <err.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +48,14 @@
 
 /*
  * Longest plaintext line that is looked at. SMTP commands and replies are
- * at most 512 octets and text lines 1000 (RFC 5321 4.5.3.1); a longer
- * line is passed on in pieces of this size, untouched.
+ * at most 512 octets and text lines 1000 (RFC 5321 4.5.3.1), POP3
+ * responses 512 (RFC 2449); IMAP has no limit, but the lines the relay
+ * rewrites are short. A longer line is passed on in pieces of this size,
+ * untouched.
  */
 #define RELAY_LINE_MAX		4096
+/* Bytes a rewrite may add to a line ("OK" -> "PREAUTH"). */
+#define RELAY_LINE_GROW		16
 /*
  * Bytes queued per direction before the relay stops reading from the
  * sender until the receiver catches up: bounds memory per connection.
@@ -48,12 +69,21 @@
 #define RELAY_IDLE_SECS		300
 /* Seconds to wait for the server to accept. */
 #define RELAY_CONNECT_SECS	10
+/* Digits of an IMAP literal's size that are read: 10^18 bytes fit in a
+ * uint64_t, and no test sends that much. */
+#define RELAY_LITERAL_DIGITS	18
 
-enum relay_mode {
-	MODE_PASS,		/* copy everything */
-	MODE_ASA,		/* 250-STARTTLS -> 250-XXXXXXXA */
-	MODE_ISP		/* STARTTLS -> XXXXXXXX */
+enum relay_proto {
+	PROTO_SMTP,
+	PROTO_IMAP,
+	PROTO_POP3,
+	NPROTOS
 };
+
+#define P_SMTP			(1u << PROTO_SMTP)
+#define P_IMAP			(1u << PROTO_IMAP)
+#define P_POP3			(1u << PROTO_POP3)
+#define P_ALL			(P_SMTP | P_IMAP | P_POP3)
 
 enum conn_state {
 	ST_PLAIN,		/* line by line, rewriting */
@@ -67,7 +97,53 @@ enum conn_dir {
 	DIR_S2C			/* server to client */
 };
 
+/* What a server line says of a pending STARTTLS. */
+enum answer {
+	ANSWER_NONE,		/* not the answer (an untagged line, a
+				   reply's first lines) */
+	ANSWER_ACCEPT,
+	ANSWER_REFUSE
+};
+
+/* POP3: what a multi-line response holds. */
+enum multi {
+	MULTI_NONE,		/* no multi-line response */
+	MULTI_TEXT,		/* a message or a listing */
+	MULTI_CAPA		/* capabilities */
+};
+
 struct relay;
+struct conn;
+
+/*
+ * A protocol: how its lines are told apart from message text, what its
+ * STARTTLS command and answer look like. The note functions see every
+ * line of their direction (content without CRLF) and return whether it is
+ * protocol, which a mode may rewrite, rather than message text.
+ */
+struct proto {
+	const char	*name;
+	const char	*starttls;	/* the command's verb */
+	int		 tagged;	/* commands start with a tag (IMAP) */
+	const char	*refusal;	/* an answer refusing it (after the
+					   command's tag) */
+	int		(*client_note)(struct conn *, const char *, size_t);
+	int		(*server_note)(struct conn *, const char *, size_t);
+	enum answer	(*starttls_answer)(const char *, size_t);
+};
+
+/*
+ * A mode's rewrite of a protocol line: line holds len bytes (CRLF
+ * included) in a buffer of cap; returns the new length, 0 to drop it.
+ */
+typedef size_t (*rewrite_fn)(struct conn *, char *, size_t, size_t);
+
+struct mode {
+	const char	*name;
+	unsigned int	 protos;	/* P_* it applies to */
+	rewrite_fn	 client;	/* NULL: lines passed as they are */
+	rewrite_fn	 server;
+};
 
 struct conn {
 	TAILQ_ENTRY(conn) entry;
@@ -78,8 +154,14 @@ struct conn {
 	enum conn_state	 state;
 	int		 midline[2];	/* inside an overlong line, per
 					   direction: pass on to its LF */
-	int		 in_body;	/* after a 354: message text, whose
-					   lines are not commands */
+	uint64_t	 literal[2];	/* IMAP: literal bytes still to pass
+					   untouched, per direction */
+	unsigned int	 server_lines;	/* lines from the server so far */
+	int		 in_body;	/* SMTP: after a 354, message text
+					   from the client; POP3: enum multi,
+					   the response being passed */
+	int		 multi_sent;	/* POP3: enum multi, what the last
+					   command's +OK opens */
 	int		 closing;	/* one side gone: drain, then free */
 };
 
@@ -87,7 +169,8 @@ TAILQ_HEAD(conn_list, conn);
 
 struct relay {
 	struct event_base *base;
-	enum relay_mode	 mode;
+	const struct proto *proto;
+	const struct mode *mode;
 	struct sockaddr_storage server;	/* where to connect */
 	int		 serverlen;
 	struct conn_list conns;
@@ -95,17 +178,33 @@ struct relay {
 	unsigned int	 next_id;
 };
 
-static const char *const mode_names[] = { "pass", "asa", "isp" };
-
 static void	 usage(void) __attribute__((noreturn));
-static int	 parse_mode(const char *, enum relay_mode *);
-static int	 line_is_starttls_cmd(const char *, size_t);
-static int	 line_is_starttls_cap(const char *, size_t);
-static int	 line_is_cmd(const char *, size_t, const char *);
-static int	 line_is_final_reply(const char *, size_t);
+static const struct proto *find_proto(const char *);
+static const struct mode *find_mode(const char *, const struct proto *);
 static size_t	 line_content_len(const char *, size_t);
-static void	 conn_client_line(struct conn *, char *, size_t);
-static void	 conn_server_line(struct conn *, char *, size_t);
+static int	 word_is(const char *, size_t, const char *);
+static const char *find_word(const char *, size_t, const char *);
+static int	 line_is_cmd(const char *, size_t, const char *);
+static size_t	 imap_tag_len(const char *, size_t);
+static int	 starttls_cmd(const struct proto *, const char *, size_t);
+static int	 imap_literal(const char *, size_t, uint64_t *);
+static int	 smtp_client_note(struct conn *, const char *, size_t);
+static int	 smtp_server_note(struct conn *, const char *, size_t);
+static enum answer smtp_starttls_answer(const char *, size_t);
+static int	 imap_client_note(struct conn *, const char *, size_t);
+static int	 imap_server_note(struct conn *, const char *, size_t);
+static enum answer imap_starttls_answer(const char *, size_t);
+static int	 pop3_client_note(struct conn *, const char *, size_t);
+static int	 pop3_server_note(struct conn *, const char *, size_t);
+static enum answer pop3_starttls_answer(const char *, size_t);
+static size_t	 asa_server(struct conn *, char *, size_t, size_t);
+static size_t	 isp_client(struct conn *, char *, size_t, size_t);
+static size_t	 strip_imap_server(struct conn *, char *, size_t, size_t);
+static size_t	 strip_pop3_server(struct conn *, char *, size_t, size_t);
+static size_t	 refuse_client(struct conn *, char *, size_t, size_t);
+static size_t	 preauth_server(struct conn *, char *, size_t, size_t);
+static size_t	 conn_client_line(struct conn *, char *, size_t, size_t);
+static size_t	 conn_server_line(struct conn *, char *, size_t, size_t);
 static void	 conn_move_raw(struct conn *, enum conn_dir, size_t);
 static void	 conn_pump_lines(struct conn *, enum conn_dir);
 static void	 conn_pump(struct conn *, enum conn_dir);
@@ -119,26 +218,59 @@ static void	 relay_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	 relay_signal(evutil_socket_t, short, void *);
 
+static const struct proto protos[NPROTOS] = {
+	[PROTO_SMTP] = { "smtp", "STARTTLS", 0,
+	    "454 4.7.0 TLS not available due to local problem",
+	    smtp_client_note, smtp_server_note, smtp_starttls_answer },
+	[PROTO_IMAP] = { "imap", "STARTTLS", 1,
+	    "NO [UNAVAILABLE] TLS is not available",
+	    imap_client_note, imap_server_note, imap_starttls_answer },
+	[PROTO_POP3] = { "pop3", "STLS", 0, "-ERR TLS is not available",
+	    pop3_client_note, pop3_server_note, pop3_starttls_answer },
+};
+
+/* One row per mode and the protocols it applies to; a name may repeat
+ * with other protocols and other rewrites. */
+static const struct mode modes[] = {
+	{ "pass",    P_ALL,  NULL,               NULL },
+	{ "asa",     P_SMTP, NULL,               asa_server },
+	{ "isp",     P_SMTP, isp_client,         NULL },
+	{ "strip",   P_IMAP, NULL,               strip_imap_server },
+	{ "strip",   P_POP3, NULL,               strip_pop3_server },
+	{ "refuse",  P_ALL,  refuse_client,      NULL },
+	{ "preauth", P_IMAP, NULL,               preauth_server },
+};
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relay -m pass|asa|isp -l ADDR:PORT "
+	fprintf(stderr, "usage: relay [-p smtp|imap|pop3] "
+	    "-m pass|asa|isp|strip|refuse|preauth -l ADDR:PORT "
 	    "-c ADDR:PORT\n");
 	exit(2);
 }
 
-static int
-parse_mode(const char *s, enum relay_mode *mode)
+static const struct proto *
+find_proto(const char *s)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
-		if (strcmp(s, mode_names[i]) == 0) {
-			*mode = (enum relay_mode)i;
-			return 0;
-		}
-	}
-	return -1;
+	for (i = 0; i < NPROTOS; i++)
+		if (strcmp(s, protos[i].name) == 0)
+			return &protos[i];
+	return NULL;
+}
+
+static const struct mode *
+find_mode(const char *s, const struct proto *p)
+{
+	unsigned int bit = 1u << (p - protos);
+	size_t	 i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(s, modes[i].name) == 0 && (modes[i].protos & bit))
+			return &modes[i];
+	return NULL;
 }
 
 /* Length of a line without its LF or CRLF. */
@@ -150,6 +282,26 @@ line_content_len(const char *line, size_t len)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	return len;
+}
+
+/* Whether the len bytes at p are the word, in any case. */
+static int
+word_is(const char *p, size_t len, const char *word)
+{
+	return len == strlen(word) && strncasecmp(p, word, len) == 0;
+}
+
+/* Where the word first is in the len bytes at p, in any case; NULL if
+ * nowhere. */
+static const char *
+find_word(const char *p, size_t len, const char *word)
+{
+	size_t	 wlen = strlen(word), i;
+
+	for (i = 0; i + wlen <= len; i++)
+		if (strncasecmp(p + i, word, wlen) == 0)
+			return p + i;
+	return NULL;
 }
 
 /* Whether the line is the command verb, alone (trailing blanks allowed). */
@@ -166,75 +318,325 @@ line_is_cmd(const char *line, size_t len, const char *verb)
 	return 1;
 }
 
+/* Whether the line is the protocol's STARTTLS command. */
 static int
-line_is_starttls_cmd(const char *line, size_t len)
+starttls_cmd(const struct proto *p, const char *line, size_t n)
 {
-	return line_is_cmd(line, len, "STARTTLS");
+	size_t	 t = 0;
+
+	if (p->tagged && (t = imap_tag_len(line, n)) == 0)
+		return 0;
+	return line_is_cmd(line + t, n - t, p->starttls);
 }
 
-/* "250-STARTTLS" or "250 STARTTLS", as an EHLO reply line. */
+/* --- SMTP */
+
+/* Lines after the server's 354 are the message, up to a lone dot. */
 static int
-line_is_starttls_cap(const char *line, size_t len)
+smtp_client_note(struct conn *c, const char *line, size_t n)
 {
-	if (len < 4 || strncmp(line, "250", 3) != 0 ||
-	    (line[3] != '-' && line[3] != ' '))
-		return 0;
-	return line_is_starttls_cmd(line + 4, len - 4);
+	if (!c->in_body)
+		return 1;
+	if (n == 1 && line[0] == '.')
+		c->in_body = 0;
+	return 0;
+}
+
+static int
+smtp_server_note(struct conn *c, const char *line, size_t n)
+{
+	if (n >= 3 && strncmp(line, "354", 3) == 0 &&
+	    (n == 3 || line[3] == ' '))
+		c->in_body = 1;
+	return 1;
 }
 
 /* A reply's last line: three digits, then a space or nothing. */
+static enum answer
+smtp_starttls_answer(const char *line, size_t n)
+{
+	if (n < 3 || line[0] < '2' || line[0] > '5' ||
+	    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+	    (n > 3 && line[3] != ' '))
+		return ANSWER_NONE;
+	return strncmp(line, "220", 3) == 0 ? ANSWER_ACCEPT : ANSWER_REFUSE;
+}
+
+/* --- IMAP */
+
+/* Length of the tag that starts a line, with its space; 0 if none. */
+static size_t
+imap_tag_len(const char *line, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && line[i] != ' '; i++)
+		continue;
+	return i > 0 && i < n ? i + 1 : 0;
+}
+
+/*
+ * A line ending in a literal's announcement, "{n}", "{n+}" (RFC 7888) or
+ * "~{n}": 1 and its size in *size.
+ */
 static int
-line_is_final_reply(const char *line, size_t len)
+imap_literal(const char *line, size_t n, uint64_t *size)
 {
-	if (len < 3 || line[0] < '2' || line[0] > '5' ||
-	    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9')
+	size_t	 end, i;
+
+	if (n < 3 || line[n - 1] != '}')
 		return 0;
-	return len == 3 || line[3] == ' ';
+	end = n - 1;
+	if (line[end - 1] == '+')
+		end--;
+	for (i = end; i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9'; i--)
+		continue;
+	if (i == end || i == 0 || line[i - 1] != '{' ||
+	    end - i > RELAY_LITERAL_DIGITS)
+		return 0;
+	for (*size = 0; i < end; i++)
+		*size = *size * 10 + (uint64_t)(line[i] - '0');
+	return 1;
 }
 
-static void
-conn_client_line(struct conn *c, char *line, size_t len)
+/* The bytes a literal announces follow the line, in either direction. */
+static int
+imap_client_note(struct conn *c, const char *line, size_t n)
+{
+	imap_literal(line, n, &c->literal[DIR_C2S]);
+	return 1;
+}
+
+static int
+imap_server_note(struct conn *c, const char *line, size_t n)
+{
+	imap_literal(line, n, &c->literal[DIR_S2C]);
+	return 1;
+}
+
+/* The tagged line: "tag OK ..." accepts; untagged ones are no answer. */
+static enum answer
+imap_starttls_answer(const char *line, size_t n)
+{
+	size_t	 t = imap_tag_len(line, n);
+
+	if (t == 0 || line[0] == '*' || line[0] == '+')
+		return ANSWER_NONE;
+	return n - t >= 2 && strncasecmp(line + t, "OK", 2) == 0 &&
+	    (n - t == 2 || line[t + 2] == ' ') ? ANSWER_ACCEPT : ANSWER_REFUSE;
+}
+
+/* --- POP3 */
+
+/*
+ * The commands whose +OK opens a multi-line response (RFC 1939, 2449):
+ * CAPA, RETR and TOP always, LIST and UIDL without an argument. The
+ * relay's clients send one command at a time, so the response that
+ * follows is its answer.
+ */
+static int
+pop3_client_note(struct conn *c, const char *line, size_t n)
+{
+	if (line_is_cmd(line, n, "CAPA"))
+		c->multi_sent = MULTI_CAPA;
+	else if (n > 5 && (strncasecmp(line, "RETR ", 5) == 0 ||
+	    strncasecmp(line, "TOP ", 4) == 0))
+		c->multi_sent = MULTI_TEXT;
+	else if (line_is_cmd(line, n, "LIST") || line_is_cmd(line, n, "UIDL"))
+		c->multi_sent = MULTI_TEXT;
+	else
+		c->multi_sent = MULTI_NONE;
+	return 1;
+}
+
+/* The lines of a multi-line response, up to the lone dot, are message
+ * text or a listing, except the CAPA response's: capabilities. */
+static int
+pop3_server_note(struct conn *c, const char *line, size_t n)
+{
+	if (c->in_body != MULTI_NONE) {
+		if (n == 1 && line[0] == '.') {
+			c->in_body = MULTI_NONE;
+			return 1;
+		}
+		return c->in_body == MULTI_CAPA;
+	}
+	if (n >= 3 && strncmp(line, "+OK", 3) == 0)
+		c->in_body = c->multi_sent;
+	c->multi_sent = MULTI_NONE;
+	return 1;
+}
+
+static enum answer
+pop3_starttls_answer(const char *line, size_t n)
+{
+	if (n >= 3 && strncmp(line, "+OK", 3) == 0)
+		return ANSWER_ACCEPT;
+	return n >= 4 && strncmp(line, "-ERR", 4) == 0 ? ANSWER_REFUSE :
+	    ANSWER_NONE;
+}
+
+/* --- the modes' rewrites */
+
+/* "250-STARTTLS" or "250 STARTTLS" in the EHLO reply: masked. */
+static size_t
+asa_server(struct conn *c, char *line, size_t len, size_t cap)
 {
 	size_t	 n = line_content_len(line, len);
 
-	if (c->in_body) {
-		if (n == 1 && line[0] == '.')
-			c->in_body = 0;
-		return;
-	}
-	if (!line_is_starttls_cmd(line, n))
-		return;
-	if (c->relay->mode == MODE_ISP) {
-		memcpy(line, "XXXXXXXX", 8);
-		fprintf(stderr, "relay: conn %u: masked STARTTLS command\n",
-		    c->id);
-		return;
-	}
-	c->state = ST_STARTTLS;
-}
-
-static void
-conn_server_line(struct conn *c, char *line, size_t len)
-{
-	size_t	 n = line_content_len(line, len);
-
-	if (c->relay->mode == MODE_ASA && line_is_starttls_cap(line, n)) {
+	(void)cap;
+	if (n >= 4 && strncmp(line, "250", 3) == 0 &&
+	    (line[3] == '-' || line[3] == ' ') &&
+	    line_is_cmd(line + 4, n - 4, "STARTTLS")) {
 		memcpy(line + 4, "XXXXXXXA", 8);
 		fprintf(stderr, "relay: conn %u: masked STARTTLS capability\n",
 		    c->id);
 	}
-	if (!line_is_final_reply(line, n))
-		return;
-	if (strncmp(line, "354", 3) == 0)
-		c->in_body = 1;
+	return len;
+}
+
+static size_t
+isp_client(struct conn *c, char *line, size_t len, size_t cap)
+{
+	(void)cap;
+	if (starttls_cmd(c->relay->proto, line, line_content_len(line, len))) {
+		memcpy(line, "XXXXXXXX", 8);
+		fprintf(stderr, "relay: conn %u: masked STARTTLS command\n",
+		    c->id);
+	}
+	return len;
+}
+
+/*
+ * Delete the STARTTLS atoms of a capability list: an untagged CAPABILITY
+ * response, or a [CAPABILITY ...] response code (the greeting, a tagged
+ * OK). The list ends at the line's end or at the code's "]".
+ */
+static size_t
+strip_imap_server(struct conn *c, char *line, size_t len, size_t cap)
+{
+	size_t	 n = line_content_len(line, len), i, end, w;
+	const char *code = NULL;
+	int	 deleted = 0;
+
+	(void)cap;
+	if (n > 13 && strncasecmp(line, "* CAPABILITY ", 13) == 0)
+		i = 12;
+	else if ((code = find_word(line, n, "[CAPABILITY ")) != NULL)
+		i = (size_t)(code - line) + 11;
+	else
+		return len;
+	for (end = i; end < n && !(code != NULL && line[end] == ']'); end++)
+		continue;
+	while (i < end) {
+		for (w = i + 1; w < end && line[w] != ' ' && line[w] != ']';
+		    w++)
+			continue;
+		if (word_is(line + i + 1, w - i - 1, "STARTTLS")) {
+			memmove(line + i, line + w, len - w);
+			len -= w - i;
+			end -= w - i;
+			deleted = 1;
+		} else
+			i = w;
+	}
+	if (deleted)
+		fprintf(stderr, "relay: conn %u: deleted STARTTLS from the "
+		    "capabilities\n", c->id);
+	return len;
+}
+
+/* The STLS line of the CAPA response: dropped. */
+static size_t
+strip_pop3_server(struct conn *c, char *line, size_t len, size_t cap)
+{
+	(void)cap;
+	if (c->in_body != MULTI_CAPA ||
+	    !line_is_cmd(line, line_content_len(line, len), "STLS"))
+		return len;
+	fprintf(stderr, "relay: conn %u: deleted STLS from the CAPA "
+	    "response\n", c->id);
+	return 0;
+}
+
+/* The client's STARTTLS answered by the relay: the server never sees it. */
+static size_t
+refuse_client(struct conn *c, char *line, size_t len, size_t cap)
+{
+	const struct proto *p = c->relay->proto;
+	size_t	 n = line_content_len(line, len);
+
+	(void)cap;
+	if (!starttls_cmd(p, line, n))
+		return len;
+	evbuffer_add_printf(bufferevent_get_output(c->cli), "%.*s%s\r\n",
+	    p->tagged ? (int)imap_tag_len(line, n) : 0, line, p->refusal);
+	fprintf(stderr, "relay: conn %u: refused %s\n", c->id, p->starttls);
+	return 0;
+}
+
+/* The greeting "* OK ..." made "* PREAUTH ...": logged in, no STARTTLS. */
+static size_t
+preauth_server(struct conn *c, char *line, size_t len, size_t cap)
+{
+	const size_t grow = sizeof("PREAUTH") - sizeof("OK");
+
+	if (c->server_lines != 1 || len + grow > cap ||
+	    strncasecmp(line, "* OK ", 5) != 0)
+		return len;
+	memmove(line + 4 + grow, line + 4, len - 4);
+	memcpy(line + 2, "PREAUTH", 7);
+	fprintf(stderr, "relay: conn %u: made the greeting PREAUTH\n", c->id);
+	return len + grow;
+}
+
+/* --- lines through a connection */
+
+/* A client line: the mode's rewrite if it is protocol, then STARTTLS. */
+static size_t
+conn_client_line(struct conn *c, char *line, size_t len, size_t cap)
+{
+	const struct relay *r = c->relay;
+
+	if (!r->proto->client_note(c, line, line_content_len(line, len)))
+		return len;
+	if (r->mode->client != NULL &&
+	    (len = r->mode->client(c, line, len, cap)) == 0)
+		return 0;
+	if (starttls_cmd(r->proto, line, line_content_len(line, len)))
+		c->state = ST_STARTTLS;
+	return len;
+}
+
+/* A server line: the mode's rewrite if it is protocol; the STARTTLS
+ * answer ends the line by line part, or not. */
+static size_t
+conn_server_line(struct conn *c, char *line, size_t len, size_t cap)
+{
+	const struct relay *r = c->relay;
+	size_t	 n = line_content_len(line, len);
+
+	c->server_lines++;
+	if (!r->proto->server_note(c, line, n))
+		return len;
+	if (r->mode->server != NULL &&
+	    (len = r->mode->server(c, line, len, cap)) == 0)
+		return 0;
 	if (c->state != ST_STARTTLS)
-		return;
-	if (strncmp(line, "220", 3) == 0) {
+		return len;
+	switch (r->proto->starttls_answer(line, n)) {
+	case ANSWER_ACCEPT:
 		c->state = ST_COPY;
 		fprintf(stderr, "relay: conn %u: TLS starts, copying\n",
 		    c->id);
-	} else
+		break;
+	case ANSWER_REFUSE:
 		c->state = ST_PLAIN;
+		break;
+	case ANSWER_NONE:
+		break;
+	}
+	return len;
 }
 
 /* Pass len bytes from the sender's input to the receiver unchanged. */
@@ -250,8 +652,9 @@ conn_move_raw(struct conn *c, enum conn_dir dir, size_t len)
 
 /*
  * Take whole lines from the sender and hand them on, rewritten where the
- * mode says. Stops at a partial line (more bytes will come), when the
- * client has asked for STARTTLS (its bytes wait), or when TLS starts.
+ * mode says; an IMAP literal's bytes go as they are. Stops at a partial
+ * line (more bytes will come), when the client has asked for STARTTLS (its
+ * bytes wait), or when TLS starts.
  */
 static void
 conn_pump_lines(struct conn *c, enum conn_dir dir)
@@ -260,13 +663,20 @@ conn_pump_lines(struct conn *c, enum conn_dir dir)
 	struct bufferevent *to = dir == DIR_C2S ? c->srv : c->cli;
 	struct evbuffer	*in = bufferevent_get_input(from);
 	struct evbuffer_ptr eol;
-	char		 line[RELAY_LINE_MAX];
+	char		 line[RELAY_LINE_MAX + RELAY_LINE_GROW];
 	size_t		 avail, len;
 
 	while (c->state == ST_PLAIN ||
 	    (c->state == ST_STARTTLS && dir == DIR_S2C)) {
 		if ((avail = evbuffer_get_length(in)) == 0)
 			return;
+		if (c->literal[dir] > 0) {
+			len = avail < c->literal[dir] ? avail :
+			    (size_t)c->literal[dir];
+			conn_move_raw(c, dir, len);
+			c->literal[dir] -= len;
+			continue;
+		}
 		eol = evbuffer_search(in, "\n", 1, NULL);
 		if (c->midline[dir]) {
 			conn_move_raw(c, dir, eol.pos < 0 ? avail :
@@ -285,9 +695,9 @@ conn_pump_lines(struct conn *c, enum conn_dir dir)
 		if (evbuffer_remove(in, line, len) != (int)len)
 			errx(1, "evbuffer_remove: short read");
 		if (dir == DIR_C2S)
-			conn_client_line(c, line, len);
+			len = conn_client_line(c, line, len, sizeof(line));
 		else
-			conn_server_line(c, line, len);
+			len = conn_server_line(c, line, len, sizeof(line));
 		evbuffer_add(bufferevent_get_output(to), line, len);
 	}
 }
@@ -478,16 +888,16 @@ main(int argc, char *argv[])
 	struct relay	 r;
 	struct sockaddr_storage listen_ss;
 	int		 listenlen = sizeof(listen_ss), ch;
-	const char	*laddr = NULL, *caddr = NULL;
+	const char	*laddr = NULL, *caddr = NULL, *mode = "pass";
 	struct evconnlistener *l;
 	struct event	*ev_term, *ev_int;
 	struct conn	*c;
 
 	memset(&r, 0, sizeof(r));
-	r.mode = MODE_PASS;
+	r.proto = &protos[PROTO_SMTP];
 	r.serverlen = sizeof(r.server);
 	TAILQ_INIT(&r.conns);
-	while ((ch = getopt(argc, argv, "c:l:m:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:l:m:p:")) != -1) {
 		switch (ch) {
 		case 'c':
 			caddr = optarg;
@@ -496,7 +906,10 @@ main(int argc, char *argv[])
 			laddr = optarg;
 			break;
 		case 'm':
-			if (parse_mode(optarg, &r.mode) == -1)
+			mode = optarg;
+			break;
+		case 'p':
+			if ((r.proto = find_proto(optarg)) == NULL)
 				usage();
 			break;
 		default:
@@ -505,6 +918,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || laddr == NULL || caddr == NULL)
 		usage();
+	if ((r.mode = find_mode(mode, r.proto)) == NULL)
+		errx(2, "no mode %s for %s", mode, r.proto->name);
 	if (evutil_parse_sockaddr_port(laddr, (struct sockaddr *)&listen_ss,
 	    &listenlen) == -1)
 		errx(2, "bad listen address: %s", laddr);
@@ -524,8 +939,8 @@ main(int argc, char *argv[])
 	if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) ==
 	    -1 || evsignal_add(ev_int, NULL) == -1)
 		errx(1, "cannot watch signals");
-	fprintf(stderr, "relay: listening on %s, relaying to %s, mode %s\n",
-	    laddr, caddr, mode_names[r.mode]);
+	fprintf(stderr, "relay: listening on %s, relaying %s to %s, mode %s\n",
+	    laddr, r.proto->name, caddr, r.mode->name);
 	event_base_dispatch(r.base);
 	while ((c = TAILQ_FIRST(&r.conns)) != NULL)
 		conn_free(c);
