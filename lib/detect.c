@@ -460,6 +460,12 @@ detect_conflict(struct detect *d, struct detect_state *st,
 	emit(&j, DETECT_REASSEMBLY_CONFLICT, buf);
 }
 
+const char *const detect_outcomes[DETECT_NOUTCOMES] = {
+	DETECT_OUTCOME_TLS, DETECT_OUTCOME_TLS_UNSEEN, DETECT_OUTCOME_STRIPPED,
+	DETECT_OUTCOME_REFUSED, DETECT_OUTCOME_NOT_REQUESTED,
+	DETECT_OUTCOME_NOT_OFFERED, DETECT_OUTCOME_INCOMPLETE
+};
+
 static const char *
 outcome(const struct detect_state *st, const struct mail_facts *f)
 {
@@ -589,6 +595,12 @@ detect_finish(struct detect *d, struct detect_state *st,
 	out->outcome = outcome(st, f);
 	out->close_reason = close_reason;
 	out->resumed = st->resumed;
+	out->prev_outcome = st->written > 0 ?
+	    detect_outcomes[st->written - 1] : NULL;
+	_Static_assert(DETECT_NOUTCOMES < 16, "written holds 4 bits");
+	for (i = 0; i < DETECT_NOUTCOMES; i++)
+		if (strcmp(out->outcome, detect_outcomes[i]) == 0)
+			st->written = (unsigned)(i + 1) & 0xf;
 	for (i = 0; i < d->nsinks; i++)
 		if (d->sinks[i].session != NULL)
 			d->sinks[i].session(d->sinks[i].arg, out);

@@ -75,6 +75,10 @@ struct detect_session {
 						   evicted and picked up again:
 						   this row then merges into
 						   the one of the same id */
+	const char	*prev_outcome;		/* the outcome of the row
+						   this one replaces (written
+						   when the connection was
+						   evicted), NULL = none */
 };
 
 /* Values of sessions.outcome. */
@@ -88,6 +92,10 @@ struct detect_session {
 #define DETECT_OUTCOME_NOT_OFFERED	"plaintext"	/* never offered */
 #define DETECT_OUTCOME_INCOMPLETE	"incomplete"	/* ended before the
 							   EHLO reply */
+#define DETECT_NOUTCOMES		7
+
+/* Every outcome above, each once. */
+extern const char *const detect_outcomes[DETECT_NOUTCOMES];
 
 /* Where findings go. Calls are synchronous; pointers are only valid during
  * the call. */
@@ -108,11 +116,16 @@ struct detect_state {
 	uint32_t	 emitted;	/* bit per detect_kind already raised */
 	uint32_t	 resumed;	/* the caller's: times continued after
 					   an eviction (detect_session) */
-	uint8_t		 tampered;	/* a tampering event was raised: the
+	unsigned	 tampered:1;	/* a tampering event was raised: the
 					   outcome is "stripped" */
-	uint8_t		 judged_offer;	/* history compared with the offer */
-	uint8_t		 judged_cert;	/* history compared with the cert */
-	uint8_t		 remembered;	/* added to the server history */
+	unsigned	 judged_offer:1; /* history compared with the offer */
+	unsigned	 judged_cert:1;	/* history compared with the cert */
+	unsigned	 remembered:1;	/* added to the server history */
+	unsigned	 written:4;	/* outcome of the last row written, 1 +
+					   its place in detect_outcomes; 0 =
+					   none yet. Bit fields: the whole
+					   state fits an evicted connection's
+					   memo (FLOW_MEMO_MAX) */
 };
 
 struct detect {
