@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "decode.h"
 #include "detect.h"
 #include "json.h"
+#include "log.h"
 #include "logfwd.h"
 #include "text.h"
 
@@ -39,6 +41,7 @@
 struct alert {
 	struct alert_config cfg;
 	struct alert_stats stats;
+	int		 stream_tty;	/* the stream is a terminal */
 	int		 started;	/* an interval has begun */
 	uint64_t	 window_us;	/* packet time the interval began */
 	uint32_t	 in_window;	/* lines sent in this interval */
@@ -267,6 +270,7 @@ alert_new(const struct alert_config *cfg)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
 	a->cfg = *cfg;
+	a->stream_tty = cfg->stream != NULL && isatty(fileno(cfg->stream));
 	return a;
 }
 
@@ -283,6 +287,7 @@ void
 alert_set_config(struct alert *a, const struct alert_config *cfg)
 {
 	a->cfg = *cfg;
+	a->stream_tty = cfg->stream != NULL && isatty(fileno(cfg->stream));
 }
 
 static int
@@ -322,10 +327,16 @@ alert_emit(struct alert *a, int pri, const char *msgid, uint64_t ts_us,
 		syslog(a->cfg.facility | pri, "%s", sd != NULL &&
 		    a->cfg.format == ALERT_FORMAT_RFC5424 ? sd : line);
 	if (a->cfg.stream != NULL) {
+		/* A progress line on the same terminal must not run into
+		 * it; a log line of another thread must not cut it. */
+		if (a->stream_tty)
+			log_status(NULL);
+		flockfile(a->cfg.stream);
 		fputs(a->cfg.format == ALERT_FORMAT_RFC5424 && n > 0 ?
 		    a->msg : line, a->cfg.stream);
 		fputc('\n', a->cfg.stream);
 		fflush(a->cfg.stream);
+		funlockfile(a->cfg.stream);
 	}
 }
 

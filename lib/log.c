@@ -2,6 +2,7 @@
  * log.c: diagnostics to stderr or syslog, in the OpenBSD daemons' shape.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,11 @@
 static int	 log_to_syslog;
 static int	 log_mirror;	/* syslog and stderr both */
 static int	 log_verbose;
+static int	 log_status_shown;	/* a status line is on the terminal */
+
+/* The capture thread and the database writer both write to stderr; one
+ * lock keeps a line and the status line from cutting into each other. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void	 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 		    __attribute__((format(printf, 2, 0)));
@@ -41,6 +47,32 @@ log_set_syslog(int to_syslog)
 	log_mirror = to_syslog && getenv("JOURNAL_STREAM") == NULL;
 }
 
+/* With log_lock held: the status line goes, so the next line starts at
+ * the left margin of a clean row. */
+static void
+status_erase_locked(void)
+{
+	if (!log_status_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	log_status_shown = 0;
+}
+
+void
+log_status(const char *line)
+{
+	pthread_mutex_lock(&log_lock);
+	if (line == NULL)
+		status_erase_locked();
+	else {
+		fprintf(stderr, "\r%s\033[K", line);
+		fflush(stderr);
+		log_status_shown = 1;
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 {
@@ -48,6 +80,8 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 	int	 saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&log_lock);
+	status_erase_locked();
 	if (log_to_syslog) {
 		if (with_errno)
 			syslog(pri, "%s: %s", msg, strerror(saved));
@@ -62,6 +96,7 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 			fprintf(stderr, "stripwatch: %s\n", msg);
 		fflush(stderr);
 	}
+	pthread_mutex_unlock(&log_lock);
 	errno = saved;
 }
 

@@ -16,6 +16,13 @@ void	log_init(int to_syslog, int verbose, const char *ident);
 void	log_set_syslog(int to_syslog);
 int	log_get_verbose(void);
 
+/*
+ * A status line on stderr, a terminal: line (no newline, shorter than the
+ * terminal is wide) replaces the one shown; NULL erases it. Every other
+ * line written here erases it first; the next call draws it again.
+ */
+void	log_status(const char *line);
+
 void	log_warn(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...)

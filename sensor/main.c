@@ -31,6 +31,7 @@ usage(FILE *fp)
 	    "usage: stripwatch [-hnVv] [-c file] [-d db] [-f filter] "
 	    "[-u user]\n"
 	    "                  [--json-log path] [--syslog | --no-syslog]\n"
+	    "                  [--progress | --no-progress]\n"
 	    "                  -i interface | -r file ...\n"
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
@@ -52,6 +53,10 @@ usage(FILE *fp)
 	    "  --syslog, --no-syslog\n"
 	    "                 send alerts to syslog or not (default: live "
 	    "yes, offline no)\n"
+	    "  --progress, --no-progress\n"
+	    "                 show how far the reading of files is, or not "
+	    "(default:\n"
+	    "                 when stderr is a terminal)\n"
 	    "  -v             verbose diagnostics\n"
 	    "  -V, --version  print the version\n"
 	    "  -h, --help     this help\n",
@@ -355,7 +360,8 @@ next_record(struct sensor *s, struct pcap_pkthdr *hbuf,
 
 /* Read one capture file through the pipeline; -1 on a read error. */
 static int
-read_file(struct sensor *s, const char *path)
+read_file(struct sensor *s, const char *path, uint32_t index,
+    uint32_t nfiles)
 {
 	struct pcap_pkthdr hbuf, *h;
 	const u_char	*bytes;
@@ -387,6 +393,9 @@ read_file(struct sensor *s, const char *path)
 		s->pcap = NULL;
 		return -1;
 	}
+	s->file_frames = 0;
+	progress_file(&s->progress, path, s->file_direct ? s->file.fd :
+	    fileno(pcap_file(s->pcap)), index, nfiles);
 	while (offline_stop == 0 &&
 	    (rc = next_record(s, &hbuf, &h, &bytes)) == 1) {
 		if (offline_usr1) {
@@ -394,14 +403,18 @@ read_file(struct sensor *s, const char *path)
 			sensor_log_stats(s);
 		}
 		sensor_frame(s, h, bytes);
+		if ((++s->file_frames & (PROGRESS_FRAMES - 1)) == 0)
+			progress_update(&s->progress, progress_position(s),
+			    s->file_frames);
 	}
+	progress_end(&s->progress);
 	/* A stopping signal interrupts a blocked read: not a file error. */
 	if (offline_stop != 0)
 		rc = 0;
 	if (rc == PCAP_ERROR)
 		log_warnx("%s: %s (after %" PRIu64 " frames; what was read "
 		    "is kept)", path, s->file_direct ? s->file.err :
-		    pcap_geterr(s->pcap), s->frames);
+		    pcap_geterr(s->pcap), s->file_frames);
 	pcap_close(s->pcap);
 	s->pcap = NULL;
 	return rc == PCAP_ERROR ? -1 : 0;
@@ -414,12 +427,18 @@ run_offline(struct sensor *s, char **files, size_t nfiles)
 	size_t	 i;
 
 	offline_signals();
+	progress_init(&s->progress, s->progress_forced);
 	/* Without it the files are read through stdio's small default. */
 	if ((s->filebuf = malloc(CAPTURE_FILE_BUFFER)) == NULL)
 		log_warn("file buffer");
-	for (i = 0; i < nfiles && offline_stop == 0; i++)
-		if (read_file(s, files[i]) == -1)
+	for (i = 0; i < nfiles && offline_stop == 0; i++) {
+		s->summary.files++;
+		if (read_file(s, files[i], (uint32_t)i + 1,
+		    (uint32_t)nfiles) == -1) {
 			s->errors++;
+			s->summary.files_failed++;
+		}
+	}
 	if (offline_stop != 0)
 		log_info("signal %d: stopped reading after %" PRIu64 " frames; "
 		    "finishing open sessions", (int)offline_stop, s->frames);
@@ -498,6 +517,7 @@ sensor_open_outputs(struct sensor *s)
 	store_sink(s->store, &s->sinks[0]);
 	alert_sink(s->alert, &s->sinks[1]);
 	jsonlog_sink(s->jsonlog, &s->sinks[2]);
+	summary_sink(&s->summary, &s->sinks[3]);
 	sensor_pipeline_config(&s->cfg, &pc);
 	/* Workers share the database: each takes every nworkers-th id. */
 	pc.first_session_id = store_next_session_id(s->store) +
@@ -637,6 +657,8 @@ sensor_close_outputs(struct sensor *s)
 	s->jsonlog = NULL;
 	logfwd_free(s->fwd);
 	s->fwd = NULL;
+	if (!s->live)
+		summary_print(&s->summary, s, &ss);
 	if (report_losses(s, &ss))
 		s->errors++;
 }
@@ -716,16 +738,17 @@ set_once(const char **slot, const char *value, int ch)
 	return 0;
 }
 
-/* --syslog and --no-syslog contradict each other. */
+/* --syslog and --no-syslog (--progress and --no-progress) contradict each
+ * other; name is the option without "--". */
 static int
-set_syslog(struct sensor *s, int on)
+set_switch(int *slot, int on, const char *name)
 {
-	if (s->syslog_forced >= 0 && s->syslog_forced != on) {
-		fprintf(stderr, "stripwatch: --syslog and --no-syslog are "
-		    "exclusive\n");
+	if (*slot >= 0 && *slot != on) {
+		fprintf(stderr, "stripwatch: --%s and --no-%s are exclusive\n",
+		    name, name);
 		return -1;
 	}
-	s->syslog_forced = on;
+	*slot = on;
 	return 0;
 }
 
@@ -774,9 +797,11 @@ parse_option(int ch, struct options *o, struct sensor *s)
 		o->files[o->nfiles++] = optarg;
 		return 0;
 	case 'v': s->verbose++; return 0;
-	case 'S': return set_syslog(s, 1);
-	case 'N': return set_syslog(s, 0);
+	case 'S': return set_switch(&s->syslog_forced, 1, "syslog");
+	case 'N': return set_switch(&s->syslog_forced, 0, "syslog");
 	case 'P': o->print_filter = 1; return 0;
+	case 'G': return set_switch(&s->progress_forced, 1, "progress");
+	case 'g': return set_switch(&s->progress_forced, 0, "progress");
 	case 'J':
 		if (o->json_log != NULL) {
 			fprintf(stderr, "stripwatch: --json-log given twice\n");
@@ -800,6 +825,8 @@ parse_options(int argc, char *argv[], struct options *o, struct sensor *s)
 		{ "no-syslog", no_argument, NULL, 'N' },
 		{ "print-filter", no_argument, NULL, 'P' },
 		{ "json-log", required_argument, NULL, 'J' },
+		{ "progress", no_argument, NULL, 'G' },
+		{ "no-progress", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch;
@@ -859,6 +886,7 @@ main(int argc, char *argv[])
 	int		 rc;
 
 	s.syslog_forced = -1;
+	s.progress_forced = -1;
 	s.nworkers = 1;
 	s.ready_fd = -1;
 	if ((rc = parse_options(argc, argv, &o, &s)) >= 0)
@@ -893,6 +921,7 @@ main(int argc, char *argv[])
 	if (s.live)
 		rc = live_run(&s);
 	else {
+		summary_start(&s.summary);
 		sensor_open_outputs(&s);
 		rc = run_offline(&s, o.files, o.nfiles);
 	}

@@ -38,7 +38,41 @@ struct sensor_override {
 };
 #define SENSOR_OVERRIDES_MAX	5
 #define SENSOR_SYSLOG_SOCKET	"/dev/log"	/* the local syslog socket */
-#define SENSOR_NSINKS		3		/* store, alert, json_log */
+#define SENSOR_NSINKS		4		/* store, alert, json_log,
+						   summary */
+
+/* What a run over capture files did (summary.c). */
+#define SUMMARY_OUTCOMES	(DETECT_NOUTCOMES + 1)	/* and other */
+struct summary {
+	uint64_t	 start_us;	/* monotonic clock at the start */
+	uint32_t	 files;		/* -r files taken up */
+	uint32_t	 files_failed;	/* ... that could not be read whole */
+	uint64_t	 outcomes[SUMMARY_OUTCOMES]; /* sessions by the
+					   outcome of their last row */
+	uint64_t	 evicted;	/* ... whose last row was written when
+					   the flow table evicted them */
+	uint64_t	 rewritten;	/* rows written again: an evicted
+					   connection picked up again */
+	uint64_t	 events[DETECT_NKINDS];	/* raised, by kind */
+};
+
+/* The progress line of the reading (progress.c). */
+enum progress_mode {
+	PROGRESS_OFF = 0,
+	PROGRESS_TERMINAL,		/* redrawn in place, stderr a tty */
+	PROGRESS_PLAIN			/* a line every few seconds */
+};
+#define PROGRESS_FRAMES		1024	/* frames between two looks at the
+					   clock: a power of two */
+struct progress {
+	enum progress_mode mode;
+	const char	*path;		/* the file being read */
+	uint64_t	 size;		/* its bytes, 0 = unknown (a pipe) */
+	uint64_t	 start_us;	/* monotonic clock when it was opened */
+	uint64_t	 next_us;	/* ... when the line may be redrawn */
+	uint32_t	 index;		/* its place among the -r files, 1.. */
+	uint32_t	 nfiles;
+};
 
 struct sensor {
 	struct config	 cfg;
@@ -79,6 +113,11 @@ struct sensor {
 	struct pcapfile	 file;		/* -r: a classic pcap file's reader */
 	int		 file_direct;	/* records come from file, not
 					   libpcap */
+	uint64_t	 file_frames;	/* frames read of the current file */
+	int		 progress_forced; /* --progress / --no-progress: 1 /
+					   0, -1 = when stderr is a tty */
+	struct progress	 progress;	/* -r: the reading's progress line */
+	struct summary	 summary;	/* -r: what the run did */
 	uint64_t	 offload_told;	/* offloading senders logged so far */
 	uint64_t	 offload_next_us; /* packet time the next such line
 					   may be logged */
@@ -109,6 +148,21 @@ int	 capture_filter_expr(pcap_t *p, const char *filter, int widen,
 int	 capture_file_needs_bpf(const struct config *c);
 int	 capture_join_fanout(pcap_t *p, uint16_t group, uint32_t key,
 	    char *err, size_t len);
+
+/* summary.c: the lines said at the end of a run over files. */
+void	 summary_start(struct summary *sm);
+void	 summary_sink(struct summary *sm, struct detect_sink *sink);
+void	 summary_print(const struct summary *sm, const struct sensor *s,
+	    const struct store_stats *ss);
+
+/* progress.c */
+void	 progress_init(struct progress *p, int forced);
+void	 progress_file(struct progress *p, const char *path, int fd,
+	    uint32_t index, uint32_t nfiles);
+void	 progress_update(struct progress *p, uint64_t pos, uint64_t frames);
+void	 progress_end(struct progress *p);
+uint64_t progress_position(struct sensor *s);
+uint64_t progress_now_us(void);
 
 /* limits.c */
 void	 limits_init(struct sensor *s);
