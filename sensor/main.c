@@ -4,8 +4,10 @@
  * (offline) or running the live loop, and an orderly finish that writes
  * every open session.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -114,13 +116,57 @@ use_syslog(const struct sensor *s)
 	return strcmp(s->cfg.syslog, "yes") == 0;
 }
 
+/* Whether syslog(3) or the forwarder would find /dev/log to send to. */
+static int
+devlog_usable(void)
+{
+	struct sockaddr_un sun;
+	int		 fd, ok = 0, types[] = { SOCK_DGRAM, SOCK_STREAM };
+	size_t		 i;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    SENSOR_SYSLOG_SOCKET);
+	for (i = 0; i < 2 && !ok; i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) == -1)
+			continue;
+		ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		close(fd);
+	}
+	return ok;
+}
+
+/*
+ * A live run started on a terminal whose alerts would reach no one (no
+ * syslog, or nothing listening on /dev/log) shows them on stderr, and
+ * says why once. Decided at start; a reload keeps it.
+ */
+void
+sensor_foreground_alerts(struct sensor *s)
+{
+	const char	*why = NULL;
+
+	if (!s->live || !isatty(STDERR_FILENO))
+		return;
+	if (!use_syslog(s))
+		why = "syslog is off (--no-syslog or syslog = no)";
+	else if (s->cfg.syslog_target[0] == '\0' && !devlog_usable())
+		why = "nothing listens on " SENSOR_SYSLOG_SOCKET " and "
+		    "syslog_target is not set";
+	if (why == NULL)
+		return;
+	s->alerts_to_stderr = 1;
+	log_warnx("alerts are shown here on stderr: %s", why);
+}
+
 void
 sensor_alert_config(const struct sensor *s, struct alert_config *ac)
 {
 	memset(ac, 0, sizeof(*ac));
 	ac->use_syslog = use_syslog(s);
 	ac->facility = config_facility(s->cfg.syslog_facility);
-	ac->stream = s->live ? NULL : stdout;
+	ac->stream = s->live ? (s->alerts_to_stderr ? stderr : NULL) : stdout;
 	ac->rate_limit = (uint32_t)s->cfg.alert_rate_limit;
 	ac->rate_interval_s = (uint32_t)s->cfg.alert_rate_interval;
 	ac->format = strcmp(s->cfg.alert_format, "rfc5424") == 0 ?
@@ -916,6 +962,7 @@ main(int argc, char *argv[])
 	/* A closed stdout (| head) must not kill the run before the
 	 * database is written. */
 	signal(SIGPIPE, SIG_IGN);
+	sensor_foreground_alerts(&s);
 	if (s.live && s.cfg.workers > 1)
 		return workers_run(&s);
 	if (s.live)

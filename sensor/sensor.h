@@ -83,6 +83,8 @@ struct sensor {
 	int		 syslog_forced;	/* --syslog / --no-syslog: 1 / 0,
 					   -1 = by config and mode */
 	int		 verbose;
+	int		 alerts_to_stderr; /* live on a terminal without
+					   syslog: alerts shown there */
 	char		 name[CONFIG_SENSOR_MAX]; /* sensor_name, or the host
 					   name */
 	struct store	*store;
@@ -188,6 +190,7 @@ void	 sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 void	 sensor_pipeline_config(const struct config *c,
 	    struct pipeline_config *pc);
 void	 sensor_alert_config(const struct sensor *s, struct alert_config *ac);
+void	 sensor_foreground_alerts(struct sensor *s);
 void	 sensor_store_config(struct sensor *s, struct store_config *sc);
 struct store *sensor_store_open(struct sensor *s, char *err, size_t errlen);
 void	 sensor_open_outputs(struct sensor *s);

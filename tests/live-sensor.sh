@@ -225,7 +225,7 @@ fi
 if [ $is_root -ne 1 ]; then
 	for t in db-disk-full syslog-alerts privilege-drop \
 	    privilege-drop-threads refuse-root live-stats-signals \
-	    live-retention live-db-locked; do
+	    live-retention live-db-locked foreground-alerts; do
 		skip $t "not root"
 	done
 	exit $failed
@@ -305,6 +305,58 @@ else fail $t "exit $rc, $got matching lines, $ctl with control bytes;"\
     "got: $(head -c 300 "$tmp/syslog.txt")"; fi
 [ -n "$devlog" ] && rm -f "$devlog"
 devlog=""
+
+# Live on a terminal with nothing listening on /dev/log (a plain file takes
+# its place in a private mount namespace; a private network namespace has
+# its own lo, onto which a capture with a masked EHLO reply is replayed):
+# the alert shows on stderr, and the warning saying why shows once.
+t=foreground-alerts
+mkdir -p "$tmp/fg"
+chown nobody "$tmp/fg"
+chmod 755 "$tmp"
+: >"$tmp/fg/not-a-socket"
+unshare -m -n sh -c "mount --bind '$tmp/fg/not-a-socket' /dev/log 2>/dev/null ||
+    [ ! -e /dev/log ] || exit 9
+    ip link set lo up && exec python3 - '$SW' '$tmp/fg' '$top'" \
+    >"$tmp/fg/out" 2>"$tmp/fg/harness.err" <<'PY'
+import os, pty, signal, subprocess, sys, time
+sw, d, top = sys.argv[1:4]
+master, slave = pty.openpty()
+p = subprocess.Popen([sw, "-i", "lo", "-u", "nobody", "-d", d + "/fg.db"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=slave)
+os.close(slave)
+os.set_blocking(master, False)
+got = b""
+def read_for(seconds, until=None):
+    global got
+    end = time.time() + seconds
+    while time.time() < end and (until is None or until not in got):
+        try:
+            got += os.read(master, 65536)
+        except (BlockingIOError, OSError):
+            time.sleep(0.05)
+read_for(15, b"capturing on")
+subprocess.run([sys.executable, top + "/tests/replay.py", "lo",
+                top + "/pcaps/pos-asa-masked.pcap"],
+               stdout=subprocess.DEVNULL, check=False)
+read_for(10, b"event=capability_masked")
+p.send_signal(signal.SIGTERM)
+try:
+    p.wait(20)
+except subprocess.TimeoutExpired:
+    p.kill()
+read_for(1)
+sys.stdout.buffer.write(got)
+PY
+rc=$?
+warned=$(grep -a -c 'alerts are shown here on stderr: nothing listens on /dev/log' \
+    "$tmp/fg/out")
+shown=$(grep -a -c '^event=capability_masked severity=high .*evidence="250-XXXXXXXA"' \
+    "$tmp/fg/out")
+if [ $rc -eq 0 ] && [ "$warned" = 1 ] && [ "$shown" = 1 ]; then pass $t
+else fail $t "exit $rc, warning $warned times, alert $shown times:"\
+    "$(head -c 400 "$tmp/fg/out" "$tmp/fg/harness.err" | tr '\r\n' '  ')"; fi
 
 t=refuse-root
 "$SW" -i lo -u root -d "$tmp/r.db" --no-syslog >/dev/null 2>"$tmp/r.err"
