@@ -3,7 +3,8 @@
  * main.c (options, lifecycle, offline reading), live.c (the libevent loop
  * of one capture process), workers.c (several capture processes joined by
  * PACKET_FANOUT), capture.c (libpcap handles and filters), priv.c
- * (dropping privileges).
+ * (dropping privileges), summary.c and progress.c (what a run over files
+ * says at its end, and while it reads).
  */
 #ifndef STRIPWATCH_SENSOR_H
 #define STRIPWATCH_SENSOR_H

@@ -332,6 +332,33 @@ test_continuation(void **state)
 	history_free(h);
 }
 
+/*
+ * The row written when a connection is evicted is replaced by its
+ * continuation's: that row names the outcome it replaces, so a reader
+ * counting outcomes can count the session once.
+ */
+static void
+test_continuation_replaces_outcome(void **state)
+{
+	struct fixture	*fx = *state;
+
+	fx->f.flags |= MAIL_F_CAPS | MAIL_F_STARTTLS_OFFERED;
+	finish(fx);				/* evicted */
+	assert_null(fx->rec.s.prev_outcome);
+	assert_string_equal(fx->rec.s.outcome, DETECT_OUTCOME_NOT_REQUESTED);
+	fx->st.resumed = 1;
+	fx->f.flags |= MAIL_F_STARTTLS_REQUESTED | MAIL_F_STARTTLS_REPLY |
+	    MAIL_F_STARTTLS_ACCEPTED | MAIL_F_TLS_CLIENT_HELLO |
+	    MAIL_F_TLS_SERVER_HELLO;
+	fx->f.starttls_reply = 220;
+	finish(fx);				/* its end */
+	assert_int_equal(fx->rec.nsessions, 2);
+	assert_string_equal(fx->rec.s.outcome, DETECT_OUTCOME_TLS);
+	assert_non_null(fx->rec.s.prev_outcome);
+	assert_string_equal(fx->rec.s.prev_outcome,
+	    DETECT_OUTCOME_NOT_REQUESTED);
+}
+
 static void
 test_not_smtp_not_recorded(void **state)
 {
@@ -393,6 +420,8 @@ main(void)
 		cmocka_unit_test_setup(test_conflict_once, setup),
 		cmocka_unit_test_setup(test_conflict_digest_only, setup),
 		cmocka_unit_test_setup(test_continuation, setup),
+		cmocka_unit_test_setup(test_continuation_replaces_outcome,
+		    setup),
 		cmocka_unit_test_setup(test_not_smtp_not_recorded, setup),
 		cmocka_unit_test_setup(test_incomplete_and_plaintext, setup),
 		cmocka_unit_test_setup(test_banner_masked_is_info, setup),
