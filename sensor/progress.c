@@ -8,6 +8,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,6 +116,7 @@ progress_update(struct progress *p, uint64_t pos, uint64_t frames)
 	char		 tail[64], count[24], line[PROGRESS_COLUMNS + 64];
 	const char	*name;
 	uint64_t	 now;
+	size_t		 i;
 	int		 room;
 
 	if (p->mode == PROGRESS_OFF || (now = progress_now_us()) < p->next_us)
@@ -125,8 +127,10 @@ progress_update(struct progress *p, uint64_t pos, uint64_t frames)
 	if (p->nfiles > 1)
 		snprintf(count, sizeof(count), "[%" PRIu32 "/%" PRIu32 "] ",
 		    p->index, p->nfiles);
-	name = strrchr(p->path, '/') != NULL && p->path[1] != '\0' ?
-	    strrchr(p->path, '/') + 1 : p->path;
+	name = strrchr(p->path, '/') != NULL ? strrchr(p->path, '/') + 1 :
+	    p->path;
+	if (*name == '\0')
+		name = p->path;
 	room = PROGRESS_COLUMNS - (int)strlen(PROGRESS_PREFIX) -
 	    (int)strlen(count) - (int)strlen(": ") - (int)strlen(tail);
 	if (room < 4)
@@ -138,6 +142,9 @@ progress_update(struct progress *p, uint64_t pos, uint64_t frames)
 		snprintf(line, sizeof(line), "%s%s%s: %s", PROGRESS_PREFIX,
 		    count, name, tail);
 	line[PROGRESS_COLUMNS] = '\0';	/* a tail longer than a line */
+	for (i = 0; line[i] != '\0'; i++)	/* a file name's bytes */
+		if (!isprint((unsigned char)line[i]))
+			line[i] = '?';
 	if (p->mode == PROGRESS_TERMINAL)
 		log_status(line);
 	else	/* log.c adds the prefix */

@@ -105,7 +105,8 @@ wrap_add(struct wrap *w, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (w->len + (int)strlen(w->sep) + n > SUMMARY_WIDTH &&
+	/* Room is kept for the comma that ends a line continued. */
+	if (w->len + (int)strlen(w->sep) + n > SUMMARY_WIDTH - 1 &&
 	    w->len > (int)strlen(SUMMARY_INDENT)) {
 		log_info("%s%s", w->buf, strcmp(w->sep, ", ") == 0 ? "," : "");
 		w->len = snprintf(w->buf, sizeof(w->buf), SUMMARY_INDENT);
