@@ -283,6 +283,7 @@ json_session(const struct detect_session *s, const char *sensor, char *buf,
 	json_uint(&o, "events", nev);
 	json_str(&o, "close_reason", s->close_reason);
 	json_uint(&o, "resumed", s->resumed);
+	json_text(&o, "source", s->source, DETECT_SOURCE_MAX);
 	json_tls(&o, s);
 	return json_end(&o);
 }

@@ -21,12 +21,13 @@
 
 /*
  * Longest line formatted. A session carries three wire texts of at most
- * DETECT_TEXT_MAX characters each, every character at worst doubled by
- * JSON escaping, plus fixed fields well under 2 KiB: it always fits.
+ * DETECT_TEXT_MAX characters each and its source, every character at
+ * worst doubled by JSON escaping, plus fixed fields well under 2 KiB: it
+ * always fits.
  */
 #define JSON_LINE_MAX	16384
-_Static_assert(JSON_LINE_MAX >= 3 * 2 * DETECT_TEXT_MAX + 2048,
-    "JSON_LINE_MAX too small for a session line");
+_Static_assert(JSON_LINE_MAX >= 2 * (3 * DETECT_TEXT_MAX +
+    DETECT_SOURCE_MAX) + 2048, "JSON_LINE_MAX too small for a session line");
 
 #define JSON_DEPTH_MAX	4	/* nested objects: line, "tls", "stats" */
 

@@ -407,6 +407,32 @@ read_file(struct sensor *s, const char *path)
 	return rc == PCAP_ERROR ? -1 : 0;
 }
 
+/*
+ * The sessions of files[i] name it as their source. Reading a file into a
+ * database again doubles its sessions: say so, once per file. Standard
+ * input may be another capture each time: no warning for "-".
+ */
+static void
+offline_source(struct sensor *s, char **files, size_t i)
+{
+	const char	*name;
+	size_t		 j;
+	int		 seen;
+
+	if ((name = pipeline_set_source(s->pipe, files[i])) == NULL)
+		fatal("pipeline_set_source");
+	if (strcmp(files[i], "-") == 0)
+		return;
+	for (j = 0, seen = 0; j < i && !seen; j++)
+		seen = strcmp(files[j], files[i]) == 0;
+	if (!seen && (seen = store_source_seen(s->store, name)) == -1)
+		log_warnx("database %s: %s", s->cfg.database,
+		    store_error(s->store));
+	if (seen == 1)
+		log_warnx("%s: already read into %s: its sessions will be "
+		    "there twice", name, s->cfg.database);
+}
+
 /* 0 once every file is read, 128 + n when signal n stopped the reading. */
 static int
 run_offline(struct sensor *s, char **files, size_t nfiles)
@@ -417,9 +443,11 @@ run_offline(struct sensor *s, char **files, size_t nfiles)
 	/* Without it the files are read through stdio's small default. */
 	if ((s->filebuf = malloc(CAPTURE_FILE_BUFFER)) == NULL)
 		log_warn("file buffer");
-	for (i = 0; i < nfiles && offline_stop == 0; i++)
+	for (i = 0; i < nfiles && offline_stop == 0; i++) {
+		offline_source(s, files, i);
 		if (read_file(s, files[i]) == -1)
 			s->errors++;
+	}
 	if (offline_stop != 0)
 		log_info("signal %d: stopped reading after %" PRIu64 " frames; "
 		    "finishing open sessions", (int)offline_stop, s->frames);
@@ -503,7 +531,8 @@ sensor_open_outputs(struct sensor *s)
 	pc.first_session_id = store_next_session_id(s->store) +
 	    (uint64_t)s->worker;
 	pc.session_id_stride = (uint32_t)s->nworkers;
-	if ((s->pipe = pipeline_new(&pc, s->sinks, SENSOR_NSINKS)) == NULL)
+	if ((s->pipe = pipeline_new(&pc, s->sinks, SENSOR_NSINKS)) == NULL ||
+	    (s->live && pipeline_set_source(s->pipe, s->cfg.interface) == NULL))
 		fatal("pipeline_new");
 	if (store_load_servers(s->store, (uint32_t)s->cfg.history_max_servers,
 	    load_server, pipeline_history(s->pipe)) == -1)
