@@ -292,6 +292,23 @@ test_builder(void **state)
 	assert_string_equal(buf, "{\"a\":18446744073709551615,\"b\":{"
 	    "\"c\":false,\"d\":\"\\u0001\\\"\\\\/\",\"e\":{},\"f\":null}}");
 
+	/* Arrays, of values and of objects; each closes with its bracket. */
+	json_begin(&o, buf, sizeof(buf));
+	json_array(&o, "a");
+	json_str(&o, NULL, "x");
+	json_real(&o, NULL, 0.25);
+	json_open(&o, NULL);
+	json_array(&o, "e");
+	json_close(&o);
+	json_real(&o, "r", 1.0 / 3);
+	json_close(&o);
+	json_real(&o, NULL, 1e300 * 1e300);
+	json_close(&o);
+	json_array(&o, "z");
+	assert_true(json_end(&o) > 0);
+	assert_string_equal(buf, "{\"a\":[\"x\",0.25,{\"e\":[],"
+	    "\"r\":0.333333},null],\"z\":[]}");
+
 	/* Deeper than JSON_DEPTH_MAX: refused, not cut. */
 	json_begin(&o, buf, sizeof(buf));
 	for (i = 0; i < JSON_DEPTH_MAX; i++)
