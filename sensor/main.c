@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "report.h"
 #include "sensor.h"
 
 #define MAX_FILES	1024	/* -r given at most this often */
@@ -32,6 +33,7 @@ usage(FILE *fp)
 	    "[-u user]\n"
 	    "                  [--json-log path] [--syslog | --no-syslog]\n"
 	    "                  -i interface | -r file ...\n"
+	    "       stripwatch report [-d db] ... [--since time] [--json]\n"
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
 	    "  -f FILTER      BPF filter (default:\n"
@@ -887,6 +889,8 @@ main(int argc, char *argv[])
 	char		 err[CONFIG_STR_MAX + 256];
 	int		 rc;
 
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	s.syslog_forced = -1;
 	s.nworkers = 1;
 	s.ready_fd = -1;

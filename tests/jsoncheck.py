@@ -129,6 +129,14 @@ class Validator:
                 out += self.errors(x, extra, "%s.%s" % (path, k))
         return out
 
+    def k_items(self, v, item, s, path):
+        if not isinstance(v, list):
+            return []
+        out = []
+        for i, x in enumerate(v):
+            out += self.errors(x, item, "%s[%d]" % (path, i))
+        return out
+
     def k_oneOf(self, v, alts, s, path):
         results = [self.errors(v, a, path) for a in alts]
         ok = sum(1 for r in results if not r)
