@@ -137,7 +137,7 @@ finish(struct detect *d, struct detect_state *st, struct mail_session *s,
 	    memchr(f->starttls_status, '\0', sizeof(f->starttls_status)) ==
 	    NULL)
 		abort();
-	detect_finish(d, st, f, &tuple, 1, 0, ts, "fin", &out);
+	detect_finish(d, st, f, &tuple, 1, 0, ts, "fin", NULL, &out);
 }
 
 int

@@ -137,6 +137,23 @@ raised(const struct judge *j, enum detect_kind kind)
 }
 
 /* Emit kind once per session at severity sev; evidence is escaped. */
+/* Whether the event makes its session's outcome "stripped". */
+static int
+makes_stripped(enum detect_kind kind, enum detect_severity sev)
+{
+	return kinds[kind].tampering == TAMPER_YES ||
+	    (kinds[kind].tampering == TAMPER_IF_HIGH && sev == DETECT_SEV_HIGH);
+}
+
+/* A refusal makes the outcome "refused" (outcome()): tampering too. */
+int
+detect_kind_tampering(enum detect_kind k, enum detect_severity sev)
+{
+	if (k >= DETECT_NKINDS)
+		return 0;
+	return k == DETECT_STARTTLS_REFUSED || makes_stripped(k, sev);
+}
+
 static void
 emit_sev(struct judge *j, enum detect_kind kind, enum detect_severity sev,
     const char *evidence)
@@ -148,8 +165,7 @@ emit_sev(struct judge *j, enum detect_kind kind, enum detect_severity sev,
 	if (raised(j, kind))
 		return;
 	j->st->emitted |= 1u << kind;
-	if (kinds[kind].tampering == TAMPER_YES ||
-	    (kinds[kind].tampering == TAMPER_IF_HIGH && sev == DETECT_SEV_HIGH))
+	if (makes_stripped(kind, sev))
 		j->st->tampered = 1;
 	d->events[kind]++;
 	memset(&ev, 0, sizeof(ev));
@@ -564,7 +580,7 @@ void
 detect_finish(struct detect *d, struct detect_state *st,
     const struct mail_facts *f, const struct flow_tuple *t,
     uint64_t session_id, uint64_t start_us, uint64_t end_us,
-    const char *close_reason, struct detect_session *out)
+    const char *close_reason, const char *source, struct detect_session *out)
 {
 	size_t	 i;
 
@@ -601,6 +617,7 @@ detect_finish(struct detect *d, struct detect_state *st,
 	for (i = 0; i < DETECT_NOUTCOMES; i++)
 		if (strcmp(out->outcome, detect_outcomes[i]) == 0)
 			st->written = (unsigned)(i + 1) & 0xf;
+	out->source = source;
 	for (i = 0; i < d->nsinks; i++)
 		if (d->sinks[i].session != NULL)
 			d->sinks[i].session(d->sinks[i].arg, out);

@@ -17,6 +17,10 @@
 /* Escaped evidence and text fields: room for TEXT_FIELD_MAX bytes of \xHH. */
 #define DETECT_TEXT_MAX	(4 * TEXT_FIELD_MAX + 4)
 
+/* A session's source (a path, an interface), escaped, with its NUL:
+ * longer names are cut, ending in "...". */
+#define DETECT_SOURCE_MAX	256
+
 enum detect_kind {
 	DETECT_CAPABILITY_MASKED = 0,
 	DETECT_COMMAND_MASKED,
@@ -79,6 +83,9 @@ struct detect_session {
 						   this one replaces (written
 						   when the connection was
 						   evicted), NULL = none */
+	const char	*source;		/* capture file or interface,
+						   escaped, < DETECT_SOURCE_MAX
+						   bytes; NULL = unknown */
 };
 
 /* Values of sessions.outcome. */
@@ -163,12 +170,21 @@ void	detect_conflict(struct detect *d, struct detect_state *st,
  * The session ended: fill *out from the facts and hand it to the sinks,
  * then add the session to the server's history (handed over by
  * detect_flush()) unless it was added before (a continuation).
- * Sessions that never looked like SMTP are not recorded.
+ * Sessions that never looked like SMTP are not recorded. source (may be
+ * NULL) must stay valid as long as out.
  */
 void	detect_finish(struct detect *d, struct detect_state *st,
 	    const struct mail_facts *f, const struct flow_tuple *t,
 	    uint64_t session_id, uint64_t start_us, uint64_t end_us,
-	    const char *close_reason, struct detect_session *out);
+	    const char *close_reason, const char *source,
+	    struct detect_session *out);
+
+/*
+ * Whether an event of kind k and severity sev is tampering: it makes its
+ * session's outcome stripped (or refused, for starttls_refused). The
+ * database's view "tampering" lists the same kinds.
+ */
+int	detect_kind_tampering(enum detect_kind k, enum detect_severity sev);
 
 /*
  * Hand every server whose history changed since the last call to the

@@ -4,6 +4,7 @@
  * JSON parser accepts; a line that would not fit is refused whole.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +107,7 @@ json_begin(struct json_out *o, char *buf, size_t cap)
 	json_put(o, "{", 1);
 	o->depth = 1;
 	o->first[0] = 1;
+	o->close[0] = '}';
 }
 
 size_t
@@ -121,16 +123,30 @@ json_end(struct json_out *o)
 	return o->off;
 }
 
-void
-json_open(struct json_out *o, const char *key)
+/* Open an object ("{}") or an array ("[]") as the next member. */
+static void
+json_nest(struct json_out *o, const char *key, const char *pair)
 {
 	if (o->depth >= JSON_DEPTH_MAX) {
 		o->full = 1;
 		return;
 	}
 	json_key(o, key);
-	json_put(o, "{", 1);
+	json_put(o, pair, 1);
+	o->close[o->depth] = pair[1];
 	o->first[o->depth++] = 1;
+}
+
+void
+json_open(struct json_out *o, const char *key)
+{
+	json_nest(o, key, "{}");
+}
+
+void
+json_array(struct json_out *o, const char *key)
+{
+	json_nest(o, key, "[]");
 }
 
 void
@@ -138,8 +154,8 @@ json_close(struct json_out *o)
 {
 	if (o->depth == 0)
 		return;
-	json_put(o, "}", 1);
 	o->depth--;
+	json_put(o, &o->close[o->depth], 1);
 }
 
 void
@@ -174,6 +190,19 @@ json_null(struct json_out *o, const char *key)
 {
 	json_key(o, key);
 	json_put(o, "null", 4);
+}
+
+void
+json_real(struct json_out *o, const char *key, double v)
+{
+	char	 n[32];
+
+	if (!isfinite(v)) {
+		json_null(o, key);
+		return;
+	}
+	json_key(o, key);
+	json_put(o, n, (size_t)snprintf(n, sizeof(n), "%.6g", v));
 }
 
 void
@@ -283,6 +312,7 @@ json_session(const struct detect_session *s, const char *sensor, char *buf,
 	json_uint(&o, "events", nev);
 	json_str(&o, "close_reason", s->close_reason);
 	json_uint(&o, "resumed", s->resumed);
+	json_text(&o, "source", s->source, DETECT_SOURCE_MAX);
 	json_tls(&o, s);
 	return json_end(&o);
 }

@@ -21,14 +21,17 @@
 
 /*
  * Longest line formatted. A session carries three wire texts of at most
- * DETECT_TEXT_MAX characters each, every character at worst doubled by
- * JSON escaping, plus fixed fields well under 2 KiB: it always fits.
+ * DETECT_TEXT_MAX characters each and its source, every character at
+ * worst doubled by JSON escaping, plus fixed fields well under 2 KiB: it
+ * always fits.
  */
 #define JSON_LINE_MAX	16384
-_Static_assert(JSON_LINE_MAX >= 3 * 2 * DETECT_TEXT_MAX + 2048,
-    "JSON_LINE_MAX too small for a session line");
+_Static_assert(JSON_LINE_MAX >= 2 * (3 * DETECT_TEXT_MAX +
+    DETECT_SOURCE_MAX) + 2048, "JSON_LINE_MAX too small for a session line");
 
-#define JSON_DEPTH_MAX	4	/* nested objects: line, "tls", "stats" */
+/* Nested objects and arrays: a line, "tls", "stats"; stripwatch report's
+ * document, its sensors, their servers and each one's kinds. */
+#define JSON_DEPTH_MAX	6
 
 /*
  * A bounded object being written into a caller's buffer. When something
@@ -39,8 +42,9 @@ struct json_out {
 	char		*buf;
 	size_t		 cap;		/* size of buf */
 	size_t		 off;		/* characters written */
-	int		 depth;		/* objects open */
+	int		 depth;		/* objects and arrays open */
 	int		 first[JSON_DEPTH_MAX]; /* no member yet at depth */
+	char		 close[JSON_DEPTH_MAX]; /* '}' or ']' at depth */
 	int		 full;		/* something did not fit */
 };
 
@@ -53,13 +57,19 @@ void	json_begin(struct json_out *o, char *buf, size_t cap);
  */
 size_t	json_end(struct json_out *o);
 
-/* Members of the object open now. A NULL string is written as null. */
+/*
+ * Members of the object open now, or elements of the array open now (key
+ * NULL). A NULL string is written as null.
+ */
 void	json_open(struct json_out *o, const char *key);	/* nested object */
-void	json_close(struct json_out *o);
+void	json_array(struct json_out *o, const char *key);	/* nested array */
+void	json_close(struct json_out *o);		/* the innermost one */
 void	json_str(struct json_out *o, const char *key, const char *v);
 void	json_uint(struct json_out *o, const char *key, uint64_t v);
 void	json_bool(struct json_out *o, const char *key, int v);
 void	json_null(struct json_out *o, const char *key);
+/* A finite number, six significant digits; NaN or infinity is null. */
+void	json_real(struct json_out *o, const char *key, double v);
 
 /*
  * Wire text (text.h escaping expected, checked again), at most max bytes

@@ -3,10 +3,13 @@
  * the sinks. Owns the flow table, the shared reassembly context and the
  * per-connection application sessions.
  */
+#include <sys/queue.h>
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline.h"
+#include "text.h"
 
 /* The application side of one flow: the mail parser and its verdicts. */
 struct session {
@@ -37,6 +40,19 @@ struct session_memo {
 _Static_assert(sizeof(struct session_memo) <= FLOW_MEMO_MAX,
     "a session's memo fits in the flow table's memory");
 
+/*
+ * Where frames come from (pipeline_set_source()), from the first session
+ * id given while they did. A session's source is the one it got its id
+ * under (when it was first seen to be mail): a continuation after an
+ * eviction keeps its id, so it keeps its first source, with nothing
+ * stored per session.
+ */
+struct pipeline_source {
+	SLIST_ENTRY(pipeline_source) next;	/* the one before it */
+	uint64_t	 first_id;
+	char		 name[];		/* escaped */
+};
+
 struct pipeline {
 	struct pipeline_config cfg;
 	struct flow_table *flows;
@@ -50,6 +66,7 @@ struct pipeline {
 	uint64_t	 next_id;
 	uint64_t	 id_stride;
 	uint64_t	 now_us;
+	SLIST_HEAD(, pipeline_source) sources;	/* the newest first */
 };
 
 static int	app_data(void *, int, const uint8_t *, size_t, uint64_t);
@@ -146,6 +163,18 @@ app_conflict(void *app, int dir, uint32_t seq, const uint8_t *old_bytes,
 	    session_id(s), ts_us, old_bytes, new_bytes, len);
 }
 
+/* The source a session with this id came from; NULL if none was set. */
+static const char *
+source_of(const struct pipeline *p, uint64_t id)
+{
+	const struct pipeline_source *src;
+
+	SLIST_FOREACH(src, &p->sources, next)
+		if (id >= src->first_id)
+			return src->name;
+	return NULL;
+}
+
 /* An evicted connection: keep what its continuation needs. */
 static void
 session_remember(struct pipeline *p, struct flow *f, struct session *s,
@@ -169,6 +198,7 @@ session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
 	struct session_memo m;
 	struct detect_session rec;
 	const struct mail_facts *facts;
+	uint64_t	 id;
 
 	if (s == NULL) {
 		reasm_stream_free(&p->reasm, &f->stream);
@@ -186,9 +216,10 @@ session_end(struct pipeline *p, struct flow *f, enum flow_close_reason why,
 		;
 	else if (facts->flags & MAIL_F_PROTO) {
 		/* end_ts is the last packet, not when expiry noticed it. */
-		detect_finish(&p->detect, &s->det, facts, &f->tuple,
-		    session_id(s), f->first_us, f->last_us,
-		    flow_close_reason_name(why), &rec);
+		id = session_id(s);
+		detect_finish(&p->detect, &s->det, facts, &f->tuple, id,
+		    f->first_us, f->last_us, flow_close_reason_name(why),
+		    source_of(p, id), &rec);
 		if (!s->was_smtp)
 			p->stats.sessions++;
 	} else if (f->resumed == 0)
@@ -259,6 +290,7 @@ pipeline_new(const struct pipeline_config *cfg,
 	p->cfg = *cfg;
 	p->next_id = cfg->first_session_id > 0 ? cfg->first_session_id : 1;
 	p->id_stride = cfg->session_id_stride > 0 ? cfg->session_id_stride : 1;
+	SLIST_INIT(&p->sources);
 	reasm_ctx_init(&p->reasm, &app_ops, &cfg->reasm);
 	memcap_init(&p->smtp_mem, cfg->smtp_memcap);
 	tcp_ctx_init(&p->tcp, &cfg->tcp);
@@ -427,12 +459,36 @@ pipeline_flush(struct pipeline *p)
 	detect_flush(&p->detect);
 }
 
+const char *
+pipeline_set_source(struct pipeline *p, const char *name)
+{
+	struct pipeline_source *src;
+	char		 buf[DETECT_SOURCE_MAX];
+	size_t		 len;
+
+	len = text_escape(buf, sizeof(buf), (const uint8_t *)name,
+	    strlen(name));
+	if ((src = malloc(sizeof(*src) + len + 1)) == NULL)
+		return NULL;
+	src->first_id = p->next_id;
+	memcpy(src->name, buf, len + 1);
+	SLIST_INSERT_HEAD(&p->sources, src, next);
+	return src->name;
+}
+
 void
 pipeline_free(struct pipeline *p)
 {
+	struct pipeline_source *src;
+
 	if (p == NULL)
 		return;
+	/* The sessions it finishes still name their source. */
 	flow_table_free(p->flows, p->now_us);
+	while ((src = SLIST_FIRST(&p->sources)) != NULL) {
+		SLIST_REMOVE_HEAD(&p->sources, next);
+		free(src);
+	}
 	frag_free(p->frags);
 	history_free(p->hist);
 	free(p);

@@ -82,6 +82,16 @@ void	pipeline_free(struct pipeline *p);
 int	pipeline_frame(struct pipeline *p, int linktype, uint64_t ts_us,
 	    const uint8_t *frame, uint32_t caplen);
 
+/*
+ * Where the frames fed from now on come from: a capture file as named to
+ * the program, "-" for standard input, an interface. Sessions first seen
+ * to be mail from now on name it (detect_session.source), continuations
+ * of earlier sessions keep theirs. The name is escaped (text.h) and cut
+ * to DETECT_SOURCE_MAX - 1 bytes; the copy, returned, lives as long as
+ * the pipeline (one allocation per call). NULL on ENOMEM.
+ */
+const char *pipeline_set_source(struct pipeline *p, const char *name);
+
 /* Housekeeping by packet time: expire idle flows and fragments. */
 void	pipeline_tick(struct pipeline *p, uint64_t now_us);
 

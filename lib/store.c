@@ -859,6 +859,19 @@ store_load_servers(struct store *st, uint32_t max,
 	return n;
 }
 
+int
+store_source_seen(struct store *st, const char *source)
+{
+	struct storedb	*db;
+	int		 seen;
+
+	if ((db = store_db(st)) == NULL)
+		return -1;
+	if ((seen = storedb_source_seen(db, source)) == -1)
+		snprintf(st->err, sizeof(st->err), "%s", storedb_error(db));
+	return seen;
+}
+
 void
 store_maintain(struct store *st, uint64_t now_us, uint32_t retention_days)
 {

@@ -204,6 +204,13 @@ void	store_maintain(struct store *st, uint64_t now_us,
  */
 const char *store_maint_error(struct store *st);
 
+/*
+ * Whether rows already written name source as their sessions.source
+ * (escaped, as detect_session.source holds it); waits for the writer's
+ * batch. 1 yes, 0 no, -1 error (store_error()).
+ */
+int	store_source_seen(struct store *st, const char *source);
+
 /* Queue the current record of a server (servers table, upserted). */
 void	store_server(struct store *st, const struct history_server *srv);
 

@@ -41,6 +41,7 @@ enum store_stmt {
 	ST_DEL_STATS,
 	ST_UPSERT_SERVER,
 	ST_LOAD_SERVERS,
+	ST_SOURCE_SEEN,
 	ST_NSTMTS
 };
 
@@ -52,22 +53,22 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "client_ip, client_port, server_ip, server_port, helo, banner, "
 	    "starttls_offered, starttls_requested, starttls_reply, "
 	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
-	    "cert_sha256, gaps, events, close_reason, resumed, protocol) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?)",
+	    "cert_sha256, gaps, events, close_reason, resumed, protocol, "
+	    "source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)",
 	/*
 	 * A connection evicted and seen again: its continuation's row (same
 	 * id) completes the first one. The continuation carries the verdicts
 	 * and counts over (outcome, events, gaps are its own); text the
-	 * continuation could not see is kept.
+	 * continuation could not see is kept, and so is the first source.
 	 */
 	[ST_MERGE_SESSION] = "INSERT INTO sessions (id, start_ts, end_ts, "
 	    "client_ip, client_port, server_ip, server_port, helo, banner, "
 	    "starttls_offered, starttls_requested, starttls_reply, "
 	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
-	    "cert_sha256, gaps, events, close_reason, resumed, protocol) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?) ON CONFLICT (id) DO UPDATE SET "
+	    "cert_sha256, gaps, events, close_reason, resumed, protocol, "
+	    "source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
 	    "start_ts = min(start_ts, excluded.start_ts), "
 	    "end_ts = max(end_ts, excluded.end_ts), "
 	    "helo = coalesce(helo, excluded.helo), "
@@ -86,7 +87,8 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "cert_sha256 = coalesce(excluded.cert_sha256, cert_sha256), "
 	    "gaps = excluded.gaps, events = max(events, excluded.events), "
 	    "close_reason = excluded.close_reason, "
-	    "resumed = excluded.resumed",
+	    "resumed = excluded.resumed, "
+	    "source = coalesce(source, excluded.source)",
 	[ST_INS_EVENT] = "INSERT INTO events (ts, session_id, kind, severity, "
 	    "client_ip, client_port, server_ip, server_port, evidence) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -132,6 +134,8 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "last_seen, sessions, starttls_offered, starttls_accepted, "
 	    "last_offered, cert_sha256, protocol FROM (SELECT * FROM servers ORDER BY "
 	    "last_seen DESC LIMIT ?) ORDER BY last_seen ASC",
+	[ST_SOURCE_SEEN] = "SELECT EXISTS (SELECT 1 FROM sessions WHERE "
+	    "source = ?)",
 };
 
 /*
@@ -232,6 +236,78 @@ static const char *const store_migrations[] = {
 	"DROP TABLE servers;"
 	"ALTER TABLE servers_v6 RENAME TO servers;"
 	"CREATE INDEX servers_last_seen ON servers (last_seen);",
+	/*
+	 * 6 -> 7: the database an operator queries. Each session names its
+	 * source (capture file or interface; NULL before this version). The
+	 * views answer the usual questions; the indexes are those the views,
+	 * the README's queries, stripwatch report, retention and the re-read
+	 * check use, no more: each one costs every write.
+	 */
+	"ALTER TABLE sessions ADD COLUMN source TEXT;"
+	"DROP INDEX IF EXISTS sessions_server_ip;"
+	"CREATE INDEX sessions_server ON sessions (server_ip, server_port,"
+	"  protocol, start_ts);"
+	"CREATE INDEX sessions_day ON sessions (substr(start_ts, 1, 10),"
+	"  protocol, outcome);"
+	/* Only tampered sessions are in it: it costs the writer nothing for
+	 * the others. */
+	"CREATE INDEX sessions_tampered ON sessions (start_ts)"
+	"  WHERE outcome IN ('stripped', 'refused');"
+	"CREATE INDEX sessions_source ON sessions (source);"
+	"CREATE INDEX stats_name ON stats (name, ts);"
+	/*
+	 * Each event with its session, once that row is written; while the
+	 * session is open, its start is the event's time and its protocol
+	 * the port's guess (143 IMAP, 110 POP3, else SMTP).
+	 */
+	"CREATE VIEW alerts AS"
+	" SELECT events.ts AS ts, events.kind AS kind,"
+	"  events.severity AS severity, events.server_ip AS server_ip,"
+	"  events.server_port AS server_port, events.client_ip AS client_ip,"
+	"  events.client_port AS client_port,"
+	"  coalesce(sessions.protocol, CASE events.server_port"
+	"   WHEN 143 THEN 'imap' WHEN 110 THEN 'pop3' ELSE 'smtp' END)"
+	"   AS protocol,"
+	"  sessions.outcome AS outcome, events.evidence AS evidence,"
+	"  (SELECT name FROM sensor) AS sensor,"
+	"  events.session_id AS session_id,"
+	"  coalesce(sessions.start_ts, events.ts) AS session_start,"
+	"  events.id AS event_id"
+	" FROM events LEFT JOIN sessions ON sessions.id = events.session_id;"
+	/*
+	 * Every sign of tampering: each tampering event (the kinds detect.c
+	 * says make a session stripped or refused), and each session
+	 * recorded stripped or refused (kind NULL), whose events may have
+	 * been lost. A session is in as many rows as it has signs.
+	 */
+	"CREATE VIEW tampering AS"
+	" SELECT session_id, session_start AS start_ts, server_ip,"
+	"  server_port, protocol, outcome, kind, severity, ts"
+	" FROM alerts"
+	" WHERE kind IN ('capability_masked', 'command_masked',"
+	"   'starttls_refused', 'plaintext_after_starttls',"
+	"   'starttls_injection', 'starttls_vanished', 'preauth_greeting')"
+	"  AND (kind <> 'preauth_greeting' OR severity = 'high')"
+	" UNION ALL"
+	" SELECT id, start_ts, server_ip, server_port, protocol, outcome,"
+	"  NULL, NULL, start_ts"
+	" FROM sessions WHERE outcome IN ('stripped', 'refused');"
+	"CREATE VIEW stripped_servers AS"
+	" SELECT server_ip, server_port, protocol,"
+	"  min(start_ts) AS first_tampered, max(start_ts) AS last_tampered,"
+	"  count(DISTINCT session_id) AS tampered,"
+	"  (SELECT count(*) FROM sessions WHERE"
+	"    sessions.server_ip = tampering.server_ip AND"
+	"    sessions.server_port = tampering.server_port AND"
+	"    sessions.protocol = tampering.protocol) +"
+	"   count(DISTINCT CASE WHEN outcome IS NULL THEN session_id END)"
+	"   AS sessions,"
+	"  group_concat(DISTINCT kind) AS kinds"
+	" FROM tampering GROUP BY server_ip, server_port, protocol;"
+	"CREATE VIEW outcomes_daily AS"
+	" SELECT substr(start_ts, 1, 10) AS day, protocol, outcome,"
+	"  count(*) AS sessions"
+	" FROM sessions GROUP BY day, protocol, outcome;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -654,6 +730,8 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    SQLITE_OK &&
 	    sqlite3_bind_int64(s, 22, r->resumed) == SQLITE_OK &&
 	    bind_protocol(s, 23, storerow_text(h, STOREROW_PROTOCOL)) ==
+	    SQLITE_OK &&
+	    store_bind_text(s, 24, storerow_text(h, STOREROW_SOURCE)) ==
 	    SQLITE_OK;
 	if (!ok)
 		return store_bind_failed(db, s);
@@ -973,4 +1051,20 @@ storedb_set_sensor(struct storedb *db, const char *name)
 	    &s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+storedb_source_seen(struct storedb *db, const char *source)
+{
+	sqlite3_stmt	*s = db->stmt[ST_SOURCE_SEEN];
+	int		 rc, seen = -1;
+
+	if ((rc = sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC)) ==
+	    SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		seen = sqlite3_column_int(s, 0) != 0;
+	else
+		storedb_sqlerr(db, rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return seen;
 }

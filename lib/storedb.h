@@ -18,7 +18,7 @@
 #include "storerow.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STOREDB_SCHEMA_VERSION	6
+#define STOREDB_SCHEMA_VERSION	7
 
 /* Error text: a path plus an SQLite message fit comfortably. */
 #define STOREDB_ERR_MAX		512
@@ -93,6 +93,12 @@ int	storedb_next_session_id(struct storedb *db, uint64_t *next);
  * same database take no write lock for it. 0, or -1.
  */
 int	storedb_set_sensor(struct storedb *db, const char *name);
+
+/*
+ * Whether sessions rows name source (sessions.source, as the rows hold it:
+ * escaped): 1 yes, 0 no, -1 error.
+ */
+int	storedb_source_seen(struct storedb *db, const char *source);
 
 /* Read back the max most recently seen servers, oldest first. n or -1. */
 int	storedb_load_servers(struct storedb *db, uint32_t max,

@@ -18,7 +18,7 @@ _Static_assert(sizeof(struct storerow_session) +
     3 * sizeof(((struct detect_session *)0)->helo) +
     sizeof(((struct detect_session *)0)->tls_cipher) +
     sizeof(((struct detect_session *)0)->cert_sha256) +
-    3 * STOREROW_NAME_MAX <= STOREROW_MAX_SIZE,
+    3 * STOREROW_NAME_MAX + DETECT_SOURCE_MAX <= STOREROW_MAX_SIZE,
     "the largest session row fits the largest size class");
 _Static_assert(sizeof(struct storerow_event) +
     sizeof(((struct detect_event *)0)->evidence) <= STOREROW_MAX_SIZE,
@@ -137,6 +137,7 @@ storerow_session(struct storerow_pool *p, const struct detect_session *s)
 	texts_add(&t, s->close_reason, STOREROW_NAME_MAX - 1);
 	texts_add(&t, s->protocol, STOREROW_NAME_MAX - 1);
 	texts_add(&t, s->starttls_status, sizeof(s->starttls_status) - 1);
+	texts_add(&t, s->source, DETECT_SOURCE_MAX - 1);
 	if ((r = (struct storerow_session *)row_new(p, STOREROW_SESSION,
 	    sizeof(*r), &t)) == NULL)
 		return NULL;

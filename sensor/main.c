@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "report.h"
 #include "sensor.h"
 
 #define MAX_FILES	1024	/* -r given at most this often */
@@ -35,6 +36,7 @@ usage(FILE *fp)
 	    "                  [--json-log path] [--syslog | --no-syslog]\n"
 	    "                  [--progress | --no-progress]\n"
 	    "                  -i interface | -r file ...\n"
+	    "       stripwatch report [-d db] ... [--since time] [--json]\n"
 	    "  -i IFACE       capture live on IFACE (promiscuous)\n"
 	    "  -r FILE        read a pcap or pcapng file (repeatable)\n"
 	    "  -f FILTER      BPF filter (default:\n"
@@ -466,6 +468,32 @@ read_file(struct sensor *s, const char *path, uint32_t index,
 	return rc == PCAP_ERROR ? -1 : 0;
 }
 
+/*
+ * The sessions of files[i] name it as their source. Reading a file into a
+ * database again doubles its sessions: say so, once per file. Standard
+ * input may be another capture each time: no warning for "-".
+ */
+static void
+offline_source(struct sensor *s, char **files, size_t i)
+{
+	const char	*name;
+	size_t		 j;
+	int		 seen;
+
+	if ((name = pipeline_set_source(s->pipe, files[i])) == NULL)
+		fatal("pipeline_set_source");
+	if (strcmp(files[i], "-") == 0)
+		return;
+	for (j = 0, seen = 0; j < i && !seen; j++)
+		seen = strcmp(files[j], files[i]) == 0;
+	if (!seen && (seen = store_source_seen(s->store, name)) == -1)
+		log_warnx("database %s: %s", s->cfg.database,
+		    store_error(s->store));
+	if (seen == 1)
+		log_warnx("%s: already read into %s: its sessions will be "
+		    "there twice", name, s->cfg.database);
+}
+
 /* 0 once every file is read, 128 + n when signal n stopped the reading. */
 static int
 run_offline(struct sensor *s, char **files, size_t nfiles)
@@ -479,6 +507,7 @@ run_offline(struct sensor *s, char **files, size_t nfiles)
 		log_warn("file buffer");
 	for (i = 0; i < nfiles && offline_stop == 0; i++) {
 		s->summary.files++;
+		offline_source(s, files, i);
 		if (read_file(s, files[i], (uint32_t)i + 1,
 		    (uint32_t)nfiles) == -1) {
 			s->errors++;
@@ -569,7 +598,8 @@ sensor_open_outputs(struct sensor *s)
 	pc.first_session_id = store_next_session_id(s->store) +
 	    (uint64_t)s->worker;
 	pc.session_id_stride = (uint32_t)s->nworkers;
-	if ((s->pipe = pipeline_new(&pc, s->sinks, SENSOR_NSINKS)) == NULL)
+	if ((s->pipe = pipeline_new(&pc, s->sinks, SENSOR_NSINKS)) == NULL ||
+	    (s->live && pipeline_set_source(s->pipe, s->cfg.interface) == NULL))
 		fatal("pipeline_new");
 	if (store_load_servers(s->store, (uint32_t)s->cfg.history_max_servers,
 	    load_server, pipeline_history(s->pipe)) == -1)
@@ -931,6 +961,8 @@ main(int argc, char *argv[])
 	char		 err[CONFIG_STR_MAX + 256];
 	int		 rc;
 
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	s.syslog_forced = -1;
 	s.progress_forced = -1;
 	s.nworkers = 1;

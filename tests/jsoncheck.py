@@ -129,6 +129,14 @@ class Validator:
                 out += self.errors(x, extra, "%s.%s" % (path, k))
         return out
 
+    def k_items(self, v, item, s, path):
+        if not isinstance(v, list):
+            return []
+        out = []
+        for i, x in enumerate(v):
+            out += self.errors(x, item, "%s[%d]" % (path, i))
+        return out
+
     def k_oneOf(self, v, alts, s, path):
         results = [self.errors(v, a, path) for a in alts]
         ok = sum(1 for r in results if not r)
@@ -222,7 +230,8 @@ def compare_db(objs, db, problems):
         "server_port", "helo", "banner", "starttls_offered",
         "starttls_requested", "starttls_reply", "tls_established", "outcome",
         "tls_version", "tls_cipher", "tls_sni", "cert_sha256", "gaps",
-        "events", "close_reason", "protocol", "resumed")) for s in sessions)
+        "events", "close_reason", "protocol", "resumed", "source"))
+        for s in sessions)
     got = []
     for o in objs:
         if o.get("event_type") != "session":
@@ -236,7 +245,7 @@ def compare_db(objs, db, problems):
                     int(t["established"]), o["outcome"], t["version"],
                     t["cipher"], t["sni"], t["cert_sha256"], o["gaps"],
                     o["events"], o["close_reason"], o["protocol"],
-                    o["resumed"]))
+                    o["resumed"], o["source"]))
         if o["timestamp"] != o["end_ts"]:
             problems.append("session %s timestamp is not its end_ts" %
                             o["session_id"])

@@ -161,7 +161,7 @@ check() {
 	got=$(q "SELECT client_ip, server_ip, helo, starttls_offered,
 	    starttls_requested, ifnull(starttls_reply, 'NULL'),
 	    tls_established, outcome, tls_version IS NOT NULL AND
-	    tls_version != '', banner LIKE '%mx.test.example%'
+	    tls_version != '', banner LIKE '%mx.test.example%', source
 	    FROM sessions WHERE server_port = $p")
 	ev=$(q "SELECT count(*) || ':' || ifnull(group_concat(kind), '')
 	    FROM events WHERE server_port = $p")
@@ -179,11 +179,12 @@ check() {
 	fi
 }
 
-# client|server|helo|offered|requested|reply|tls|outcome|version|banner
+# client|server|helo|offered|requested|reply|tls|outcome|version|banner|
+# source (the interface captured)
 check "$T_TLS" "$rc_tls" "$port_tls" \
-    "127.0.0.1|127.0.0.1|client.test.example|1|1|220|1|tls|1|1"
+    "127.0.0.1|127.0.0.1|client.test.example|1|1|220|1|tls|1|1|lo"
 check "$T_PLAIN" "$rc_plain" "$port_plain" \
-    "127.0.0.1|127.0.0.1|client.test.example|0|0|NULL|0|plaintext|0|1"
+    "127.0.0.1|127.0.0.1|client.test.example|0|0|NULL|0|plaintext|0|1|lo"
 if [ "$failed" -ne 0 ]; then
 	echo "--- stripwatch stderr" >&2
 	tail -20 "$tmp/stripwatch.err" >&2

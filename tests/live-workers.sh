@@ -136,6 +136,10 @@ got=$(q "$db" "SELECT count(*), count(DISTINCT id), sum(outcome = 'plaintext'),
     sum(close_reason = 'fin') FROM sessions")
 [ "$got" = "$all|$all|$all|$all" ] ||
     fail "sessions (rows|ids|plaintext|fin) = $got, want all $all"
+# Every worker names the interface it captured on as the sessions' source.
+got=$(q "$db" "SELECT group_concat(DISTINCT ifnull(source, 'NULL'))
+    FROM sessions")
+[ "$got" = "$ns" ] || fail "sessions.source $got, want $ns"
 # Each worker wrote its own counters at the end.
 got=$(q "$db" "SELECT group_concat(DISTINCT worker) FROM (SELECT worker
     FROM stats ORDER BY worker)")

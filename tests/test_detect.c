@@ -88,7 +88,7 @@ static void
 finish(struct fixture *fx)
 {
 	detect_finish(&fx->d, &fx->st, &fx->f, &fx->t, 7, 100, 200, "fin",
-	    &fx->out);
+	    NULL, &fx->out);
 }
 
 /* A masked keyword alone is not enough: the reply must lack STARTTLS and

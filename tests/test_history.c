@@ -113,7 +113,7 @@ session_in(struct detect *d, const struct flow_tuple *t, uint32_t flags,
 		memcpy(f.tls.cert_sha256, cert, 32);
 	}
 	detect_update(d, &st, &f, t, 1, ts);
-	detect_finish(d, &st, &f, t, 1, ts, ts + 10, "fin", &out);
+	detect_finish(d, &st, &f, t, 1, ts, ts + 10, "fin", NULL, &out);
 	detect_flush(d);
 }
 
@@ -213,7 +213,8 @@ test_closing_is_not_judged(void **state)
 	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | MAIL_F_EHLO |
 	    MAIL_F_CAPS | MAIL_F_CAPS_REFUSED | MAIL_F_CLOSING;
 	f.ehlo_reply = 421;
-	detect_finish(&fx->d, &st, &f, &fx->t, 9, 4000, 4010, "fin", &out);
+	detect_finish(&fx->d, &st, &f, &fx->t, 9, 4000, 4010,
+	    "fin", NULL, &out);
 	assert_string_equal(out.outcome, DETECT_OUTCOME_INCOMPLETE);
 	/* Any other refusal of EHLO still counts (the next test too). */
 	session(fx, MAIL_F_EHLO | MAIL_F_CAPS | MAIL_F_CAPS_REFUSED,
@@ -241,7 +242,8 @@ test_one_alert_per_tampered_session(void **state)
 	f.flags = MAIL_F_PROTO | MAIL_F_GREETING | NO_OFFER | MAIL_F_CAP_MASKED;
 	text_field_set(&f.cap_masked, (const uint8_t *)"250-XXXXXXXA", 12);
 	detect_update(&fx->d, &st, &f, &fx->t, 3, 3000);
-	detect_finish(&fx->d, &st, &f, &fx->t, 3, 3000, 3010, "fin", &out);
+	detect_finish(&fx->d, &st, &f, &fx->t, 3, 3000, 3010,
+	    "fin", NULL, &out);
 	assert_int_equal(fx->rec.nevents, 1);
 	assert_int_equal(fx->rec.ev[0].kind, DETECT_CAPABILITY_MASKED);
 	assert_non_null(strstr(fx->rec.ev[0].evidence,
@@ -277,7 +279,8 @@ cred_session(struct fx *fx, enum mail_proto proto, uint32_t flags,
 	text_field_set(&f.banner, (const uint8_t *)"[CAPABILITY IMAP4rev1] hi",
 	    25);
 	detect_update(&fx->d, &st, &f, &fx->t, 5, ts);
-	detect_finish(&fx->d, &st, &f, &fx->t, 5, ts, ts + 10, "fin", &out);
+	detect_finish(&fx->d, &st, &f, &fx->t, 5, ts, ts + 10,
+	    "fin", NULL, &out);
 	detect_flush(&fx->d);
 	mail_facts_free(&f);
 }
@@ -441,7 +444,7 @@ test_one_row_per_flush(void **state)
 	for (i = 0; i < 5; i++) {
 		memset(&st, 0, sizeof(st));
 		detect_finish(&fx->d, &st, &f, &fx->t, 1, 1000 + i, 2000 + i,
-		    "fin", &out);
+		    "fin", NULL, &out);
 	}
 	assert_int_equal(fx->rec.nservers, 0);
 	assert_int_equal(history_get_stats(fx->h)->dirty, 1);

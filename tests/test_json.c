@@ -69,6 +69,7 @@ mksession6(void)
 	    (1u << DETECT_BANNER_MASKED);
 	s.outcome = DETECT_OUTCOME_TLS;
 	s.close_reason = "fin";
+	s.source = "/srv/pcap/mx\\x1b \\\"1\\\".pcap";
 	return s;
 }
 
@@ -143,6 +144,7 @@ test_session_v6(void **state)
 	    "\"starttls_offered\":true,\"starttls_requested\":true,"
 	    "\"starttls_reply\":220,\"outcome\":\"tls\",\"gaps\":1,"
 	    "\"events\":2,\"close_reason\":\"fin\",\"resumed\":0,"
+	    "\"source\":\"/srv/pcap/mx\\\\x1b \\\\\\\"1\\\\\\\".pcap\","
 	    "\"tls\":{\"established\":true,\"version\":\"TLS1.2\","
 	    "\"cipher\":\"0xc02b\",\"sni\":\"mx.example.net\","
 	    "\"cert_sha256\":null}}";
@@ -153,9 +155,11 @@ test_session_v6(void **state)
 	assert_int_equal(json_session(&s, "s", line, sizeof(line)),
 	    strlen(want));
 	assert_string_equal(line, want);
-	/* The banner comes back as the database holds it. */
+	/* The banner and the source come back as the database holds them. */
 	json_value(line, "banner", v, sizeof(v));
 	assert_string_equal(v, s.banner);
+	json_value(line, "source", v, sizeof(v));
+	assert_string_equal(v, s.source);
 }
 
 /* What the database writes as NULL is null here too. */
@@ -170,7 +174,9 @@ test_session_nulls(void **state)
 	s.starttls_reply = 0;
 	s.tls_version = NULL;
 	s.tls_established = 0;
+	s.source = NULL;
 	assert_true(json_session(&s, "s", line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "\"source\":null,"));
 	assert_non_null(strstr(line, "\"helo\":null,\"banner\":null,"));
 	assert_non_null(strstr(line, "\"starttls_reply\":null,"));
 	assert_non_null(strstr(line, "\"tls\":{\"established\":false,"
@@ -259,8 +265,9 @@ test_longest_session_fits(void **state)
 	memcpy(s.banner, s.helo, sizeof(s.banner));
 	memcpy(s.tls_sni, s.helo, sizeof(s.tls_sni));
 	memset(s.tls_cipher, 'c', sizeof(s.tls_cipher) - 1);
+	s.source = s.helo + strlen(s.helo) - (DETECT_SOURCE_MAX - 2);
 	assert_true(json_session(&s, "a-sensor-name-of-some-length", line,
-	    sizeof(line)) > 3 * 2 * strlen(s.helo));
+	    sizeof(line)) > 2 * (3 * strlen(s.helo) + strlen(s.source)));
 }
 
 static void
@@ -284,6 +291,23 @@ test_builder(void **state)
 	assert_int_equal(n, strlen(buf));
 	assert_string_equal(buf, "{\"a\":18446744073709551615,\"b\":{"
 	    "\"c\":false,\"d\":\"\\u0001\\\"\\\\/\",\"e\":{},\"f\":null}}");
+
+	/* Arrays, of values and of objects; each closes with its bracket. */
+	json_begin(&o, buf, sizeof(buf));
+	json_array(&o, "a");
+	json_str(&o, NULL, "x");
+	json_real(&o, NULL, 0.25);
+	json_open(&o, NULL);
+	json_array(&o, "e");
+	json_close(&o);
+	json_real(&o, "r", 1.0 / 3);
+	json_close(&o);
+	json_real(&o, NULL, 1e300 * 1e300);
+	json_close(&o);
+	json_array(&o, "z");
+	assert_true(json_end(&o) > 0);
+	assert_string_equal(buf, "{\"a\":[\"x\",0.25,{\"e\":[],"
+	    "\"r\":0.333333},null],\"z\":[]}");
 
 	/* Deeper than JSON_DEPTH_MAX: refused, not cut. */
 	json_begin(&o, buf, sizeof(buf));

@@ -738,6 +738,67 @@ test_resumed_after_eviction(void **state)
 	free(fr);
 }
 
+/*
+ * Each session names the source it was first seen in, escaped: the
+ * sessions of the second file name it, and a session of the first file
+ * evicted and continued in the second keeps the first, in both rows.
+ */
+static void
+test_source_of_sessions(void **state)
+{
+	struct frames	*fr = frames_new();
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	const struct detect_session *s;
+	const char	*b;
+	uint64_t	 ts;
+	int		 cut, i, others = 0;
+
+	(void)state;
+	asa_conversation(fr, 40000, 1460);
+	cut = frame_with(fr, "MAIL FROM");
+	assert_string_equal(pipeline_set_source(p, "a.pcap"), "a.pcap");
+	ts = feed_range(p, fr, 0, cut, 0);
+	b = pipeline_set_source(p, "dir/b\x1b\n.pcap");
+	assert_string_equal(b, "dir/b\\x1b\\n.pcap");
+	for (i = 0; i < 16; i++)
+		ts = other_connection(p, (uint16_t)(50000 + i), ts + 1000, 0);
+	feed_range(p, fr, cut, fr->n, ts + 1000);
+	pipeline_finish(p);
+	assert_int_equal(rows_of(&r, 40000, &s), 2);
+	for (i = 0; i < r.nsessions; i++) {
+		if (r.s[i].tuple.client_port == 40000)
+			assert_string_equal(r.s[i].source, "a.pcap");
+		else {
+			assert_string_equal(r.s[i].source, b);
+			others++;
+		}
+	}
+	assert_int_equal(others, 16);
+	pipeline_free(p);
+	free(fr);
+}
+
+/* A name longer than a source may be is cut, and says so. */
+static void
+test_source_cut(void **state)
+{
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline	*p = new_pipeline(&r, &sink, 16);
+	char		 name[2 * DETECT_SOURCE_MAX];
+	const char	*kept;
+
+	(void)state;
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	kept = pipeline_set_source(p, name);
+	assert_int_equal(strlen(kept), DETECT_SOURCE_MAX - 1);
+	assert_string_equal(kept + strlen(kept) - 3, "...");
+	pipeline_free(p);
+}
+
 /* The refusal comes after the eviction: the continuation pairs it with
  * the STARTTLS sent before. */
 static void
@@ -1087,6 +1148,8 @@ main(void)
 		cmocka_unit_test(test_eviction_spares_learning),
 		cmocka_unit_test(test_resumed_after_eviction),
 		cmocka_unit_test(test_resumed_refusal),
+		cmocka_unit_test(test_source_of_sessions),
+		cmocka_unit_test(test_source_cut),
 		cmocka_unit_test(test_conflict_under_memcap),
 		cmocka_unit_test(test_password_not_kept),
 		cmocka_unit_test(test_garbage_frames),

@@ -224,7 +224,8 @@ test_schema(void **state)
 	static const char *const idx[][2] = {
 		{ "events", "kind" }, { "events", "session_id" },
 		{ "events", "ts" }, { "sessions", "start_ts" },
-		{ "sessions", "server_ip" },
+		{ "sessions", "server_ip" }, { "sessions", "source" },
+		{ "stats", "ts" }, { "stats", "name" },
 	};
 	size_t		 i;
 
@@ -240,7 +241,7 @@ test_schema(void **state)
 	    "starttls_reply INTEGER,tls_established INTEGER,outcome TEXT,"
 	    "tls_version TEXT,tls_cipher TEXT,tls_sni TEXT,cert_sha256 TEXT,"
 	    "gaps INTEGER,events INTEGER,close_reason TEXT,resumed INTEGER,"
-	    "protocol TEXT");
+	    "protocol TEXT,source TEXT");
 	peer_columns(db, "events", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,ts TEXT,session_id INTEGER,"
 	    "kind TEXT,severity TEXT,client_ip TEXT,client_port INTEGER,"
@@ -260,8 +261,15 @@ test_schema(void **state)
 		    "pragma_index_info(m.name) i WHERE m.type = 'index' AND "
 		    "m.tbl_name = '%s' AND i.name = '%s' AND i.seqno = 0",
 		    idx[i][0], idx[i][1]);
-		assert_int_equal(peer_int(db, q), 1);
+		assert_true(peer_int(db, q) >= 1);
 	}
+	/* Those and no more: each index costs every write. */
+	assert_int_equal(peer_int(db, "SELECT group_concat(name, ' ') = "
+	    "'events_kind events_session_id events_ts servers_last_seen "
+	    "sessions_day sessions_server sessions_source sessions_start_ts "
+	    "sessions_tampered stats_name stats_ts' FROM (SELECT name FROM "
+	    "sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY "
+	    "name)"), 1);
 	sqlite3_close(db);
 	assert_string_equal(store_error(st), "");
 	store_close(st);
@@ -274,6 +282,9 @@ test_schema(void **state)
 	    STOREDB_SCHEMA_VERSION);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table'"), 5);
+	assert_int_equal(peer_int(db, "SELECT group_concat(name, ' ') = "
+	    "'alerts outcomes_daily stripped_servers tampering' FROM (SELECT "
+	    "name FROM sqlite_master WHERE type = 'view' ORDER BY name)"), 1);
 	sqlite3_close(db);
 }
 
@@ -333,6 +344,7 @@ test_session_roundtrip(void **state)
 	b.events = 0;
 	b.outcome = "tls";
 	b.close_reason = "rst";
+	b.source = "/srv/pcap/mx \\\"1\\\".pcap";
 
 	st = open_store(fx, 100);
 	store_session(st, &a);
@@ -371,6 +383,7 @@ test_session_roundtrip(void **state)
 	assert_int_equal(sqlite3_column_int(s, 18), 0);
 	assert_int_equal(sqlite3_column_int(s, 19), 2);	/* bits of 0x5 */
 	assert_string_equal(sqlite3_column_text(s, 20), "fin");
+	assert_int_equal(sqlite3_column_type(s, 23), SQLITE_NULL); /* source */
 
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(s, 0), 2);
@@ -397,6 +410,7 @@ test_session_roundtrip(void **state)
 	assert_int_equal(sqlite3_column_int(s, 18), 3);
 	assert_int_equal(sqlite3_column_int(s, 19), 0);
 	assert_string_equal(sqlite3_column_text(s, 20), "rst");
+	assert_string_equal(sqlite3_column_text(s, 23), b.source);
 	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
@@ -605,8 +619,10 @@ test_resumed_row_merges(void **state)
 	a.events = 1u << DETECT_CAPABILITY_MASKED;
 	a.outcome = "incomplete";
 	a.close_reason = "evicted";
+	a.source = "first.pcap";
 	store_session(st, &a);
 	b = mksession(7, T0);
+	b.source = "second.pcap";
 	b.end_us = T0 + 9000000;
 	b.starttls_requested = 1;
 	b.starttls_reply = 454;
@@ -624,7 +640,7 @@ test_resumed_row_merges(void **state)
 	    "starttls_requested = 1 AND starttls_reply = 454 AND events = 2 "
 	    "AND outcome = 'stripped' AND close_reason = 'fin' AND "
 	    "resumed = 1 AND end_ts > start_ts AND "
-	    "end_ts LIKE '%:29.123456Z'"), 1);
+	    "end_ts LIKE '%:29.123456Z' AND source = 'first.pcap'"), 1);
 	/* A continuation whose first row was lost is a row of its own. */
 	b.id = 8;
 	store_session(st, &b);
@@ -667,18 +683,10 @@ test_queue_overflow(void **state)
 	store_close(st);
 }
 
-/*
- * A database of schema 2 (before stats.worker) is migrated in place: its
- * rows are kept, old stats rows read worker 0, new ones carry theirs.
- */
+/* The tables of schema 2, as that version made them. */
 static void
-test_migrate_from_v2(void **state)
+schema_v2(sqlite3 *db)
 {
-	struct fixture	*fx = *state;
-	struct store	*st;
-	sqlite3		*db;
-
-	db = peer(fx);
 	peer_exec(db, "CREATE TABLE sessions (id INTEGER PRIMARY KEY, "
 	    "start_ts TEXT, end_ts TEXT, client_ip TEXT, client_port INTEGER, "
 	    "server_ip TEXT, server_port INTEGER, helo TEXT, banner TEXT, "
@@ -695,8 +703,23 @@ test_migrate_from_v2(void **state)
 	    "INTEGER NOT NULL, first_seen TEXT, last_seen TEXT, sessions "
 	    "INTEGER, starttls_offered INTEGER, starttls_accepted INTEGER, "
 	    "last_offered TEXT, cert_sha256 TEXT, PRIMARY KEY (server_ip, "
-	    "server_port));"
-	    "INSERT INTO stats VALUES ('2026-01-01T00:00:00.000000Z', 'x', 1);"
+	    "server_port));");
+}
+
+/*
+ * A database of schema 2 (before stats.worker) is migrated in place: its
+ * rows are kept, old stats rows read worker 0, new ones carry theirs.
+ */
+static void
+test_migrate_from_v2(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	sqlite3		*db;
+
+	db = peer(fx);
+	schema_v2(db);
+	peer_exec(db, "INSERT INTO stats VALUES ('2026-01-01T00:00:00.000000Z', 'x', 1);"
 	    "INSERT INTO sessions (id) VALUES (41);"
 	    "INSERT INTO servers VALUES ('198.51.100.25', 25, "
 	    "'2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z', 7, "
@@ -722,6 +745,180 @@ test_migrate_from_v2(void **state)
 	    "server_port = 25 AND protocol = 'smtp' AND starttls_offered = 5"),
 	    7);
 	sqlite3_close(db);
+}
+
+/*
+ * A database of schema 6 (before sessions.source and the views) is
+ * migrated in place: its rows are kept, with no source, and the views
+ * read them; a new row names its source.
+ */
+static void
+test_migrate_from_v6(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session a = mksession(9, T0);
+	struct store	*st;
+	sqlite3		*db;
+
+	/* Schema 2, then what versions 3 to 6 added. */
+	db = peer(fx);
+	schema_v2(db);
+	peer_exec(db, "CREATE INDEX events_kind ON events (kind);"
+	    "CREATE INDEX events_session_id ON events (session_id);"
+	    "CREATE INDEX events_ts ON events (ts);"
+	    "CREATE INDEX sessions_start_ts ON sessions (start_ts);"
+	    "CREATE INDEX sessions_server_ip ON sessions (server_ip);"
+	    "CREATE INDEX stats_ts ON stats (ts);"
+	    "ALTER TABLE stats ADD COLUMN worker INTEGER NOT NULL DEFAULT 0;"
+	    "CREATE TABLE sensor (id INTEGER PRIMARY KEY CHECK (id = 1), "
+	    "name TEXT NOT NULL);"
+	    "ALTER TABLE sessions ADD COLUMN resumed INTEGER NOT NULL "
+	    "DEFAULT 0;"
+	    "ALTER TABLE sessions ADD COLUMN protocol TEXT NOT NULL DEFAULT "
+	    "'smtp';"
+	    "DROP TABLE servers;"
+	    "CREATE TABLE servers (server_ip TEXT NOT NULL, server_port "
+	    "INTEGER NOT NULL, first_seen TEXT, last_seen TEXT, sessions "
+	    "INTEGER, starttls_offered INTEGER, starttls_accepted INTEGER, "
+	    "last_offered TEXT, cert_sha256 TEXT, protocol TEXT NOT NULL "
+	    "DEFAULT 'smtp', PRIMARY KEY (server_ip, server_port, protocol));"
+	    "CREATE INDEX servers_last_seen ON servers (last_seen);"
+	    "INSERT INTO sensor VALUES (1, 'old-tap');"
+	    "INSERT INTO sessions (id, start_ts, server_ip, server_port, "
+	    "outcome, protocol) VALUES "
+	    "(5, '2026-01-01T00:00:00.000000Z', '192.0.2.1', 143, 'refused', "
+	    "'imap'), (6, '2026-01-02T00:00:00.000000Z', '192.0.2.1', 143, "
+	    "'tls', 'imap'), (7, '2026-01-03T00:00:00.000000Z', '192.0.2.1', "
+	    "143, 'stripped', 'imap');"
+	    "INSERT INTO events (ts, session_id, kind, severity, server_ip, "
+	    "server_port) VALUES ('2026-01-01T00:00:01.000000Z', 5, "
+	    "'starttls_refused', 'medium', '192.0.2.1', 143), "
+	    "('2026-01-03T00:00:01.000000Z', 7, 'capability_masked', 'high', "
+	    "'192.0.2.1', 143);"
+	    "INSERT INTO stats VALUES ('2026-01-01T00:00:00.000000Z', "
+	    "'kernel_drops', 3, 1);"
+	    "PRAGMA user_version = 6");
+	sqlite3_close(db);
+	st = open_store(fx, 100);
+	assert_true(store_next_session_id(st) == 8);
+	a.source = "eth1";
+	store_session(st, &a);
+	assert_int_equal(store_flush(st), 0);
+	store_close(st);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"),
+	    STOREDB_SCHEMA_VERSION);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id IN (5, 6, 7) AND source IS NULL"), 3);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions WHERE "
+	    "id = 9 AND source = 'eth1'"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM events"), 2);
+	assert_int_equal(peer_int(db, "SELECT sum(value) FROM stats WHERE "
+	    "worker = 1"), 3);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sensor WHERE "
+	    "name = 'old-tap'"), 1);
+	/* The views read the rows from before: sessions 5 and 7 tampered,
+	 * of the server's three. */
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM stripped_servers "
+	    "WHERE server_ip = '192.0.2.1' AND server_port = 143 AND "
+	    "protocol = 'imap' AND tampered = 2 AND sessions = 3 AND "
+	    "first_tampered = '2026-01-01T00:00:00.000000Z' AND "
+	    "last_tampered = '2026-01-03T00:00:00.000000Z'"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM alerts WHERE "
+	    "sensor = 'old-tap' AND protocol = 'imap' AND outcome = 'refused' "
+	    "AND kind = 'starttls_refused'"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'sessions_server_ip'"), 0);
+	sqlite3_close(db);
+}
+
+/*
+ * The database's view of tampering and detect.c's agree on every kind
+ * and severity: an event is in the view exactly when it makes its
+ * session stripped or refused. So do the outcomes.
+ */
+static void
+test_tampering_view_matches_detect(void **state)
+{
+	static const char *const outcomes[] = {
+		DETECT_OUTCOME_TLS, DETECT_OUTCOME_TLS_UNSEEN,
+		DETECT_OUTCOME_STRIPPED, DETECT_OUTCOME_REFUSED,
+		DETECT_OUTCOME_NOT_REQUESTED, DETECT_OUTCOME_NOT_OFFERED,
+		DETECT_OUTCOME_INCOMPLETE,
+	};
+	struct fixture	*fx = *state;
+	struct detect_event ev;
+	struct detect_session ss;
+	struct store	*st;
+	sqlite3		*db;
+	char		 q[160];
+	uint64_t	 id;
+	int		 k, sev, want;
+	size_t		 i;
+
+	st = open_store(fx, 1000);
+	for (k = 0; k < DETECT_NKINDS; k++)
+		for (sev = DETECT_SEV_INFO; sev <= DETECT_SEV_HIGH; sev++) {
+			ev = mkevent(T0, (uint64_t)(k * 10 + sev + 1), "x");
+			ev.kind = (enum detect_kind)k;
+			ev.severity = (enum detect_severity)sev;
+			store_event(st, &ev);
+		}
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+		ss = mksession(1000 + i, T0);
+		ss.outcome = outcomes[i];
+		store_session(st, &ss);
+	}
+	assert_int_equal(store_flush(st), 0);
+	store_close(st);
+	db = peer(fx);
+	for (k = 0; k < DETECT_NKINDS; k++)
+		for (sev = DETECT_SEV_INFO; sev <= DETECT_SEV_HIGH; sev++) {
+			id = (uint64_t)(k * 10 + sev + 1);
+			snprintf(q, sizeof(q), "SELECT count(*) FROM tampering "
+			    "WHERE session_id = %llu AND kind = '%s'",
+			    (unsigned long long)id,
+			    detect_kind_name((enum detect_kind)k));
+			want = detect_kind_tampering((enum detect_kind)k,
+			    (enum detect_severity)sev);
+			if (peer_int(db, q) != want)
+				fail_msg("%s %s: tampering %d in detect.c",
+				    detect_kind_name((enum detect_kind)k),
+				    detect_severity_name(
+				    (enum detect_severity)sev), want);
+		}
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+		snprintf(q, sizeof(q), "SELECT count(*) FROM tampering WHERE "
+		    "session_id = %zu AND kind IS NULL", 1000 + i);
+		assert_int_equal(peer_int(db, q),
+		    strcmp(outcomes[i], DETECT_OUTCOME_STRIPPED) == 0 ||
+		    strcmp(outcomes[i], DETECT_OUTCOME_REFUSED) == 0);
+	}
+	sqlite3_close(db);
+}
+
+/* Whether written rows name a source; queued ones do not count yet. */
+static void
+test_source_seen(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session a = mksession(1, T0), b = mksession(2, T0);
+	struct store	*st;
+
+	st = open_store(fx, 100);
+	a.source = "a.pcap";
+	store_session(st, &a);
+	assert_int_equal(store_source_seen(st, "a.pcap"), 0);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_source_seen(st, "a.pcap"), 1);
+	assert_int_equal(store_source_seen(st, "b.pcap"), 0);
+	assert_int_equal(store_source_seen(st, "a.pcap'--"), 0);
+	/* With the writer thread running. */
+	b.source = "b.pcap";
+	store_session(st, &b);
+	assert_int_equal(store_flush_async(st), 0);
+	assert_int_equal(store_source_seen(st, "b.pcap"), 1);
+	store_close(st);
 }
 
 /*
@@ -1884,6 +2081,9 @@ main(void)
 		T(test_resumed_row_merges),
 		T(test_queue_overflow),
 		T(test_migrate_from_v2),
+		T(test_migrate_from_v6),
+		T(test_tampering_view_matches_detect),
+		T(test_source_seen),
 		T(test_protocols),
 		T(test_sensor_identity),
 		T(test_stats_rows),
