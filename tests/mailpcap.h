@@ -27,11 +27,15 @@ struct mp_session {
 };
 
 struct mp_capture {
+	uint16_t	 port;		/* the server port read; 0: any */
 	struct flow_table *flows;
 	struct reasm_ctx reasm;
 	struct memcap	 mem;
 	struct mail_stats st;
 	int		 n;		/* sessions ended, kept up to MP_MAX */
+	int		 not_mail;	/* connections that never looked like
+					   mail (refused, no payload): the
+					   pipeline records no session */
 	struct mp_session s[MP_MAX];
 };
 
@@ -72,18 +76,21 @@ mp_end(struct mp_capture *c, struct flow *f, uint64_t ts)
 
 	if (a == NULL) {
 		reasm_stream_free(&c->reasm, &f->stream);
+		if (!f->lingering)	/* else its session ended already */
+			c->not_mail++;
 		return;
 	}
 	reasm_flush(&c->reasm, &f->stream, a, ts);
 	mail_end(a->mail);
-	if (c->n < MP_MAX) {
-		s = &c->s[c->n];
+	if (!(mail_session_facts(a->mail)->flags & MAIL_F_PROTO))
+		c->not_mail++;
+	else if (c->n++ < MP_MAX) {
+		s = &c->s[c->n - 1];
 		memset(s, 0, sizeof(*s));
 		s->tuple = f->tuple;
 		snapshot(&s->r, mail_session_facts(a->mail));
 		s->r.state = mail_session_state(a->mail);
 	}
-	c->n++;
 	mail_session_free(a->mail);
 	free(a);
 	f->app = NULL;
@@ -103,6 +110,8 @@ mp_segment(struct mp_capture *c, const struct decode_pkt *pkt)
 	struct flow	*f;
 	int		 dir, created;
 
+	if (c->port != 0 && pkt->sport != c->port && pkt->dport != c->port)
+		return;
 	if ((f = flow_lookup(c->flows, pkt, &dir, &created)) == NULL ||
 	    f->lingering)
 		return;
@@ -123,9 +132,12 @@ mp_segment(struct mp_capture *c, const struct decode_pkt *pkt)
 	}
 }
 
-/* Read the capture at path into c; -1 when it cannot be opened. */
+/*
+ * Read the capture at path into c, only connections to port when it is
+ * not 0; -1 when it cannot be opened.
+ */
 static int
-mp_read(const char *path, struct mp_capture *c)
+mp_read_port(const char *path, uint16_t port, struct mp_capture *c)
 {
 	const struct flow_config fc = { .max_flows = 1024,
 	    .idle_timeout_us = 600ULL * 1000000,
@@ -142,6 +154,7 @@ mp_read(const char *path, struct mp_capture *c)
 
 	memset(c, 0, sizeof(*c));
 	memset(&ds, 0, sizeof(ds));
+	c->port = port;
 	if ((pc = pcap_open_offline(path, err)) == NULL)
 		return -1;
 	memcap_init(&c->mem, SIZE_MAX);

@@ -1016,7 +1016,7 @@ test_captures(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(caps_want) / sizeof(caps_want[0]); i++) {
-		if (mp_read(caps_want[i].file, &c) == -1) {
+		if (mp_read_port(caps_want[i].file, 0, &c) == -1) {
 			/* bundled ones must be there, public ones may not */
 			assert_non_null(strstr(caps_want[i].file,
 			    "/shared/pcaps-public/"));

@@ -1,11 +1,11 @@
 /*
  * test_mailfacts.c: the facts the mail parsers draw from whole captures,
  * bundled (pcaps/, made by tools/pcapgen.py) and public
- * (../shared/pcaps-public, skipped when absent). A reader of its own
- * (libpcap, decode, reassembly, one mail session per connection to the
- * row's server port) keeps every session's facts, where the pipeline hands
- * on only what detect.c made of them; so each row checks what the parser
- * saw, whatever the policy does with it.
+ * (../shared/pcaps-public, skipped when absent). tests/mailpcap.h reads
+ * them (decode, flows, reassembly, one mail session per connection to the
+ * row's server port) and keeps every session's facts, where the pipeline
+ * hands on only what detect.c made of them; so each row checks what the
+ * parser saw, whatever the policy does with it.
  *
  * MAILFACTS_PRINT=1 in the environment prints every session's facts.
  */
@@ -19,198 +19,10 @@
 #include <cmocka.h>
 
 #include "mailtest.h"
+#include "mailpcap.h"
 
-#include <pcap/pcap.h>
 #include <stdio.h>
 #include <unistd.h>
-
-#include "decode.h"
-#include "reasm.h"
-
-/* Connections one capture may hold; the captures hold far fewer. */
-#define CAP_CONNS	16
-
-enum { CONN_FREE = 0, CONN_LIVE, CONN_DONE };
-
-struct conn {
-	int		 state;		/* CONN_* */
-	struct decode_addr client, server;
-	uint16_t	 cport;
-	struct reasm_stream rs;
-	struct mail_session *mail;
-};
-
-struct capture {
-	uint16_t	 port;		/* the server port read */
-	struct reasm_ctx reasm;
-	struct memcap	 mem;
-	struct mail_stats st;
-	struct conn	 conns[CAP_CONNS];
-	struct run	 out[CAP_CONNS]; /* sessions, in the order they ended */
-	int		 nout;
-	int		 not_mail;	/* connections that never looked like
-					   mail (refused, no payload): the
-					   pipeline records no session */
-};
-
-static const struct mail_config cap_cfg = {
-	.max_line = 4096, .max_pipeline = 100, .tls_max_bytes = 65536,
-};
-
-static const struct reasm_config cap_reasm = {
-	.memcap = 1 << 24, .ooo_max = 1 << 20, .conflict_window = 2048,
-};
-
-static int
-cap_data(void *app, int dir, const uint8_t *buf, size_t len, uint64_t ts)
-{
-	struct conn	*c = app;
-
-	(void)ts;
-	return mail_data(c->mail, dir, buf, len) ? REASM_ENOUGH : REASM_MORE;
-}
-
-static void
-cap_gap(void *app, int dir, uint32_t len, uint64_t ts)
-{
-	struct conn	*c = app;
-
-	(void)ts;
-	mail_gap(c->mail, dir, len);
-}
-
-/* reasm.c delivers the first copy; which one is no fact of the parser. */
-static void
-cap_conflict(void *app, int dir, uint32_t seq, const uint8_t *old_bytes,
-    const uint8_t *new_bytes, size_t len, uint64_t ts)
-{
-	(void)app;
-	(void)dir;
-	(void)seq;
-	(void)old_bytes;
-	(void)new_bytes;
-	(void)len;
-	(void)ts;
-}
-
-static const struct reasm_ops cap_ops = {
-	.data = cap_data, .gap = cap_gap, .conflict = cap_conflict,
-};
-
-static void
-cap_end(struct capture *cp, struct conn *c, uint64_t ts)
-{
-	reasm_flush(&cp->reasm, &c->rs, c, ts);
-	mail_end(c->mail);
-	if (!(mail_session_facts(c->mail)->flags & MAIL_F_PROTO))
-		cp->not_mail++;
-	else {
-		assert_true(cp->nout < CAP_CONNS);
-		snapshot(&cp->out[cp->nout], mail_session_facts(c->mail));
-		cp->out[cp->nout++].state = mail_session_state(c->mail);
-	}
-	mail_session_free(c->mail);
-	c->mail = NULL;
-	c->state = CONN_DONE;
-}
-
-static int
-addr_eq(const struct decode_addr *a, const struct decode_addr *b)
-{
-	return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
-}
-
-static struct conn *
-cap_find(struct capture *cp, const struct decode_addr *cl,
-    const struct decode_addr *sv, uint16_t cport)
-{
-	int	 i;
-
-	for (i = 0; i < CAP_CONNS; i++)
-		if (cp->conns[i].state != CONN_FREE &&
-		    cp->conns[i].cport == cport &&
-		    addr_eq(&cp->conns[i].client, cl) &&
-		    addr_eq(&cp->conns[i].server, sv))
-			return &cp->conns[i];
-	return NULL;
-}
-
-/* The connection of p, opened at a SYN or its first payload; NULL for
- * other ports and for late copies after the end. */
-static struct conn *
-cap_conn(struct capture *cp, const struct decode_pkt *p, int *dir)
-{
-	int		 up = p->dport == cp->port, i;
-	const struct decode_addr *cl = up ? &p->src : &p->dst;
-	const struct decode_addr *sv = up ? &p->dst : &p->src;
-	struct conn	*c;
-
-	if (!up && p->sport != cp->port)
-		return NULL;
-	*dir = up ? REASM_TO_SERVER : REASM_TO_CLIENT;
-	c = cap_find(cp, cl, sv, up ? p->sport : p->dport);
-	if (c != NULL && (c->state == CONN_LIVE ||
-	    !(p->flags & DECODE_TH_SYN)))
-		return c->state == CONN_LIVE ? c : NULL;
-	if (!(p->flags & DECODE_TH_SYN) && p->payload_len == 0)
-		return NULL;
-	for (i = 0; c == NULL && i < CAP_CONNS; i++)
-		if (cp->conns[i].state == CONN_FREE)
-			c = &cp->conns[i];
-	if (c == NULL) {
-		fail_msg("more than %d connections", CAP_CONNS);
-		return NULL;
-	}
-	memset(c, 0, sizeof(*c));
-	c->state = CONN_LIVE;
-	c->client = *cl;
-	c->server = *sv;
-	c->cport = up ? p->sport : p->dport;
-	reasm_stream_init(&c->rs);
-	c->mail = mail_session_new(mail_proto_by_port(cp->port), &cap_cfg,
-	    &cp->st, &cp->mem);
-	assert_non_null(c->mail);
-	return c;
-}
-
-/* Read path to its end; every session's facts land in cp->out. */
-static void
-cap_read(struct capture *cp, const char *path, uint16_t port)
-{
-	char		 ebuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char	*bytes;
-	struct decode_stats ds;
-	struct decode_pkt pkt;
-	struct conn	*c;
-	pcap_t		*pc;
-	uint64_t	 ts = 0;
-	int		 link, dir, i;
-
-	memset(cp, 0, sizeof(*cp));
-	memset(&ds, 0, sizeof(ds));
-	cp->port = port;
-	memcap_init(&cp->mem, SIZE_MAX);
-	reasm_ctx_init(&cp->reasm, &cap_ops, &cap_reasm);
-	if ((pc = pcap_open_offline(path, ebuf)) == NULL)
-		fail_msg("%s: %s", path, ebuf);
-	link = pcap_datalink(pc);
-	while (pcap_next_ex(pc, &h, &bytes) == 1) {
-		ts = (uint64_t)h->ts.tv_sec * 1000000 +
-		    (uint64_t)h->ts.tv_usec;
-		if (decode_frame(link, bytes, h->caplen, ts, &pkt, &ds) !=
-		    DECODE_OK || (c = cap_conn(cp, &pkt, &dir)) == NULL)
-			continue;
-		if (reasm_segment(&cp->reasm, &c->rs, dir, &pkt, c))
-			cap_end(cp, c, ts);
-	}
-	pcap_close(pc);
-	for (i = 0; i < CAP_CONNS; i++)
-		if (cp->conns[i].state == CONN_LIVE)
-			cap_end(cp, &cp->conns[i], ts);
-	assert_int_equal(cp->mem.used, 0);
-	assert_int_equal(cp->reasm.mem_used, 0);
-}
 
 static void
 print_text(const char *name, const struct text_field *t)
@@ -224,20 +36,20 @@ print_text(const char *name, const struct text_field *t)
 }
 
 static void
-cap_print(const char *file, const struct capture *cp)
+cap_print(const char *file, const struct mp_capture *cp)
 {
 	const struct mail_facts *f;
 	int	 i;
 
 	printf("%s: %d sessions, %d not mail, unpaired %llu, bad replies "
-	    "%llu\n", file, cp->nout, cp->not_mail,
+	    "%llu\n", file, cp->n, cp->not_mail,
 	    (unsigned long long)cp->st.unpaired,
 	    (unsigned long long)cp->st.bad_replies);
-	for (i = 0; i < cp->nout; i++) {
-		f = &cp->out[i].f;
+	for (i = 0; i < cp->n && i < MP_MAX; i++) {
+		f = &cp->s[i].r.f;
 		printf("  %s flags 0x%08x state %s status \"%s\" mech \"%s\" "
 		    "tls 0x%04x\n", mail_proto_name(f->proto), f->flags,
-		    mail_state_name(cp->out[i].state), f->starttls_status,
+		    mail_state_name(cp->s[i].r.state), f->starttls_status,
 		    f->cred_mech, f->tls.version);
 		print_text("banner", &f->banner);
 		print_text("cred_user", &f->cred_user);
@@ -317,7 +129,7 @@ want_session(const char *file, const struct run *r, const struct want *w)
 static void
 run_cases(const struct capcase *cases, size_t n)
 {
-	struct capture	*cp;
+	struct mp_capture *cp;
 	char		 path[512];
 	const char	*file;
 	size_t		 i;
@@ -334,18 +146,18 @@ run_cases(const struct capcase *cases, size_t n)
 			    "%s/../shared/pcaps-public/%s", TOP, file + 7);
 		else
 			snprintf(path, sizeof(path), "%s/%s", TOP, file);
-		cap_read(cp, path, cases[i].port);
+		assert_int_equal(mp_read_port(path, cases[i].port, cp), 0);
 		if (getenv("MAILFACTS_PRINT") != NULL)
 			cap_print(file, cp);
-		if (cp->nout != cases[i].nsessions ||
+		if (cp->n != cases[i].nsessions ||
 		    cp->not_mail != cases[i].not_mail)
 			fail_msg("%s: %d sessions and %d not mail, not %d and %d",
-			    file, cp->nout, cp->not_mail, cases[i].nsessions,
+			    file, cp->n, cp->not_mail, cases[i].nsessions,
 			    cases[i].not_mail);
-		for (k = 0; k < cp->nout; k++) {
-			want_session(file, &cp->out[k], &cases[i].s[k]);
+		for (k = 0; k < cp->n; k++) {
+			want_session(file, &cp->s[k].r, &cases[i].s[k]);
 			if (cases[i].password != NULL &&
-			    facts_hold(&cp->out[k], cases[i].password))
+			    facts_hold(&cp->s[k].r, cases[i].password))
 				fail_msg("%s: the password is in the facts",
 				    file);
 		}
@@ -452,9 +264,10 @@ static const struct capcase pop3_public[] = {
 	 * QUIT pipelined twice; AUTH alone -ERR, CAPA, AUTH PLAIN + its
 	 * response, -ERR (a password sent, wrong); the same accepted, with
 	 * QUIT; the same with STAT, LIST, UIDL, three RETRs, QUIT. Two
-	 * more servers answer each of three SYNs with RST: six connections
-	 * without a session. The passwords are napier and napier123. */
-	{ "public:zeek/pop3.pcap", 110, "napier", 0, 0, 6, 5, {
+	 * more servers answer each of three SYNs with RST, the SYNs from one
+	 * client port: two connections (4-tuples) without a session. The
+	 * passwords are napier and napier123. */
+	{ "public:zeek/pop3.pcap", 110, "napier", 0, 0, 2, 5, {
 	    { P3, OFFERED | QUIT, "POP server ready H mimap4 "
 	      "0MHoUr-1VDxRD3Ui5-003eq2", NULL, NULL, NULL, NULL, NULL, NULL,
 	      NULL, 0 },
