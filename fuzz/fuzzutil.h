@@ -153,9 +153,9 @@ fuzz_sink_session(void *arg, const struct detect_session *s)
 }
 
 /*
- * Tables sized per fuzz input. The shipped 65536 flows and servers cost
- * megabytes of zeroed buckets per pipeline_new() and slow the fuzzer a
- * hundredfold; an input makes a handful of flows at most.
+ * Tables sized per fuzz input. The shipped 131072 flows and 65536 servers
+ * cost megabytes of zeroed buckets per pipeline_new() and slow the fuzzer
+ * a hundredfold; an input makes a handful of flows at most.
  */
 #define FUZZ_MAX_FLOWS		1024
 
@@ -173,6 +173,7 @@ fuzz_pipeline_config(struct pipeline_config *pc, int tight)
 	memset(pc, 0, sizeof(*pc));
 	pc->flow.max_flows = tight ? 16 : FUZZ_MAX_FLOWS;
 	pc->flow.resume_max = tight ? 1 : FUZZ_MAX_FLOWS;
+	pc->flow.no_data_max = tight ? 2 : FUZZ_MAX_FLOWS / 2;
 	pc->flow.idle_timeout_us = c.flow_idle_timeout * 1000000ULL;
 	pc->flow.seed[0] = 0x0123456789abcdefULL;	/* reproducible */
 	pc->flow.seed[1] = 0xfedcba9876543210ULL;

@@ -34,6 +34,7 @@ struct config {
 	uint64_t	 frag_timeout;		/* seconds */
 	/* flows and reassembly */
 	uint64_t	 max_flows;
+	uint64_t	 flow_no_data_max;	/* flows without data */
 	uint64_t	 flow_idle_timeout;	/* seconds */
 	uint64_t	 flow_linger;		/* seconds */
 	uint64_t	 flow_resume_max;	/* evicted connections

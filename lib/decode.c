@@ -1237,17 +1237,106 @@ decode_result_name(enum decode_result r)
 	return names[r];
 }
 
+/* v in decimal, no leading zeros. */
+static char *
+addr_dec8(char *p, unsigned v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *
+addr4_text(char *p, const uint8_t *b)
+{
+	p = addr_dec8(p, b[0]);
+	*p++ = '.';
+	p = addr_dec8(p, b[1]);
+	*p++ = '.';
+	p = addr_dec8(p, b[2]);
+	*p++ = '.';
+	return addr_dec8(p, b[3]);
+}
+
+/* v in lowercase hex, no leading zeros. */
+static char *
+addr_hex16(char *p, unsigned v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int		 shift = 12;
+
+	while (shift > 0 && (v >> shift) == 0)
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = hex[(v >> shift) & 0xf];
+	return p;
+}
+
+/*
+ * RFC 5952 text, as inet_ntop() writes it: the longest run of two or more
+ * zero words (the first of equal ones) becomes "::", and an IPv4-mapped
+ * or IPv4-compatible address ends in dotted decimal.
+ */
+static char *
+addr6_text(char *p, const uint8_t *b)
+{
+	unsigned	 w[8], i, run = 0, zero = 0, nzero = 0;
+
+	for (i = 0; i < 8; i++) {
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+		run = w[i] == 0 ? run + 1 : 0;
+		if (run > nzero) {
+			nzero = run;
+			zero = i + 1 - run;
+		}
+	}
+	if (nzero < 2)
+		nzero = 0;
+	for (i = 0; i < 8; i++) {
+		if (nzero > 0 && i >= zero && i < zero + nzero) {
+			if (i == zero)
+				*p++ = ':';
+			continue;
+		}
+		if (i > 0)
+			*p++ = ':';
+		if (i == 6 && zero == 0 && (nzero == 6 ||
+		    (nzero == 5 && w[5] == 0xffff)))
+			return addr4_text(p, b + 12);
+		p = addr_hex16(p, w[i]);
+	}
+	if (nzero > 0 && zero + nzero == 8)
+		*p++ = ':';
+	return p;
+}
+
+/*
+ * By hand rather than inet_ntop(): the database writer formats two
+ * addresses per row, and glibc's inet_ntop() costs about 1,800
+ * instructions each (a sprintf per word).
+ */
 const char *
 decode_addr_str(const struct decode_addr *a, char *buf, size_t len)
 {
-	int		 af;
+	char		 text[DECODE_ADDR_TEXT_MAX], *end;
 
 	if (buf == NULL || len == 0)
 		return "?";
-	af = a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : -1;
-	if (af == -1 || len > (size_t)INT32_MAX ||
-	    inet_ntop(af, a->bytes, buf, (socklen_t)len) == NULL)
+	if (a->family == 4)
+		end = addr4_text(text, a->bytes);
+	else if (a->family == 6)
+		end = addr6_text(text, a->bytes);
+	else
+		end = NULL;
+	if (end == NULL || (size_t)(end - text) >= len) {
 		snprintf(buf, len, "?");
+		return buf;
+	}
+	memcpy(buf, text, (size_t)(end - text));
+	buf[end - text] = '\0';
 	return buf;
 }
 

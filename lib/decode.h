@@ -185,7 +185,13 @@ int decode_link_supported(int linktype);
 /* Short name of a result, for stats ("truncated", "malformed", ...). */
 const char *decode_result_name(enum decode_result r);
 
-/* Format an address as text ("192.0.2.1", "2001:db8::1"); buf >= 46. */
+/* Longest address text with its NUL (an IPv6 address with an IPv4 tail). */
+#define DECODE_ADDR_TEXT_MAX	46
+
+/*
+ * Format an address as text ("192.0.2.1", "2001:db8::1"), as inet_ntop()
+ * does; "?" when buf is shorter than the text or the family unknown.
+ */
 const char *decode_addr_str(const struct decode_addr *a, char *buf,
     size_t len);
 

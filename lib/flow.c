@@ -60,6 +60,7 @@ struct flow_table {
 	struct flow_lru	 learned;	/* flows with nothing left to learn,
 					   oldest first */
 	struct flow_lru	 linger;	/* finished flows, oldest first */
+	uint32_t	 nembryonic;	/* flows on the embryonic list */
 	struct flow	*last;		/* flow of the previous packet */
 	struct flow_bucket spare;	/* closed flows for reuse */
 	uint32_t	 nspare;
@@ -151,6 +152,17 @@ lru_of(struct flow_table *t, const struct flow *f)
 	if (f->learned)
 		return &t->learned;
 	return f->established ? &t->main : &t->embryonic;
+}
+
+/* Take f off its LRU list. */
+static void
+lru_unlink(struct flow_table *t, struct flow *f)
+{
+	struct flow_lru	*l = lru_of(t, f);
+
+	TAILQ_REMOVE(l, f, lru);
+	if (l == &t->embryonic)
+		t->nembryonic--;
 }
 
 /* The remembered connection p belongs to, or NULL. */
@@ -308,7 +320,7 @@ flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
 	if (t->handoff_flow == f)
 		t->handoff_flow = NULL;
 	LIST_REMOVE(f, bucket);
-	TAILQ_REMOVE(lru_of(t, f), f, lru);
+	lru_unlink(t, f);
 	t->stats.active--;
 	if (f->lingering)
 		t->stats.lingered++;	/* counted when it ended */
@@ -356,6 +368,16 @@ flow_table_free(struct flow_table *t, uint64_t ts_us)
 	free(t);
 }
 
+/* Close f to make room; its close callback may remember it. */
+static void
+evict(struct flow_table *t, struct flow *f, uint64_t ts_us)
+{
+	t->evicting.f = f;
+	t->evicting.ts_us = ts_us;
+	flow_close(t, f, FLOW_CLOSE_EVICTED, ts_us);
+	t->evicting.f = NULL;
+}
+
 /*
  * Make room, cheapest loss first: a finished flow, one without data, one
  * with nothing left to learn, then the least recently active.
@@ -376,10 +398,20 @@ evict_one(struct flow_table *t, uint64_t ts_us)
 		t->stats.evicted_data++;
 	else
 		return;
-	t->evicting.f = f;
-	t->evicting.ts_us = ts_us;
-	flow_close(t, f, FLOW_CLOSE_EVICTED, ts_us);
-	t->evicting.f = NULL;
+	evict(t, f, ts_us);
+}
+
+/* Flows without data are at no_data_max: the oldest makes room. */
+static void
+evict_no_data(struct flow_table *t, uint64_t ts_us)
+{
+	struct flow	*f;
+
+	if ((f = TAILQ_FIRST(&t->embryonic)) == NULL)
+		return;
+	t->stats.evicted_embryonic++;
+	t->stats.no_data_full++;
+	evict(t, f, ts_us);
 }
 
 /* Client/server from the SYN bits, else the lower port is the server. */
@@ -435,6 +467,9 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 
 	if (t->stats.active >= t->cfg.max_flows)
 		evict_one(t, p->ts_us);
+	else if (t->cfg.no_data_max > 0 &&
+	    t->nembryonic >= t->cfg.no_data_max)
+		evict_no_data(t, p->ts_us);
 	if ((f = LIST_FIRST(&t->spare)) != NULL) {
 		LIST_REMOVE(f, bucket);
 		t->nspare--;
@@ -457,6 +492,7 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 	reasm_stream_init(&f->stream);
 	LIST_INSERT_HEAD(&t->buckets[h & (t->nbuckets - 1)], f, bucket);
 	TAILQ_INSERT_TAIL(&t->embryonic, f, lru);
+	t->nembryonic++;
 	t->stats.created++;
 	if (++t->stats.active > t->stats.peak)
 		t->stats.peak = t->stats.active;
@@ -518,7 +554,7 @@ flow_mark_established(struct flow_table *t, struct flow *f)
 {
 	if (f->established || f->lingering)
 		return;
-	TAILQ_REMOVE(&t->embryonic, f, lru);
+	lru_unlink(t, f);
 	f->established = 1;
 	TAILQ_INSERT_TAIL(&t->main, f, lru);
 }
@@ -538,7 +574,7 @@ flow_linger(struct flow_table *t, struct flow *f, enum flow_close_reason why)
 {
 	if (f->lingering)
 		return;
-	TAILQ_REMOVE(lru_of(t, f), f, lru);
+	lru_unlink(t, f);
 	f->lingering = 1;
 	TAILQ_INSERT_TAIL(&t->linger, f, lru);
 	if (why < FLOW_CLOSE_NREASONS)
@@ -566,6 +602,7 @@ flow_set_limits(struct flow_table *t, const struct flow_config *cfg)
 {
 	t->cfg.idle_timeout_us = cfg->idle_timeout_us;
 	t->cfg.linger_us = cfg->linger_us;
+	t->cfg.no_data_max = cfg->no_data_max;
 }
 
 size_t

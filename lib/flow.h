@@ -7,9 +7,12 @@
  * closed to make room, chosen by what losing it costs: a finished one
  * (lingering), then one without data (a SYN flood is all of them), then
  * one with nothing left to learn (its owner said so), then the least
- * recently active. Idle flows are expired by packet time. Closing always
- * goes through the close callback, so the application session of an
- * evicted flow is finished like any other.
+ * recently active. Flows without data have a capacity of their own
+ * (no_data_max, below max_flows): a SYN flood recycles those and never
+ * fills a table sized for the connections with data. Idle flows are
+ * expired by packet time. Closing always goes through the close callback,
+ * so the application session of an evicted flow is finished like any
+ * other.
  *
  * A connection evicted with data may be remembered (flow_remember()):
  * when it is seen again, the new flow continues it (flow_resumed()), with
@@ -38,6 +41,9 @@ enum flow_close_reason {
 
 struct flow_config {
 	uint32_t	 max_flows;	/* capacity of the table */
+	uint32_t	 no_data_max;	/* flows without data at most (a SYN
+					   flood is all of them); 0 = up to
+					   max_flows */
 	uint64_t	 idle_timeout_us; /* idle time before expiry */
 	uint64_t	 linger_us;	/* a finished flow absorbs late
 					   retransmissions this long */
@@ -86,6 +92,8 @@ struct flow_stats {
 	uint64_t	 peak;		/* most flows at once */
 	uint64_t	 not_created;	/* allocation failures */
 	uint64_t	 evicted_embryonic; /* evictions of flows without data */
+	uint64_t	 no_data_full;	/* ... of which made room among
+					   no_data_max of them */
 	uint64_t	 evicted_data;	/* evictions of flows with data */
 	uint64_t	 evicted_learned; /* ... of which nothing was left to
 					   learn */
@@ -171,8 +179,9 @@ void	flow_linger(struct flow_table *t, struct flow *f,
 	    enum flow_close_reason why);
 
 /*
- * A reload: new idle and linger times, applied at the next expiry; the
- * capacity and the hash key stay those the table was made with.
+ * A reload: new idle and linger times, applied at the next expiry, and a
+ * new no_data_max for the flows created after; the capacity and the hash
+ * key stay those the table was made with.
  */
 void	flow_set_limits(struct flow_table *t, const struct flow_config *cfg);
 

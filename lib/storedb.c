@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,7 @@ struct storedb {
 	int		 code;		/* primary result code of the last
 					   error, SQLITE_OK if none */
 	char		 err[STOREDB_ERR_MAX];	/* last error, "" if none */
+	unsigned long	 entered;	/* storedb_enter() */
 	struct storedb_file wal;	/* the -wal file ... */
 	struct storedb_file shm;	/* ... and the -shm file it uses */
 	char		 names[];	/* their paths */
@@ -336,6 +338,18 @@ struct storedb {
 
 static void	 storedb_seterr(struct storedb *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Every function that uses the connection starts here. The connection has
+ * no mutex of its own (SQLITE_OPEN_NOMUTEX), and SQLite is not built with
+ * ThreadSanitizer: the write here is what make tsan sees, so two threads
+ * using one connection without the hand-over's ordering show as a race.
+ */
+static void
+storedb_enter(struct storedb *db)
+{
+	db->entered++;
+}
 
 /* Record an error: SQLite's result code rc and a message. */
 static void
@@ -502,6 +516,20 @@ storedb_file_same(const struct storedb_file *f)
 	    sb.st_ino == f->ino;
 }
 
+static pthread_once_t storedb_once = PTHREAD_ONCE_INIT;
+
+/*
+ * SQLite's process-wide settings, before its first use: no memory
+ * statistics (nothing reads them, and keeping them takes a global mutex
+ * at every allocation SQLite makes). Too late (SQLite already in use
+ * elsewhere in the process) is harmless: the defaults stay.
+ */
+static void
+storedb_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct storedb *
 storedb_open(const char *path, uint32_t busy_timeout_ms, char *err,
     size_t errlen)
@@ -519,8 +547,10 @@ storedb_open(const char *path, uint32_t busy_timeout_ms, char *err,
 	snprintf(db->wal.path, len, "%s-wal", path);
 	snprintf(db->shm.path, len, "%s-shm", path);
 	db->busy_ms = busy_timeout_ms;
+	pthread_once(&storedb_once, storedb_configure);
+	/* No mutex: one thread at a time uses a connection (storedb.h). */
 	rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL);
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		storedb_seterr(db, rc, "%s", db->db != NULL ?
 		    sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
@@ -542,6 +572,7 @@ storedb_close(struct storedb *db)
 
 	if (db == NULL)
 		return;
+	storedb_enter(db);
 	for (i = 0; i < ST_NSTMTS; i++)
 		sqlite3_finalize(db->stmt[i]);
 	sqlite3_close(db->db);
@@ -562,6 +593,7 @@ storedb_release(struct storedb *db)
 {
 	int	 rc, nlog = -1, ncopied = -1;
 
+	storedb_enter(db);
 	rc = sqlite3_wal_checkpoint_v2(db->db, NULL,
 	    SQLITE_CHECKPOINT_TRUNCATE, &nlog, &ncopied);
 	if (rc != SQLITE_OK || nlog != 0) {
@@ -581,6 +613,7 @@ storedb_release(struct storedb *db)
 void
 storedb_set_busy_timeout(struct storedb *db, uint32_t ms)
 {
+	storedb_enter(db);
 	db->busy_ms = ms;
 	sqlite3_busy_timeout(db->db, ms > INT_MAX ? INT_MAX : (int)ms);
 }
@@ -597,13 +630,38 @@ storedb_locked(const struct storedb *db)
 	return db->code == SQLITE_BUSY || db->code == SQLITE_LOCKED;
 }
 
-/* Bind text, "" as NULL; SQLite copies it. */
+/*
+ * Text is bound without a copy (SQLITE_STATIC): it is a queued row's,
+ * which is recycled only after its batch is written, or a buffer of the
+ * function that steps the statement. SQLite reads a binding only in
+ * sqlite3_step(), and every statement has each of its parameters bound
+ * anew before each step, so a binding left behind by an earlier row is
+ * never read.
+ */
+
+/* Bind len bytes of text, none as NULL. */
+static int
+store_bind_textn(sqlite3_stmt *s, int idx, const char *text, size_t len)
+{
+	if (text == NULL || len == 0)
+		return sqlite3_bind_null(s, idx);
+	return sqlite3_bind_text(s, idx, text, (int)len, SQLITE_STATIC);
+}
+
+/* Bind text, "" as NULL. */
 static int
 store_bind_text(sqlite3_stmt *s, int idx, const char *text)
 {
-	if (text == NULL || text[0] == '\0')
-		return sqlite3_bind_null(s, idx);
-	return sqlite3_bind_text(s, idx, text, -1, SQLITE_TRANSIENT);
+	return store_bind_textn(s, idx, text, text != NULL ? strlen(text) :
+	    0);
+}
+
+/* Bind text field i of row r, "" as NULL. */
+static int
+store_bind_field(sqlite3_stmt *s, int idx, const struct storerow *r,
+    unsigned i)
+{
+	return store_bind_textn(s, idx, storerow_text(r, i), r->tlen[i]);
 }
 
 /* Step a bound statement once, then reset it; SQLITE_DONE on success. */
@@ -617,7 +675,6 @@ store_step(struct storedb *db, enum store_stmt which)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		storedb_sqlerr(db, rc);
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	return rc;
 }
 
@@ -651,7 +708,7 @@ store_write_event(struct storedb *db, const struct storerow_event *r)
 	    store_bind_text(s, 7, srv) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 8, r->tuple.server_port) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 9, storerow_text(&r->hdr, STOREROW_EVIDENCE),
-	    -1, SQLITE_TRANSIENT) != SQLITE_OK)
+	    r->hdr.tlen[STOREROW_EVIDENCE], SQLITE_STATIC) != SQLITE_OK)
 		return store_bind_failed(db, s);
 	return store_step(db, ST_INS_EVENT);
 }
@@ -663,10 +720,9 @@ store_write_event(struct storedb *db, const struct storerow_event *r)
 static int
 bind_starttls_reply(sqlite3_stmt *s, int idx, const struct storerow_session *r)
 {
-	const char	*word = storerow_text(&r->hdr, STOREROW_STARTTLS_STATUS);
-
-	if (word != NULL && word[0] != '\0')
-		return store_bind_text(s, idx, word);
+	if (r->hdr.tlen[STOREROW_STARTTLS_STATUS] > 0)
+		return store_bind_field(s, idx, &r->hdr,
+		    STOREROW_STARTTLS_STATUS);
 	if (r->starttls_reply != 0)
 		return sqlite3_bind_int(s, idx, r->starttls_reply);
 	return sqlite3_bind_null(s, idx);
@@ -706,28 +762,20 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    sqlite3_bind_int(s, 5, r->tuple.client_port) == SQLITE_OK &&
 	    store_bind_text(s, 6, srv) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 7, r->tuple.server_port) == SQLITE_OK &&
-	    store_bind_text(s, 8, storerow_text(h, STOREROW_HELO)) ==
-	    SQLITE_OK &&
-	    store_bind_text(s, 9, storerow_text(h, STOREROW_BANNER)) ==
-	    SQLITE_OK &&
+	    store_bind_field(s, 8, h, STOREROW_HELO) == SQLITE_OK &&
+	    store_bind_field(s, 9, h, STOREROW_BANNER) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 10, r->starttls_offered) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 11, r->starttls_requested) == SQLITE_OK &&
 	    bind_starttls_reply(s, 12, r) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 13, r->tls_established) == SQLITE_OK &&
-	    store_bind_text(s, 14, storerow_text(h, STOREROW_OUTCOME)) ==
-	    SQLITE_OK &&
-	    store_bind_text(s, 15, storerow_text(h, STOREROW_TLS_VERSION)) ==
-	    SQLITE_OK &&
-	    store_bind_text(s, 16, storerow_text(h, STOREROW_TLS_CIPHER)) ==
-	    SQLITE_OK &&
-	    store_bind_text(s, 17, storerow_text(h, STOREROW_TLS_SNI)) ==
-	    SQLITE_OK &&
-	    store_bind_text(s, 18, storerow_text(h, STOREROW_CERT)) ==
-	    SQLITE_OK &&
+	    store_bind_field(s, 14, h, STOREROW_OUTCOME) == SQLITE_OK &&
+	    store_bind_field(s, 15, h, STOREROW_TLS_VERSION) == SQLITE_OK &&
+	    store_bind_field(s, 16, h, STOREROW_TLS_CIPHER) == SQLITE_OK &&
+	    store_bind_field(s, 17, h, STOREROW_TLS_SNI) == SQLITE_OK &&
+	    store_bind_field(s, 18, h, STOREROW_CERT) == SQLITE_OK &&
 	    sqlite3_bind_int64(s, 19, r->gaps) == SQLITE_OK &&
 	    sqlite3_bind_int(s, 20, nev) == SQLITE_OK &&
-	    store_bind_text(s, 21, storerow_text(h, STOREROW_CLOSE_REASON)) ==
-	    SQLITE_OK &&
+	    store_bind_field(s, 21, h, STOREROW_CLOSE_REASON) == SQLITE_OK &&
 	    sqlite3_bind_int64(s, 22, r->resumed) == SQLITE_OK &&
 	    bind_protocol(s, 23, storerow_text(h, STOREROW_PROTOCOL)) ==
 	    SQLITE_OK &&
@@ -747,8 +795,7 @@ store_write_stat(struct storedb *db, const struct storerow_stat *r,
 
 	text_time(r->ts_us, ts, sizeof(ts));
 	if (store_bind_text(s, 1, ts) != SQLITE_OK ||
-	    store_bind_text(s, 2, storerow_text(&r->hdr,
-	    STOREROW_STAT_NAME)) != SQLITE_OK ||
+	    store_bind_field(s, 2, &r->hdr, STOREROW_STAT_NAME) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 3, r->value) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 4, (int)worker) != SQLITE_OK)
 		return store_bind_failed(db, s);
@@ -835,6 +882,7 @@ storedb_write(struct storedb *db, const struct storerowq *rows,
 	struct storerow	*r;
 	int		 rc;
 
+	storedb_enter(db);
 	memset(n, 0, STOREROW_NKINDS * sizeof(*n));
 	if (store_step(db, ST_BEGIN) != SQLITE_DONE)
 		goto fail;
@@ -866,6 +914,7 @@ storedb_retention(struct storedb *db, uint64_t now_us, uint32_t days)
 	size_t	 i;
 	int64_t	 deleted = 0;
 
+	storedb_enter(db);
 	if (days == 0 || days > now_us / STOREDB_US_PER_DAY)
 		return 0;	/* keep forever, or nothing that old */
 	text_time(now_us - days * STOREDB_US_PER_DAY, cutoff, sizeof(cutoff));
@@ -900,6 +949,7 @@ storedb_checkpoint(struct storedb *db)
 {
 	int	 rc;
 
+	storedb_enter(db);
 	sqlite3_busy_timeout(db->db, 0);
 	rc = sqlite3_wal_checkpoint_v2(db->db, NULL,
 	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -928,6 +978,7 @@ storedb_next_session_id(struct storedb *db, uint64_t *next)
 	sqlite3_stmt	*s = db->stmt[ST_NEXT_ID];
 	int		 rc;
 
+	storedb_enter(db);
 	*next = 1;
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_int64(s, 0) > 0)
@@ -992,6 +1043,7 @@ storedb_load_servers(struct storedb *db, uint32_t max,
 	struct history_server rec;
 	int		 rc, n = 0;
 
+	storedb_enter(db);
 	if ((rc = sqlite3_bind_int64(s, 1, max)) != SQLITE_OK) {
 		storedb_sqlerr(db, rc);
 		return -1;
@@ -1036,6 +1088,7 @@ storedb_set_sensor(struct storedb *db, const char *name)
 	sqlite3_stmt	*s = NULL;
 	int		 rc, same;
 
+	storedb_enter(db);
 	/* Even an INSERT that inserts nothing takes the write lock: look
 	 * first. */
 	rc = storedb_step_text(db, "SELECT count(*) FROM sensor WHERE id = 1 "

@@ -5,8 +5,9 @@
  * process needs (session ids, server history). The only part of stripwatch
  * that includes sqlite3.h.
  *
- * A connection is used by one thread at a time; store.c hands it between
- * the capture loop and its writer thread.
+ * A connection is used by one thread at a time and has no mutex of its own
+ * (SQLITE_OPEN_NOMUTEX); store.c hands it between the capture loop and its
+ * writer thread, under its own mutex.
  */
 #ifndef STRIPWATCH_STOREDB_H
 #define STRIPWATCH_STOREDB_H

@@ -41,6 +41,7 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "flows_active", ps->flow->active },
 		{ "evictions", ps->flow->closed[FLOW_CLOSE_EVICTED] },
 		{ "evictions_no_data", ps->flow->evicted_embryonic },
+		{ "no_data_full", ps->flow->no_data_full },
 		{ "evictions_data", ps->flow->evicted_data },
 		{ "evictions_learned", ps->flow->evicted_learned },
 		{ "resumed", ps->flow->resumed },

@@ -14,6 +14,8 @@
 static const struct caplog_row limit_rows[] = {
 	{ "max_flows", "evictions_data", "flow table full",
 	    "connections with data evicted" },
+	{ "flow_no_data_max", "no_data_full",
+	    "flows without data full", "connections without data evicted" },
 	{ "flow_resume_max", "resume_forgotten",
 	    "memory of evicted connections full",
 	    "evicted connections forgotten" },

@@ -87,6 +87,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 {
 	memset(pc, 0, sizeof(*pc));
 	pc->flow.max_flows = (uint32_t)c->max_flows;
+	pc->flow.no_data_max = (uint32_t)c->flow_no_data_max;
 	pc->flow.idle_timeout_us = c->flow_idle_timeout * 1000000ULL;
 	pc->flow.linger_us = c->flow_linger * 1000000ULL;
 	pc->flow.resume_max = (uint32_t)c->flow_resume_max;

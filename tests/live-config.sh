@@ -261,7 +261,7 @@ if [ $idle -eq 1 ] && [ $stats -eq 1 ] && [ $rc -eq 0 ] &&
 else fail $t "idle session written $idle, stats rows $stats, exit $rc,"\
     "log: $(grep -v '^stripwatch: stats:' "$tmp/r.err" | tail -6 |
     tr '\n' ' ')"; fi
-if grep -q "max_flows changed: needs a restart; still 65536" "$tmp/r.err" &&
+if grep -q "max_flows changed: needs a restart; still 131072" "$tmp/r.err" &&
     grep -q "reload: 3 settings changed, 1 of them need a restart" \
     "$tmp/r.err" && ! grep -q "filter changed\|database changed" \
     "$tmp/r.err"; then pass $t2

@@ -425,10 +425,10 @@ test_reload_classifies_changes(void **state)
 	assert_int_equal(config_reload(&run, &next, record_change, &r), 4);
 	assert_string_equal(r.text, "filter \"tcp port 25 or tcp port 587 or "
 	    "tcp port 2525 or tcp port 143 or tcp port 110\"->\"tcp port 25\" "
-	    "restart, max_flows 65536->1024 "
+	    "restart, max_flows 131072->1024 "
 	    "restart, flow_idle_timeout 600->5, alert_format \"plain\"->"
 	    "\"rfc5424\"");
-	assert_int_equal(next.max_flows, 65536);
+	assert_int_equal(next.max_flows, 131072);
 	assert_string_equal(next.filter, run.filter);
 	assert_int_equal(next.flow_idle_timeout, 5);
 	assert_string_equal(next.alert_format, "rfc5424");

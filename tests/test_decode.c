@@ -1141,6 +1141,120 @@ rnd(uint32_t *s)
 	return *s;
 }
 
+/* Address text of family fam (4 or 6) given as bytes in text form. */
+static const char *
+addr_text(int fam, const char *in, char *buf, size_t len)
+{
+	struct decode_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = (uint8_t)fam;
+	assert_int_equal(inet_pton(fam == 4 ? AF_INET : AF_INET6, in,
+	    a.bytes), 1);
+	return decode_addr_str(&a, buf, len);
+}
+
+/*
+ * The database, the JSON lines and syslog show addresses as RFC 5952
+ * says (section 4: lowercase, no leading zeros, the longest run of zero
+ * words as "::", the first of two equal runs, never a lone zero word),
+ * IPv4-mapped addresses with a dotted tail.
+ */
+static void
+test_addr_text(void **state)
+{
+	static const struct {
+		int		 fam;
+		const char	*in, *want;
+	} t[] = {
+		{ 4, "0.0.0.0", "0.0.0.0" },
+		{ 4, "255.255.255.255", "255.255.255.255" },
+		{ 4, "10.0.100.9", "10.0.100.9" },
+		{ 4, "192.0.2.250", "192.0.2.250" },
+		{ 6, "::", "::" },
+		{ 6, "::1", "::1" },
+		{ 6, "1::", "1::" },
+		{ 6, "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1" },
+		{ 6, "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1" },
+		{ 6, "2001:0:0:1:0:0:0:1", "2001:0:0:1::1" },
+		{ 6, "2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1" },
+		{ 6, "fe80::0abc:00de:f000:000f", "fe80::abc:de:f000:f" },
+		{ 6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+		{ 6, "::ffff:192.0.2.1", "::ffff:192.0.2.1" },
+		{ 6, "::192.0.2.1", "::192.0.2.1" },
+		{ 6, "::1:c000:201", "::1:c000:201" },
+		{ 6, "64:ff9b::192.0.2.1", "64:ff9b::c000:201" },
+		{ 6, "0:0:0:0:0:1:0:0", "::1:0:0" },
+	};
+	char		 buf[64];
+	size_t		 i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_string_equal(addr_text(t[i].fam, t[i].in, buf,
+		    sizeof(buf)), t[i].want);
+		/* Room for the text and its NUL, not one byte less. */
+		n = strlen(t[i].want);
+		assert_string_equal(addr_text(t[i].fam, t[i].in, buf, n + 1),
+		    t[i].want);
+		assert_string_equal(addr_text(t[i].fam, t[i].in, buf, n), "?");
+	}
+	assert_string_equal(decode_addr_str(&(struct decode_addr){ .family =
+	    5 }, buf, sizeof(buf)), "?");
+	assert_string_equal(decode_addr_str(&(struct decode_addr){ .family =
+	    4 }, NULL, 0), "?");
+}
+
+/*
+ * Every pattern of zero words (where the shortening happens), with random
+ * other words and random IPv4 addresses, reads as inet_ntop() writes it,
+ * and back (inet_pton) as the same bytes.
+ */
+static void
+test_addr_text_random(void **state)
+{
+	struct decode_addr a, back;
+	char		 buf[64], want[64];
+	uint32_t	 seed = 0x5eed;
+	unsigned	 mask, k, w;
+
+	(void)state;
+	for (mask = 0; mask < 256; mask++)
+		for (k = 0; k < 16; k++) {
+			memset(&a, 0, sizeof(a));
+			a.family = 6;
+			for (w = 0; w < 8; w++) {
+				uint32_t v = mask & (1u << w) ? 0 :
+				    rnd(&seed) >> (k % 4 * 4);
+
+				a.bytes[2 * w] = (uint8_t)(v >> 8);
+				a.bytes[2 * w + 1] = (uint8_t)v;
+			}
+			if (k == 15 && (mask & 0x3f) == 0x3f)
+				a.bytes[10] = a.bytes[11] = 0xff;
+			assert_non_null(inet_ntop(AF_INET6, a.bytes, want,
+			    sizeof(want)));
+			assert_string_equal(decode_addr_str(&a, buf,
+			    sizeof(buf)), want);
+			assert_int_equal(decode_addr_parse(&back, buf), 0);
+			assert_memory_equal(&back, &a, sizeof(a));
+		}
+	for (k = 0; k < 4096; k++) {
+		uint32_t v = rnd(&seed);
+
+		memset(&a, 0, sizeof(a));
+		a.family = 4;
+		/* Octets of one, two and three digits alike. */
+		for (w = 0; w < 4; w++)
+			a.bytes[w] = (uint8_t)(v >> (8 * w)) >> (k % 3 * 3);
+		assert_non_null(inet_ntop(AF_INET, a.bytes, want,
+		    sizeof(want)));
+		assert_string_equal(decode_addr_str(&a, buf, sizeof(buf)),
+		    want);
+	}
+}
+
 /*
  * Mutate valid frames at random and offer them, in exact-size buffers,
  * under every link type. Nothing may crash, and an OK result must point
@@ -1567,6 +1681,8 @@ main(void)
 		cmocka_unit_test(test_unsupported_link),
 		cmocka_unit_test(test_decode_ip),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_addr_text),
+		cmocka_unit_test(test_addr_text_random),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_fast_path_captures),
 		cmocka_unit_test(test_fast_path_mutations),

@@ -271,6 +271,50 @@ test_eviction_order(void **state)
 }
 
 /*
+ * Flows without data have a capacity of their own: past no_data_max, a
+ * new flow takes the place of the oldest one without data though the
+ * table has room, and the flows with data stay. A reload changes it for
+ * the flows created after.
+ */
+static void
+test_no_data_max(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct flow_config nc;
+	uint16_t	 port;
+
+	(void)state;
+	memset(&nc, 0, sizeof(nc));
+	nc.idle_timeout_us = 1000000;
+	nc.no_data_max = 4;
+	flow_set_limits(t, &nc);
+	for (port = 2000; port < 2004; port++)
+		flow_mark_established(t, open_flow(t, port, port, 1));
+	for (port = 3000; port < 3010; port++)
+		open_flow(t, port, port, 0);
+	assert_int_equal(flow_table_stats(t)->active, 8);
+	assert_int_equal(c.n, 6);
+	assert_int_equal(c.client_port[0], 3000);
+	assert_int_equal(c.client_port[5], 3005);
+	assert_int_equal(c.why[0], FLOW_CLOSE_EVICTED);
+	assert_int_equal(flow_table_stats(t)->no_data_full, 6);
+	assert_int_equal(flow_table_stats(t)->evicted_embryonic, 6);
+	assert_int_equal(flow_table_stats(t)->evicted_data, 0);
+	/* A flow that gets data leaves the count: room for one more. */
+	flow_mark_established(t, open_flow(t, 3009, 4000, 1));
+	open_flow(t, 3100, 4001, 0);
+	assert_int_equal(c.n, 6);
+	nc.no_data_max = 0;		/* up to max_flows again */
+	flow_set_limits(t, &nc);
+	for (port = 3200; port < 3207; port++)
+		open_flow(t, port, 5000 + port, 0);
+	assert_int_equal(flow_table_stats(t)->active, 16);
+	assert_int_equal(c.n, 6);
+	flow_table_free(t, 60000);
+}
+
+/*
  * By what losing a flow costs: one without data, then those with nothing
  * left to learn (oldest first, however recently active), then the least
  * recently active of the rest.
@@ -486,6 +530,7 @@ main(void)
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_set_limits),
 		cmocka_unit_test(test_eviction_order),
+		cmocka_unit_test(test_no_data_max),
 		cmocka_unit_test(test_eviction_by_value),
 		cmocka_unit_test(test_remember_and_resume),
 		cmocka_unit_test(test_many_flows),

@@ -1348,6 +1348,43 @@ test_async_maintenance_while_busy(void **state)
 	store_close(st);
 }
 
+/*
+ * The connection goes back and forth between the writer and the caller
+ * (reading ids, the sensor's name, housekeeping) many times; with no
+ * mutex of its own, only the hand-over orders the two (make tsan).
+ */
+static void
+test_async_handover(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*st;
+	int		 i;
+
+	st = open_store(fx, 1000);
+	for (i = 1; i <= 200; i++) {
+		store_stat(st, T0 + (uint64_t)i, "n", i);
+		assert_int_equal(store_flush_async(st), 0);
+		switch (i % 4) {
+		case 0:
+			assert_true(store_next_session_id(st) >= 1);
+			break;
+		case 1:
+			assert_int_equal(store_set_sensor(st, "s"), 0);
+			break;
+		case 2:
+			assert_true(store_checkpoint(st) >= 0);
+			break;
+		default:
+			store_maintain(st, T0 + (uint64_t)i, 0);
+			break;
+		}
+	}
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_get_stats(st)->stat_rows, 200);
+	assert_stat_sequence(fx, 200);
+	store_close(st);
+}
+
 /* Closing with a batch in the writer's hands and rows behind it. */
 static void
 test_async_close(void **state)
@@ -2095,6 +2132,7 @@ main(void)
 		T(test_async_wait_when_full),
 		T(test_async_maintenance),
 		T(test_async_maintenance_while_busy),
+		T(test_async_handover),
 		T(test_async_close),
 		T(test_newer_version_refused),
 		T(test_open_errors),
