@@ -779,8 +779,7 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    sqlite3_bind_int64(s, 22, r->resumed) == SQLITE_OK &&
 	    bind_protocol(s, 23, storerow_text(h, STOREROW_PROTOCOL)) ==
 	    SQLITE_OK &&
-	    store_bind_text(s, 24, storerow_text(h, STOREROW_SOURCE)) ==
-	    SQLITE_OK;
+	    store_bind_field(s, 24, h, STOREROW_SOURCE) == SQLITE_OK;
 	if (!ok)
 		return store_bind_failed(db, s);
 	return store_step(db, which);
@@ -1112,6 +1111,7 @@ storedb_source_seen(struct storedb *db, const char *source)
 	sqlite3_stmt	*s = db->stmt[ST_SOURCE_SEEN];
 	int		 rc, seen = -1;
 
+	storedb_enter(db);
 	if ((rc = sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC)) ==
 	    SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		seen = sqlite3_column_int(s, 0) != 0;
