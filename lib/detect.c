@@ -482,6 +482,17 @@ const char *const detect_outcomes[DETECT_NOUTCOMES] = {
 	DETECT_OUTCOME_NOT_OFFERED, DETECT_OUTCOME_INCOMPLETE
 };
 
+size_t
+detect_outcome_index(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < DETECT_NOUTCOMES; i++)
+		if (strcmp(name, detect_outcomes[i]) == 0)
+			break;
+	return i;
+}
+
 static const char *
 outcome(const struct detect_state *st, const struct mail_facts *f)
 {
@@ -614,9 +625,8 @@ detect_finish(struct detect *d, struct detect_state *st,
 	out->prev_outcome = st->written > 0 ?
 	    detect_outcomes[st->written - 1] : NULL;
 	_Static_assert(DETECT_NOUTCOMES < 16, "written holds 4 bits");
-	for (i = 0; i < DETECT_NOUTCOMES; i++)
-		if (strcmp(out->outcome, detect_outcomes[i]) == 0)
-			st->written = (unsigned)(i + 1) & 0xf;
+	if ((i = detect_outcome_index(out->outcome)) < DETECT_NOUTCOMES)
+		st->written = (unsigned)(i + 1) & 0xf;
 	out->source = source;
 	for (i = 0; i < d->nsinks; i++)
 		if (d->sinks[i].session != NULL)

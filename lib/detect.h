@@ -104,6 +104,9 @@ struct detect_session {
 /* Every outcome above, each once. */
 extern const char *const detect_outcomes[DETECT_NOUTCOMES];
 
+/* The place of name in detect_outcomes; DETECT_NOUTCOMES if it is none. */
+size_t	detect_outcome_index(const char *name);
+
 /* Where findings go. Calls are synchronous; pointers are only valid during
  * the call. */
 struct detect_sink {

@@ -629,27 +629,11 @@ outcome_row(sqlite3_stmt *st, void *arg)
 
 /* Where an outcome goes in the table: detect.h's order, then by name. */
 static int
-outcome_rank(const char *name)
-{
-	static const char *const order[] = {
-		DETECT_OUTCOME_TLS, DETECT_OUTCOME_TLS_UNSEEN,
-		DETECT_OUTCOME_STRIPPED, DETECT_OUTCOME_REFUSED,
-		DETECT_OUTCOME_NOT_REQUESTED, DETECT_OUTCOME_NOT_OFFERED,
-		DETECT_OUTCOME_INCOMPLETE,
-	};
-	int	 i, n = (int)(sizeof(order) / sizeof(order[0]));
-
-	for (i = 0; i < n; i++)
-		if (strcmp(name, order[i]) == 0)
-			return i;
-	return n;
-}
-
-static int
 cmp_outcome(const void *pa, const void *pb)
 {
 	const struct report_outcome *a = pa, *b = pb;
-	int	 ra = outcome_rank(a->name), rb = outcome_rank(b->name);
+	size_t	 ra = detect_outcome_index(a->name);
+	size_t	 rb = detect_outcome_index(b->name);
 
 	if (ra != rb)
 		return ra < rb ? -1 : 1;

@@ -33,18 +33,6 @@ on_event(void *arg, const struct detect_event *ev)
 		sm->events[ev->kind]++;
 }
 
-/* The place of an outcome in detect_outcomes, or the last one: other. */
-static size_t
-outcome_index(const char *outcome)
-{
-	size_t	 i;
-
-	for (i = 0; i < DETECT_NOUTCOMES; i++)
-		if (strcmp(outcome, detect_outcomes[i]) == 0)
-			break;
-	return i;
-}
-
 /*
  * A connection evicted from a full flow table is written with what it
  * showed so far, and again, under the same id, if it comes back: as in
@@ -56,11 +44,11 @@ on_session(void *arg, const struct detect_session *ds)
 	struct summary	*sm = arg;
 
 	if (ds->prev_outcome != NULL) {	/* only an evicted row is replaced */
-		sm->outcomes[outcome_index(ds->prev_outcome)]--;
+		sm->outcomes[detect_outcome_index(ds->prev_outcome)]--;
 		sm->evicted--;
 		sm->rewritten++;
 	}
-	sm->outcomes[outcome_index(ds->outcome)]++;
+	sm->outcomes[detect_outcome_index(ds->outcome)]++;
 	if (strcmp(ds->close_reason, "evicted") == 0)
 		sm->evicted++;
 }
