@@ -76,7 +76,9 @@ log_status(const char *line)
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char	 msg[1024];
+	/* The longest line is the stats line (sensor/counters.c): over
+	 * 1 KiB with a hundred counters; one cut short loses the last. */
+	char	 msg[4096];
 	int	 saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
