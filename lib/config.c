@@ -117,6 +117,7 @@ static const struct config_item items[] = {
 	SIZE("smtp_max_line", smtp_max_line, "4096", 512, 1 * MIB),
 	NUM("smtp_max_pipeline", smtp_max_pipeline, "64", 1, 100000),
 	SIZE("tls_max_bytes", tls_max_bytes, "32K", 1 * KIB, 1 * MIB),
+	NUM_RESTART("tls_cert_cache", tls_cert_cache, "64", 0, 65536),
 	SIZE("smtp_memcap", smtp_memcap, "16M", 64 * KIB,
 	    SIZE_ARG_MAX(64 * GIB)),
 	STR_RESTART("database", database, "", NULL),

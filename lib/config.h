@@ -52,6 +52,7 @@ struct config {
 	uint64_t	 smtp_max_line;
 	uint64_t	 smtp_max_pipeline;
 	uint64_t	 tls_max_bytes;
+	uint64_t	 tls_cert_cache;	/* certificate fingerprints kept */
 	uint64_t	 smtp_memcap;		/* partial lines, queues, TLS
 						   buffers of all sessions */
 	/* database */

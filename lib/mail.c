@@ -461,7 +461,8 @@ static void
 tls_start(struct mail_session *s, int dir)
 {
 	if (s->tp == NULL &&
-	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem)) == NULL) {
+	    (s->tp = tls_parser_new(s->cfg.tls_max_bytes, s->mem,
+	    s->certs)) == NULL) {
 		s->d[dir].done = 1;	/* ENOMEM: cannot read it */
 		return;
 	}
@@ -908,6 +909,12 @@ mail_session_resume(const struct mail_config *cfg, struct mail_stats *stats,
 	if (s->ops->resume != NULL)
 		s->ops->resume(s, r);
 	return s;
+}
+
+void
+mail_session_certs(struct mail_session *s, struct tls_certs *certs)
+{
+	s->certs = certs;
 }
 
 const struct mail_facts *

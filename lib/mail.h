@@ -202,6 +202,12 @@ struct mail_session *mail_session_resume(const struct mail_config *cfg,
 	    struct mail_stats *stats, struct memcap *mem,
 	    const struct mail_resume *r);
 
+/*
+ * Where the session looks up its server certificate's fingerprint
+ * (tls.h; shared, must outlive s; NULL, the default: always computed).
+ */
+void	mail_session_certs(struct mail_session *s, struct tls_certs *certs);
+
 const struct mail_facts *mail_session_facts(const struct mail_session *s);
 
 /*

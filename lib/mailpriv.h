@@ -85,6 +85,7 @@ struct mail_session {
 					   evidence is shorter than 64 KiB */
 	const char	*sasl_how;	/* "AUTH" or "AUTHENTICATE" */
 	struct tls_parser *tp;		/* after STARTTLS was accepted */
+	struct tls_certs *certs;	/* shared fingerprints, may be NULL */
 	const uint8_t	*line;		/* the line being parsed, NULL
 					   between lines */
 };

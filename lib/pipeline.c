@@ -60,6 +60,7 @@ struct pipeline {
 	struct history	*hist;
 	struct reasm_ctx reasm;
 	struct memcap	 smtp_mem;	/* shared by every SMTP session */
+	struct tls_certs *certs;	/* certificate fingerprints, shared */
 	struct tcp_ctx	 tcp;
 	struct detect	 detect;
 	struct pipeline_stats stats;
@@ -274,6 +275,7 @@ session_new(struct pipeline *p, struct flow *f)
 		free(s);
 		return NULL;
 	}
+	mail_session_certs(s->mail, p->certs);
 	session_learned(s);
 	s->unchanged = s->learned && f->resumed > 0;
 	return s;
@@ -295,9 +297,11 @@ pipeline_new(const struct pipeline_config *cfg,
 	memcap_init(&p->smtp_mem, cfg->smtp_memcap);
 	tcp_ctx_init(&p->tcp, &cfg->tcp);
 	if ((p->hist = history_new(&cfg->history)) == NULL ||
+	    (p->certs = tls_certs_new(cfg->tls_cert_cache)) == NULL ||
 	    (p->flows = flow_table_new(&cfg->flow, flow_closed, p)) == NULL ||
 	    (p->frags = frag_new(&cfg->frag)) == NULL) {
 		flow_table_free(p->flows, 0);
+		tls_certs_free(p->certs);
 		history_free(p->hist);
 		free(p);
 		return NULL;
@@ -491,6 +495,7 @@ pipeline_free(struct pipeline *p)
 	}
 	frag_free(p->frags);
 	history_free(p->hist);
+	tls_certs_free(p->certs);
 	free(p);
 }
 
@@ -518,5 +523,6 @@ pipeline_get_stats(struct pipeline *p)
 	p->stats.smtp_mem = p->smtp_mem.used;
 	p->stats.smtp_mem_peak = p->smtp_mem.peak;
 	p->stats.smtp_memcap_hits = p->smtp_mem.hits;
+	p->stats.tls_cert_cache = *tls_certs_stats(p->certs);
 	return &p->stats;
 }

@@ -30,6 +30,9 @@ struct pipeline_config {
 	size_t		 smtp_memcap;	/* bytes all SMTP sessions hold beyond
 					   their structs: partial lines, deep
 					   command queues, TLS buffers */
+	uint32_t	 tls_cert_cache; /* certificates whose fingerprint is
+					   kept (tls.h), fixed at
+					   pipeline_new() */
 	struct tcp_config tcp;
 	int		 mail_ports_only; /* drop TCP with neither port in
 					   MAIL_PORTS before it makes a flow:
@@ -60,6 +63,8 @@ struct pipeline_stats {
 	size_t		 smtp_mem;	/* bytes charged to smtp_memcap now */
 	size_t		 smtp_mem_peak;	/* and at most */
 	uint64_t	 smtp_memcap_hits; /* buffers smtp_memcap refused */
+	struct tls_certs_stats tls_cert_cache; /* fingerprints found in
+					   the cache, or computed */
 };
 
 struct pipeline;

@@ -51,7 +51,22 @@ struct tls_dir {
 struct tls_parser {
 	uint32_t	 max_bytes;	/* bytes read per direction at most */
 	struct memcap	*mem;		/* charged for every msg buffer */
+	struct tls_certs *certs;	/* shared fingerprints, may be NULL */
 	struct tls_dir	 d[2];		/* client to server, server to client */
+};
+
+/* One cached certificate: its whole DER and its digest. */
+struct tls_cert_slot {
+	uint8_t		*der;		/* NULL until first filled */
+	uint32_t	 len;		/* bytes of der in use, 0: empty */
+	uint32_t	 cap;		/* bytes allocated, <= TLS_CERTS_DER_MAX */
+	uint8_t		 sha256[32];
+};
+
+struct tls_certs {
+	struct tls_cert_slot *slot;
+	uint32_t	 n;		/* slots */
+	struct tls_certs_stats st;
 };
 
 /* A bounds-checked reader over a handshake message. */
@@ -70,11 +85,12 @@ static int	tls_ext_sni(struct cur *, struct tls_facts *);
 static int	tls_ext_client_versions(struct cur *, struct tls_facts *);
 static int	tls_client_hello(struct cur *, struct tls_facts *);
 static int	tls_server_hello(struct cur *, struct tls_facts *);
-static void	tls_leaf(const uint8_t *, size_t, struct tls_facts *);
-static int	tls_certificate(const uint8_t *, size_t, size_t,
+static void	tls_leaf(struct tls_certs *, const uint8_t *, size_t,
 		    struct tls_facts *);
-static int	tls_message(int, uint8_t, const uint8_t *, size_t,
-		    struct tls_facts *);
+static int	tls_certificate(struct tls_certs *, const uint8_t *, size_t,
+		    size_t, struct tls_facts *);
+static int	tls_message(struct tls_parser *, int, uint8_t,
+		    const uint8_t *, size_t, struct tls_facts *);
 static void	tls_messages(struct tls_parser *, int, struct tls_facts *);
 static int	tls_append(struct tls_parser *, struct tls_dir *,
 		    const uint8_t *, size_t);
@@ -241,11 +257,104 @@ tls_server_hello(struct cur *c, struct tls_facts *f)
 }
 
 /*
+ * The slot a certificate can be cached in, from its length and its last
+ * (up to) 8 bytes: the end of the signature, which differs between any
+ * two real certificates, where their first bytes (DER headers, issuer)
+ * often do not. Only a place to look: a hit is proven by the whole DER.
+ */
+static struct tls_cert_slot *
+tls_certs_slot(struct tls_certs *c, const uint8_t *der, size_t len)
+{
+	uint64_t	 tail = 0, h;
+	size_t		 k = len < 8 ? len : 8;
+
+	memcpy(&tail, der + len - k, k);
+	h = (tail ^ len) * 0x9e3779b97f4a7c15ULL;
+	return &c->slot[(uint32_t)(((h >> 32) * c->n) >> 32)];
+}
+
+/* The digest of der when it is cached; else NULL. */
+static const uint8_t *
+tls_certs_find(struct tls_certs *c, const uint8_t *der, size_t len)
+{
+	struct tls_cert_slot *sl;
+
+	if (c == NULL || c->n == 0 || len > TLS_CERTS_DER_MAX)
+		return NULL;
+	sl = tls_certs_slot(c, der, len);
+	if (sl->len != len || memcmp(sl->der, der, len) != 0)
+		return NULL;
+	c->st.hits++;
+	return sl->sha256;
+}
+
+/* Keep der and its digest, in place of what its slot held. */
+static void
+tls_certs_put(struct tls_certs *c, const uint8_t *der, size_t len,
+    const uint8_t sha256[32])
+{
+	struct tls_cert_slot *sl;
+	uint8_t		*nb;
+
+	if (c == NULL)
+		return;
+	c->st.misses++;
+	if (c->n == 0 || len > TLS_CERTS_DER_MAX)
+		return;
+	sl = tls_certs_slot(c, der, len);
+	sl->len = 0;
+	if (len > sl->cap) {
+		if ((nb = realloc(sl->der, len)) == NULL)
+			return;		/* not cached: hashed next time */
+		sl->der = nb;
+		sl->cap = (uint32_t)len;
+	}
+	memcpy(sl->der, der, len);
+	memcpy(sl->sha256, sha256, 32);
+	sl->len = (uint32_t)len;
+}
+
+struct tls_certs *
+tls_certs_new(uint32_t n)
+{
+	struct tls_certs *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (n > 0 && (c->slot = calloc(n, sizeof(*c->slot))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->n = n;
+	return c;
+}
+
+void
+tls_certs_free(struct tls_certs *c)
+{
+	uint32_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++)
+		free(c->slot[i].der);
+	free(c->slot);
+	free(c);
+}
+
+const struct tls_certs_stats *
+tls_certs_stats(const struct tls_certs *c)
+{
+	return &c->st;
+}
+
+/*
  * Digest of the leaf certificate's DER. Nothing else of it is kept: the
  * digest is what the history compares and the database records.
  */
 static void
-tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
+tls_leaf(struct tls_certs *certs, const uint8_t *der, size_t len,
+    struct tls_facts *f)
 {
 	/*
 	 * Fetched and allocated once, kept for the life of the process:
@@ -255,8 +364,14 @@ tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 	 */
 	static EVP_MD	*sha256;
 	static EVP_MD_CTX *ctx;
+	const uint8_t	*known;
 	unsigned int	 dlen = 0;
 
+	if ((known = tls_certs_find(certs, der, len)) != NULL) {
+		memcpy(f->cert_sha256, known, sizeof(f->cert_sha256));
+		f->have_cert = 1;
+		return;
+	}
 	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
 	    NULL)
 		return;
@@ -268,6 +383,7 @@ tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
 	    dlen != sizeof(f->cert_sha256))
 		return;
 	f->have_cert = 1;
+	tls_certs_put(certs, der, len, f->cert_sha256);
 }
 
 /*
@@ -276,8 +392,8 @@ tls_leaf(const uint8_t *der, size_t len, struct tls_facts *f)
  * Returns 1 when done with it, 0 when more bytes are needed.
  */
 static int
-tls_certificate(const uint8_t *body, size_t avail, size_t mlen,
-    struct tls_facts *f)
+tls_certificate(struct tls_certs *certs, const uint8_t *body, size_t avail,
+    size_t mlen, struct tls_facts *f)
 {
 	struct cur	 c = { body, avail };
 	uint32_t	 list_len, cert_len;
@@ -288,14 +404,14 @@ tls_certificate(const uint8_t *body, size_t avail, size_t mlen,
 		return 1;		/* malformed: nothing to learn */
 	if (c.len < cert_len)
 		return 0;
-	tls_leaf(c.p, cert_len, f);
+	tls_leaf(certs, c.p, cert_len, f);
 	return 1;
 }
 
 /* One whole handshake message. Returns 1 when the direction is done. */
 static int
-tls_message(int dir, uint8_t type, const uint8_t *body, size_t len,
-    struct tls_facts *f)
+tls_message(struct tls_parser *tp, int dir, uint8_t type,
+    const uint8_t *body, size_t len, struct tls_facts *f)
 {
 	struct cur	 c = { body, len };
 
@@ -312,7 +428,7 @@ tls_message(int dir, uint8_t type, const uint8_t *body, size_t len,
 		return f->version >= TLS_V_13;	/* the rest is encrypted */
 	case TLS_HS_CERTIFICATE:
 		if (f->version < TLS_V_13)
-			tls_certificate(body, len, len, f);
+			tls_certificate(tp->certs, body, len, len, f);
 		return 1;
 	case TLS_HS_SERVER_DONE:
 		return 1;
@@ -337,14 +453,16 @@ tls_messages(struct tls_parser *tp, int dir, struct tls_facts *f)
 			if (dir == 1 && d->msg[0] == TLS_HS_CERTIFICATE &&
 			    f->version < TLS_V_13) {
 				/* the leaf may be complete before the chain */
-				if (tls_certificate(d->msg + TLS_HS_HDR,
+				if (tls_certificate(tp->certs,
+				    d->msg + TLS_HS_HDR,
 				    d->msg_len - TLS_HS_HDR, mlen, f))
 					d->done = 1;
 			} else if (whole > tp->max_bytes)
 				d->done = 1;	/* can never be buffered */
 			return;
 		}
-		if (tls_message(dir, d->msg[0], d->msg + TLS_HS_HDR, mlen, f))
+		if (tls_message(tp, dir, d->msg[0], d->msg + TLS_HS_HDR, mlen,
+		    f))
 			d->done = 1;
 		memmove(d->msg, d->msg + whole, d->msg_len - whole);
 		d->msg_len -= (uint32_t)whole;
@@ -424,7 +542,7 @@ tls_facts_free(struct tls_facts *f)
 }
 
 struct tls_parser *
-tls_parser_new(uint32_t max_bytes, struct memcap *mem)
+tls_parser_new(uint32_t max_bytes, struct memcap *mem, struct tls_certs *certs)
 {
 	struct tls_parser *tp;
 
@@ -432,6 +550,7 @@ tls_parser_new(uint32_t max_bytes, struct memcap *mem)
 		return NULL;
 	tp->max_bytes = max_bytes;
 	tp->mem = mem;
+	tp->certs = certs;
 	return tp;
 }
 

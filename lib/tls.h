@@ -44,13 +44,42 @@ struct tls_parser;
 struct memcap;
 
 /*
+ * The fingerprints of recently seen leaf certificates, shared by the
+ * sessions of one pipeline (one thread): a server shows the same
+ * certificate to every client, and hashing it is most of what reading a
+ * handshake costs. A certificate is found by its whole DER, compared byte
+ * for byte, never by a digest; each of the n slots holds one certificate
+ * of at most TLS_CERTS_DER_MAX bytes (longer ones are hashed every time),
+ * so the cache holds at most n x TLS_CERTS_DER_MAX bytes. A slot is chosen
+ * from the certificate's length and last bytes (its signature): crafted
+ * certificates can only evict each other, each costing what hashing it
+ * would without a cache.
+ */
+#define TLS_CERTS_DER_MAX	8192
+
+struct tls_certs;
+
+struct tls_certs_stats {
+	uint64_t	 hits;		/* fingerprints taken from the cache */
+	uint64_t	 misses;	/* computed (and cached when they fit) */
+};
+
+/* A cache of n certificates (0: none, every one is hashed). NULL on
+ * ENOMEM. */
+struct tls_certs *tls_certs_new(uint32_t n);
+void	tls_certs_free(struct tls_certs *c);
+const struct tls_certs_stats *tls_certs_stats(const struct tls_certs *c);
+
+/*
  * New parser for one session; max_bytes bounds what is buffered per
  * direction while waiting for a whole handshake message, and every buffer
  * is charged to mem (shared, must outlive the parser): a direction whose
- * message cannot be buffered is given up, as beyond max_bytes. NULL on
- * ENOMEM.
+ * message cannot be buffered is given up, as beyond max_bytes. The leaf
+ * certificate's fingerprint is looked up in certs (shared, must outlive
+ * the parser; NULL: always computed). NULL on ENOMEM.
  */
-struct tls_parser *tls_parser_new(uint32_t max_bytes, struct memcap *mem);
+struct tls_parser *tls_parser_new(uint32_t max_bytes, struct memcap *mem,
+	    struct tls_certs *certs);
 void	tls_parser_free(struct tls_parser *tp);
 
 /*

@@ -76,6 +76,8 @@ counters_collect(struct sensor *s, struct counter *c, size_t max)
 		{ "smtp_memcap_hits", ps->smtp_memcap_hits },
 		{ "smtp_mem", ps->smtp_mem },
 		{ "smtp_mem_peak", ps->smtp_mem_peak },
+		{ "tls_cert_cache_hits", ps->tls_cert_cache.hits },
+		{ "tls_cert_cache_misses", ps->tls_cert_cache.misses },
 		{ "servers_forgotten", hs->dropped },
 		{ "events_db", ss->events },
 		{ "sessions_db", ss->sessions },

@@ -105,6 +105,7 @@ sensor_pipeline_config(const struct config *c, struct pipeline_config *pc)
 	pc->mail.max_line = (uint32_t)c->smtp_max_line;
 	pc->mail.max_pipeline = (uint32_t)c->smtp_max_pipeline;
 	pc->mail.tls_max_bytes = (uint32_t)c->tls_max_bytes;
+	pc->tls_cert_cache = (uint32_t)c->tls_cert_cache;
 	pc->smtp_memcap = (size_t)c->smtp_memcap;
 	pc->mail_ports_only = strcmp(c->filter, MAIL_PORTS_FILTER) == 0;
 }

@@ -224,7 +224,7 @@ setup(void **state)
 static void
 test_client_hello(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 
 	(void)state;
@@ -244,7 +244,7 @@ test_client_hello(void **state)
 static void
 test_client_hello_legacy(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		 body[200], hs[300], rec[400];
 	size_t		 n;
@@ -276,7 +276,7 @@ test_client_hello_splits(void **state)
 	(void)state;
 	for (k = 1; k < ch_rec_len; k++) {
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB, &mem);
+		tp = tls_parser_new(MAXB, &mem, NULL);
 		assert_int_equal(tls_feed(tp, 0, ch_rec, k, &f), 0);
 		assert_int_equal(tls_feed(tp, 0, ch_rec + k, ch_rec_len - k,
 		    &f), 1);
@@ -287,7 +287,7 @@ test_client_hello_splits(void **state)
 	tls_parser_free(tp);
 	}
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(MAXB, &mem);
+	tp = tls_parser_new(MAXB, &mem, NULL);
 	for (i = 0, r = 0; i < ch_rec_len; i++) {
 		assert_int_equal(r, 0);
 		r = tls_feed(tp, 0, ch_rec + i, 1, &f);
@@ -313,7 +313,7 @@ test_memcap(void **state)
 
 	(void)state;
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(MAXB, &mem);
+	tp = tls_parser_new(MAXB, &mem, NULL);
 	assert_int_equal(tls_feed(tp, 0, ch_rec, 10, &f), 0);
 	assert_int_equal(mem.used, 1024);	/* TLS_BUF_INIT */
 	assert_int_equal(tls_feed(tp, 0, ch_rec + 10, ch_rec_len - 10, &f), 1);
@@ -324,7 +324,7 @@ test_memcap(void **state)
 
 	memset(&f, 0, sizeof(f));
 	memcap_init(&small, 512);
-	tp = tls_parser_new(MAXB, &small);
+	tp = tls_parser_new(MAXB, &small, NULL);
 	assert_int_equal(tls_feed(tp, 0, ch_rec, 10, &f), 1);
 	assert_int_equal(tls_feed(tp, 0, ch_rec + 10, ch_rec_len - 10, &f), 1);
 	assert_int_equal(f.client_hello, 0);
@@ -340,7 +340,7 @@ static void
 test_client_hello_fragmented(void **state)
 {
 	static const uint16_t vers[] = { 0x0303 };
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		 body[600], hs[700], rec[2000];
 	size_t		 n;
@@ -373,7 +373,7 @@ test_server_hello_13(void **state)
 	n = records(rec, hs, n, 16384);
 	for (k = 1; k <= n; k++) {
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB, &mem);
+		tp = tls_parser_new(MAXB, &mem, NULL);
 		if (k < n)
 			assert_int_equal(tls_feed(tp, 1, rec, k, &f), 0);
 		else
@@ -392,7 +392,7 @@ test_server_hello_13(void **state)
 static void
 test_server_flight_12_one_record(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		*der, body[4096], hs[8192], rec[9000];
 	uint8_t		 want[32];
@@ -426,7 +426,7 @@ test_server_flight_12_one_record(void **state)
 static void
 server_flight(const uint8_t *der, size_t der_len, struct tls_facts *f)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	uint8_t		 body[4096], hs[8192], rec[9000];
 	size_t		 n, hn = 0;
 
@@ -479,7 +479,7 @@ test_certificate_digests(void **state)
 static void
 test_certificate_two_records(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		*der, body[4096], hs[8192], rec[9000];
 	uint8_t		 want[32];
@@ -515,7 +515,7 @@ test_certificate_two_records(void **state)
 static void
 test_certificate_leaf_before_chain(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(4096, &mem);
+	struct tls_parser *tp = tls_parser_new(4096, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		*der, *body = malloc(20000), *hs = malloc(20100);
 	uint8_t		*rec = malloc(21000);
@@ -544,7 +544,7 @@ static void
 test_server_ccs_stops(void **state)
 {
 	static const uint8_t ccs[] = { 0x14, 0x03, 0x03, 0x00, 0x01, 0x01 };
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		 body[200], hs[300], rec[400];
 	size_t		 n;
@@ -568,7 +568,7 @@ test_not_tls(void **state)
 	static const char ehlo[] = "EHLO client.example.org\r\n";
 	static const uint8_t big[] = { 22, 3, 3, 0xff, 0xff };
 	static const uint8_t badver[] = { 22, 2, 0, 0, 4, 1, 0, 0, 0 };
-	struct tls_parser *tp = tls_parser_new(MAXB, &mem);
+	struct tls_parser *tp = tls_parser_new(MAXB, &mem, NULL);
 	struct tls_facts f;
 
 	(void)state;
@@ -584,7 +584,7 @@ test_not_tls(void **state)
 	tls_parser_free(tp);
 
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(MAXB, &mem);
+	tp = tls_parser_new(MAXB, &mem, NULL);
 	assert_int_equal(tls_feed(tp, 0, badver, sizeof(badver), &f), 1);
 	assert_int_equal(f.not_tls[0], 1);
 	tls_facts_free(&f);
@@ -606,7 +606,7 @@ test_truncated(void **state)
 	/* every shorter body, announced as exactly that long */
 	for (cut = 0; cut < n; cut++) {
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB, &mem);
+		tp = tls_parser_new(MAXB, &mem, NULL);
 		hn = hs_msg(hs, 1, body, cut);
 		hn = records(rec, hs, hn, 16384);
 		copy = malloc(hn);	/* exact size: valgrind sees overreads */
@@ -620,7 +620,7 @@ test_truncated(void **state)
 	}
 	/* a message longer than max_bytes: given up, not buffered */
 	memset(&f, 0, sizeof(f));
-	tp = tls_parser_new(1024, &mem);
+	tp = tls_parser_new(1024, &mem, NULL);
 	n = 0;
 	put8(rec, &n, 22);
 	put16(rec, &n, 0x0301);
@@ -638,7 +638,7 @@ test_truncated(void **state)
 static void
 test_bounded(void **state)
 {
-	struct tls_parser *tp = tls_parser_new(4096, &mem);
+	struct tls_parser *tp = tls_parser_new(4096, &mem, NULL);
 	struct tls_facts f;
 	uint8_t		 rec[9];
 	size_t		 n = 0, i;
@@ -686,7 +686,7 @@ test_garbage(void **state)
 			buf[8] = (uint8_t)(n - 9);
 		}
 		memset(&f, 0, sizeof(f));
-		tp = tls_parser_new(MAXB, &mem);
+		tp = tls_parser_new(MAXB, &mem, NULL);
 		tls_feed(tp, (int)(i % 2), buf, n, &f);
 		tls_feed(tp, (int)(i % 2), buf, n, &f);
 		assert_true(f.sni.len <= TEXT_FIELD_MAX);
@@ -739,6 +739,163 @@ test_names(void **state)
 	assert_null(tls_cipher_name(0x00ff));
 }
 
+/* The leaf's fingerprint from a TLS 1.2 server flight read with certs. */
+static void
+cached_flight(struct tls_certs *certs, const uint8_t *der, size_t len,
+    uint8_t out[32])
+{
+	struct tls_parser *tp = tls_parser_new(65536, &mem, certs);
+	struct tls_facts f;
+	uint8_t		*body, *hs, *rec;
+	size_t		 n, hn = 0;
+
+	assert_true(len < 60000);
+	body = malloc(len + 64);
+	hs = malloc(len + 256);
+	rec = malloc(len + 512);
+	assert_true(body != NULL && hs != NULL && rec != NULL);
+	memset(&f, 0, sizeof(f));
+	n = server_hello_body(body, 0xc02f, 0);
+	hn += hs_msg(hs + hn, 2, body, n);
+	n = certificate_body(body, der, len, 0);
+	hn += hs_msg(hs + hn, 11, body, n);
+	n = records(rec, hs, hn, 16384);
+	assert_int_equal(tls_feed(tp, 1, rec, n, &f), 1);
+	assert_int_equal(f.have_cert, 1);
+	memcpy(out, f.cert_sha256, 32);
+	tls_facts_free(&f);
+	tls_parser_free(tp);
+	free(body);
+	free(hs);
+	free(rec);
+}
+
+/* Feed der through certs and check its fingerprint against libcrypto's. */
+static void
+check_cached(struct tls_certs *certs, const uint8_t *der, size_t len)
+{
+	uint8_t		 got[32], want[32];
+	unsigned int	 wlen = 0;
+
+	cached_flight(certs, der, len, got);
+	assert_true(EVP_Digest(der, len, want, &wlen, EVP_sha256(), NULL));
+	assert_memory_equal(got, want, 32);
+}
+
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * The fingerprint cache gives the digest of the very bytes read, whatever
+ * it held: certificates of every length from 1 byte, differing in one byte
+ * only (first, middle, last: the same slot when the tail is the same),
+ * more of them than slots, at and over TLS_CERTS_DER_MAX, all-0xff; each
+ * checked against SHA-256 computed here, with and without a cache.
+ */
+static void
+test_cert_cache(void **state)
+{
+	struct tls_certs *c1 = tls_certs_new(1), *c4 = tls_certs_new(4);
+	struct tls_certs *c0 = tls_certs_new(0), *all[] = { c1, c4, c0, NULL };
+	const struct tls_certs_stats *st;
+	uint8_t		*a, *b;
+	uint32_t	 x = 12345;
+	size_t		 i, j, k, len, lens[] = { 1, 2, 7, 8, 9, 63, 64, 65, 421,
+			    1500, TLS_CERTS_DER_MAX - 1, TLS_CERTS_DER_MAX,
+			    TLS_CERTS_DER_MAX + 1, 20000 };
+
+	(void)state;
+	assert_non_null(c1);
+	assert_non_null(c4);
+	assert_non_null(c0);
+	a = malloc(20000);
+	b = malloc(20000);
+	assert_true(a != NULL && b != NULL);
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			len = lens[i];
+			for (j = 0; j < len; j++)
+				a[j] = (uint8_t)(len * 7 + j * 13);
+			memcpy(b, a, len);
+			b[0] ^= 1;		/* same tail, same slot */
+			check_cached(all[k], a, len);
+			check_cached(all[k], a, len);	/* a hit */
+			check_cached(all[k], b, len);	/* not a's */
+			check_cached(all[k], a, len);
+			b[0] ^= 1;
+			b[len / 2] ^= 0x80;	/* the middle */
+			check_cached(all[k], b, len);
+			check_cached(all[k], a, len);
+			memset(b, 0xff, len);
+			check_cached(all[k], b, len);
+			check_cached(all[k], b, len);
+			b[len - 1] = 0xfe;	/* the last byte */
+			check_cached(all[k], b, len);
+		}
+		/* random certificates, more than the slots, read twice */
+		for (i = 0; i < 200; i++) {
+			len = 1 + rnd(&x) % 3000;
+			for (j = 0; j < len; j++)
+				a[j] = (uint8_t)rnd(&x);
+			check_cached(all[k], a, len);
+			check_cached(all[k], a, len);
+		}
+	}
+	/* Every certificate up to the cap once hashed is then found (one
+	 * slot: the one just put); over the cap, or without slots, never. */
+	st = tls_certs_stats(c1);
+	assert_true(st->hits > 0);
+	assert_int_equal(st->hits + st->misses,
+	    (sizeof(lens) / sizeof(lens[0])) * 9 + 400);
+	st = tls_certs_stats(c0);
+	assert_int_equal(st->hits, 0);
+	assert_int_equal(st->misses, (sizeof(lens) / sizeof(lens[0])) * 9 +
+	    400);
+	free(a);
+	free(b);
+	for (k = 0; all[k] != NULL; k++)
+		tls_certs_free(all[k]);
+	tls_certs_free(NULL);
+}
+
+/* One slot, a certificate seen again right away: hashed once; one over
+ * TLS_CERTS_DER_MAX: hashed every time. */
+static void
+test_cert_cache_counts(void **state)
+{
+	struct tls_certs *c = tls_certs_new(1);
+	const struct tls_certs_stats *st;
+	uint8_t		*der, *big;
+	size_t		 len;
+	int		 i;
+
+	(void)state;
+	assert_non_null(c);
+	st = tls_certs_stats(c);
+	len = make_cert(&der);
+	for (i = 0; i < 3; i++)
+		check_cached(c, der, len);
+	assert_int_equal(st->misses, 1);
+	assert_int_equal(st->hits, 2);
+	big = calloc(1, TLS_CERTS_DER_MAX + 1);
+	assert_non_null(big);
+	for (i = 0; i < 3; i++)
+		check_cached(c, big, TLS_CERTS_DER_MAX + 1);
+	assert_int_equal(st->misses, 4);
+	assert_int_equal(st->hits, 2);
+	check_cached(c, der, len);	/* still there: big never took it */
+	assert_int_equal(st->hits, 3);
+	free(big);
+	OPENSSL_free(der);
+	tls_certs_free(c);
+}
+
 int
 main(void)
 {
@@ -760,6 +917,8 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_looks_like_handshake),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_cert_cache),
+		cmocka_unit_test(test_cert_cache_counts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
