@@ -675,16 +675,17 @@ consume(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 	if (d->mode == MAIL_MODE_BODY && !d->in_line && !d->skip &&
 	    p[0] != '.')
 		return body_skip(d, p, n);
+	/* before the search for the LF: the next call makes it again */
+	if (!d->in_line && !d->skip) {
+		line_start(s, dir, p, n);
+		return 0;
+	}
 	lf = memchr(p, '\n', n);
 	if (d->skip) {
 		if (lf == NULL)
 			return n;
 		d->skip = 0;
 		return (size_t)(lf - p) + 1;
-	}
-	if (!d->in_line) {
-		line_start(s, dir, p, n);
-		return 0;
 	}
 	if (lf == NULL) {
 		line_append(s, d, p, n);
