@@ -20,7 +20,6 @@
 #define TEXT_US_PER_S	1000000ULL
 
 static size_t	 text_esc_byte(uint8_t c, char out[TEXT_ESC_MAX]);
-static size_t	 text_escaped_len(const uint8_t *src, size_t len);
 
 /* The escape of c into out (not NUL-terminated); returns its length. */
 static size_t
@@ -58,45 +57,67 @@ text_esc_byte(uint8_t c, char out[TEXT_ESC_MAX])
 	return 4;
 }
 
-/* Length of the whole escaped input. O(len). */
-static size_t
-text_escaped_len(const uint8_t *src, size_t len)
-{
-	char	 tmp[TEXT_ESC_MAX];
-	size_t	 i, n = 0;
+/*
+ * Whether a byte passes as it is (printable ASCII but for '\\' and '"'),
+ * as a table built from that one rule: escaping is a lookup per byte.
+ */
+#define TEXT_P1(c)	((c) >= 0x20 && (c) <= 0x7e && (c) != '\\' && (c) != '"')
+#define TEXT_P4(c)	TEXT_P1(c), TEXT_P1((c) + 1), TEXT_P1((c) + 2), \
+			TEXT_P1((c) + 3)
+#define TEXT_P16(c)	TEXT_P4(c), TEXT_P4((c) + 4), TEXT_P4((c) + 8), \
+			TEXT_P4((c) + 12)
+#define TEXT_P64(c)	TEXT_P16(c), TEXT_P16((c) + 16), TEXT_P16((c) + 32), \
+			TEXT_P16((c) + 48)
+static const uint8_t text_plain[256] = {
+	TEXT_P64(0), TEXT_P64(64), TEXT_P64(128), TEXT_P64(192)
+};
 
-	for (i = 0; i < len; i++)
-		n += text_esc_byte(src[i], tmp);
-	return n;
-}
-
+/*
+ * One pass: runs of plain bytes are copied at once, other bytes escaped
+ * one by one, while they fit in cap; keep follows the longest prefix that
+ * still leaves room for the ellipsis (any point inside a run, the end of
+ * an escape), where the output goes back to when the whole escape turns
+ * out not to fit.
+ */
 size_t
 text_escape(char *dst, size_t dstlen, const uint8_t *src, size_t len)
 {
 	char	 esc[TEXT_ESC_MAX];
-	size_t	 cap, room, i, n, out = 0;
+	size_t	 cap, room, i = 0, j, n, out = 0, keep = 0;
 
 	if (dstlen == 0)
 		return 0;
 	cap = dstlen - 1;		/* room for characters, NUL aside */
+	room = cap >= TEXT_ELLIPSIS_LEN ? cap - TEXT_ELLIPSIS_LEN : 0;
 	if (src == NULL)
 		len = 0;
-	if (text_escaped_len(src, len) <= cap)
-		room = cap;
-	else if (cap >= TEXT_ELLIPSIS_LEN)
-		room = cap - TEXT_ELLIPSIS_LEN;
-	else
-		room = 0;
-	for (i = 0; i < len; i++) {
+	while (i < len) {
+		if (text_plain[src[i]]) {
+			for (j = i + 1; j < len && text_plain[src[j]]; j++)
+				;
+			n = j - i < cap - out ? j - i : cap - out;
+			memcpy(dst + out, src + i, n);
+			if (out <= room)
+				keep = out + n < room ? out + n : room;
+			out += n;
+			i += n;
+			if (i < j)
+				break;		/* the run did not fit */
+			continue;
+		}
 		n = text_esc_byte(src[i], esc);
-		if (n > room - out)
+		if (n > cap - out)
 			break;
 		memcpy(dst + out, esc, n);
 		out += n;
+		i++;
+		if (out <= room)
+			keep = out;
 	}
 	if (i < len) {
 		/* Truncated: as much of the ellipsis as fits (all of it
 		 * unless dstlen < 4). */
+		out = keep;
 		n = cap - out < TEXT_ELLIPSIS_LEN ? cap - out :
 		    TEXT_ELLIPSIS_LEN;
 		memcpy(dst + out, TEXT_ELLIPSIS, n);

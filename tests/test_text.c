@@ -170,6 +170,39 @@ test_truncation_every_size(void **state)
 	check_truncation((const uint8_t *)"\xff\xff\xff\xff", 4);
 }
 
+/*
+ * The one-pass escape against the byte-by-byte specification above, on
+ * inputs of every length up to 80 from unaligned starts: random bytes,
+ * all 0xff, all plain, mostly plain with an escape at either end, at
+ * every output size (check_truncation()).
+ */
+static void
+test_escape_random(void **state)
+{
+	uint8_t		 buf[96 + 8];
+	uint32_t	 x = 2463534242u;
+	size_t		 len, off, i;
+	int		 kind;
+
+	(void)state;
+	for (kind = 0; kind < 4; kind++)
+		for (len = 0; len <= 80; len++) {
+			off = (len + (size_t)kind) % 8;	/* unaligned */
+			for (i = 0; i < len; i++) {
+				x ^= x << 13;
+				x ^= x >> 17;
+				x ^= x << 5;
+				buf[off + i] = kind == 0 ? (uint8_t)x :
+				    kind == 1 ? 0xff : (uint8_t)('a' + x % 26);
+			}
+			if (kind == 3 && len > 0) {
+				buf[off] = '"';
+				buf[off + len - 1] = 0x80;
+			}
+			check_truncation(buf + off, len);
+		}
+}
+
 static void
 test_truncation_examples(void **state)
 {
@@ -293,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_known_values),
 		cmocka_unit_test(test_truncation_every_size),
+		cmocka_unit_test(test_escape_random),
 		cmocka_unit_test(test_truncation_examples),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_time),
