@@ -101,23 +101,24 @@ mail_set_state(struct mail_session *s, enum mail_state st)
 	s->state = st;
 }
 
+/*
+ * No strlen(w) first: a verb is looked up by trying each name in turn, and
+ * most differ at the first byte; w's NUL ends the comparison.
+ */
 int
 mail_ieq(const uint8_t *p, size_t n, const char *w)
 {
 	size_t	 i;
-	uint8_t	 a, b;
+	uint8_t	 a;
 
-	if (strlen(w) != n)
-		return 0;
 	for (i = 0; i < n; i++) {
 		a = p[i];
-		b = (uint8_t)w[i];
 		if (a >= 'a' && a <= 'z')
 			a = (uint8_t)(a - 'a' + 'A');
-		if (a != b)
+		if (w[i] == '\0' || a != (uint8_t)w[i])
 			return 0;
 	}
-	return 1;
+	return w[n] == '\0';
 }
 
 size_t

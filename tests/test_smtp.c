@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "mailtest.h"
+#include "mailpriv.h"	/* mail_ieq() */
 
 /* STARTTLS with the ClientHello in one segment, 220 with the ServerHello. */
 static uint8_t	 racing_c[600], racing_s[300];
@@ -1216,6 +1217,46 @@ test_masked_keyword(void **state)
 		    (const uint8_t *)t[i].kw, strlen(t[i].kw)), t[i].masked);
 }
 
+/* mail_ieq() against strlen and a case-folding compare, on every prefix
+ * and extension of the verbs, every case, and bytes around the letters. */
+static void
+test_ieq(void **state)
+{
+	static const char *const words[] = { "", "A", "EHLO", "HELO",
+	    "STARTTLS", "STLS", "AUTHENTICATE", "DATA", "QUIT" };
+	uint8_t		 p[32];
+	size_t		 i, k, n, j;
+	int		 want;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			for (n = 0; n <= strlen(words[k]) + 1; n++) {
+				memset(p, 'E', sizeof(p));
+				memcpy(p, words[k], strlen(words[k]));
+				for (j = 0; j < n; j++)
+					if (j % 2 && p[j] >= 'A' && p[j] <= 'Z')
+						p[j] = (uint8_t)(p[j] + 32);
+				want = n == strlen(words[i]);
+				for (j = 0; want && j < n; j++)
+					want = (p[j] & ~0x20) ==
+					    (uint8_t)words[i][j] &&
+					    (p[j] | 0x20) >= 'a' &&
+					    (p[j] | 0x20) <= 'z';
+				assert_int_equal(mail_ieq(p, n, words[i]), want);
+			}
+	/* bytes that fold onto letters only by a wrong mask */
+	assert_false(mail_ieq((const uint8_t *)"\x05HLO", 4, "EHLO"));
+	assert_false(mail_ieq((const uint8_t *)"EHL\x0f", 4, "EHLO"));
+	assert_false(mail_ieq((const uint8_t *)"EHLO", 4, "EHL"));
+	assert_false(mail_ieq((const uint8_t *)"EHL", 3, "EHLO"));
+	assert_true(mail_ieq((const uint8_t *)"eHlO", 4, "EHLO"));
+	assert_false(mail_ieq((const uint8_t *)"EHLO", 4, "ehlo"));
+	/* a NUL on the wire where the name ends */
+	assert_false(mail_ieq((const uint8_t *)"EHLO\0\0\0", 7, "EHLO"));
+	assert_false(mail_ieq((const uint8_t *)"\0", 1, ""));
+}
+
 /*
  * A session saved when its connection is evicted and continued by a new
  * parser: steps [0, cut) and the first at bytes of step cut go to the
@@ -1411,6 +1452,7 @@ main(void)
 		cmocka_unit_test(test_end_parses_last_line),
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_masked_keyword),
+		cmocka_unit_test(test_ieq),
 		cmocka_unit_test(test_resume_at_every_step),
 		cmocka_unit_test(test_resume_cut_inside),
 		cmocka_unit_test(test_state_names),
