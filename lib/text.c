@@ -177,15 +177,22 @@ civil_from_days(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
 	*y = (unsigned)(yoe + era * 400) + (*m <= 2);
 }
 
-/* n as exactly width decimal digits at p. */
+/* "00" to "99": digits are written two at a time, one division each. */
+static const char text_pairs[] =
+    "00010203040506070809101112131415161718192021222324"
+    "25262728293031323334353637383940414243444546474849"
+    "50515253545556575859606162636465666768697071727374"
+    "75767778798081828384858687888990919293949596979899";
+
+/* n as exactly width (an even number) decimal digits at p. */
 static char *
 digits(char *p, unsigned n, int width)
 {
 	int	 i;
 
-	for (i = width - 1; i >= 0; i--) {
-		p[i] = (char)('0' + n % 10);
-		n /= 10;
+	for (i = width - 2; i >= 0; i -= 2) {
+		memcpy(p + i, text_pairs + 2 * (n % 100), 2);
+		n /= 100;
 	}
 	return p + width;
 }
