@@ -384,6 +384,8 @@ line_kept(const struct mail_dir *d)
 static void
 line_free(struct mail_session *s, struct mail_dir *d)
 {
+	if (d->buf == NULL)
+		return;		/* the usual case: called after every line */
 	memcap_free(s->mem, d->buf, d->cap);
 	d->buf = NULL;
 	d->cap = 0;
