@@ -316,16 +316,18 @@ offer_missing(enum offer_view v, enum mail_proto proto)
 	}
 }
 
+/*
+ * The judgements below are asked after every segment of a session and
+ * most often have nothing to do: each one's test of that stays in a small
+ * function the compiler inlines, the work (and its stack buffers) in
+ * another.
+ */
 static void
-judge_offer(struct judge *j)
+judge_offer_now(struct judge *j, enum offer_view v)
 {
 	const struct history_server *srv;
-	enum offer_view	 v;
 	char		 buf[DETECT_TEXT_MAX];
 
-	if (j->st->judged_offer || j->d->hist == NULL ||
-	    (v = offer_view(j->f)) == OFFER_UNKNOWN)
-		return;
 	j->st->judged_offer = 1;
 	/* A masked capability already explains (and reports) the missing
 	 * offer: one alert per tampered session. */
@@ -341,13 +343,22 @@ judge_offer(struct judge *j)
 }
 
 static void
-judge_cert(struct judge *j)
+judge_offer(struct judge *j)
+{
+	enum offer_view	 v;
+
+	if (j->st->judged_offer || j->d->hist == NULL ||
+	    (v = offer_view(j->f)) == OFFER_UNKNOWN)
+		return;
+	judge_offer_now(j, v);
+}
+
+static void
+judge_cert_now(struct judge *j)
 {
 	const struct history_server *srv;
 	char		 was[65], now[65], buf[DETECT_TEXT_MAX];
 
-	if (j->st->judged_cert || j->d->hist == NULL || !j->f->tls.have_cert)
-		return;
 	j->st->judged_cert = 1;
 	if ((srv = server(j)) == NULL || !srv->have_cert ||
 	    memcmp(srv->cert_sha256, j->f->tls.cert_sha256, 32) == 0)
@@ -358,6 +369,14 @@ judge_cert(struct judge *j)
 	emit(j, DETECT_CERTIFICATE_CHANGED, buf);
 }
 
+static void
+judge_cert(struct judge *j)
+{
+	if (j->st->judged_cert || j->d->hist == NULL || !j->f->tls.have_cert)
+		return;
+	judge_cert_now(j);
+}
+
 /*
  * A password sent outside TLS. High when the client had the protection
  * and did not use it, or lost it: STARTTLS offered in this session,
@@ -365,16 +384,13 @@ judge_cert(struct judge *j)
  * server's history, or LOGINDISABLED (the server said not to).
  */
 static void
-judge_credentials(struct judge *j)
+judge_credentials_now(struct judge *j)
 {
 	const struct mail_facts *f = j->f;
 	const struct history_server *srv = NULL;
 	enum detect_severity sev = DETECT_SEV_MEDIUM;
 	char		 user[DETECT_USER_SHOW], buf[DETECT_TEXT_MAX];
 
-	if (!(f->flags & MAIL_F_CREDENTIALS) ||
-	    raised(j, DETECT_CLEARTEXT_CREDENTIALS))
-		return;
 	if ((f->flags & (MAIL_F_STARTTLS_OFFERED | MAIL_F_LOGINDISABLED)) ||
 	    capability_masked(f) || (srv = offered_before(j)) != NULL)
 		sev = DETECT_SEV_HIGH;
@@ -387,6 +403,15 @@ judge_credentials(struct judge *j)
 	if (srv != NULL && !(f->flags & MAIL_F_STARTTLS_OFFERED))
 		history_note(buf, sizeof(buf), srv);
 	emit_sev(j, DETECT_CLEARTEXT_CREDENTIALS, sev, buf);
+}
+
+static void
+judge_credentials(struct judge *j)
+{
+	if (!(j->f->flags & MAIL_F_CREDENTIALS) ||
+	    raised(j, DETECT_CLEARTEXT_CREDENTIALS))
+		return;
+	judge_credentials_now(j);
 }
 
 /* An IMAP PREAUTH greeting: the session starts authenticated, so
