@@ -979,15 +979,3 @@ mail_proto_by_port(uint16_t port)
 	}
 }
 
-#define PORT_CASE(p)	case p:
-
-int
-mail_port_watched(uint16_t port)
-{
-	switch (port) {
-	MAIL_PORTS(PORT_CASE, PORT_CASE)
-		return 1;
-	default:
-		return 0;
-	}
-}

@@ -255,8 +255,20 @@ enum mail_proto mail_proto_by_port(uint16_t port);
 #define MAIL_PORTS_FILTER \
 	MAIL_PORTS(MAIL_PORTS_FILTER_FIRST, MAIL_PORTS_FILTER_NEXT)
 
-/* Whether port is one of MAIL_PORTS. */
-int	mail_port_watched(uint16_t port);
+#define MAIL_PORTS_CASE(p)	case p:
+
+/* Whether port is one of MAIL_PORTS. Inline: asked of both ports of
+ * every TCP segment read. */
+static inline int
+mail_port_watched(uint16_t port)
+{
+	switch (port) {
+	MAIL_PORTS(MAIL_PORTS_CASE, MAIL_PORTS_CASE)
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 /*
  * Whether keyword (len bytes) is a masked one: three or more 'X' (any
