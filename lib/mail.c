@@ -493,7 +493,7 @@ static void
 line_start(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 {
 	struct mail_dir	*d = &s->d[dir];
-	int		 first = !d->seen, tls = tls_looks_like_handshake(p, n);
+	int		 first = !d->seen;
 
 	d->seen = 1;
 	d->in_line = 1;
@@ -505,7 +505,8 @@ line_start(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 		return;
 	}
 	if (dir == 0 && s->state == MAIL_ST_TLS_WAIT) {
-		mail_set_state(s, tls ? MAIL_ST_TLS : MAIL_ST_COMMAND);
+		mail_set_state(s, tls_looks_like_handshake(p, n) ?
+		    MAIL_ST_TLS : MAIL_ST_COMMAND);
 		d->role = MAIL_ROLE_PLAINTEXT;
 	} else if (dir == 0 && s->starttls_pending)
 		d->role = MAIL_ROLE_CMD_INJECTED; /* unless TLS racing the reply */
@@ -516,7 +517,7 @@ line_start(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 		d->role = MAIL_ROLE_PLAINTEXT;
 	} else
 		return;
-	if (tls) {
+	if (tls_looks_like_handshake(p, n)) {
 		d->in_line = 0;
 		tls_start(s, dir);
 	}
