@@ -296,6 +296,8 @@ text_field_set(struct text_field *t, const uint8_t *p, size_t n)
 void
 text_field_free(struct text_field *t)
 {
+	if (t->b == NULL)
+		return;		/* most fields of most sessions */
 	free(t->b);
 	t->b = NULL;
 	t->len = 0;
