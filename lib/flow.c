@@ -77,12 +77,15 @@ struct flow_table {
 };
 
 /*
- * The canonical (direction-free) key of a connection: family, then the
- * lower endpoint, then the other, each address only as long as it is (4
- * or 16 bytes). IPv4 keys are 13 bytes: two SipHash blocks, not five.
+ * The canonical (direction-free) key of a connection: the lower endpoint,
+ * then the other, each an address only as long as it is (4 or 16 bytes)
+ * and its port. The length tells the families apart: an IPv4 key is 12
+ * bytes, two SipHash blocks. Each address is copied as its whole 16-byte
+ * field (fixed-size moves, no call) and the next field overwrites the
+ * unused tail, hence the room after the key.
  */
 struct flow_keybuf {
-	uint8_t		 b[1 + 2 * (16 + 2)];
+	uint8_t		 b[2 * (16 + 2) + 16];
 	size_t		 len;
 };
 
@@ -92,30 +95,43 @@ addr_len(const struct decode_addr *a)
 	return a->family == 4 ? 4 : 16;
 }
 
-/* Lower endpoint first, so both directions give the same bytes. */
+/*
+ * Whether p's source is the lower endpoint. Any total order will do as
+ * long as both directions of a connection agree: whole words compare
+ * without a call.
+ */
+static int
+src_is_lower(const struct decode_pkt *p)
+{
+	uint64_t	 s[2], d[2];
+
+	memcpy(s, p->src.bytes, sizeof(s));
+	memcpy(d, p->dst.bytes, sizeof(d));
+	if (s[0] != d[0])
+		return s[0] < d[0];
+	if (s[1] != d[1])
+		return s[1] < d[1];
+	return p->sport <= p->dport;
+}
+
 static void
 make_key(struct flow_keybuf *k, const struct decode_pkt *p)
 {
 	const struct decode_addr *lo = &p->src, *hi = &p->dst;
 	uint16_t	 plo = p->sport, phi = p->dport;
 	size_t		 n = addr_len(&p->src);
-	int		 c;
 
-	c = memcmp(p->src.bytes, p->dst.bytes, sizeof(p->src.bytes));
-	if (c > 0 || (c == 0 && p->sport > p->dport)) {
+	if (!src_is_lower(p)) {
 		lo = &p->dst;
 		hi = &p->src;
 		plo = p->dport;
 		phi = p->sport;
 	}
-	k->b[0] = p->src.family;
-	memcpy(k->b + 1, lo->bytes, n);
-	k->b[1 + n] = plo >> 8;
-	k->b[2 + n] = plo & 0xff;
-	memcpy(k->b + 3 + n, hi->bytes, n);
-	k->b[3 + 2 * n] = phi >> 8;
-	k->b[4 + 2 * n] = phi & 0xff;
-	k->len = 5 + 2 * n;
+	memcpy(k->b, lo->bytes, sizeof(lo->bytes));
+	memcpy(k->b + n, &plo, sizeof(plo));
+	memcpy(k->b + n + 2, hi->bytes, sizeof(hi->bytes));
+	memcpy(k->b + 2 * n + 2, &phi, sizeof(phi));
+	k->len = 2 * n + 4;
 }
 
 static int
@@ -531,7 +547,7 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		return found(t, t->last, p);
 	}
 	make_key(&k, p);
-	h = (uint32_t)hash_siphash(t->cfg.seed, k.b, k.len);
+	h = (uint32_t)hash_siphash13(t->cfg.seed, k.b, k.len);
 	LIST_FOREACH(f, &t->buckets[h & (t->nbuckets - 1)], bucket) {
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;

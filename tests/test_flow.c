@@ -573,6 +573,60 @@ test_many_flows(void **state)
 }
 
 /*
+ * The key is the same from both directions for every shape of tuple:
+ * IPv4 and IPv6, equal addresses (ports decide), addresses that differ
+ * only in their first or last byte (with equal ports too). All flows are made first,
+ * then each is looked up from the other side, so the hash finds them, not
+ * the previous-flow shortcut; a flow never answers for another tuple.
+ */
+static void
+test_key_both_directions(void **state)
+{
+	enum { N = 4000 };
+	static struct decode_pkt syn[N];
+	struct closed	 c;
+	struct flow_table *t = table(N, 1000000, &c);
+	struct flow	*made[N], *f;
+	struct decode_pkt r;
+	int		 i, j, dir, created;
+
+	(void)state;
+	srand(777);
+	for (i = 0; i < N; i++) {
+		syn[i] = tu_pkt4("0.0.0.0", 0, "0.0.0.0", 0, 1, 0,
+		    DECODE_TH_SYN, NULL, 0, 1);
+		syn[i].src.family = syn[i].dst.family = i % 2 ? 6 : 4;
+		for (j = 0; j < (i % 2 ? 16 : 4); j++)
+			syn[i].src.bytes[j] = syn[i].dst.bytes[j] =
+			    (uint8_t)(i % 7 == 0 ? 0xff : rand());
+		if (i % 3 == 1)		/* differ in the first byte */
+			syn[i].dst.bytes[0] ^= (uint8_t)(1 + i % 255);
+		else if (i % 3 == 2)	/* ... or only in the last */
+			syn[i].dst.bytes[i % 2 ? 15 : 3] ^= 0x80;
+		syn[i].sport = syn[i].dport = (uint16_t)(1024 + i);
+		if (i % 5 != 0 || i % 3 == 0)	/* else equal ports */
+			*(i % 4 ? &syn[i].dport : &syn[i].sport) = 25;
+		made[i] = flow_lookup(t, &syn[i], &dir, &created);
+		assert_non_null(made[i]);
+		assert_int_equal(created, 1);
+	}
+	for (i = 0; i < N; i++) {
+		r = syn[i];
+		r.src = syn[i].dst;
+		r.dst = syn[i].src;
+		r.sport = syn[i].dport;
+		r.dport = syn[i].sport;
+		r.flags = DECODE_TH_SYN | DECODE_TH_ACK;
+		f = flow_lookup(t, &r, &dir, &created);
+		assert_ptr_equal(f, made[i]);
+		assert_int_equal(created, 0);
+		assert_int_equal(dir, REASM_TO_CLIENT);
+	}
+	assert_int_equal(c.n, 0);
+	flow_table_free(t, 2);
+}
+
+/*
  * A flow slot freed by a close is reused by the next new connection: it
  * must start as a fresh flow (no state, no application session, not on the
  * main or linger list of the one before).
@@ -636,6 +690,7 @@ main(void)
 		cmocka_unit_test(test_eviction_by_value),
 		cmocka_unit_test(test_remember_and_resume),
 		cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_key_both_directions),
 		cmocka_unit_test(test_reused_flow_is_fresh),
 	};
 
