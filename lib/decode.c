@@ -210,6 +210,9 @@ cur_limit(struct cursor *c, uint64_t end)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+/* One add-with-carry of the 64-bit word at p + off, in csum_* assembly. */
+#define CSUM_ADC(off)	"adcq " #off "(%[p]), %[s]\n\t"
+
 /*
  * 128 bytes at a time in one add-with-carry chain of 64-bit words, as
  * Linux's csum_partial does on x86-64: about one instruction per 8 bytes,
@@ -223,21 +226,10 @@ csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
 	__asm__(
 	    "1:\n\t"
 	    "addq 0(%[p]), %[s]\n\t"
-	    "adcq 8(%[p]), %[s]\n\t"
-	    "adcq 16(%[p]), %[s]\n\t"
-	    "adcq 24(%[p]), %[s]\n\t"
-	    "adcq 32(%[p]), %[s]\n\t"
-	    "adcq 40(%[p]), %[s]\n\t"
-	    "adcq 48(%[p]), %[s]\n\t"
-	    "adcq 56(%[p]), %[s]\n\t"
-	    "adcq 64(%[p]), %[s]\n\t"
-	    "adcq 72(%[p]), %[s]\n\t"
-	    "adcq 80(%[p]), %[s]\n\t"
-	    "adcq 88(%[p]), %[s]\n\t"
-	    "adcq 96(%[p]), %[s]\n\t"
-	    "adcq 104(%[p]), %[s]\n\t"
-	    "adcq 112(%[p]), %[s]\n\t"
-	    "adcq 120(%[p]), %[s]\n\t"
+	    CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24) CSUM_ADC(32) CSUM_ADC(40)
+	    CSUM_ADC(48) CSUM_ADC(56) CSUM_ADC(64) CSUM_ADC(72) CSUM_ADC(80)
+	    CSUM_ADC(88) CSUM_ADC(96) CSUM_ADC(104) CSUM_ADC(112)
+	    CSUM_ADC(120)
 	    "adcq $0, %[s]\n\t"
 	    "leaq 128(%[p]), %[p]\n\t"
 	    "decq %[n]\n\t"
@@ -247,7 +239,81 @@ csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
 	    : "cc");
 	return sum;
 }
+
+/*
+ * The 8-byte words of a span shorter than 128 bytes: one straight chain
+ * each for 64, 32, 16 and 8 bytes, as n's bits say, instead of a loop of
+ * 32-bit adds (a segment's tail averages 64 bytes). Reads exactly
+ * p[0 .. n & ~7); returns the sum with each chain's carry added back.
+ */
+#define CSUM_CHAIN(bytes, words)					\
+	__asm__("addq 0(%[p]), %[s]\n\t" words "adcq $0, %[s]"	\
+	    : [s] "+r" (sum)						\
+	    : [p] "r" (p), "m" (*(const uint8_t (*)[bytes])p)		\
+	    : "cc")
+
+static uint64_t
+csum_words(uint64_t sum, const uint8_t *p, size_t n)
+{
+	if (n & 64) {
+		CSUM_CHAIN(64, CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24)
+		    CSUM_ADC(32) CSUM_ADC(40) CSUM_ADC(48) CSUM_ADC(56));
+		p += 64;
+	}
+	if (n & 32) {
+		CSUM_CHAIN(32, CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24));
+		p += 32;
+	}
+	if (n & 16) {
+		CSUM_CHAIN(16, CSUM_ADC(8));
+		p += 16;
+	}
+	if (n & 8)
+		CSUM_CHAIN(8, "");
+	return sum;
+}
+#else
+/* Portable: two 32-bit words per step into the 64-bit sum. */
+static uint64_t
+csum_words(uint64_t sum, const uint8_t *p, size_t n)
+{
+	uint32_t	 w, v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 4);
+		memcpy(&v, p + 4, 4);
+		sum += (uint64_t)w + v;
+	}
+	return sum;
+}
 #endif
+
+/*
+ * The last n < 8 bytes, zero-padded to a word in memory order (an odd
+ * last byte so pads its 16-bit word as RFC 1071 says), added with the
+ * carry brought back so a sum near 2^64 cannot lose it.
+ */
+static uint64_t
+csum_last(uint64_t sum, const uint8_t *p, size_t n)
+{
+	uint8_t		 b[8] = { 0 };
+	uint64_t	 w;
+	size_t		 i = 0;
+
+	if (n & 4) {
+		memcpy(b, p, 4);
+		i = 4;
+	}
+	if (n & 2) {
+		memcpy(b + i, p + i, 2);
+		i += 2;
+	}
+	if (n & 1)
+		b[i] = p[i];
+	memcpy(&w, b, sizeof(w));
+	sum += w;
+	return sum + (sum < w);
+}
 
 /*
  * Internet checksum (RFC 1071) accumulated into 64 bits in host byte
@@ -258,42 +324,16 @@ csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
 static uint64_t
 csum_add(uint64_t sum, const uint8_t *p, size_t n)
 {
-	uint32_t	 w, v;
-	uint16_t	 h;
-	uint8_t		 last[2];
-
 #if defined(__x86_64__) && defined(__GNUC__)
 	if (n >= 128) {
 		sum = csum_blocks(sum, p, n / 128);
-		sum = (sum & 0xffffffffu) + (sum >> 32);
 		p += n & ~(size_t)127;
 		n &= 127;
 	}
 #endif
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 4);
-		memcpy(&v, p + 4, 4);
-		sum += (uint64_t)w + v;
-	}
-	if (n >= 4) {
-		memcpy(&w, p, 4);
-		sum += w;
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		memcpy(&h, p, 2);
-		sum += h;
-		p += 2;
-		n -= 2;
-	}
-	if (n == 1) {
-		last[0] = p[0];
-		last[1] = 0;
-		memcpy(&h, last, 2);
-		sum += h;
-	}
-	return sum;
+	sum = csum_words(sum, p, n);
+	p += n & ~(size_t)7;
+	return csum_last(sum, p, n & 7);
 }
 
 static uint16_t
