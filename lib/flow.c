@@ -24,6 +24,13 @@
 #define FLOW_SPARE_MAX		1024
 
 /*
+ * Slots of the table of recently seen flows. At any moment most packets
+ * belong to a few hundred connections; a flow found in this table skips
+ * the keyed hash and the chain walk. 8 KiB of pointers.
+ */
+#define FLOW_RECENT		1024
+
+/*
  * A connection evicted with data and remembered (flow_remember()) until it
  * is seen again. About 160 bytes: resume_max of them bound the memory.
  */
@@ -61,7 +68,9 @@ struct flow_table {
 					   oldest first */
 	struct flow_lru	 linger;	/* finished flows, oldest first */
 	uint32_t	 nembryonic;	/* flows on the embryonic list */
-	struct flow	*last;		/* flow of the previous packet */
+	/* recently seen flows, by recent_slot(): only a shortcut, an entry
+	   is used when the full tuple matches */
+	struct flow	*recent[FLOW_RECENT];
 	struct flow_bucket spare;	/* closed flows for reuse */
 	uint32_t	 nspare;
 	struct flow_stats stats;
@@ -158,6 +167,26 @@ static int
 match_dir(const struct flow *f, const struct decode_pkt *p)
 {
 	return tuple_dir(&f->tuple, p);
+}
+
+/*
+ * The slot of a connection in the recent table: a fold of both endpoints
+ * that is the same in both directions. It is not keyed: crafted
+ * connections can share a slot, which only costs them one tuple
+ * comparison before the keyed lookup, as a miss does.
+ */
+static uint32_t
+recent_slot(const struct decode_addr *a, uint16_t aport,
+    const struct decode_addr *b, uint16_t bport)
+{
+	uint64_t	 x[2], y[2], v;
+
+	memcpy(x, a->bytes, sizeof(x));
+	memcpy(y, b->bytes, sizeof(y));
+	v = x[0] ^ x[1] ^ y[0] ^ y[1] ^ aport ^ bport;
+	v ^= v >> 32;
+	v ^= v >> 16;
+	return (uint32_t)v & (FLOW_RECENT - 1);
 }
 
 static struct flow_lru *
@@ -331,8 +360,12 @@ void
 flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
     uint64_t ts_us)
 {
-	if (t->last == f)
-		t->last = NULL;
+	uint32_t	 slot;
+
+	slot = recent_slot(&f->tuple.client, f->tuple.client_port,
+	    &f->tuple.server, f->tuple.server_port);
+	if (t->recent[slot] == f)
+		t->recent[slot] = NULL;
 	if (t->handoff_flow == f)
 		t->handoff_flow = NULL;
 	LIST_REMOVE(f, bucket);
@@ -515,11 +548,12 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 	return f;
 }
 
-/* p belongs to f, seen in direction d: note the activity. */
+/* p belongs to f: note the activity. */
 static struct flow *
-found(struct flow_table *t, struct flow *f, const struct decode_pkt *p)
+found(struct flow_table *t, struct flow *f, const struct decode_pkt *p,
+    uint32_t slot)
 {
-	t->last = f;
+	t->recent[slot] = f;
 	if (f->lingering)	/* stray copies do not prolong it */
 		return f;
 	if (p->ts_us > f->last_us)
@@ -537,14 +571,14 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 {
 	struct flow_keybuf k;
 	struct flow	*f;
-	uint32_t	 h;
+	uint32_t	 h, slot;
 	int		 d;
 
 	*created = 0;
-	/* Packets come in runs of one connection: skip the hash for those. */
-	if (t->last != NULL && (d = match_dir(t->last, p)) >= 0) {
+	slot = recent_slot(&p->src, p->sport, &p->dst, p->dport);
+	if ((f = t->recent[slot]) != NULL && (d = match_dir(f, p)) >= 0) {
 		*dir = d;
-		return found(t, t->last, p);
+		return found(t, f, p, slot);
 	}
 	make_key(&k, p);
 	h = (uint32_t)hash_siphash13(t->cfg.seed, k.b, k.len);
@@ -552,7 +586,7 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;
 		*dir = d;
-		return found(t, f, p);
+		return found(t, f, p, slot);
 	}
 	if ((p->flags & DECODE_TH_RST) ||
 	    ((p->flags & DECODE_TH_SYN) == 0 && p->payload_len == 0))
@@ -561,7 +595,7 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		return NULL;
 	*created = 1;
 	*dir = match_dir(f, p);
-	t->last = f;
+	t->recent[slot] = f;
 	return f;
 }
 

@@ -575,9 +575,10 @@ test_many_flows(void **state)
 /*
  * The key is the same from both directions for every shape of tuple:
  * IPv4 and IPv6, equal addresses (ports decide), addresses that differ
- * only in their first or last byte (with equal ports too). All flows are made first,
- * then each is looked up from the other side, so the hash finds them, not
- * the previous-flow shortcut; a flow never answers for another tuple.
+ * only in their first or last byte (with equal ports too). All flows are
+ * made first, then each is looked up from the other side: with more flows
+ * than recent slots, most are found through the keyed hash; a flow never
+ * answers for another tuple.
  */
 static void
 test_key_both_directions(void **state)
@@ -624,6 +625,63 @@ test_key_both_directions(void **state)
 	}
 	assert_int_equal(c.n, 0);
 	flow_table_free(t, 2);
+}
+
+/*
+ * Two connections that share a recent slot (ports changed by the same
+ * bits give the same fold), seen in turn: each packet finds its own flow,
+ * whatever the slot holds.
+ */
+static void
+test_recent_slot_shared(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct decode_pkt a, b;
+	struct flow	*fa, *fb;
+	int		 i, dir, created;
+
+	(void)state;
+	a = tu_pkt4("10.0.0.1", 40000, "10.0.0.2", 25, 1, 0, DECODE_TH_SYN,
+	    NULL, 0, 1);
+	b = tu_pkt4("10.0.0.1", 40000 ^ 1, "10.0.0.2", 25 ^ 1, 1, 0,
+	    DECODE_TH_SYN, NULL, 0, 1);
+	fa = flow_lookup(t, &a, &dir, &created);
+	fb = flow_lookup(t, &b, &dir, &created);
+	assert_non_null(fa);
+	assert_non_null(fb);
+	assert_ptr_not_equal(fa, fb);
+	a.flags = b.flags = DECODE_TH_ACK;
+	for (i = 0; i < 4; i++) {
+		assert_ptr_equal(flow_lookup(t, i % 2 ? &a : &b, &dir,
+		    &created), i % 2 ? fa : fb);
+		assert_int_equal(created, 0);
+		assert_int_equal(dir, REASM_TO_SERVER);
+	}
+	flow_table_free(t, 2);
+}
+
+/*
+ * A closed flow is gone from the recent table too: a later bare ACK of
+ * its connection finds nothing (and creates nothing), rather than the
+ * closed flow, whose memory now waits for reuse.
+ */
+static void
+test_recent_forgets_closed(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 100, &c);
+	struct decode_pkt ack;
+	int		 dir, created;
+
+	(void)state;
+	assert_non_null(open_flow(t, 1001, 1000, 1));
+	assert_int_equal(flow_expire(t, 1101), 1);
+	ack = tu_pkt4("10.0.0.1", 1001, "10.0.0.2", 25, 5, 0, DECODE_TH_ACK,
+	    NULL, 0, 1102);
+	assert_null(flow_lookup(t, &ack, &dir, &created));
+	assert_int_equal(created, 0);
+	flow_table_free(t, 2000);
 }
 
 /*
@@ -691,6 +749,8 @@ main(void)
 		cmocka_unit_test(test_remember_and_resume),
 		cmocka_unit_test(test_many_flows),
 		cmocka_unit_test(test_key_both_directions),
+		cmocka_unit_test(test_recent_slot_shared),
+		cmocka_unit_test(test_recent_forgets_closed),
 		cmocka_unit_test(test_reused_flow_is_fresh),
 	};
 
