@@ -565,21 +565,20 @@ found(struct flow_table *t, struct flow *f, const struct decode_pkt *p,
 	return f;
 }
 
-struct flow *
-flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
-    int *created)
+/*
+ * The keyed lookup, and the creation, for a packet whose flow the recent
+ * table did not hold. Out of line: its key buffer and the creation's
+ * state would give every packet a larger frame and a stack check.
+ */
+static __attribute__((noinline)) struct flow *
+lookup_keyed(struct flow_table *t, const struct decode_pkt *p, int *dir,
+    int *created, uint32_t slot)
 {
 	struct flow_keybuf k;
 	struct flow	*f;
-	uint32_t	 h, slot;
+	uint32_t	 h;
 	int		 d;
 
-	*created = 0;
-	slot = recent_slot(&p->src, p->sport, &p->dst, p->dport);
-	if ((f = t->recent[slot]) != NULL && (d = match_dir(f, p)) >= 0) {
-		*dir = d;
-		return found(t, f, p, slot);
-	}
 	make_key(&k, p);
 	h = (uint32_t)hash_siphash13(t->cfg.seed, k.b, k.len);
 	LIST_FOREACH(f, &t->buckets[h & (t->nbuckets - 1)], bucket) {
@@ -597,6 +596,23 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 	*dir = match_dir(f, p);
 	t->recent[slot] = f;
 	return f;
+}
+
+struct flow *
+flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
+    int *created)
+{
+	struct flow	*f;
+	uint32_t	 slot;
+	int		 d;
+
+	*created = 0;
+	slot = recent_slot(&p->src, p->sport, &p->dst, p->dport);
+	if ((f = t->recent[slot]) != NULL && (d = match_dir(f, p)) >= 0) {
+		*dir = d;
+		return found(t, f, p, slot);
+	}
+	return lookup_keyed(t, p, dir, created, slot);
 }
 
 void
