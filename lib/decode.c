@@ -216,24 +216,25 @@ cur_limit(struct cursor *c, uint64_t end)
 /*
  * 128 bytes at a time in one add-with-carry chain of 64-bit words, as
  * Linux's csum_partial does on x86-64: about one instruction per 8 bytes,
- * so verifying a full segment stays a small part of its cost. blocks > 0;
- * the bytes read are exactly p[0 .. 128 * blocks). Returns the sum with the
- * last carry added back.
+ * so verifying a full segment stays a small part of its cost. The chain
+ * runs on across blocks (lea and dec leave the carry flag alone), so
+ * the last carry is added back once. blocks > 0; the bytes read are
+ * exactly p[0 .. 128 * blocks).
  */
 static uint64_t
 csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
 {
 	__asm__(
+	    "clc\n\t"
 	    "1:\n\t"
-	    "addq 0(%[p]), %[s]\n\t"
-	    CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24) CSUM_ADC(32) CSUM_ADC(40)
-	    CSUM_ADC(48) CSUM_ADC(56) CSUM_ADC(64) CSUM_ADC(72) CSUM_ADC(80)
-	    CSUM_ADC(88) CSUM_ADC(96) CSUM_ADC(104) CSUM_ADC(112)
-	    CSUM_ADC(120)
-	    "adcq $0, %[s]\n\t"
+	    CSUM_ADC(0) CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24) CSUM_ADC(32)
+	    CSUM_ADC(40) CSUM_ADC(48) CSUM_ADC(56) CSUM_ADC(64) CSUM_ADC(72)
+	    CSUM_ADC(80) CSUM_ADC(88) CSUM_ADC(96) CSUM_ADC(104)
+	    CSUM_ADC(112) CSUM_ADC(120)
 	    "leaq 128(%[p]), %[p]\n\t"
 	    "decq %[n]\n\t"
-	    "jnz 1b"
+	    "jnz 1b\n\t"
+	    "adcq $0, %[s]"
 	    : [s] "+r" (sum), [p] "+r" (p), [n] "+r" (blocks)
 	    : "m" (*(const uint8_t (*)[128 * blocks])p)
 	    : "cc");
