@@ -210,44 +210,111 @@ cur_limit(struct cursor *c, uint64_t end)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+/* One add-with-carry of the 64-bit word at p + off, in csum_* assembly. */
+#define CSUM_ADC(off)	"adcq " #off "(%[p]), %[s]\n\t"
+
 /*
  * 128 bytes at a time in one add-with-carry chain of 64-bit words, as
  * Linux's csum_partial does on x86-64: about one instruction per 8 bytes,
- * so verifying a full segment stays a small part of its cost. blocks > 0;
- * the bytes read are exactly p[0 .. 128 * blocks). Returns the sum with the
- * last carry added back.
+ * so verifying a full segment stays a small part of its cost. The chain
+ * runs on across blocks (lea and dec leave the carry flag alone), so
+ * the last carry is added back once. blocks > 0; the bytes read are
+ * exactly p[0 .. 128 * blocks).
  */
 static uint64_t
 csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
 {
 	__asm__(
+	    "clc\n\t"
 	    "1:\n\t"
-	    "addq 0(%[p]), %[s]\n\t"
-	    "adcq 8(%[p]), %[s]\n\t"
-	    "adcq 16(%[p]), %[s]\n\t"
-	    "adcq 24(%[p]), %[s]\n\t"
-	    "adcq 32(%[p]), %[s]\n\t"
-	    "adcq 40(%[p]), %[s]\n\t"
-	    "adcq 48(%[p]), %[s]\n\t"
-	    "adcq 56(%[p]), %[s]\n\t"
-	    "adcq 64(%[p]), %[s]\n\t"
-	    "adcq 72(%[p]), %[s]\n\t"
-	    "adcq 80(%[p]), %[s]\n\t"
-	    "adcq 88(%[p]), %[s]\n\t"
-	    "adcq 96(%[p]), %[s]\n\t"
-	    "adcq 104(%[p]), %[s]\n\t"
-	    "adcq 112(%[p]), %[s]\n\t"
-	    "adcq 120(%[p]), %[s]\n\t"
-	    "adcq $0, %[s]\n\t"
+	    CSUM_ADC(0) CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24) CSUM_ADC(32)
+	    CSUM_ADC(40) CSUM_ADC(48) CSUM_ADC(56) CSUM_ADC(64) CSUM_ADC(72)
+	    CSUM_ADC(80) CSUM_ADC(88) CSUM_ADC(96) CSUM_ADC(104)
+	    CSUM_ADC(112) CSUM_ADC(120)
 	    "leaq 128(%[p]), %[p]\n\t"
 	    "decq %[n]\n\t"
-	    "jnz 1b"
+	    "jnz 1b\n\t"
+	    "adcq $0, %[s]"
 	    : [s] "+r" (sum), [p] "+r" (p), [n] "+r" (blocks)
 	    : "m" (*(const uint8_t (*)[128 * blocks])p)
 	    : "cc");
 	return sum;
 }
+
+/*
+ * The 8-byte words of a span shorter than 128 bytes: one straight chain
+ * each for 64, 32, 16 and 8 bytes, as n's bits say, instead of a loop of
+ * 32-bit adds (a segment's tail averages 64 bytes). Reads exactly
+ * p[0 .. n & ~7); returns the sum with each chain's carry added back.
+ */
+#define CSUM_CHAIN(bytes, words)					\
+	__asm__("addq 0(%[p]), %[s]\n\t" words "adcq $0, %[s]"	\
+	    : [s] "+r" (sum)						\
+	    : [p] "r" (p), "m" (*(const uint8_t (*)[bytes])p)		\
+	    : "cc")
+
+static uint64_t
+csum_words(uint64_t sum, const uint8_t *p, size_t n)
+{
+	if (n & 64) {
+		CSUM_CHAIN(64, CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24)
+		    CSUM_ADC(32) CSUM_ADC(40) CSUM_ADC(48) CSUM_ADC(56));
+		p += 64;
+	}
+	if (n & 32) {
+		CSUM_CHAIN(32, CSUM_ADC(8) CSUM_ADC(16) CSUM_ADC(24));
+		p += 32;
+	}
+	if (n & 16) {
+		CSUM_CHAIN(16, CSUM_ADC(8));
+		p += 16;
+	}
+	if (n & 8)
+		CSUM_CHAIN(8, "");
+	return sum;
+}
+#else
+/* Portable: two 32-bit words per step into the 64-bit sum. */
+static uint64_t
+csum_words(uint64_t sum, const uint8_t *p, size_t n)
+{
+	uint32_t	 w, v;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 4);
+		memcpy(&v, p + 4, 4);
+		sum += (uint64_t)w + v;
+	}
+	return sum;
+}
 #endif
+
+/*
+ * The last n < 8 bytes, zero-padded to a word in memory order (an odd
+ * last byte so pads its 16-bit word as RFC 1071 says), added with the
+ * carry brought back so a sum near 2^64 cannot lose it.
+ */
+static uint64_t
+csum_last(uint64_t sum, const uint8_t *p, size_t n)
+{
+	uint8_t		 b[8] = { 0 };
+	uint64_t	 w;
+	size_t		 i = 0;
+
+	if (n & 4) {
+		memcpy(b, p, 4);
+		i = 4;
+	}
+	if (n & 2) {
+		memcpy(b + i, p + i, 2);
+		i += 2;
+	}
+	if (n & 1)
+		b[i] = p[i];
+	memcpy(&w, b, sizeof(w));
+	sum += w;
+	return sum + (sum < w);
+}
 
 /*
  * Internet checksum (RFC 1071) accumulated into 64 bits in host byte
@@ -258,42 +325,16 @@ csum_blocks(uint64_t sum, const uint8_t *p, size_t blocks)
 static uint64_t
 csum_add(uint64_t sum, const uint8_t *p, size_t n)
 {
-	uint32_t	 w, v;
-	uint16_t	 h;
-	uint8_t		 last[2];
-
 #if defined(__x86_64__) && defined(__GNUC__)
 	if (n >= 128) {
 		sum = csum_blocks(sum, p, n / 128);
-		sum = (sum & 0xffffffffu) + (sum >> 32);
 		p += n & ~(size_t)127;
 		n &= 127;
 	}
 #endif
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 4);
-		memcpy(&v, p + 4, 4);
-		sum += (uint64_t)w + v;
-	}
-	if (n >= 4) {
-		memcpy(&w, p, 4);
-		sum += w;
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		memcpy(&h, p, 2);
-		sum += h;
-		p += 2;
-		n -= 2;
-	}
-	if (n == 1) {
-		last[0] = p[0];
-		last[1] = 0;
-		memcpy(&h, last, 2);
-		sum += h;
-	}
-	return sum;
+	sum = csum_words(sum, p, n);
+	p += n & ~(size_t)7;
+	return csum_last(sum, p, n & 7);
 }
 
 static uint16_t
@@ -327,18 +368,15 @@ csum_pseudo(const struct decode_addr *src, const struct decode_addr *dst,
 	return sum;
 }
 
-/* The IPv4 header checksum: hlen is a multiple of 4, at least 20. */
-static int
+/*
+ * The IPv4 header checksum: hlen is a multiple of 4, at least 20. The
+ * word sum above: with a constant hlen (the fast path) it is two 64-bit
+ * adds and one 32-bit, no loop.
+ */
+static inline int
 ip4_header_ok(const uint8_t *h, uint32_t hlen)
 {
-	uint64_t	 sum = 0;
-	uint32_t	 w, i;
-
-	for (i = 0; i < hlen; i += 4) {
-		memcpy(&w, h + i, 4);
-		sum += w;
-	}
-	return csum_fold(sum) == 0xffff;
+	return csum_fold(csum_add(0, h, hlen)) == 0xffff;
 }
 
 /*
@@ -1015,7 +1053,7 @@ walk_run(struct walk *w)
  * at ip_end; the TCP header follows it. Fills out as the walk's TCP layer
  * does; 0 if the TCP header does not fit (the walk says why).
  */
-static int
+static inline int
 fast_tcp(const uint8_t *frame, uint32_t caplen, uint32_t hlen,
     uint64_t ip_end, struct decode_pkt *out)
 {
@@ -1035,7 +1073,8 @@ fast_tcp(const uint8_t *frame, uint32_t caplen, uint32_t hlen,
 	out->flags = th[13];
 	out->window = decode_be16(th + 14);
 	out->layers = 3;		/* Ethernet, IP, TCP */
-	tcp_options(out, th + FAST_TCP, doff - FAST_TCP);
+	if (doff > FAST_TCP)		/* most segments have none */
+		tcp_options(out, th + FAST_TCP, doff - FAST_TCP);
 	out->ip = frame + FAST_ETHER;
 	out->ip_len = end - FAST_ETHER;
 	out->tcp = th;

@@ -24,6 +24,13 @@
 #define FLOW_SPARE_MAX		1024
 
 /*
+ * Slots of the table of recently seen flows. At any moment most packets
+ * belong to a few hundred connections; a flow found in this table skips
+ * the keyed hash and the chain walk. 8 KiB of pointers.
+ */
+#define FLOW_RECENT		1024
+
+/*
  * A connection evicted with data and remembered (flow_remember()) until it
  * is seen again. About 160 bytes: resume_max of them bound the memory.
  */
@@ -61,7 +68,9 @@ struct flow_table {
 					   oldest first */
 	struct flow_lru	 linger;	/* finished flows, oldest first */
 	uint32_t	 nembryonic;	/* flows on the embryonic list */
-	struct flow	*last;		/* flow of the previous packet */
+	/* recently seen flows, by recent_slot(): only a shortcut, an entry
+	   is used when the full tuple matches */
+	struct flow	*recent[FLOW_RECENT];
 	struct flow_bucket spare;	/* closed flows for reuse */
 	uint32_t	 nspare;
 	struct flow_stats stats;
@@ -77,12 +86,15 @@ struct flow_table {
 };
 
 /*
- * The canonical (direction-free) key of a connection: family, then the
- * lower endpoint, then the other, each address only as long as it is (4
- * or 16 bytes). IPv4 keys are 13 bytes: two SipHash blocks, not five.
+ * The canonical (direction-free) key of a connection: the lower endpoint,
+ * then the other, each an address only as long as it is (4 or 16 bytes)
+ * and its port. The length tells the families apart: an IPv4 key is 12
+ * bytes, two SipHash blocks. Each address is copied as its whole 16-byte
+ * field (fixed-size moves, no call) and the next field overwrites the
+ * unused tail, hence the room after the key.
  */
 struct flow_keybuf {
-	uint8_t		 b[1 + 2 * (16 + 2)];
+	uint8_t		 b[2 * (16 + 2) + 16];
 	size_t		 len;
 };
 
@@ -92,30 +104,43 @@ addr_len(const struct decode_addr *a)
 	return a->family == 4 ? 4 : 16;
 }
 
-/* Lower endpoint first, so both directions give the same bytes. */
+/*
+ * Whether p's source is the lower endpoint. Any total order will do as
+ * long as both directions of a connection agree: whole words compare
+ * without a call.
+ */
+static int
+src_is_lower(const struct decode_pkt *p)
+{
+	uint64_t	 s[2], d[2];
+
+	memcpy(s, p->src.bytes, sizeof(s));
+	memcpy(d, p->dst.bytes, sizeof(d));
+	if (s[0] != d[0])
+		return s[0] < d[0];
+	if (s[1] != d[1])
+		return s[1] < d[1];
+	return p->sport <= p->dport;
+}
+
 static void
 make_key(struct flow_keybuf *k, const struct decode_pkt *p)
 {
 	const struct decode_addr *lo = &p->src, *hi = &p->dst;
 	uint16_t	 plo = p->sport, phi = p->dport;
 	size_t		 n = addr_len(&p->src);
-	int		 c;
 
-	c = memcmp(p->src.bytes, p->dst.bytes, sizeof(p->src.bytes));
-	if (c > 0 || (c == 0 && p->sport > p->dport)) {
+	if (!src_is_lower(p)) {
 		lo = &p->dst;
 		hi = &p->src;
 		plo = p->dport;
 		phi = p->sport;
 	}
-	k->b[0] = p->src.family;
-	memcpy(k->b + 1, lo->bytes, n);
-	k->b[1 + n] = plo >> 8;
-	k->b[2 + n] = plo & 0xff;
-	memcpy(k->b + 3 + n, hi->bytes, n);
-	k->b[3 + 2 * n] = phi >> 8;
-	k->b[4 + 2 * n] = phi & 0xff;
-	k->len = 5 + 2 * n;
+	memcpy(k->b, lo->bytes, sizeof(lo->bytes));
+	memcpy(k->b + n, &plo, sizeof(plo));
+	memcpy(k->b + n + 2, hi->bytes, sizeof(hi->bytes));
+	memcpy(k->b + 2 * n + 2, &phi, sizeof(phi));
+	k->len = 2 * n + 4;
 }
 
 static int
@@ -142,6 +167,26 @@ static int
 match_dir(const struct flow *f, const struct decode_pkt *p)
 {
 	return tuple_dir(&f->tuple, p);
+}
+
+/*
+ * The slot of a connection in the recent table: a fold of both endpoints
+ * that is the same in both directions. It is not keyed: crafted
+ * connections can share a slot, which only costs them one tuple
+ * comparison before the keyed lookup, as a miss does.
+ */
+static uint32_t
+recent_slot(const struct decode_addr *a, uint16_t aport,
+    const struct decode_addr *b, uint16_t bport)
+{
+	uint64_t	 x[2], y[2], v;
+
+	memcpy(x, a->bytes, sizeof(x));
+	memcpy(y, b->bytes, sizeof(y));
+	v = x[0] ^ x[1] ^ y[0] ^ y[1] ^ aport ^ bport;
+	v ^= v >> 32;
+	v ^= v >> 16;
+	return (uint32_t)v & (FLOW_RECENT - 1);
 }
 
 static struct flow_lru *
@@ -315,8 +360,12 @@ void
 flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
     uint64_t ts_us)
 {
-	if (t->last == f)
-		t->last = NULL;
+	uint32_t	 slot;
+
+	slot = recent_slot(&f->tuple.client, f->tuple.client_port,
+	    &f->tuple.server, f->tuple.server_port);
+	if (t->recent[slot] == f)
+		t->recent[slot] = NULL;
 	if (t->handoff_flow == f)
 		t->handoff_flow = NULL;
 	LIST_REMOVE(f, bucket);
@@ -499,11 +548,12 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 	return f;
 }
 
-/* p belongs to f, seen in direction d: note the activity. */
+/* p belongs to f: note the activity. */
 static struct flow *
-found(struct flow_table *t, struct flow *f, const struct decode_pkt *p)
+found(struct flow_table *t, struct flow *f, const struct decode_pkt *p,
+    uint32_t slot)
 {
-	t->last = f;
+	t->recent[slot] = f;
 	if (f->lingering)	/* stray copies do not prolong it */
 		return f;
 	if (p->ts_us > f->last_us)
@@ -515,28 +565,27 @@ found(struct flow_table *t, struct flow *f, const struct decode_pkt *p)
 	return f;
 }
 
-struct flow *
-flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
-    int *created)
+/*
+ * The keyed lookup, and the creation, for a packet whose flow the recent
+ * table did not hold. Out of line: its key buffer and the creation's
+ * state would give every packet a larger frame and a stack check.
+ */
+static __attribute__((noinline)) struct flow *
+lookup_keyed(struct flow_table *t, const struct decode_pkt *p, int *dir,
+    int *created, uint32_t slot)
 {
 	struct flow_keybuf k;
 	struct flow	*f;
 	uint32_t	 h;
 	int		 d;
 
-	*created = 0;
-	/* Packets come in runs of one connection: skip the hash for those. */
-	if (t->last != NULL && (d = match_dir(t->last, p)) >= 0) {
-		*dir = d;
-		return found(t, t->last, p);
-	}
 	make_key(&k, p);
-	h = (uint32_t)hash_siphash(t->cfg.seed, k.b, k.len);
+	h = (uint32_t)hash_siphash13(t->cfg.seed, k.b, k.len);
 	LIST_FOREACH(f, &t->buckets[h & (t->nbuckets - 1)], bucket) {
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;
 		*dir = d;
-		return found(t, f, p);
+		return found(t, f, p, slot);
 	}
 	if ((p->flags & DECODE_TH_RST) ||
 	    ((p->flags & DECODE_TH_SYN) == 0 && p->payload_len == 0))
@@ -545,8 +594,25 @@ flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		return NULL;
 	*created = 1;
 	*dir = match_dir(f, p);
-	t->last = f;
+	t->recent[slot] = f;
 	return f;
+}
+
+struct flow *
+flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
+    int *created)
+{
+	struct flow	*f;
+	uint32_t	 slot;
+	int		 d;
+
+	*created = 0;
+	slot = recent_slot(&p->src, p->sport, &p->dst, p->dport);
+	if ((f = t->recent[slot]) != NULL && (d = match_dir(f, p)) >= 0) {
+		*dir = d;
+		return found(t, f, p, slot);
+	}
+	return lookup_keyed(t, p, dir, created, slot);
 }
 
 void

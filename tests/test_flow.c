@@ -86,6 +86,106 @@ test_siphash_vector(void **state)
 	assert_true(hash_siphash(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
 }
 
+/*
+ * SipHash-c-d as the paper writes it, byte by byte: the reference the
+ * word-loading implementation is checked against.
+ */
+#define REF_ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void
+ref_round(uint64_t v[4])
+{
+	v[0] += v[1]; v[1] = REF_ROTL(v[1], 13); v[1] ^= v[0];
+	v[0] = REF_ROTL(v[0], 32);
+	v[2] += v[3]; v[3] = REF_ROTL(v[3], 16); v[3] ^= v[2];
+	v[0] += v[3]; v[3] = REF_ROTL(v[3], 21); v[3] ^= v[0];
+	v[2] += v[1]; v[1] = REF_ROTL(v[1], 17); v[1] ^= v[2];
+	v[2] = REF_ROTL(v[2], 32);
+}
+
+static uint64_t
+ref_siphash(const uint64_t key[2], const uint8_t *p, size_t len, int c,
+    int d)
+{
+	uint64_t	 v[4], m;
+	size_t		 i, total = len, blocks = len / 8 + 1;
+	int		 r;
+
+	v[0] = key[0] ^ 0x736f6d6570736575ULL;
+	v[1] = key[1] ^ 0x646f72616e646f6dULL;
+	v[2] = key[0] ^ 0x6c7967656e657261ULL;
+	v[3] = key[1] ^ 0x7465646279746573ULL;
+	while (blocks-- > 0) {
+		m = 0;
+		for (i = 0; i < 8 && i < len; i++)
+			m |= (uint64_t)p[i] << (8 * i);
+		if (blocks == 0)	/* the last, under 8 bytes */
+			m |= (uint64_t)(total & 0xff) << 56;
+		v[3] ^= m;
+		for (r = 0; r < c; r++)
+			ref_round(v);
+		v[0] ^= m;
+		p += 8;
+		len = len >= 8 ? len - 8 : 0;
+	}
+	v[2] ^= 0xff;
+	for (r = 0; r < d; r++)
+		ref_round(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/*
+ * Published SipHash-1-3 values under the zero key (CPython's str/bytes
+ * hash with PYTHONHASHSEED=0 gives the same): the reference is right.
+ */
+static void
+test_siphash13_vector(void **state)
+{
+	uint64_t	 key[2] = { 0, 0 };
+
+	(void)state;
+	assert_true(ref_siphash(key, (const uint8_t *)"siphash", 7, 1, 3) ==
+	    0x8264ceeccb16bcbeULL);
+	assert_true(hash_siphash13(key, "siphash", 7) ==
+	    0x8264ceeccb16bcbeULL);
+	assert_true(hash_siphash13(key, "digest-sip_hash", 15) ==
+	    0xce31007e34130c0aULL);
+}
+
+/*
+ * Both variants equal the byte-by-byte reference on every length 0..80,
+ * at every start offset 0..7 (unaligned loads), on random and all-0xff
+ * bytes, under random keys.
+ */
+static void
+test_siphash_reference(void **state)
+{
+	uint8_t		 buf[8 + 80];
+	uint64_t	 key[2];
+	size_t		 len, off, i;
+	int		 fill;
+
+	(void)state;
+	srand(12345);
+	for (fill = 0; fill < 2; fill++) {
+		for (len = 0; len <= 80; len++) {
+			for (off = 0; off < 8; off++) {
+				for (i = 0; i < sizeof(buf); i++)
+					buf[i] = fill ? 0xff : (uint8_t)rand();
+				key[0] = (uint64_t)rand() << 40 ^
+				    (uint64_t)rand() << 20 ^ (uint64_t)rand();
+				key[1] = fill ? ~(uint64_t)0 :
+				    (uint64_t)rand() << 33 ^ (uint64_t)rand();
+				assert_true(hash_siphash(key, buf + off, len) ==
+				    ref_siphash(key, buf + off, len, 2, 4));
+				assert_true(hash_siphash13(key, buf + off,
+				    len) ==
+				    ref_siphash(key, buf + off, len, 1, 3));
+			}
+		}
+	}
+}
+
 static void
 test_lookup_both_directions(void **state)
 {
@@ -473,6 +573,118 @@ test_many_flows(void **state)
 }
 
 /*
+ * The key is the same from both directions for every shape of tuple:
+ * IPv4 and IPv6, equal addresses (ports decide), addresses that differ
+ * only in their first or last byte (with equal ports too). All flows are
+ * made first, then each is looked up from the other side: with more flows
+ * than recent slots, most are found through the keyed hash; a flow never
+ * answers for another tuple.
+ */
+static void
+test_key_both_directions(void **state)
+{
+	enum { N = 4000 };
+	static struct decode_pkt syn[N];
+	struct closed	 c;
+	struct flow_table *t = table(N, 1000000, &c);
+	struct flow	*made[N], *f;
+	struct decode_pkt r;
+	int		 i, j, dir, created;
+
+	(void)state;
+	srand(777);
+	for (i = 0; i < N; i++) {
+		syn[i] = tu_pkt4("0.0.0.0", 0, "0.0.0.0", 0, 1, 0,
+		    DECODE_TH_SYN, NULL, 0, 1);
+		syn[i].src.family = syn[i].dst.family = i % 2 ? 6 : 4;
+		for (j = 0; j < (i % 2 ? 16 : 4); j++)
+			syn[i].src.bytes[j] = syn[i].dst.bytes[j] =
+			    (uint8_t)(i % 7 == 0 ? 0xff : rand());
+		if (i % 3 == 1)		/* differ in the first byte */
+			syn[i].dst.bytes[0] ^= (uint8_t)(1 + i % 255);
+		else if (i % 3 == 2)	/* ... or only in the last */
+			syn[i].dst.bytes[i % 2 ? 15 : 3] ^= 0x80;
+		syn[i].sport = syn[i].dport = (uint16_t)(1024 + i);
+		if (i % 5 != 0 || i % 3 == 0)	/* else equal ports */
+			*(i % 4 ? &syn[i].dport : &syn[i].sport) = 25;
+		made[i] = flow_lookup(t, &syn[i], &dir, &created);
+		assert_non_null(made[i]);
+		assert_int_equal(created, 1);
+	}
+	for (i = 0; i < N; i++) {
+		r = syn[i];
+		r.src = syn[i].dst;
+		r.dst = syn[i].src;
+		r.sport = syn[i].dport;
+		r.dport = syn[i].sport;
+		r.flags = DECODE_TH_SYN | DECODE_TH_ACK;
+		f = flow_lookup(t, &r, &dir, &created);
+		assert_ptr_equal(f, made[i]);
+		assert_int_equal(created, 0);
+		assert_int_equal(dir, REASM_TO_CLIENT);
+	}
+	assert_int_equal(c.n, 0);
+	flow_table_free(t, 2);
+}
+
+/*
+ * Two connections that share a recent slot (ports changed by the same
+ * bits give the same fold), seen in turn: each packet finds its own flow,
+ * whatever the slot holds.
+ */
+static void
+test_recent_slot_shared(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 1000000, &c);
+	struct decode_pkt a, b;
+	struct flow	*fa, *fb;
+	int		 i, dir, created;
+
+	(void)state;
+	a = tu_pkt4("10.0.0.1", 40000, "10.0.0.2", 25, 1, 0, DECODE_TH_SYN,
+	    NULL, 0, 1);
+	b = tu_pkt4("10.0.0.1", 40000 ^ 1, "10.0.0.2", 25 ^ 1, 1, 0,
+	    DECODE_TH_SYN, NULL, 0, 1);
+	fa = flow_lookup(t, &a, &dir, &created);
+	fb = flow_lookup(t, &b, &dir, &created);
+	assert_non_null(fa);
+	assert_non_null(fb);
+	assert_ptr_not_equal(fa, fb);
+	a.flags = b.flags = DECODE_TH_ACK;
+	for (i = 0; i < 4; i++) {
+		assert_ptr_equal(flow_lookup(t, i % 2 ? &a : &b, &dir,
+		    &created), i % 2 ? fa : fb);
+		assert_int_equal(created, 0);
+		assert_int_equal(dir, REASM_TO_SERVER);
+	}
+	flow_table_free(t, 2);
+}
+
+/*
+ * A closed flow is gone from the recent table too: a later bare ACK of
+ * its connection finds nothing (and creates nothing), rather than the
+ * closed flow, whose memory now waits for reuse.
+ */
+static void
+test_recent_forgets_closed(void **state)
+{
+	struct closed	 c;
+	struct flow_table *t = table(16, 100, &c);
+	struct decode_pkt ack;
+	int		 dir, created;
+
+	(void)state;
+	assert_non_null(open_flow(t, 1001, 1000, 1));
+	assert_int_equal(flow_expire(t, 1101), 1);
+	ack = tu_pkt4("10.0.0.1", 1001, "10.0.0.2", 25, 5, 0, DECODE_TH_ACK,
+	    NULL, 0, 1102);
+	assert_null(flow_lookup(t, &ack, &dir, &created));
+	assert_int_equal(created, 0);
+	flow_table_free(t, 2000);
+}
+
+/*
  * A flow slot freed by a close is reused by the next new connection: it
  * must start as a fresh flow (no state, no application session, not on the
  * main or linger list of the one before).
@@ -524,6 +736,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vector),
+		cmocka_unit_test(test_siphash13_vector),
+		cmocka_unit_test(test_siphash_reference),
 		cmocka_unit_test(test_lookup_both_directions),
 		cmocka_unit_test(test_orientation),
 		cmocka_unit_test(test_no_flow_for_stray_segments),
@@ -534,6 +748,9 @@ main(void)
 		cmocka_unit_test(test_eviction_by_value),
 		cmocka_unit_test(test_remember_and_resume),
 		cmocka_unit_test(test_many_flows),
+		cmocka_unit_test(test_key_both_directions),
+		cmocka_unit_test(test_recent_slot_shared),
+		cmocka_unit_test(test_recent_forgets_closed),
 		cmocka_unit_test(test_reused_flow_is_fresh),
 	};
 
