@@ -312,7 +312,7 @@ housekeeping(struct sensor *s, uint64_t now_us)
 }
 
 /* One frame, its time as the capture gave it. */
-static void
+static inline void
 frame_input(struct sensor *s, int64_t sec, int64_t usec,
     const uint8_t *bytes, uint32_t caplen)
 {
