@@ -51,11 +51,12 @@ get16(const struct pcapfile *pf, const uint8_t *p)
 static int64_t
 ts_field(const struct pcapfile *pf, const uint8_t *p)
 {
-	uint32_t	 v = get32(pf, p);
+	int32_t		 sv;
 
 	if (pf->swapped)
-		return v;
-	return v <= INT32_MAX ? (int64_t)v : (int64_t)v - 0x100000000LL;
+		return get32(pf, p);
+	memcpy(&sv, p, 4);	/* ours: read as the signed field it is */
+	return sv;
 }
 
 /* The magic number in the writer's byte order says ours or not. */

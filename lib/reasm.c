@@ -63,6 +63,16 @@
  */
 #define REASM_MAX_OOO_SEGS	1024
 
+/*
+ * The shortcuts for segments that can change nothing (segment_inert()) and
+ * for in-order data with nothing queued (data_input()). Tests build this
+ * file a second time without them, as the reference the shortcuts must
+ * match event for event.
+ */
+#ifndef REASM_SHORTCUTS
+#define REASM_SHORTCUTS	1
+#endif
+
 /* struct reasm_dir.flags */
 #define REASM_D_BASE	0x01	/* next_seq is valid */
 #define REASM_D_SYN	0x02	/* base came from a SYN */
@@ -144,6 +154,7 @@ static void	 classify(struct reasm_ctx *, const struct reasm_in *);
 static void	 data_input(struct reasm_call *, uint32_t, const uint8_t *,
 		    uint32_t);
 static void	 fin_input(struct reasm_call *, uint32_t);
+static int	 fin_settled(const struct reasm_dir *);
 static void	 fin_check(struct reasm_ctx *, struct reasm_dir *);
 static int	 syn_input(struct reasm_call *, uint32_t);
 static int	 in_window(const struct reasm_dir *, uint32_t);
@@ -153,6 +164,10 @@ static int	 hole_confirmed(const struct reasm_dir *, uint32_t);
 static void	 ack_holes(struct reasm_call *, uint32_t);
 static void	 hole_wait(struct reasm_call *);
 static void	 ack_input(struct reasm_call *, uint32_t);
+static int	 segment_inert(const struct reasm_stream *, int,
+		    const struct decode_pkt *);
+static int	 segment_input(struct reasm_ctx *, struct reasm_stream *, int,
+		    const struct decode_pkt *, void *);
 static int	 stream_finished(const struct reasm_stream *);
 static void	 flush_dir(struct reasm_call *);
 
@@ -726,6 +741,11 @@ data_input(struct reasm_call *c, uint32_t seq, const uint8_t *buf,
 			return;
 		len = d->fin_seq - seq;
 	}
+	if (REASM_SHORTCUTS && seq == d->next_seq && TAILQ_EMPTY(&d->ooo)) {
+		/* In order, nothing queued: what place() would do, direct. */
+		deliver(c, buf, len);
+		return;
+	}
 	memset(&in, 0, sizeof(in));
 	in.seq = seq;
 	in.buf = buf;
@@ -749,6 +769,13 @@ fin_input(struct reasm_call *c, uint32_t fin)
 		return;
 	d->flags |= REASM_D_FIN;
 	d->fin_seq = fin;
+}
+
+/* Whether fin_check() has nothing to do for d. */
+static int
+fin_settled(const struct reasm_dir *d)
+{
+	return (d->flags & (REASM_D_FIN | REASM_D_DONE)) != REASM_D_FIN;
 }
 
 /* Finished once every byte before the FIN was delivered (or cut). */
@@ -947,24 +974,44 @@ reasm_stream_init(struct reasm_stream *s)
 }
 
 /*
+ * Whether p can change nothing in s, so the steps below may be skipped:
+ * its sender's direction is stopped (the parser had enough, or the depth
+ * was reached), which every step for its sequence number and payload
+ * ignores; its ACK, if any, is for a direction that ignores ACKs too; no
+ * hole waits for its grace; no FIN awaits fin_check(). Once a parser is
+ * done (after STARTTLS, the encrypted rest of a session) this is nearly
+ * every segment. SYN, FIN and RST always take the full path.
+ */
+static int
+segment_inert(const struct reasm_stream *s, int dir,
+    const struct decode_pkt *p)
+{
+	const struct reasm_dir *d = &s->dir[dir], *peer = &s->dir[!dir];
+
+	if ((p->flags & (DECODE_TH_SYN | DECODE_TH_FIN | DECODE_TH_RST)) ||
+	    !(d->flags & REASM_D_STOP) || (d->hole_us | peer->hole_us) != 0)
+		return 0;
+	if ((p->flags & DECODE_TH_ACK) && (peer->flags & REASM_D_BASE) &&
+	    !(peer->flags & (REASM_D_STOP | REASM_D_DONE)))
+		return 0;
+	return fin_settled(d) && fin_settled(peer);
+}
+
+/*
  * Order of work: the SYN (it sets or resets the base), the window check,
  * RST, the ACK (the peer's bytes it confirms precede this segment's data
- * causally), the payload, the FIN.
+ * causally), the payload, the FIN. Kept out of line so that the inert
+ * segments reasm_segment() turns away do not pay for its frame.
  */
-int
-reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
+static __attribute__((noinline)) int
+segment_input(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
     const struct decode_pkt *p, void *app)
 {
 	struct reasm_call c, peer;
 	uint32_t	 seq, len = p->payload_len;
 
-	assert(dir == REASM_TO_SERVER || dir == REASM_TO_CLIENT);
-	ctx->stats.segments++;
-	if (stream_finished(s))
-		return 1;
 	call_init(&c, ctx, s, dir, app, p->ts_us);
-	if (len > REASM_MAX_SEGMENT || (len > 0 && p->payload == NULL) ||
-	    ((p->flags & DECODE_TH_SYN) && !syn_input(&c, p->seq))) {
+	if ((p->flags & DECODE_TH_SYN) && !syn_input(&c, p->seq)) {
 		ctx->stats.bad_seq++;
 		return 0;
 	}
@@ -991,6 +1038,25 @@ reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
 	fin_check(ctx, &s->dir[0]);
 	fin_check(ctx, &s->dir[1]);
 	return stream_finished(s);
+}
+
+int
+reasm_segment(struct reasm_ctx *ctx, struct reasm_stream *s, int dir,
+    const struct decode_pkt *p, void *app)
+{
+	uint32_t	 len = p->payload_len;
+
+	assert(dir == REASM_TO_SERVER || dir == REASM_TO_CLIENT);
+	ctx->stats.segments++;
+	if (stream_finished(s))
+		return 1;
+	if (len > REASM_MAX_SEGMENT || (len > 0 && p->payload == NULL)) {
+		ctx->stats.bad_seq++;
+		return 0;
+	}
+	if (REASM_SHORTCUTS && segment_inert(s, dir, p))
+		return 0;
+	return segment_input(ctx, s, dir, p, app);
 }
 
 /* Deliver the queue in order, holes as gaps, up to the FIN. */

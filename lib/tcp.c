@@ -168,25 +168,34 @@ csum_check(struct tcp_ctx *ctx, struct tcp_dir *d, enum decode_csum csum)
 	return 0;
 }
 
+/*
+ * Whether both sides' SYNs carried flag (0: whether both sent a SYN).
+ * both is the flags the two sides share (both_flags()), read once per
+ * segment.
+ */
 static int
-both_syn(const struct tcp_state *st, uint16_t flag)
+both_syn(uint16_t both, uint16_t flag)
 {
 	uint16_t	 need = TCP_D_SYN | flag;
 
-	return (st->dir[0].flags & need) == need &&
-	    (st->dir[1].flags & need) == need;
+	return (both & need) == need;
+}
+
+static uint16_t
+both_flags(const struct tcp_state *st)
+{
+	return st->dir[0].flags & st->dir[1].flags;
 }
 
 /* The window sender d advertised in p, in bytes. */
 static uint32_t
-window_of(const struct tcp_state *st, const struct tcp_dir *d,
-    const struct decode_pkt *p)
+window_of(uint16_t both, const struct tcp_dir *d, const struct decode_pkt *p)
 {
 	if (p->flags & DECODE_TH_SYN)
 		return p->window;	/* never scaled (RFC 7323 2.2) */
-	if (!both_syn(st, 0))
+	if (!both_syn(both, 0))
 		return TCP_WINDOW_UNKNOWN;
-	if (both_syn(st, TCP_D_WS))
+	if (both_syn(both, TCP_D_WS))
 		return (uint32_t)p->window << d->wscale;
 	return p->window;
 }
@@ -219,12 +228,11 @@ syn_input(struct tcp_dir *d, struct tcp_dir *peer, const struct decode_pkt *p)
 
 /* PAWS: 0 when p's TSval is older than the last accepted from d. */
 static int
-paws_ok(const struct tcp_state *st, const struct tcp_dir *d,
-    const struct decode_pkt *p)
+paws_ok(uint16_t both, const struct tcp_dir *d, const struct decode_pkt *p)
 {
 	if ((p->flags & (DECODE_TH_RST | DECODE_TH_SYN)) ||
 	    !(p->opts & DECODE_OPT_TS) || !(d->flags & TCP_D_TSREC) ||
-	    !both_syn(st, TCP_D_TS))
+	    !both_syn(both, TCP_D_TS))
 		return 1;
 	return SEQ_DIFF(d->ts_recent, p->tsval) <= TCP_PAWS_WINDOW;
 }
@@ -268,23 +276,33 @@ keepalive(const struct tcp_dir *s, const struct decode_pkt *p)
 	    p->seq == s->snd_max - 1;
 }
 
-/* Remember what accepted segment p (len bytes of it) shows about s. */
+/* The TSval of accepted segment p, ending at end, if it may be kept. */
 static void
-update(const struct tcp_state *st, struct tcp_dir *s, const struct tcp_dir *r,
-    const struct decode_pkt *p, uint32_t len)
+ts_update(struct tcp_dir *s, const struct tcp_dir *r,
+    const struct decode_pkt *p, uint32_t end)
 {
-	uint32_t	 end = p->seq + len, expect, right;
+	uint32_t	 expect;
 
-	end += (p->flags & DECODE_TH_SYN) ? 1 : 0;
-	end += (p->flags & DECODE_TH_FIN) ? 1 : 0;
 	expect = (r->flags & TCP_D_ACKED) ? r->ack :
 	    (s->flags & TCP_D_SENT) ? s->snd_max : p->seq;
-	if ((p->opts & DECODE_OPT_TS) && SEQ_LEQ(p->seq, expect) &&
-	    SEQ_GEQ(end, expect) && (!(s->flags & TCP_D_TSREC) ||
-	    SEQ_GT(p->tsval, s->ts_recent))) {
+	if (SEQ_LEQ(p->seq, expect) && SEQ_GEQ(end, expect) &&
+	    (!(s->flags & TCP_D_TSREC) || SEQ_GT(p->tsval, s->ts_recent))) {
 		s->ts_recent = p->tsval;
 		s->flags |= TCP_D_TSREC;
 	}
+}
+
+/* Remember what accepted segment p (len bytes of it) shows about s. */
+static void
+update(uint16_t both, struct tcp_dir *s, const struct tcp_dir *r,
+    const struct decode_pkt *p, uint32_t len)
+{
+	uint32_t	 end = p->seq + len, right;
+
+	end += (p->flags & DECODE_TH_SYN) ? 1 : 0;
+	end += (p->flags & DECODE_TH_FIN) ? 1 : 0;
+	if (p->opts & DECODE_OPT_TS)
+		ts_update(s, r, p, end);
 	if (!(s->flags & TCP_D_SENT) || SEQ_GT(end, s->snd_max))
 		s->snd_max = end;
 	s->flags |= TCP_D_SENT;
@@ -292,7 +310,7 @@ update(const struct tcp_state *st, struct tcp_dir *s, const struct tcp_dir *r,
 		s->flags |= TCP_D_DATA;
 	if (!(p->flags & DECODE_TH_ACK))
 		return;
-	right = p->ack + window_of(st, s, p);
+	right = p->ack + window_of(both, s, p);
 	if (!(s->flags & TCP_D_ACKED) || SEQ_GT(p->ack, s->ack))
 		s->ack = p->ack;
 	if (!(s->flags & TCP_D_ACKED) || SEQ_GT(right, s->win_end))
@@ -311,7 +329,7 @@ tcp_segment(struct tcp_ctx *ctx, struct tcp_state *st, int dir,
 {
 	struct tcp_dir	*s = &st->dir[dir], *r = &st->dir[!dir];
 	uint32_t	 len = p->payload_len;
-
+	uint16_t	 both;
 	int		 verdict = TCP_PASS;
 
 	if (!csum_check(ctx, s, csum))
@@ -321,7 +339,8 @@ tcp_segment(struct tcp_ctx *ctx, struct tcp_state *st, int dir,
 			return TCP_PASS;	/* reassembly refuses it */
 		syn_input(s, r, p);
 	}
-	if (!paws_ok(st, s, p)) {
+	both = both_flags(st);
+	if (!paws_ok(both, s, p)) {
 		ctx->stats.paws_dropped++;
 		return TCP_DROP;
 	}
@@ -341,7 +360,7 @@ tcp_segment(struct tcp_ctx *ctx, struct tcp_state *st, int dir,
 		if (len > 0)
 			verdict = TCP_ACK_ONLY;
 	}
-	update(st, s, r, p, verdict == TCP_ACK_ONLY ? 0 : len);
+	update(both, s, r, p, verdict == TCP_ACK_ONLY ? 0 : len);
 	return verdict;
 }
 

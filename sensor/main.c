@@ -312,9 +312,10 @@ housekeeping(struct sensor *s, uint64_t now_us)
 	}
 }
 
-void
-sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
-    const uint8_t *bytes)
+/* One frame, its time as the capture gave it. */
+static inline void
+frame_input(struct sensor *s, int64_t sec, int64_t usec,
+    const uint8_t *bytes, uint32_t caplen)
 {
 	uint64_t	 ts;
 
@@ -324,17 +325,22 @@ sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
 	 * second: such a frame keeps the time of the one before it, so
 	 * expiry and every time written stay sane. Counted.
 	 */
-	if (h->ts.tv_sec < 0 || h->ts.tv_usec < 0 ||
-	    h->ts.tv_usec >= 1000000) {
+	if (sec < 0 || usec < 0 || usec >= 1000000) {
 		s->bad_timestamps++;
 		ts = pipeline_now(s->pipe);
 	} else
-		ts = (uint64_t)h->ts.tv_sec * 1000000ULL +
-		    (uint64_t)h->ts.tv_usec;
+		ts = (uint64_t)sec * 1000000ULL + (uint64_t)usec;
 	s->frames++;
-	if (pipeline_frame(s->pipe, s->linktype, ts, bytes, h->caplen) &&
+	if (pipeline_frame(s->pipe, s->linktype, ts, bytes, caplen) &&
 	    (ts >= s->next_tick_us || ts >= s->next_flush_us))
 		housekeeping(s, ts);
+}
+
+void
+sensor_frame(struct sensor *s, const struct pcap_pkthdr *h,
+    const uint8_t *bytes)
+{
+	frame_input(s, h->ts.tv_sec, h->ts.tv_usec, bytes, h->caplen);
 }
 
 /*
@@ -385,26 +391,28 @@ offline_signals(void)
 
 /*
  * The next record of the file being read, with pcap_next_ex()'s contract
- * (1, PCAP_ERROR_BREAK at the end, PCAP_ERROR); hbuf holds the header of
- * a record read without libpcap.
+ * (1, PCAP_ERROR_BREAK at the end, PCAP_ERROR). Both readers' records
+ * come as the direct reader's, which needs no conversion.
  */
 static int
-next_record(struct sensor *s, struct pcap_pkthdr *hbuf,
-    struct pcap_pkthdr **h, const u_char **bytes)
+next_record(struct sensor *s, struct pcapfile_rec *r)
 {
-	struct pcapfile_rec r;
+	struct pcap_pkthdr *h;
+	const u_char	*bytes;
 	int		 rc;
 
-	if (!s->file_direct)
-		return pcap_next_ex(s->pcap, h, bytes);
-	if ((rc = pcapfile_next(&s->file, &r)) != 1)
-		return rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
-	hbuf->ts.tv_sec = (time_t)r.ts_sec;
-	hbuf->ts.tv_usec = (suseconds_t)r.ts_usec;
-	hbuf->caplen = r.caplen;
-	hbuf->len = r.len;
-	*h = hbuf;
-	*bytes = r.data;
+	if (s->file_direct) {
+		if ((rc = pcapfile_next(&s->file, r)) != 1)
+			return rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
+		return 1;
+	}
+	if ((rc = pcap_next_ex(s->pcap, &h, &bytes)) != 1)
+		return rc;
+	r->ts_sec = h->ts.tv_sec;
+	r->ts_usec = h->ts.tv_usec;
+	r->caplen = h->caplen;
+	r->len = h->len;
+	r->data = bytes;
 	return 1;
 }
 
@@ -413,8 +421,7 @@ static int
 read_file(struct sensor *s, const char *path, uint32_t index,
     uint32_t nfiles)
 {
-	struct pcap_pkthdr hbuf, *h;
-	const u_char	*bytes;
+	struct pcapfile_rec r;
 	char		 err[PCAP_ERRBUF_SIZE + CONFIG_STR_MAX];
 	int		 rc = 0, bpf;
 
@@ -447,12 +454,12 @@ read_file(struct sensor *s, const char *path, uint32_t index,
 	progress_file(&s->progress, path, s->file_direct ? s->file.fd :
 	    fileno(pcap_file(s->pcap)), index, nfiles);
 	while (offline_stop == 0 &&
-	    (rc = next_record(s, &hbuf, &h, &bytes)) == 1) {
+	    (rc = next_record(s, &r)) == 1) {
 		if (offline_usr1) {
 			offline_usr1 = 0;
 			sensor_log_stats(s);
 		}
-		sensor_frame(s, h, bytes);
+		frame_input(s, r.ts_sec, r.ts_usec, r.data, r.caplen);
 		if ((++s->file_frames & (PROGRESS_FRAMES - 1)) == 0)
 			progress_update(&s->progress, progress_position(s),
 			    s->file_frames);

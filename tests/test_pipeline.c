@@ -1078,6 +1078,45 @@ test_mail_ports_only(void **state)
 	}
 }
 
+/*
+ * The filter's answer for every port, as source and as destination,
+ * against mail_port_watched() itself (the pipeline keeps it as a table).
+ */
+static void
+test_mail_ports_every_port(void **state)
+{
+	struct rec	 r;
+	struct detect_sink sink;
+	struct pipeline_config pc;
+	struct pipeline	*p;
+	uint8_t		 b[256];
+	uint32_t	 port, n, taken = 0;
+	int		 side, want;
+
+	(void)state;
+	assert_false(mail_port_watched(40000));
+	base_config(&pc, 16);
+	pc.mail_ports_only = 1;
+	p = pipeline_with(&r, &sink, &pc);
+	assert_non_null(p);
+	for (port = 0; port <= UINT16_MAX; port++)
+		for (side = 0; side < 2; side++) {
+			n = (uint32_t)tu_eth(b, 0x0800);
+			n += (uint32_t)tu_ipv4_tcp(b + n, "198.51.100.7",
+			    side ? (uint16_t)port : 40000, "192.0.2.25",
+			    side ? 40000 : (uint16_t)port, 1, 0,
+			    DECODE_TH_SYN, NULL, 0);
+			want = mail_port_watched((uint16_t)port);
+			assert_int_equal(pipeline_frame(p, DECODE_LINK_EN10MB,
+			    1700000000000000ULL, b, n), want);
+			taken += (uint32_t)want;
+		}
+	assert_int_equal(pipeline_get_stats(p)->filtered,
+	    2 * 65536 - taken);
+	assert_true(taken >= 2 * 5);
+	pipeline_free(p);
+}
+
 /* An ARP frame is what the default filter drops before any TCP. */
 static void
 test_mail_ports_only_not_tcp(void **state)
@@ -1156,6 +1195,7 @@ main(void)
 		cmocka_unit_test(test_flow_fixed_cost),
 		cmocka_unit_test(test_mail_ports_only),
 		cmocka_unit_test(test_mail_ports_only_not_tcp),
+		cmocka_unit_test(test_mail_ports_every_port),
 		cmocka_unit_test(test_mail_ports_list),
 	};
 
