@@ -36,13 +36,48 @@
 	"source) VALUES "
 #define STOREDB_SESSION_COLS	24
 
+/* A servers row's columns, in the order their parameters are bound. */
+#define STOREDB_INS_SERVERS	"INSERT INTO servers (server_ip, " \
+	"server_port, first_seen, last_seen, sessions, starttls_offered, " \
+	"starttls_accepted, last_offered, cert_sha256, protocol) VALUES "
+#define STOREDB_SERVER_COLS	10
+
 /*
- * Consecutive new sessions rows go in one INSERT of several rows: each
- * statement opens and closes a cursor on the table and on each of its
- * indexes and runs its whole program, for one row or sixteen (on
- * bench/instructions' mail trace, a fifth of the writer's instructions
- * go). Runs are cut into 16, 8, 4 and 2 rows, one statement prepared for
- * each size; beyond 16 there is little left to share.
+ * A servers row adds what one process learnt since its last write (its
+ * counts beyond history's drained_* fields) to what the table has: with
+ * several workers, or a server forgotten from memory and seen again, no
+ * writer overwrites another's sessions. Times widen; the certificate is
+ * the one seen last (by last_seen, as the sessions' own times are not
+ * kept). SQLite's max() and min() of a NULL are NULL, hence the
+ * coalesce(). With several rows to a statement, each row is applied in
+ * turn, as if by a statement of its own.
+ */
+#define STOREDB_UPSERT_SERVERS	" ON CONFLICT (server_ip, server_port, " \
+	"protocol) DO UPDATE SET " \
+	"first_seen = coalesce(min(first_seen, excluded.first_seen), " \
+	"first_seen, excluded.first_seen), " \
+	"last_seen = coalesce(max(last_seen, excluded.last_seen), " \
+	"last_seen, excluded.last_seen), " \
+	"sessions = coalesce(sessions, 0) + excluded.sessions, " \
+	"starttls_offered = coalesce(starttls_offered, 0) + " \
+	"excluded.starttls_offered, " \
+	"starttls_accepted = coalesce(starttls_accepted, 0) + " \
+	"excluded.starttls_accepted, " \
+	"last_offered = coalesce(max(last_offered, excluded.last_offered), " \
+	"last_offered, excluded.last_offered), " \
+	"cert_sha256 = CASE WHEN excluded.cert_sha256 IS NOT NULL AND " \
+	"(last_seen IS NULL OR excluded.last_seen >= last_seen) THEN " \
+	"excluded.cert_sha256 ELSE coalesce(cert_sha256, " \
+	"excluded.cert_sha256) END"
+
+/*
+ * Consecutive new sessions rows go in one INSERT of several rows, and so
+ * do consecutive servers rows (the history hands its changes over
+ * together): each statement opens and closes a cursor on the table and
+ * on each of its indexes and runs its whole program, for one row or
+ * sixteen (on bench/instructions' mail trace, a fifth of the writer's
+ * instructions go). Runs are cut into 16, 8, 4 and 2 rows, one statement
+ * prepared for each size; beyond 16 there is little left to share.
  */
 #define STOREDB_RUN_LOG2	4
 #define STOREDB_RUN_MAX		(1u << STOREDB_RUN_LOG2)
@@ -113,35 +148,8 @@ static const char *const store_sql[ST_NSTMTS] = {
 	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE start_ts < ?",
 	[ST_DEL_EVENTS] = "DELETE FROM events WHERE ts < ?",
 	[ST_DEL_STATS] = "DELETE FROM stats WHERE ts < ?",
-	/*
-	 * A row adds what one process learnt since its last write (its
-	 * counts beyond history's drained_* fields) to what the table has:
-	 * with several workers, or a server forgotten from memory and seen
-	 * again, no writer overwrites another's sessions. Times widen; the
-	 * certificate is the one seen last (by last_seen, as the sessions'
-	 * own times are not kept). SQLite's max() and min() of a NULL are
-	 * NULL, hence the coalesce().
-	 */
-	[ST_UPSERT_SERVER] = "INSERT INTO servers (server_ip, server_port, "
-	    "first_seen, last_seen, sessions, starttls_offered, "
-	    "starttls_accepted, last_offered, cert_sha256, protocol) VALUES (?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (server_ip, server_port, "
-	    "protocol) DO UPDATE SET "
-	    "first_seen = coalesce(min(first_seen, excluded.first_seen), "
-	    "first_seen, excluded.first_seen), "
-	    "last_seen = coalesce(max(last_seen, excluded.last_seen), "
-	    "last_seen, excluded.last_seen), "
-	    "sessions = coalesce(sessions, 0) + excluded.sessions, "
-	    "starttls_offered = coalesce(starttls_offered, 0) + "
-	    "excluded.starttls_offered, "
-	    "starttls_accepted = coalesce(starttls_accepted, 0) + "
-	    "excluded.starttls_accepted, "
-	    "last_offered = coalesce(max(last_offered, excluded.last_offered), "
-	    "last_offered, excluded.last_offered), "
-	    "cert_sha256 = CASE WHEN excluded.cert_sha256 IS NOT NULL AND "
-	    "(last_seen IS NULL OR excluded.last_seen >= last_seen) THEN "
-	    "excluded.cert_sha256 ELSE coalesce(cert_sha256, "
-	    "excluded.cert_sha256) END",
+	[ST_UPSERT_SERVER] = STOREDB_INS_SERVERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?)" STOREDB_UPSERT_SERVERS,
 	[ST_LOAD_SERVERS] = "SELECT server_ip, server_port, first_seen, "
 	    "last_seen, sessions, starttls_offered, starttls_accepted, "
 	    "last_offered, cert_sha256, protocol FROM (SELECT * FROM servers ORDER BY "
@@ -326,12 +334,31 @@ _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
     STOREDB_SCHEMA_VERSION, "one migration step per schema version");
 
 
-/* A session row's texts that are formatted to be bound. */
+/* A row's texts that are formatted to be bound. */
 struct storedb_rowtext {
-	char		 t0[TEXT_TIME_LEN];	/* start_ts */
-	char		 t1[TEXT_TIME_LEN];	/* end_ts */
+	char		 t0[TEXT_TIME_LEN];	/* start_ts, first_seen */
+	char		 t1[TEXT_TIME_LEN];	/* end_ts, last_seen */
+	char		 t2[TEXT_TIME_LEN];	/* last_offered */
 	char		 cli[STOREDB_ADDR_MAX];
-	char		 srv[STOREDB_ADDR_MAX];
+	char		 srv[STOREDB_ADDR_MAX];	/* server_ip */
+	char		 cert[65];		/* cert_sha256 in hex */
+};
+
+/* The rows that go several to a statement, and how. */
+enum store_run {
+	RUN_SESSIONS = 0,	/* new sessions rows */
+	RUN_SERVERS,
+	RUN_NKINDS
+};
+
+static const struct {
+	const char	*head;		/* up to the rows' values */
+	const char	*tail;		/* after them */
+	int		 cols;		/* parameters per row */
+} store_runs[RUN_NKINDS] = {
+	[RUN_SESSIONS] = { STOREDB_INS_SESSIONS, "", STOREDB_SESSION_COLS },
+	[RUN_SERVERS] = { STOREDB_INS_SERVERS, STOREDB_UPSERT_SERVERS,
+	    STOREDB_SERVER_COLS },
 };
 
 /* A file this connection has open, by identity (its name may move). */
@@ -345,8 +372,8 @@ struct storedb_file {
 struct storedb {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST_NSTMTS];
-	sqlite3_stmt	*run[STOREDB_RUN_LOG2 + 1]; /* run[k]: 2^k new
-					   sessions rows, k >= 1 */
+	sqlite3_stmt	*run[RUN_NKINDS][STOREDB_RUN_LOG2 + 1];
+					/* run[kind][k]: 2^k rows, k >= 1 */
 	uint32_t	 busy_ms;	/* busy timeout set on db */
 	int		 code;		/* primary result code of the last
 					   error, SQLITE_OK if none */
@@ -514,41 +541,57 @@ storedb_prepare_one(struct storedb *db, const char *sql, sqlite3_stmt **s)
 	return 0;
 }
 
-/* The INSERT of n new sessions rows, into sql (len bytes). */
+/* Append text to sql (len bytes, *off used); too small is our bug. */
 static void
-storedb_run_sql(char *sql, size_t len, unsigned n)
+sql_append(char *sql, size_t len, size_t *off, const char *text)
 {
-	size_t		 off;
-	unsigned	 i, c;
+	size_t	 n = strlen(text);
 
-	off = (size_t)snprintf(sql, len, "%s", STOREDB_INS_SESSIONS);
-	for (i = 0; i < n; i++)
-		for (c = 0; c < STOREDB_SESSION_COLS; c++)
-			off += (size_t)snprintf(sql + off, len - off, "%s?%s",
-			    c > 0 ? ", " : i > 0 ? ", (" : "(",
-			    c == STOREDB_SESSION_COLS - 1 ? ")" : "");
-	if (off >= len)
+	if (n >= len - *off)
 		abort();	/* STOREDB_RUN_SQL_MAX is too small */
+	memcpy(sql + *off, text, n + 1);
+	*off += n;
 }
 
-/* Longest INSERT of a run: the column list, then "?, " per value. */
-#define STOREDB_RUN_SQL_MAX	(sizeof(STOREDB_INS_SESSIONS) + \
+/* The statement that writes n rows of a run of kind which. */
+static void
+storedb_run_sql(char *sql, size_t len, enum store_run which, unsigned n)
+{
+	size_t		 off = 0;
+	unsigned	 i;
+	int		 c;
+
+	sql[0] = '\0';
+	sql_append(sql, len, &off, store_runs[which].head);
+	for (i = 0; i < n; i++)
+		for (c = 0; c < store_runs[which].cols; c++)
+			sql_append(sql, len, &off, c > 0 ? ", ?" : i > 0 ?
+			    "), (?" : "(?");
+	sql_append(sql, len, &off, ")");
+	sql_append(sql, len, &off, store_runs[which].tail);
+}
+
+/* Longest statement of a run: a head and tail, "?, " per value. */
+#define STOREDB_RUN_SQL_MAX	(sizeof(STOREDB_INS_SERVERS) + \
+	sizeof(STOREDB_UPSERT_SERVERS) + \
 	STOREDB_RUN_MAX * (STOREDB_SESSION_COLS * 3 + 4))
 
 static int
 storedb_prepare(struct storedb *db)
 {
-	char	 sql[STOREDB_RUN_SQL_MAX];
-	int	 i;
+	char		 sql[STOREDB_RUN_SQL_MAX];
+	enum store_run	 w;
+	int		 i;
 
 	for (i = 0; i < ST_NSTMTS; i++)
 		if (storedb_prepare_one(db, store_sql[i], &db->stmt[i]) == -1)
 			return -1;
-	for (i = 1; i <= STOREDB_RUN_LOG2; i++) {
-		storedb_run_sql(sql, sizeof(sql), 1u << i);
-		if (storedb_prepare_one(db, sql, &db->run[i]) == -1)
-			return -1;
-	}
+	for (w = 0; w < RUN_NKINDS; w++)
+		for (i = 1; i <= STOREDB_RUN_LOG2; i++) {
+			storedb_run_sql(sql, sizeof(sql), w, 1u << i);
+			if (storedb_prepare_one(db, sql, &db->run[w][i]) == -1)
+				return -1;
+		}
 	return 0;
 }
 
@@ -626,15 +669,16 @@ storedb_open(const char *path, uint32_t busy_timeout_ms, char *err,
 void
 storedb_close(struct storedb *db)
 {
-	int	 i;
+	int	 i, k;
 
 	if (db == NULL)
 		return;
 	storedb_enter(db);
 	for (i = 0; i < ST_NSTMTS; i++)
 		sqlite3_finalize(db->stmt[i]);
-	for (i = 0; i <= STOREDB_RUN_LOG2; i++)
-		sqlite3_finalize(db->run[i]);
+	for (i = 0; i < RUN_NKINDS; i++)
+		for (k = 0; k <= STOREDB_RUN_LOG2; k++)
+			sqlite3_finalize(db->run[i][k]);
 	sqlite3_close(db->db);
 	free(db);
 }
@@ -867,47 +911,6 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	return store_step(db, which);
 }
 
-/* A new session's row (not a continuation, which merges): one of a run. */
-static int
-store_row_runs(const struct storerow *r)
-{
-	return r->kind == STOREROW_SESSION &&
-	    ((const struct storerow_session *)r)->resumed == 0;
-}
-
-/*
- * log2 of the rows of the run starting at r that one INSERT takes: the
- * largest power of two not above the new sessions rows from r on, up to
- * STOREDB_RUN_MAX; 0 when r is not in a run of two or more.
- */
-static unsigned
-store_run_log2(const struct storerow *r)
-{
-	unsigned	 n, k;
-
-	for (n = 0; r != NULL && n < STOREDB_RUN_MAX && store_row_runs(r);
-	    r = TAILQ_NEXT(r, entry))
-		n++;
-	for (k = 0; n > 1; n >>= 1)
-		k++;
-	return k;
-}
-
-/* The 2^k rows from r in one INSERT: all of them written, or none. */
-static int
-store_write_run(struct storedb *db, const struct storerow *r, unsigned k)
-{
-	sqlite3_stmt	*s = db->run[k];
-	int		 i;
-
-	for (i = 0; i < 1 << k; i++, r = TAILQ_NEXT(r, entry))
-		if (bind_session(s, i * STOREDB_SESSION_COLS,
-		    (const struct storerow_session *)r, &db->text[i]) !=
-		    SQLITE_OK)
-			return store_bind_failed(db, s);
-	return store_step_stmt(db, s);
-}
-
 static int
 store_write_stat(struct storedb *db, const struct storerow_stat *r,
     uint32_t worker)
@@ -924,44 +927,111 @@ store_write_stat(struct storedb *db, const struct storerow_stat *r,
 	return store_step(db, ST_INS_STAT);
 }
 
+/*
+ * Bind servers row r to the parameters base + 1 .. base +
+ * STOREDB_SERVER_COLS of s, its texts formatted into b (which the step
+ * reads: bound without a copy): what this process adds
+ * (STOREDB_UPSERT_SERVERS). SQLITE_OK or SQLITE_ERROR.
+ */
+static int
+bind_server(sqlite3_stmt *s, int base, const struct storerow_server *r,
+    struct storedb_rowtext *b)
+{
+	const struct history_server *h = &r->srv;
+	int		 ok;
+
+	decode_addr_str(&h->addr, b->srv, sizeof(b->srv));
+	text_time(h->first_us, b->t0, sizeof(b->t0));
+	text_time(h->last_us, b->t1, sizeof(b->t1));
+	if (h->last_offered_us != 0)
+		text_time(h->last_offered_us, b->t2, sizeof(b->t2));
+	else
+		b->t2[0] = '\0';
+	if (h->have_cert && h->cert_new)
+		text_hex(b->cert, h->cert_sha256, 32);
+	else
+		b->cert[0] = '\0';
+	ok = store_bind_text(s, base + 1, b->srv) == SQLITE_OK &&
+	    sqlite3_bind_int(s, base + 2, h->port) == SQLITE_OK &&
+	    store_bind_text(s, base + 3, b->t0) == SQLITE_OK &&
+	    store_bind_text(s, base + 4, b->t1) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, base + 5, (sqlite3_int64)(h->sessions -
+	    h->drained_sessions)) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, base + 6, (sqlite3_int64)(h->offered -
+	    h->drained_offered)) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, base + 7, (sqlite3_int64)(h->accepted -
+	    h->drained_accepted)) == SQLITE_OK &&
+	    store_bind_text(s, base + 8, b->t2) == SQLITE_OK &&
+	    store_bind_text(s, base + 9, b->cert) == SQLITE_OK &&
+	    store_bind_text(s, base + 10,
+	    mail_proto_name((enum mail_proto)h->proto)) == SQLITE_OK;
+	return ok ? SQLITE_OK : SQLITE_ERROR;
+}
+
 static int
 store_write_server(struct storedb *db, const struct storerow_server *r)
 {
 	sqlite3_stmt	*s = db->stmt[ST_UPSERT_SERVER];
-	const struct history_server *h = &r->srv;
-	char		 ip[STOREDB_ADDR_MAX], t0[TEXT_TIME_LEN];
-	char		 t1[TEXT_TIME_LEN], t2[TEXT_TIME_LEN], cert[65];
-	int		 ok;
 
-	decode_addr_str(&h->addr, ip, sizeof(ip));
-	text_time(h->first_us, t0, sizeof(t0));
-	text_time(h->last_us, t1, sizeof(t1));
-	if (h->last_offered_us != 0)
-		text_time(h->last_offered_us, t2, sizeof(t2));
-	else
-		t2[0] = '\0';
-	if (h->have_cert && h->cert_new)
-		text_hex(cert, h->cert_sha256, 32);
-	else
-		cert[0] = '\0';
-	/* What this process adds (ST_UPSERT_SERVER). */
-	ok = store_bind_text(s, 1, ip) == SQLITE_OK &&
-	    sqlite3_bind_int(s, 2, h->port) == SQLITE_OK &&
-	    store_bind_text(s, 3, t0) == SQLITE_OK &&
-	    store_bind_text(s, 4, t1) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 5, (sqlite3_int64)(h->sessions -
-	    h->drained_sessions)) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 6, (sqlite3_int64)(h->offered -
-	    h->drained_offered)) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 7, (sqlite3_int64)(h->accepted -
-	    h->drained_accepted)) == SQLITE_OK &&
-	    store_bind_text(s, 8, t2) == SQLITE_OK &&
-	    store_bind_text(s, 9, cert) == SQLITE_OK &&
-	    store_bind_text(s, 10, mail_proto_name((enum mail_proto)h->proto)) ==
-	    SQLITE_OK;
-	if (!ok)
+	if (bind_server(s, 0, r, &db->text[0]) != SQLITE_OK)
 		return store_bind_failed(db, s);
 	return store_step(db, ST_UPSERT_SERVER);
+}
+
+/* The kind of run r can be in; RUN_NKINDS for none (a continuation of a
+ * session merges, events and stats rows come one at a time). */
+static enum store_run
+store_row_run(const struct storerow *r)
+{
+	if (r->kind == STOREROW_SERVER)
+		return RUN_SERVERS;
+	if (r->kind == STOREROW_SESSION &&
+	    ((const struct storerow_session *)r)->resumed == 0)
+		return RUN_SESSIONS;
+	return RUN_NKINDS;
+}
+
+/*
+ * log2 of the rows of the run starting at r that one statement takes: the
+ * largest power of two not above the rows of r's run kind from r on, up
+ * to STOREDB_RUN_MAX; 0 when r is not in a run of two or more.
+ */
+static unsigned
+store_run_log2(const struct storerow *r)
+{
+	enum store_run	 which = store_row_run(r);
+	unsigned	 n, k;
+
+	if (which == RUN_NKINDS)
+		return 0;
+	for (n = 0; r != NULL && n < STOREDB_RUN_MAX &&
+	    store_row_run(r) == which; r = TAILQ_NEXT(r, entry))
+		n++;
+	for (k = 0; n > 1; n >>= 1)
+		k++;
+	return k;
+}
+
+/* The 2^k rows from r in one statement: all of them written, or none. */
+static int
+store_write_run(struct storedb *db, const struct storerow *r, unsigned k)
+{
+	enum store_run	 which = store_row_run(r);
+	sqlite3_stmt	*s = db->run[which][k];
+	int		 i, base, rc;
+
+	for (i = 0; i < 1 << k; i++, r = TAILQ_NEXT(r, entry)) {
+		base = i * store_runs[which].cols;
+		if (which == RUN_SERVERS)
+			rc = bind_server(s, base,
+			    (const struct storerow_server *)r, &db->text[i]);
+		else
+			rc = bind_session(s, base,
+			    (const struct storerow_session *)r, &db->text[i]);
+		if (rc != SQLITE_OK)
+			return store_bind_failed(db, s);
+	}
+	return store_step_stmt(db, s);
 }
 
 static int
@@ -1012,9 +1082,10 @@ storedb_write(struct storedb *db, const struct storerowq *rows,
 	for (r = TAILQ_FIRST(rows); r != NULL; ) {
 		k = store_run_log2(r);
 		if (k > 0 && (rc = store_write_run(db, r, k)) == SQLITE_DONE) {
-			for (i = 0; i < 1u << k; i++, r = TAILQ_NEXT(r, entry))
+			for (i = 0; i < 1u << k; i++, r = TAILQ_NEXT(r, entry)) {
 				r->refused = 0;
-			n[STOREROW_SESSION] += 1u << k;
+				n[r->kind]++;
+			}
 			continue;
 		}
 		if (k > 0 && (rc & 0xff) != SQLITE_CONSTRAINT)
