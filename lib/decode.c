@@ -356,27 +356,41 @@ static uint64_t
 csum_pseudo(const struct decode_addr *src, const struct decode_addr *dst,
     uint8_t proto, uint32_t len)
 {
-	size_t		 i, alen = src->family == 4 ? 4 : 16;
 	uint64_t	 sum = (uint64_t)htonl(len) + htonl(proto);
-	uint32_t	 a, b;
+	uint32_t	 a[4], b[4];
 
-	for (i = 0; i < alen; i += 4) {
-		memcpy(&a, src->bytes + i, 4);
-		memcpy(&b, dst->bytes + i, 4);
-		sum += (uint64_t)a + b;
+	/* Each family's own fixed size, so that both sums are straight
+	 * lines: this runs for every segment. */
+	if (src->family == 4) {
+		memcpy(a, src->bytes, 4);
+		memcpy(b, dst->bytes, 4);
+		return sum + a[0] + b[0];
 	}
-	return sum;
+	memcpy(a, src->bytes, 16);
+	memcpy(b, dst->bytes, 16);
+	return sum + a[0] + a[1] + a[2] + a[3] + b[0] + b[1] + b[2] + b[3];
 }
 
-/*
- * The IPv4 header checksum: hlen is a multiple of 4, at least 20. The
- * word sum above: with a constant hlen (the fast path) it is two 64-bit
- * adds and one 32-bit, no loop.
- */
+/* The IPv4 header checksum: hlen is a multiple of 4, at least 20. */
 static inline int
 ip4_header_ok(const uint8_t *h, uint32_t hlen)
 {
 	return csum_fold(csum_add(0, h, hlen)) == 0xffff;
+}
+
+/*
+ * The same for the fast path's header of exactly 20 bytes: five 32-bit
+ * words added into 64 bits cannot carry out, so no carry chain, no call
+ * and no tail handling (csum_add's general path cost twice as much).
+ */
+static inline int
+ip4_header20_ok(const uint8_t *h)
+{
+	uint32_t	 w[5];
+
+	memcpy(w, h, sizeof(w));
+	return csum_fold((uint64_t)w[0] + w[1] + w[2] + w[3] + w[4]) ==
+	    0xffff;
 }
 
 /*
@@ -1100,7 +1114,8 @@ fast_ipv4(const uint8_t *frame, uint32_t caplen, struct decode_pkt *out)
 	out->src.family = out->dst.family = 4;
 	memcpy(out->src.bytes, ip + 12, 4);
 	memcpy(out->dst.bytes, ip + 16, 4);
-	if (!ip4_header_ok(ip, FAST_IPV4))
+	_Static_assert(FAST_IPV4 == 20, "ip4_header20_ok() sums 20 bytes");
+	if (!ip4_header20_ok(ip))
 		out->csum |= DECODE_CSUM_IP_BAD;
 	return fast_tcp(frame, caplen, FAST_IPV4,
 	    (uint64_t)FAST_ETHER + total, out);
