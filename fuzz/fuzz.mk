@@ -17,7 +17,7 @@ ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined
 
 asan:
-	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" \
+	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" LTO= \
 	    LDFLAGS="-fsanitize=address,undefined" \
 	    build-asan/stripwatch build-asan/tests/relay \
 	    $(TEST_SRC:tests/%.c=build-asan/tests/%)
@@ -29,7 +29,7 @@ asan:
 TSAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 
 tsan:
-	$(MAKE) B=build-tsan CC=$(CLANG) CFLAGS="$(TSAN_FLAGS)" \
+	$(MAKE) B=build-tsan CC=$(CLANG) CFLAGS="$(TSAN_FLAGS)" LTO= \
 	    LDFLAGS="-fsanitize=thread" \
 	    build-tsan/stripwatch build-tsan/tests/relay \
 	    $(TEST_SRC:tests/%.c=build-tsan/tests/%)
