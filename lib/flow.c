@@ -26,9 +26,20 @@
 /*
  * Slots of the table of recently seen flows. At any moment most packets
  * belong to a few hundred connections; a flow found in this table skips
- * the keyed hash and the chain walk. 8 KiB of pointers.
+ * the keyed hash and the chain walk. 16 KiB of pointers and folds.
  */
 #define FLOW_RECENT		1024
+
+/*
+ * A recently seen flow and the fold of its endpoints (recent_fold()): a
+ * packet of another connection is turned away by the fold, without
+ * reading the flow. Under a SYN flood every packet misses, and reading a
+ * flow created a thousand packets before would cost a cache miss each.
+ */
+struct flow_recent {
+	struct flow	*f;
+	uint32_t	 fold;
+};
 
 /*
  * A connection evicted with data and remembered (flow_remember()) until it
@@ -70,7 +81,7 @@ struct flow_table {
 	uint32_t	 nembryonic;	/* flows on the embryonic list */
 	/* recently seen flows, by recent_slot(): only a shortcut, an entry
 	   is used when the full tuple matches */
-	struct flow	*recent[FLOW_RECENT];
+	struct flow_recent recent[FLOW_RECENT];
 	struct flow_bucket spare;	/* closed flows for reuse */
 	uint32_t	 nspare;
 	struct flow_stats stats;
@@ -170,13 +181,14 @@ match_dir(const struct flow *f, const struct decode_pkt *p)
 }
 
 /*
- * The slot of a connection in the recent table: a fold of both endpoints
- * that is the same in both directions. It is not keyed: crafted
- * connections can share a slot, which only costs them one tuple
+ * A fold of both endpoints of a connection, the same in both directions:
+ * its low bits are the connection's slot in the recent table, all of it
+ * is kept there beside the flow. It is not keyed: crafted connections
+ * can share a slot and a fold, which only costs them one tuple
  * comparison before the keyed lookup, as a miss does.
  */
 static uint32_t
-recent_slot(const struct decode_addr *a, uint16_t aport,
+recent_fold(const struct decode_addr *a, uint16_t aport,
     const struct decode_addr *b, uint16_t bport)
 {
 	uint64_t	 x[2], y[2], v;
@@ -185,8 +197,22 @@ recent_slot(const struct decode_addr *a, uint16_t aport,
 	memcpy(y, b->bytes, sizeof(y));
 	v = x[0] ^ x[1] ^ y[0] ^ y[1] ^ aport ^ bport;
 	v ^= v >> 32;
-	v ^= v >> 16;
-	return (uint32_t)v & (FLOW_RECENT - 1);
+	return (uint32_t)(v ^ (v >> 16));
+}
+
+static struct flow_recent *
+recent_entry(struct flow_table *t, uint32_t fold)
+{
+	return &t->recent[fold & (FLOW_RECENT - 1)];
+}
+
+static void
+recent_set(struct flow_table *t, uint32_t fold, struct flow *f)
+{
+	struct flow_recent *e = recent_entry(t, fold);
+
+	e->f = f;
+	e->fold = fold;
 }
 
 static struct flow_lru *
@@ -360,12 +386,12 @@ void
 flow_close(struct flow_table *t, struct flow *f, enum flow_close_reason why,
     uint64_t ts_us)
 {
-	uint32_t	 slot;
+	struct flow_recent *e;
 
-	slot = recent_slot(&f->tuple.client, f->tuple.client_port,
-	    &f->tuple.server, f->tuple.server_port);
-	if (t->recent[slot] == f)
-		t->recent[slot] = NULL;
+	e = recent_entry(t, recent_fold(&f->tuple.client,
+	    f->tuple.client_port, &f->tuple.server, f->tuple.server_port));
+	if (e->f == f)
+		e->f = NULL;
 	if (t->handoff_flow == f)
 		t->handoff_flow = NULL;
 	LIST_REMOVE(f, bucket);
@@ -551,9 +577,9 @@ create(struct flow_table *t, const struct decode_pkt *p, uint32_t h)
 /* p belongs to f: note the activity. */
 static struct flow *
 found(struct flow_table *t, struct flow *f, const struct decode_pkt *p,
-    uint32_t slot)
+    uint32_t fold)
 {
-	t->recent[slot] = f;
+	recent_set(t, fold, f);
 	if (f->lingering)	/* stray copies do not prolong it */
 		return f;
 	if (p->ts_us > f->last_us)
@@ -572,7 +598,7 @@ found(struct flow_table *t, struct flow *f, const struct decode_pkt *p,
  */
 static __attribute__((noinline)) struct flow *
 lookup_keyed(struct flow_table *t, const struct decode_pkt *p, int *dir,
-    int *created, uint32_t slot)
+    int *created, uint32_t fold)
 {
 	struct flow_keybuf k;
 	struct flow	*f;
@@ -585,7 +611,7 @@ lookup_keyed(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		if (f->hash != h || (d = match_dir(f, p)) < 0)
 			continue;
 		*dir = d;
-		return found(t, f, p, slot);
+		return found(t, f, p, fold);
 	}
 	if ((p->flags & DECODE_TH_RST) ||
 	    ((p->flags & DECODE_TH_SYN) == 0 && p->payload_len == 0))
@@ -594,7 +620,7 @@ lookup_keyed(struct flow_table *t, const struct decode_pkt *p, int *dir,
 		return NULL;
 	*created = 1;
 	*dir = match_dir(f, p);
-	t->recent[slot] = f;
+	recent_set(t, fold, f);
 	return f;
 }
 
@@ -602,17 +628,18 @@ struct flow *
 flow_lookup(struct flow_table *t, const struct decode_pkt *p, int *dir,
     int *created)
 {
-	struct flow	*f;
-	uint32_t	 slot;
+	struct flow_recent *e;
+	uint32_t	 fold;
 	int		 d;
 
 	*created = 0;
-	slot = recent_slot(&p->src, p->sport, &p->dst, p->dport);
-	if ((f = t->recent[slot]) != NULL && (d = match_dir(f, p)) >= 0) {
+	fold = recent_fold(&p->src, p->sport, &p->dst, p->dport);
+	e = recent_entry(t, fold);
+	if (e->f != NULL && e->fold == fold && (d = match_dir(e->f, p)) >= 0) {
 		*dir = d;
-		return found(t, f, p, slot);
+		return found(t, e->f, p, fold);
 	}
-	return lookup_keyed(t, p, dir, created, slot);
+	return lookup_keyed(t, p, dir, created, fold);
 }
 
 void
