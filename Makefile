@@ -135,10 +135,14 @@ bench: all
 
 # Instructions per packet (callgrind) beside tcpdump's, and per stage
 # (bench/RESULTS.md); about a minute. BENCH_BINS="old/stripwatch ..."
-# adds columns for other builds.
-bench-instructions: all
+# adds columns for other builds. The stages are read from a second build
+# without link-time optimisation, which would inline their entry points.
+bench-instructions: all $(B)-stages/stripwatch
 	bench/instructions $(patsubst %,--bin %,$(BENCH_BINS)) \
-	    --bin $(B)/stripwatch
+	    --bin $(B)-stages/stripwatch --bin $(B)/stripwatch
+
+$(B)-stages/stripwatch: FORCE
+	$(MAKE) B=$(B)-stages LTO= $@
 
 bench-smoke: all
 	bench/run --smoke --bin $(B)/stripwatch
@@ -238,7 +242,7 @@ test-package:
 .PHONY: uninstall deb test-package
 
 clean:
-	rm -rf $(B) build-asan build-fuzz
+	rm -rf $(B) $(B)-stages build-asan build-fuzz
 
 # asan, memcheck, fuzz: hostile-input checks (fuzz/README).
 include fuzz/fuzz.mk
