@@ -523,7 +523,17 @@ storedb_setup(struct storedb *db)
 		return -1;
 	if (storedb_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    storedb_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
-	    storedb_exec(db, "PRAGMA foreign_keys = OFF") == -1)
+	    storedb_exec(db, "PRAGMA foreign_keys = OFF") == -1 ||
+	    /*
+	     * A statement of several rows keeps a statement journal (the
+	     * pages it changed, to undo it alone), which SQLite otherwise
+	     * spills to a file in /var/tmp past 64 KiB: nine times the
+	     * database's own writes. In memory it is freed at each step's
+	     * end; what else SQLite keeps as temporary data here is bounded
+	     * too (the sort of the servers loaded at start, at most the
+	     * history's size; retention's range deletes use none).
+	     */
+	    storedb_exec(db, "PRAGMA temp_store = MEMORY") == -1)
 		return -1;
 	return storedb_migrate(db, v);
 }
