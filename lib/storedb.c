@@ -27,61 +27,6 @@
 
 #define STOREDB_US_PER_DAY	86400000000ULL
 
-/* A sessions row's columns, in the order their parameters are bound. */
-#define STOREDB_INS_SESSIONS	"INSERT INTO sessions (id, start_ts, " \
-	"end_ts, client_ip, client_port, server_ip, server_port, helo, " \
-	"banner, starttls_offered, starttls_requested, starttls_reply, " \
-	"tls_established, outcome, tls_version, tls_cipher, tls_sni, " \
-	"cert_sha256, gaps, events, close_reason, resumed, protocol, " \
-	"source) VALUES "
-#define STOREDB_SESSION_COLS	24
-
-/* A servers row's columns, in the order their parameters are bound. */
-#define STOREDB_INS_SERVERS	"INSERT INTO servers (server_ip, " \
-	"server_port, first_seen, last_seen, sessions, starttls_offered, " \
-	"starttls_accepted, last_offered, cert_sha256, protocol) VALUES "
-#define STOREDB_SERVER_COLS	10
-
-/*
- * A servers row adds what one process learnt since its last write (its
- * counts beyond history's drained_* fields) to what the table has: with
- * several workers, or a server forgotten from memory and seen again, no
- * writer overwrites another's sessions. Times widen; the certificate is
- * the one seen last (by last_seen, as the sessions' own times are not
- * kept). SQLite's max() and min() of a NULL are NULL, hence the
- * coalesce(). With several rows to a statement, each row is applied in
- * turn, as if by a statement of its own.
- */
-#define STOREDB_UPSERT_SERVERS	" ON CONFLICT (server_ip, server_port, " \
-	"protocol) DO UPDATE SET " \
-	"first_seen = coalesce(min(first_seen, excluded.first_seen), " \
-	"first_seen, excluded.first_seen), " \
-	"last_seen = coalesce(max(last_seen, excluded.last_seen), " \
-	"last_seen, excluded.last_seen), " \
-	"sessions = coalesce(sessions, 0) + excluded.sessions, " \
-	"starttls_offered = coalesce(starttls_offered, 0) + " \
-	"excluded.starttls_offered, " \
-	"starttls_accepted = coalesce(starttls_accepted, 0) + " \
-	"excluded.starttls_accepted, " \
-	"last_offered = coalesce(max(last_offered, excluded.last_offered), " \
-	"last_offered, excluded.last_offered), " \
-	"cert_sha256 = CASE WHEN excluded.cert_sha256 IS NOT NULL AND " \
-	"(last_seen IS NULL OR excluded.last_seen >= last_seen) THEN " \
-	"excluded.cert_sha256 ELSE coalesce(cert_sha256, " \
-	"excluded.cert_sha256) END"
-
-/*
- * Consecutive new sessions rows go in one INSERT of several rows, and so
- * do consecutive servers rows (the history hands its changes over
- * together): each statement opens and closes a cursor on the table and
- * on each of its indexes and runs its whole program, for one row or
- * sixteen (on bench/instructions' mail trace, a fifth of the writer's
- * instructions go). Runs are cut into 16, 8, 4 and 2 rows, one statement
- * prepared for each size; beyond 16 there is little left to share.
- */
-#define STOREDB_RUN_LOG2	4
-#define STOREDB_RUN_MAX		(1u << STOREDB_RUN_LOG2)
-
 /* Statements prepared at open, indexes into store_sql[]. */
 enum store_stmt {
 	ST_BEGIN = 0,
@@ -105,17 +50,26 @@ static const char *const store_sql[ST_NSTMTS] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_INS_SESSION] = STOREDB_INS_SESSIONS "(?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_SESSION] = "INSERT INTO sessions (id, start_ts, end_ts, "
+	    "client_ip, client_port, server_ip, server_port, helo, banner, "
+	    "starttls_offered, starttls_requested, starttls_reply, "
+	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
+	    "cert_sha256, gaps, events, close_reason, resumed, protocol, "
+	    "source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)",
 	/*
 	 * A connection evicted and seen again: its continuation's row (same
 	 * id) completes the first one. The continuation carries the verdicts
 	 * and counts over (outcome, events, gaps are its own); text the
 	 * continuation could not see is kept, and so is the first source.
 	 */
-	[ST_MERGE_SESSION] = STOREDB_INS_SESSIONS "(?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (id) DO UPDATE SET "
+	[ST_MERGE_SESSION] = "INSERT INTO sessions (id, start_ts, end_ts, "
+	    "client_ip, client_port, server_ip, server_port, helo, banner, "
+	    "starttls_offered, starttls_requested, starttls_reply, "
+	    "tls_established, outcome, tls_version, tls_cipher, tls_sni, "
+	    "cert_sha256, gaps, events, close_reason, resumed, protocol, "
+	    "source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
 	    "start_ts = min(start_ts, excluded.start_ts), "
 	    "end_ts = max(end_ts, excluded.end_ts), "
 	    "helo = coalesce(helo, excluded.helo), "
@@ -148,8 +102,35 @@ static const char *const store_sql[ST_NSTMTS] = {
 	[ST_DEL_SESSIONS] = "DELETE FROM sessions WHERE start_ts < ?",
 	[ST_DEL_EVENTS] = "DELETE FROM events WHERE ts < ?",
 	[ST_DEL_STATS] = "DELETE FROM stats WHERE ts < ?",
-	[ST_UPSERT_SERVER] = STOREDB_INS_SERVERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?)" STOREDB_UPSERT_SERVERS,
+	/*
+	 * A row adds what one process learnt since its last write (its
+	 * counts beyond history's drained_* fields) to what the table has:
+	 * with several workers, or a server forgotten from memory and seen
+	 * again, no writer overwrites another's sessions. Times widen; the
+	 * certificate is the one seen last (by last_seen, as the sessions'
+	 * own times are not kept). SQLite's max() and min() of a NULL are
+	 * NULL, hence the coalesce().
+	 */
+	[ST_UPSERT_SERVER] = "INSERT INTO servers (server_ip, server_port, "
+	    "first_seen, last_seen, sessions, starttls_offered, "
+	    "starttls_accepted, last_offered, cert_sha256, protocol) VALUES (?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (server_ip, server_port, "
+	    "protocol) DO UPDATE SET "
+	    "first_seen = coalesce(min(first_seen, excluded.first_seen), "
+	    "first_seen, excluded.first_seen), "
+	    "last_seen = coalesce(max(last_seen, excluded.last_seen), "
+	    "last_seen, excluded.last_seen), "
+	    "sessions = coalesce(sessions, 0) + excluded.sessions, "
+	    "starttls_offered = coalesce(starttls_offered, 0) + "
+	    "excluded.starttls_offered, "
+	    "starttls_accepted = coalesce(starttls_accepted, 0) + "
+	    "excluded.starttls_accepted, "
+	    "last_offered = coalesce(max(last_offered, excluded.last_offered), "
+	    "last_offered, excluded.last_offered), "
+	    "cert_sha256 = CASE WHEN excluded.cert_sha256 IS NOT NULL AND "
+	    "(last_seen IS NULL OR excluded.last_seen >= last_seen) THEN "
+	    "excluded.cert_sha256 ELSE coalesce(cert_sha256, "
+	    "excluded.cert_sha256) END",
 	[ST_LOAD_SERVERS] = "SELECT server_ip, server_port, first_seen, "
 	    "last_seen, sessions, starttls_offered, starttls_accepted, "
 	    "last_offered, cert_sha256, protocol FROM (SELECT * FROM servers ORDER BY "
@@ -334,33 +315,6 @@ _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
     STOREDB_SCHEMA_VERSION, "one migration step per schema version");
 
 
-/* A row's texts that are formatted to be bound. */
-struct storedb_rowtext {
-	char		 t0[TEXT_TIME_LEN];	/* start_ts, first_seen */
-	char		 t1[TEXT_TIME_LEN];	/* end_ts, last_seen */
-	char		 t2[TEXT_TIME_LEN];	/* last_offered */
-	char		 cli[STOREDB_ADDR_MAX];
-	char		 srv[STOREDB_ADDR_MAX];	/* server_ip */
-	char		 cert[65];		/* cert_sha256 in hex */
-};
-
-/* The rows that go several to a statement, and how. */
-enum store_run {
-	RUN_SESSIONS = 0,	/* new sessions rows */
-	RUN_SERVERS,
-	RUN_NKINDS
-};
-
-static const struct {
-	const char	*head;		/* up to the rows' values */
-	const char	*tail;		/* after them */
-	int		 cols;		/* parameters per row */
-} store_runs[RUN_NKINDS] = {
-	[RUN_SESSIONS] = { STOREDB_INS_SESSIONS, "", STOREDB_SESSION_COLS },
-	[RUN_SERVERS] = { STOREDB_INS_SERVERS, STOREDB_UPSERT_SERVERS,
-	    STOREDB_SERVER_COLS },
-};
-
 /* A file this connection has open, by identity (its name may move). */
 struct storedb_file {
 	char		*path;
@@ -372,14 +326,10 @@ struct storedb_file {
 struct storedb {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST_NSTMTS];
-	sqlite3_stmt	*run[RUN_NKINDS][STOREDB_RUN_LOG2 + 1];
-					/* run[kind][k]: 2^k rows, k >= 1 */
 	uint32_t	 busy_ms;	/* busy timeout set on db */
 	int		 code;		/* primary result code of the last
 					   error, SQLITE_OK if none */
 	char		 err[STOREDB_ERR_MAX];	/* last error, "" if none */
-	struct storedb_rowtext text[STOREDB_RUN_MAX]; /* one per row of a
-					   statement, read by its step */
 	unsigned long	 entered;	/* storedb_enter() */
 	struct storedb_file wal;	/* the -wal file ... */
 	struct storedb_file shm;	/* ... and the -shm file it uses */
@@ -523,85 +473,24 @@ storedb_setup(struct storedb *db)
 		return -1;
 	if (storedb_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
 	    storedb_exec(db, "PRAGMA synchronous = NORMAL") == -1 ||
-	    storedb_exec(db, "PRAGMA foreign_keys = OFF") == -1 ||
-	    /*
-	     * A statement of several rows keeps a statement journal (the
-	     * pages it changed, to undo it alone), which SQLite otherwise
-	     * spills to a file in /var/tmp past 64 KiB: nine times the
-	     * database's own writes. In memory it is freed at each step's
-	     * end; what else SQLite keeps as temporary data here is bounded
-	     * too (the sort of the servers loaded at start, at most the
-	     * history's size; retention's range deletes use none).
-	     */
-	    storedb_exec(db, "PRAGMA temp_store = MEMORY") == -1)
+	    storedb_exec(db, "PRAGMA foreign_keys = OFF") == -1)
 		return -1;
 	return storedb_migrate(db, v);
 }
 
 static int
-storedb_prepare_one(struct storedb *db, const char *sql, sqlite3_stmt **s)
-{
-	int	 rc;
-
-	if ((rc = sqlite3_prepare_v3(db->db, sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, s, NULL)) != SQLITE_OK) {
-		storedb_sqlerr(db, rc);
-		return -1;
-	}
-	return 0;
-}
-
-/* Append text to sql (len bytes, *off used); too small is our bug. */
-static void
-sql_append(char *sql, size_t len, size_t *off, const char *text)
-{
-	size_t	 n = strlen(text);
-
-	if (n >= len - *off)
-		abort();	/* STOREDB_RUN_SQL_MAX is too small */
-	memcpy(sql + *off, text, n + 1);
-	*off += n;
-}
-
-/* The statement that writes n rows of a run of kind which. */
-static void
-storedb_run_sql(char *sql, size_t len, enum store_run which, unsigned n)
-{
-	size_t		 off = 0;
-	unsigned	 i;
-	int		 c;
-
-	sql[0] = '\0';
-	sql_append(sql, len, &off, store_runs[which].head);
-	for (i = 0; i < n; i++)
-		for (c = 0; c < store_runs[which].cols; c++)
-			sql_append(sql, len, &off, c > 0 ? ", ?" : i > 0 ?
-			    "), (?" : "(?");
-	sql_append(sql, len, &off, ")");
-	sql_append(sql, len, &off, store_runs[which].tail);
-}
-
-/* Longest statement of a run: a head and tail, "?, " per value. */
-#define STOREDB_RUN_SQL_MAX	(sizeof(STOREDB_INS_SERVERS) + \
-	sizeof(STOREDB_UPSERT_SERVERS) + \
-	STOREDB_RUN_MAX * (STOREDB_SESSION_COLS * 3 + 4))
-
-static int
 storedb_prepare(struct storedb *db)
 {
-	char		 sql[STOREDB_RUN_SQL_MAX];
-	enum store_run	 w;
-	int		 i;
+	int	 i, rc;
 
-	for (i = 0; i < ST_NSTMTS; i++)
-		if (storedb_prepare_one(db, store_sql[i], &db->stmt[i]) == -1)
+	for (i = 0; i < ST_NSTMTS; i++) {
+		if ((rc = sqlite3_prepare_v3(db->db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &db->stmt[i], NULL)) !=
+		    SQLITE_OK) {
+			storedb_sqlerr(db, rc);
 			return -1;
-	for (w = 0; w < RUN_NKINDS; w++)
-		for (i = 1; i <= STOREDB_RUN_LOG2; i++) {
-			storedb_run_sql(sql, sizeof(sql), w, 1u << i);
-			if (storedb_prepare_one(db, sql, &db->run[w][i]) == -1)
-				return -1;
 		}
+	}
 	return 0;
 }
 
@@ -679,16 +568,13 @@ storedb_open(const char *path, uint32_t busy_timeout_ms, char *err,
 void
 storedb_close(struct storedb *db)
 {
-	int	 i, k;
+	int	 i;
 
 	if (db == NULL)
 		return;
 	storedb_enter(db);
 	for (i = 0; i < ST_NSTMTS; i++)
 		sqlite3_finalize(db->stmt[i]);
-	for (i = 0; i < RUN_NKINDS; i++)
-		for (k = 0; k <= STOREDB_RUN_LOG2; k++)
-			sqlite3_finalize(db->run[i][k]);
 	sqlite3_close(db->db);
 	free(db);
 }
@@ -780,8 +666,9 @@ store_bind_field(sqlite3_stmt *s, int idx, const struct storerow *r,
 
 /* Step a bound statement once, then reset it; SQLITE_DONE on success. */
 static int
-store_step_stmt(struct storedb *db, sqlite3_stmt *s)
+store_step(struct storedb *db, enum store_stmt which)
 {
+	sqlite3_stmt	*s = db->stmt[which];
 	int		 rc;
 
 	rc = sqlite3_step(s);
@@ -789,12 +676,6 @@ store_step_stmt(struct storedb *db, sqlite3_stmt *s)
 		storedb_sqlerr(db, rc);
 	sqlite3_reset(s);
 	return rc;
-}
-
-static int
-store_step(struct storedb *db, enum store_stmt which)
-{
-	return store_step_stmt(db, db->stmt[which]);
 }
 
 /* A bind failed: say why, leave the statement clean. */
@@ -856,67 +737,50 @@ bind_protocol(sqlite3_stmt *s, int idx, const char *name)
 	    name : mail_proto_name(MAIL_PROTO_SMTP));
 }
 
-/*
- * Bind session row r to the parameters base + 1 .. base +
- * STOREDB_SESSION_COLS of s, its texts formatted into b (which the step
- * reads: bound without a copy); SQLITE_OK or SQLITE_ERROR.
- */
-static int
-bind_session(sqlite3_stmt *s, int base, const struct storerow_session *r,
-    struct storedb_rowtext *b)
-{
-	const struct storerow *h = &r->hdr;
-	uint32_t	 bits;
-	int		 nev, ok;
-
-	for (nev = 0, bits = r->events; bits != 0; bits &= bits - 1)
-		nev++;
-	text_time(r->start_us, b->t0, sizeof(b->t0));
-	text_time(r->end_us, b->t1, sizeof(b->t1));
-	decode_addr_str(&r->tuple.client, b->cli, sizeof(b->cli));
-	decode_addr_str(&r->tuple.server, b->srv, sizeof(b->srv));
-	ok = sqlite3_bind_int64(s, base + 1, (sqlite3_int64)r->id) ==
-	    SQLITE_OK &&
-	    store_bind_text(s, base + 2, b->t0) == SQLITE_OK &&
-	    store_bind_text(s, base + 3, b->t1) == SQLITE_OK &&
-	    store_bind_text(s, base + 4, b->cli) == SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 5, r->tuple.client_port) == SQLITE_OK &&
-	    store_bind_text(s, base + 6, b->srv) == SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 7, r->tuple.server_port) == SQLITE_OK &&
-	    store_bind_field(s, base + 8, h, STOREROW_HELO) == SQLITE_OK &&
-	    store_bind_field(s, base + 9, h, STOREROW_BANNER) == SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 10, r->starttls_offered) ==
-	    SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 11, r->starttls_requested) ==
-	    SQLITE_OK &&
-	    bind_starttls_reply(s, base + 12, r) == SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 13, r->tls_established) == SQLITE_OK &&
-	    store_bind_field(s, base + 14, h, STOREROW_OUTCOME) == SQLITE_OK &&
-	    store_bind_field(s, base + 15, h, STOREROW_TLS_VERSION) ==
-	    SQLITE_OK &&
-	    store_bind_field(s, base + 16, h, STOREROW_TLS_CIPHER) ==
-	    SQLITE_OK &&
-	    store_bind_field(s, base + 17, h, STOREROW_TLS_SNI) == SQLITE_OK &&
-	    store_bind_field(s, base + 18, h, STOREROW_CERT) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, base + 19, r->gaps) == SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 20, nev) == SQLITE_OK &&
-	    store_bind_field(s, base + 21, h, STOREROW_CLOSE_REASON) ==
-	    SQLITE_OK &&
-	    sqlite3_bind_int64(s, base + 22, r->resumed) == SQLITE_OK &&
-	    bind_protocol(s, base + 23, storerow_text(h, STOREROW_PROTOCOL)) ==
-	    SQLITE_OK &&
-	    store_bind_field(s, base + 24, h, STOREROW_SOURCE) == SQLITE_OK;
-	return ok ? SQLITE_OK : SQLITE_ERROR;
-}
-
 static int
 store_write_session(struct storedb *db, const struct storerow_session *r)
 {
 	enum store_stmt	 which = r->resumed > 0 ? ST_MERGE_SESSION :
 			    ST_INS_SESSION;
 	sqlite3_stmt	*s = db->stmt[which];
+	const struct storerow *h = &r->hdr;
+	char		 t0[TEXT_TIME_LEN], t1[TEXT_TIME_LEN];
+	char		 cli[STOREDB_ADDR_MAX], srv[STOREDB_ADDR_MAX];
+	uint32_t	 bits;
+	int		 nev, ok;
 
-	if (bind_session(s, 0, r, &db->text[0]) != SQLITE_OK)
+	for (nev = 0, bits = r->events; bits != 0; bits &= bits - 1)
+		nev++;
+	text_time(r->start_us, t0, sizeof(t0));
+	text_time(r->end_us, t1, sizeof(t1));
+	decode_addr_str(&r->tuple.client, cli, sizeof(cli));
+	decode_addr_str(&r->tuple.server, srv, sizeof(srv));
+	ok = sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id) == SQLITE_OK &&
+	    store_bind_text(s, 2, t0) == SQLITE_OK &&
+	    store_bind_text(s, 3, t1) == SQLITE_OK &&
+	    store_bind_text(s, 4, cli) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 5, r->tuple.client_port) == SQLITE_OK &&
+	    store_bind_text(s, 6, srv) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 7, r->tuple.server_port) == SQLITE_OK &&
+	    store_bind_field(s, 8, h, STOREROW_HELO) == SQLITE_OK &&
+	    store_bind_field(s, 9, h, STOREROW_BANNER) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 10, r->starttls_offered) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 11, r->starttls_requested) == SQLITE_OK &&
+	    bind_starttls_reply(s, 12, r) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 13, r->tls_established) == SQLITE_OK &&
+	    store_bind_field(s, 14, h, STOREROW_OUTCOME) == SQLITE_OK &&
+	    store_bind_field(s, 15, h, STOREROW_TLS_VERSION) == SQLITE_OK &&
+	    store_bind_field(s, 16, h, STOREROW_TLS_CIPHER) == SQLITE_OK &&
+	    store_bind_field(s, 17, h, STOREROW_TLS_SNI) == SQLITE_OK &&
+	    store_bind_field(s, 18, h, STOREROW_CERT) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 19, r->gaps) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 20, nev) == SQLITE_OK &&
+	    store_bind_field(s, 21, h, STOREROW_CLOSE_REASON) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 22, r->resumed) == SQLITE_OK &&
+	    bind_protocol(s, 23, storerow_text(h, STOREROW_PROTOCOL)) ==
+	    SQLITE_OK &&
+	    store_bind_field(s, 24, h, STOREROW_SOURCE) == SQLITE_OK;
+	if (!ok)
 		return store_bind_failed(db, s);
 	return store_step(db, which);
 }
@@ -937,111 +801,44 @@ store_write_stat(struct storedb *db, const struct storerow_stat *r,
 	return store_step(db, ST_INS_STAT);
 }
 
-/*
- * Bind servers row r to the parameters base + 1 .. base +
- * STOREDB_SERVER_COLS of s, its texts formatted into b (which the step
- * reads: bound without a copy): what this process adds
- * (STOREDB_UPSERT_SERVERS). SQLITE_OK or SQLITE_ERROR.
- */
-static int
-bind_server(sqlite3_stmt *s, int base, const struct storerow_server *r,
-    struct storedb_rowtext *b)
-{
-	const struct history_server *h = &r->srv;
-	int		 ok;
-
-	decode_addr_str(&h->addr, b->srv, sizeof(b->srv));
-	text_time(h->first_us, b->t0, sizeof(b->t0));
-	text_time(h->last_us, b->t1, sizeof(b->t1));
-	if (h->last_offered_us != 0)
-		text_time(h->last_offered_us, b->t2, sizeof(b->t2));
-	else
-		b->t2[0] = '\0';
-	if (h->have_cert && h->cert_new)
-		text_hex(b->cert, h->cert_sha256, 32);
-	else
-		b->cert[0] = '\0';
-	ok = store_bind_text(s, base + 1, b->srv) == SQLITE_OK &&
-	    sqlite3_bind_int(s, base + 2, h->port) == SQLITE_OK &&
-	    store_bind_text(s, base + 3, b->t0) == SQLITE_OK &&
-	    store_bind_text(s, base + 4, b->t1) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, base + 5, (sqlite3_int64)(h->sessions -
-	    h->drained_sessions)) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, base + 6, (sqlite3_int64)(h->offered -
-	    h->drained_offered)) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, base + 7, (sqlite3_int64)(h->accepted -
-	    h->drained_accepted)) == SQLITE_OK &&
-	    store_bind_text(s, base + 8, b->t2) == SQLITE_OK &&
-	    store_bind_text(s, base + 9, b->cert) == SQLITE_OK &&
-	    store_bind_text(s, base + 10,
-	    mail_proto_name((enum mail_proto)h->proto)) == SQLITE_OK;
-	return ok ? SQLITE_OK : SQLITE_ERROR;
-}
-
 static int
 store_write_server(struct storedb *db, const struct storerow_server *r)
 {
 	sqlite3_stmt	*s = db->stmt[ST_UPSERT_SERVER];
+	const struct history_server *h = &r->srv;
+	char		 ip[STOREDB_ADDR_MAX], t0[TEXT_TIME_LEN];
+	char		 t1[TEXT_TIME_LEN], t2[TEXT_TIME_LEN], cert[65];
+	int		 ok;
 
-	if (bind_server(s, 0, r, &db->text[0]) != SQLITE_OK)
+	decode_addr_str(&h->addr, ip, sizeof(ip));
+	text_time(h->first_us, t0, sizeof(t0));
+	text_time(h->last_us, t1, sizeof(t1));
+	if (h->last_offered_us != 0)
+		text_time(h->last_offered_us, t2, sizeof(t2));
+	else
+		t2[0] = '\0';
+	if (h->have_cert && h->cert_new)
+		text_hex(cert, h->cert_sha256, 32);
+	else
+		cert[0] = '\0';
+	/* What this process adds (ST_UPSERT_SERVER). */
+	ok = store_bind_text(s, 1, ip) == SQLITE_OK &&
+	    sqlite3_bind_int(s, 2, h->port) == SQLITE_OK &&
+	    store_bind_text(s, 3, t0) == SQLITE_OK &&
+	    store_bind_text(s, 4, t1) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 5, (sqlite3_int64)(h->sessions -
+	    h->drained_sessions)) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 6, (sqlite3_int64)(h->offered -
+	    h->drained_offered)) == SQLITE_OK &&
+	    sqlite3_bind_int64(s, 7, (sqlite3_int64)(h->accepted -
+	    h->drained_accepted)) == SQLITE_OK &&
+	    store_bind_text(s, 8, t2) == SQLITE_OK &&
+	    store_bind_text(s, 9, cert) == SQLITE_OK &&
+	    store_bind_text(s, 10, mail_proto_name((enum mail_proto)h->proto)) ==
+	    SQLITE_OK;
+	if (!ok)
 		return store_bind_failed(db, s);
 	return store_step(db, ST_UPSERT_SERVER);
-}
-
-/* The kind of run r can be in; RUN_NKINDS for none (a continuation of a
- * session merges, events and stats rows come one at a time). */
-static enum store_run
-store_row_run(const struct storerow *r)
-{
-	if (r->kind == STOREROW_SERVER)
-		return RUN_SERVERS;
-	if (r->kind == STOREROW_SESSION &&
-	    ((const struct storerow_session *)r)->resumed == 0)
-		return RUN_SESSIONS;
-	return RUN_NKINDS;
-}
-
-/*
- * log2 of the rows of the run starting at r that one statement takes: the
- * largest power of two not above the rows of r's run kind from r on, up
- * to STOREDB_RUN_MAX; 0 when r is not in a run of two or more.
- */
-static unsigned
-store_run_log2(const struct storerow *r)
-{
-	enum store_run	 which = store_row_run(r);
-	unsigned	 n, k;
-
-	if (which == RUN_NKINDS)
-		return 0;
-	for (n = 0; r != NULL && n < STOREDB_RUN_MAX &&
-	    store_row_run(r) == which; r = TAILQ_NEXT(r, entry))
-		n++;
-	for (k = 0; n > 1; n >>= 1)
-		k++;
-	return k;
-}
-
-/* The 2^k rows from r in one statement: all of them written, or none. */
-static int
-store_write_run(struct storedb *db, const struct storerow *r, unsigned k)
-{
-	enum store_run	 which = store_row_run(r);
-	sqlite3_stmt	*s = db->run[which][k];
-	int		 i, base, rc;
-
-	for (i = 0; i < 1 << k; i++, r = TAILQ_NEXT(r, entry)) {
-		base = i * store_runs[which].cols;
-		if (which == RUN_SERVERS)
-			rc = bind_server(s, base,
-			    (const struct storerow_server *)r, &db->text[i]);
-		else
-			rc = bind_session(s, base,
-			    (const struct storerow_session *)r, &db->text[i]);
-		if (rc != SQLITE_OK)
-			return store_bind_failed(db, s);
-	}
-	return store_step_stmt(db, s);
 }
 
 static int
@@ -1082,37 +879,19 @@ storedb_write(struct storedb *db, const struct storerowq *rows,
     uint32_t worker, uint64_t n[STOREROW_NKINDS])
 {
 	struct storerow	*r;
-	unsigned	 i, k;
 	int		 rc;
 
 	storedb_enter(db);
 	memset(n, 0, STOREROW_NKINDS * sizeof(*n));
 	if (store_step(db, ST_BEGIN) != SQLITE_DONE)
 		goto fail;
-	for (r = TAILQ_FIRST(rows); r != NULL; ) {
-		k = store_run_log2(r);
-		if (k > 0 && (rc = store_write_run(db, r, k)) == SQLITE_DONE) {
-			for (i = 0; i < 1u << k; i++, r = TAILQ_NEXT(r, entry)) {
-				r->refused = 0;
-				n[r->kind]++;
-			}
-			continue;
-		}
-		if (k > 0 && (rc & 0xff) != SQLITE_CONSTRAINT)
+	TAILQ_FOREACH(r, rows, entry) {
+		rc = store_write_row(db, r, worker);
+		r->refused = (rc & 0xff) == SQLITE_CONSTRAINT;
+		if (rc == SQLITE_DONE)
+			n[r->kind]++;
+		else if (!r->refused)
 			goto fail;
-		/*
-		 * Row by row: any row but a run's, and each row of a run
-		 * that a constraint refused as a whole (the INSERT left
-		 * nothing behind), so that only the refused row is skipped.
-		 */
-		for (i = 0; i < 1u << k; i++, r = TAILQ_NEXT(r, entry)) {
-			rc = store_write_row(db, r, worker);
-			r->refused = (rc & 0xff) == SQLITE_CONSTRAINT;
-			if (rc == SQLITE_DONE)
-				n[r->kind]++;
-			else if (!r->refused)
-				goto fail;
-		}
 	}
 	if (store_step(db, ST_COMMIT) != SQLITE_DONE)
 		goto fail;

@@ -597,130 +597,6 @@ test_duplicate_id_rejected(void **state)
 }
 
 /*
- * Batches of 0 to 40 sessions rows, new ones written several to a
- * statement: every row as queued, each in its own place (times and
- * addresses are formatted per row), a duplicate id in the middle refused
- * alone, a continuation in the middle merged into its first row.
- */
-static void
-test_session_batches(void **state)
-{
-	struct fixture	*fx = *state;
-	struct detect_session s;
-	struct store	*st;
-	sqlite3		*db;
-	char		 sql[1024], ip[32];
-	uint64_t	 base, rejected = 0;
-	int		 n, i, rows;
-
-	st = open_store(fx, 100);
-	db = peer(fx);
-	for (n = 0; n <= 40; n++) {
-		base = 1000 * (uint64_t)n;
-		for (i = 0; i < n; i++) {
-			s = mksession(base + (uint64_t)i + 1,
-			    T0 + (uint64_t)i * 1000);
-			snprintf(ip, sizeof(ip), "192.0.2.%d", i);
-			addr4(&s.tuple.client, ip);
-			s.tuple.client_port = (uint16_t)(1000 + i);
-			snprintf(s.helo, sizeof(s.helo), "h%d", i);
-			s.source = i % 2 ? "b.pcap" : "a.pcap";
-			s.outcome = i % 3 ? "tls" : "plaintext";
-			if (n >= 3 && i == n / 2) {
-				s.id = base + 1;	/* row 0's */
-				snprintf(s.helo, sizeof(s.helo), "dup");
-			} else if (n >= 6 && i == n / 3) {
-				s = mksession(base + 2, T0 + 1000);
-				s.resumed = 1;
-				s.outcome = "stripped";
-			}
-			store_session(st, &s);
-		}
-		rejected += n >= 3;
-		assert_int_equal(store_flush(st), 0);
-		assert_int_equal(store_get_stats(st)->rejected, rejected);
-		rows = n - (n >= 3) - (n >= 6);
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions "
-		    "WHERE id > %llu AND id <= %llu", (unsigned long long)base,
-		    (unsigned long long)base + 1000);
-		assert_int_equal(peer_int(db, sql), rows);
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions, "
-		    "(SELECT id - %llu - 1 AS i, id AS rid FROM sessions) "
-		    "WHERE id = rid AND id > %llu AND id <= %llu AND "
-		    "helo = 'h' || i AND client_port = 1000 + i AND "
-		    "client_ip = '192.0.2.' || i AND start_ts = "
-		    "'2023-11-14T22:13:20.' || printf('%%06d', 123456 + i * "
-		    "1000) || 'Z' AND source = CASE i %% 2 WHEN 1 THEN "
-		    "'b.pcap' ELSE 'a.pcap' END AND outcome = CASE WHEN i = 1 "
-		    "AND %d >= 6 THEN 'stripped' WHEN i %% 3 THEN 'tls' ELSE "
-		    "'plaintext' END AND resumed = (i = 1 AND %d >= 6)",
-		    (unsigned long long)base, (unsigned long long)base,
-		    (unsigned long long)base + 1000, n, n);
-		assert_int_equal(peer_int(db, sql), rows);
-	}
-	sqlite3_close(db);
-	store_close(st);
-}
-
-/*
- * Batches of 0 to 20 servers rows, several to a statement, some for the
- * same server: each row adds to the table as if written alone (counts
- * add up, times widen, the certificate of the latest last_seen wins),
- * against sums kept here.
- */
-static void
-test_server_batches(void **state)
-{
-	struct fixture	*fx = *state;
-	struct history_server h;
-	struct store	*st;
-	sqlite3		*db;
-	char		 sql[512], ip[32];
-	uint64_t	 sessions[3] = { 0 }, last[3] = { 0 };
-	int		 n, i, k, certs[3] = { -1, -1, -1 };
-
-	st = open_store(fx, 100);
-	db = peer(fx);
-	for (n = 0; n <= 20; n++) {
-		for (i = 0; i < n; i++) {
-			k = (i * 7 + n) % 3;
-			memset(&h, 0, sizeof(h));
-			snprintf(ip, sizeof(ip), "198.51.100.%d", k);
-			addr4(&h.addr, ip);
-			h.port = 25;
-			h.first_us = T0 + (uint64_t)(n * 100 + i) * 1000;
-			/* Not in order: a later row may carry an older time. */
-			h.last_us = h.first_us + (uint64_t)((i * 5) % 7) *
-			    1000000;
-			h.sessions = (uint64_t)i + 1;
-			h.have_cert = h.cert_new = 1;
-			memset(h.cert_sha256, n * 32 + i, sizeof(h.cert_sha256));
-			store_server(st, &h);
-			sessions[k] += h.sessions;
-			if (h.last_us >= last[k]) {
-				last[k] = h.last_us;
-				certs[k] = n * 32 + i;
-			}
-		}
-		assert_int_equal(store_flush(st), 0);
-		for (k = 0; k < 3; k++) {
-			if (certs[k] == -1)
-				continue;
-			snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
-			    "servers WHERE server_ip = '198.51.100.%d' AND "
-			    "sessions = %llu AND substr(cert_sha256, 1, 2) = "
-			    "'%02x' AND last_seen = (SELECT max(last_seen) FROM "
-			    "servers WHERE server_ip = '198.51.100.%d')", k,
-			    (unsigned long long)sessions[k], certs[k] & 0xff, k);
-			assert_int_equal(peer_int(db, sql), 1);
-		}
-	}
-	assert_int_equal(peer_int(db, "SELECT count(*) FROM servers"), 3);
-	sqlite3_close(db);
-	store_close(st);
-}
-
-/*
  * A session continued after an eviction: its second row (resumed > 0)
  * merges into the first under the same id; what only the first part saw
  * (helo, banner, certificate) stays, the continuation's verdicts and end
@@ -2239,8 +2115,6 @@ main(void)
 		T(test_busy_keeps_queue),
 		T(test_write_error_keeps_queue),
 		T(test_duplicate_id_rejected),
-		T(test_session_batches),
-		T(test_server_batches),
 		T(test_resumed_row_merges),
 		T(test_queue_overflow),
 		T(test_migrate_from_v2),
