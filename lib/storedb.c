@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -43,6 +44,7 @@ enum store_stmt {
 	ST_UPSERT_SERVER,
 	ST_LOAD_SERVERS,
 	ST_SOURCE_SEEN,
+	ST_UPSERT_SOURCE,
 	ST_NSTMTS
 };
 
@@ -135,8 +137,11 @@ static const char *const store_sql[ST_NSTMTS] = {
 	    "last_seen, sessions, starttls_offered, starttls_accepted, "
 	    "last_offered, cert_sha256, protocol FROM (SELECT * FROM servers ORDER BY "
 	    "last_seen DESC LIMIT ?) ORDER BY last_seen ASC",
-	[ST_SOURCE_SEEN] = "SELECT EXISTS (SELECT 1 FROM sessions WHERE "
+	[ST_SOURCE_SEEN] = "SELECT EXISTS (SELECT 1 FROM sources WHERE "
 	    "source = ?)",
+	[ST_UPSERT_SOURCE] = "INSERT INTO sources (source, first_written, "
+	    "last_written) VALUES (?1, ?2, ?2) ON CONFLICT (source) DO UPDATE "
+	    "SET last_written = excluded.last_written",
 };
 
 /*
@@ -309,6 +314,20 @@ static const char *const store_migrations[] = {
 	" SELECT substr(start_ts, 1, 10) AS day, protocol, outcome,"
 	"  count(*) AS sessions"
 	" FROM sessions GROUP BY day, protocol, outcome;",
+	/*
+	 * 7 -> 8: the sources whose sessions are in the database, one row
+	 * each, instead of an index of sessions by source: "was this file
+	 * read?" is one row away, and a session row costs one index less
+	 * (about 4% of the instructions of a packet). Those written before
+	 * have no times.
+	 */
+	"CREATE TABLE sources ("
+	"  source TEXT PRIMARY KEY,"
+	"  first_written TEXT,"
+	"  last_written TEXT);"
+	"INSERT INTO sources (source) SELECT DISTINCT source FROM sessions"
+	"  WHERE source IS NOT NULL;"
+	"DROP INDEX sessions_source;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -333,6 +352,11 @@ struct storedb {
 	unsigned long	 entered;	/* storedb_enter() */
 	struct storedb_file wal;	/* the -wal file ... */
 	struct storedb_file shm;	/* ... and the -shm file it uses */
+	/* The source last recorded in this transaction (sources table). */
+	char		 source[DETECT_SOURCE_MAX];
+	size_t		 source_len;	/* 0: none yet */
+	char		 written[TEXT_TIME_LEN];	/* this transaction's
+							   wall-clock time */
 	char		 names[];	/* their paths */
 };
 
@@ -737,6 +761,35 @@ bind_protocol(sqlite3_stmt *s, int idx, const char *name)
 	    name : mail_proto_name(MAIL_PROTO_SMTP));
 }
 
+/*
+ * The sources table: a session row written names its source there, once
+ * per source and transaction (rows come in runs of one source), with the
+ * transaction's time.
+ */
+static int
+store_write_source(struct storedb *db, const struct storerow *h)
+{
+	sqlite3_stmt	*s = db->stmt[ST_UPSERT_SOURCE];
+	const char	*src = storerow_text(h, STOREROW_SOURCE);
+	size_t		 len = h->tlen[STOREROW_SOURCE];
+	int		 rc;
+
+	if (len == 0 || (len == db->source_len &&
+	    memcmp(src, db->source, len) == 0))
+		return SQLITE_DONE;
+	if (store_bind_textn(s, 1, src, len) != SQLITE_OK ||
+	    store_bind_text(s, 2, db->written) != SQLITE_OK)
+		return store_bind_failed(db, s);
+	if ((rc = store_step(db, ST_UPSERT_SOURCE)) != SQLITE_DONE)
+		return rc;
+	/* Longer than any source (DETECT_SOURCE_MAX): never cached. */
+	if (len < sizeof(db->source)) {
+		memcpy(db->source, src, len);
+		db->source_len = len;
+	}
+	return SQLITE_DONE;
+}
+
 static int
 store_write_session(struct storedb *db, const struct storerow_session *r)
 {
@@ -782,7 +835,8 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    store_bind_field(s, 24, h, STOREROW_SOURCE) == SQLITE_OK;
 	if (!ok)
 		return store_bind_failed(db, s);
-	return store_step(db, which);
+	ok = store_step(db, which);
+	return ok == SQLITE_DONE ? store_write_source(db, h) : ok;
 }
 
 static int
@@ -879,10 +933,15 @@ storedb_write(struct storedb *db, const struct storerowq *rows,
     uint32_t worker, uint64_t n[STOREROW_NKINDS])
 {
 	struct storerow	*r;
+	struct timespec	 now;
 	int		 rc;
 
 	storedb_enter(db);
 	memset(n, 0, STOREROW_NKINDS * sizeof(*n));
+	clock_gettime(CLOCK_REALTIME, &now);
+	text_time((uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec /
+	    1000, db->written, sizeof(db->written));
+	db->source_len = 0;
 	if (store_step(db, ST_BEGIN) != SQLITE_DONE)
 		goto fail;
 	TAILQ_FOREACH(r, rows, entry) {

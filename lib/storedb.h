@@ -19,7 +19,7 @@
 #include "storerow.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STOREDB_SCHEMA_VERSION	7
+#define STOREDB_SCHEMA_VERSION	8
 
 /* Error text: a path plus an SQLite message fit comfortably. */
 #define STOREDB_ERR_MAX		512
@@ -96,8 +96,8 @@ int	storedb_next_session_id(struct storedb *db, uint64_t *next);
 int	storedb_set_sensor(struct storedb *db, const char *name);
 
 /*
- * Whether sessions rows name source (sessions.source, as the rows hold it:
- * escaped): 1 yes, 0 no, -1 error.
+ * Whether sessions rows named source when written (table sources, as the
+ * rows hold it: escaped): 1 yes, 0 no, -1 error.
  */
 int	storedb_source_seen(struct storedb *db, const char *source);
 

@@ -34,6 +34,12 @@
 /* A reader waits this long for a writer's lock (WAL: only at recovery). */
 #define REPORT_BUSY_MS		5000
 
+/*
+ * The oldest schema whose tables and views the report reads (7: the
+ * views and sessions.source; 8 only added the sources table).
+ */
+#define REPORT_SCHEMA_MIN	7
+
 /* Largest relative --since: 100 years. */
 #define REPORT_SINCE_MAX_S	(100LL * 366 * 86400)
 
@@ -268,11 +274,10 @@ check_schema(sqlite3 *db, int i, char *why, size_t len)
 		    STOREDB_SCHEMA_VERSION);
 	else if (tables != 4 || v <= 0)
 		snprintf(why, len, "not a stripwatch database");
-	else if (v < STOREDB_SCHEMA_VERSION)
+	else if (v < REPORT_SCHEMA_MIN)
 		snprintf(why, len, "schema version %lld is older than this "
 		    "stripwatch reads (%d): a sensor of this version migrates "
-		    "it when it opens it", (long long)v,
-		    STOREDB_SCHEMA_VERSION);
+		    "it when it opens it", (long long)v, REPORT_SCHEMA_MIN);
 	else
 		return SQLITE_OK;
 	return rc == SQLITE_ROW ? SQLITE_ERROR : rc;

@@ -134,6 +134,20 @@ peer_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* The first column of sql's first row as text into buf ("" for NULL). */
+static void
+peer_text(sqlite3 *db, const char *sql, char *buf, size_t len)
+{
+	sqlite3_stmt	*s;
+	const unsigned char *t;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	t = sqlite3_column_text(s, 0);
+	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "");
+	sqlite3_finalize(s);
+}
+
 /* The column names of a table, comma-separated. */
 static void
 peer_columns(sqlite3 *db, const char *table, char *buf, size_t len)
@@ -224,7 +238,7 @@ test_schema(void **state)
 	static const char *const idx[][2] = {
 		{ "events", "kind" }, { "events", "session_id" },
 		{ "events", "ts" }, { "sessions", "start_ts" },
-		{ "sessions", "server_ip" }, { "sessions", "source" },
+		{ "sessions", "server_ip" },
 		{ "stats", "ts" }, { "stats", "name" },
 	};
 	size_t		 i;
@@ -254,6 +268,9 @@ test_schema(void **state)
 	    "first_seen TEXT,last_seen TEXT,sessions INTEGER,"
 	    "starttls_offered INTEGER,starttls_accepted INTEGER,"
 	    "last_offered TEXT,cert_sha256 TEXT,protocol TEXT");
+	peer_columns(db, "sources", cols, sizeof(cols));
+	assert_string_equal(cols, "source TEXT,first_written TEXT,"
+	    "last_written TEXT");
 	peer_columns(db, "sensor", cols, sizeof(cols));
 	assert_string_equal(cols, "id INTEGER,name TEXT");
 	for (i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
@@ -266,7 +283,7 @@ test_schema(void **state)
 	/* Those and no more: each index costs every write. */
 	assert_int_equal(peer_int(db, "SELECT group_concat(name, ' ') = "
 	    "'events_kind events_session_id events_ts servers_last_seen "
-	    "sessions_day sessions_server sessions_source sessions_start_ts "
+	    "sessions_day sessions_server sessions_start_ts "
 	    "sessions_tampered stats_name stats_ts' FROM (SELECT name FROM "
 	    "sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY "
 	    "name)"), 1);
@@ -281,7 +298,7 @@ test_schema(void **state)
 	assert_int_equal(peer_int(db, "PRAGMA user_version"),
 	    STOREDB_SCHEMA_VERSION);
 	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
-	    "WHERE type = 'table'"), 5);
+	    "WHERE type = 'table'"), 6);
 	assert_int_equal(peer_int(db, "SELECT group_concat(name, ' ') = "
 	    "'alerts outcomes_daily stripped_servers tampering' FROM (SELECT "
 	    "name FROM sqlite_master WHERE type = 'view' ORDER BY name)"), 1);
@@ -833,6 +850,54 @@ test_migrate_from_v6(void **state)
 }
 
 /*
+ * A database of schema 7 (sessions indexed by source, no sources table)
+ * is migrated in place: each source of its sessions gets its row, with
+ * no times, and the index goes.
+ */
+static void
+test_migrate_from_v7(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session a = mksession(9, T0);
+	struct store	*st;
+	sqlite3		*db;
+
+	/* Schema 7 is schema 8 without its last step. */
+	st = open_store(fx, 100);
+	store_close(st);
+	db = peer(fx);
+	peer_exec(db, "DROP TABLE sources;"
+	    "CREATE INDEX sessions_source ON sessions (source);"
+	    "INSERT INTO sessions (id, start_ts, source) VALUES "
+	    "(5, '2026-01-01T00:00:00.000000Z', 'old.pcap'), "
+	    "(6, '2026-01-01T00:00:01.000000Z', 'old.pcap'), "
+	    "(7, '2026-01-01T00:00:02.000000Z', 'eth0'), "
+	    "(8, '2026-01-01T00:00:03.000000Z', NULL);"
+	    "PRAGMA user_version = 7");
+	sqlite3_close(db);
+	st = open_store(fx, 100);
+	assert_int_equal(store_source_seen(st, "old.pcap"), 1);
+	assert_int_equal(store_source_seen(st, "eth0"), 1);
+	assert_int_equal(store_source_seen(st, "new.pcap"), 0);
+	a.source = "new.pcap";
+	store_session(st, &a);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(store_source_seen(st, "new.pcap"), 1);
+	store_close(st);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "PRAGMA user_version"),
+	    STOREDB_SCHEMA_VERSION);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sources WHERE "
+	    "source IN ('old.pcap', 'eth0') AND first_written IS NULL AND "
+	    "last_written IS NULL"), 2);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sources"), 3);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sessions"), 5);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'sessions_source'"), 0);
+	sqlite3_close(db);
+}
+
+/*
  * The database's view of tampering and detect.c's agree on every kind
  * and severity: an event is in the view exactly when it makes its
  * session stripped or refused. So do the outcomes.
@@ -919,6 +984,59 @@ test_source_seen(void **state)
 	assert_int_equal(store_flush_async(st), 0);
 	assert_int_equal(store_source_seen(st, "b.pcap"), 1);
 	store_close(st);
+}
+
+/*
+ * The sources table: one row per source of written sessions, whatever
+ * their number and however they interleave, with the wall-clock time of
+ * the first and the last transaction that wrote one; a session without a
+ * source adds none.
+ */
+static void
+test_sources_table(void **state)
+{
+	struct fixture	*fx = *state;
+	struct detect_session s;
+	struct store	*st;
+	sqlite3		*db;
+	char		 first[TEXT_TIME_LEN], before[TEXT_TIME_LEN];
+	char		 again[TEXT_TIME_LEN];
+	struct timespec	 now;
+	uint64_t	 id;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	text_time((uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec /
+	    1000, before, sizeof(before));
+	st = open_store(fx, 100);
+	for (id = 1; id <= 6; id++) {
+		s = mksession(id, T0 + id);
+		s.source = id == 6 ? NULL : id % 2 ? "a.pcap" : "eth1";
+		store_session(st, &s);
+	}
+	assert_int_equal(store_flush(st), 0);
+	db = peer(fx);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sources"), 2);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sources WHERE "
+	    "source IN ('a.pcap', 'eth1') AND first_written = last_written"),
+	    2);
+	peer_text(db, "SELECT first_written FROM sources WHERE source = "
+	    "'a.pcap'", first, sizeof(first));
+	sqlite3_close(db);
+	assert_true(strcmp(first, before) >= 0);
+	/* A later transaction: the last time moves, the first stays. */
+	s = mksession(7, T0 + 7);
+	s.source = "a.pcap";
+	store_session(st, &s);
+	assert_int_equal(store_flush(st), 0);
+	store_close(st);
+	db = peer(fx);
+	peer_text(db, "SELECT first_written FROM sources WHERE source = "
+	    "'a.pcap'", again, sizeof(again));
+	assert_string_equal(again, first);
+	assert_int_equal(peer_int(db, "SELECT last_written > first_written "
+	    "FROM sources WHERE source = 'a.pcap'"), 1);
+	assert_int_equal(peer_int(db, "SELECT count(*) FROM sources"), 2);
+	sqlite3_close(db);
 }
 
 /*
@@ -2119,8 +2237,10 @@ main(void)
 		T(test_queue_overflow),
 		T(test_migrate_from_v2),
 		T(test_migrate_from_v6),
+		T(test_migrate_from_v7),
 		T(test_tampering_view_matches_detect),
 		T(test_source_seen),
+		T(test_sources_table),
 		T(test_protocols),
 		T(test_sensor_identity),
 		T(test_stats_rows),
