@@ -68,8 +68,6 @@ struct pipeline {
 	uint64_t	 id_stride;
 	uint64_t	 now_us;
 	SLIST_HEAD(, pipeline_source) sources;	/* the newest first */
-	uint64_t	 mail_ports[65536 / 64]; /* mail_port_watched(), one
-					   bit per port, for filtered() */
 };
 
 static int	app_data(void *, int, const uint8_t *, size_t, uint64_t);
@@ -283,26 +281,6 @@ session_new(struct pipeline *p, struct flow *f)
 	return s;
 }
 
-/*
- * The filter asks about two ports of every frame: mail_port_watched()
- * for each port, asked once here, makes that a bit test.
- */
-static void
-mail_ports_fill(struct pipeline *p)
-{
-	uint32_t	 port;
-
-	for (port = 0; port <= UINT16_MAX; port++)
-		if (mail_port_watched((uint16_t)port))
-			p->mail_ports[port / 64] |= 1ULL << (port % 64);
-}
-
-static int
-mail_port(const struct pipeline *p, uint16_t port)
-{
-	return (p->mail_ports[port / 64] >> (port % 64)) & 1;
-}
-
 struct pipeline *
 pipeline_new(const struct pipeline_config *cfg,
     const struct detect_sink *sinks, size_t nsinks)
@@ -315,7 +293,6 @@ pipeline_new(const struct pipeline_config *cfg,
 	p->next_id = cfg->first_session_id > 0 ? cfg->first_session_id : 1;
 	p->id_stride = cfg->session_id_stride > 0 ? cfg->session_id_stride : 1;
 	SLIST_INIT(&p->sources);
-	mail_ports_fill(p);
 	reasm_ctx_init(&p->reasm, &app_ops, &cfg->reasm);
 	memcap_init(&p->smtp_mem, cfg->smtp_memcap);
 	tcp_ctx_init(&p->tcp, &cfg->tcp);
@@ -356,8 +333,8 @@ pipeline_set_limits(struct pipeline *p, const struct pipeline_config *cfg)
 static inline int
 filtered(struct pipeline *p, const struct decode_pkt *pkt)
 {
-	if (!p->cfg.mail_ports_only || mail_port(p, pkt->sport) ||
-	    mail_port(p, pkt->dport))
+	if (!p->cfg.mail_ports_only || mail_port_watched(pkt->sport) ||
+	    mail_port_watched(pkt->dport))
 		return 0;
 	p->stats.filtered++;
 	return 1;

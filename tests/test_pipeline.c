@@ -1080,7 +1080,7 @@ test_mail_ports_only(void **state)
 
 /*
  * The filter's answer for every port, as source and as destination,
- * against mail_port_watched() itself (the pipeline keeps it as a table).
+ * against mail_port_watched() itself.
  */
 static void
 test_mail_ports_every_port(void **state)
