@@ -32,6 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include "mailpriv.h"
 #include "memcap.h"
 #include "tls.h"
@@ -638,6 +642,50 @@ raw_bytes(struct mail_session *s, int dir, const uint8_t *p, size_t n)
 	return i;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MAIL_BODY_AVX2	1
+
+/*
+ * Bodies from this many bytes are searched with AVX2 where the CPU has
+ * it; shorter ones, a line or two, cost about the same with memchr() per
+ * line.
+ */
+#define MAIL_BODY_AVX2_MIN	128
+
+/* body_dot_avx2(): no LF followed by '.' in what it looked at. */
+#define MAIL_BODY_NONE		SIZE_MAX
+
+/*
+ * Where in p[0 .. n) an LF is followed by '.', 32 pairs at a time (one
+ * compare for LFs, one for dots a byte further, a mask of both) instead of
+ * a memchr() per line: the LF's index, or MAIL_BODY_NONE with *upto set to
+ * the index before which every pair was looked at (the rest, less than 33
+ * bytes, is the caller's). Reads p[0 .. n) only.
+ */
+__attribute__((target("avx2")))
+static size_t
+body_dot_avx2(const uint8_t *p, size_t n, size_t *upto)
+{
+	const __m256i	 lf = _mm256_set1_epi8('\n');
+	const __m256i	 dot = _mm256_set1_epi8('.');
+	__m256i		 a, b;
+	uint32_t	 m;
+	size_t		 i;
+
+	for (i = 0; i + 33 <= n; i += 32) {
+		a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i +
+		    1));
+		m = (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(
+		    _mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(b, dot)));
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	*upto = i;
+	return MAIL_BODY_NONE;
+}
+#endif
+
 /*
  * Body lines from p[0], which is no '.': every line up to the next one that
  * starts with '.' is stepped over at once. Returns the bytes stepped.
@@ -647,6 +695,15 @@ body_skip(struct mail_dir *d, const uint8_t *p, size_t n)
 {
 	const uint8_t	*q = p, *end = p + n, *lf;
 
+#ifdef MAIL_BODY_AVX2
+	if (n >= MAIL_BODY_AVX2_MIN && __builtin_cpu_supports("avx2")) {
+		size_t	 upto, at = body_dot_avx2(p, n, &upto);
+
+		if (at != MAIL_BODY_NONE)
+			return at + 1;
+		q = p + upto;
+	}
+#endif
 	while ((lf = memchr(q, '\n', (size_t)(end - q))) != NULL) {
 		q = lf + 1;
 		if (q == end || *q == '.')

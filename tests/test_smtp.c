@@ -346,6 +346,89 @@ test_data_body_quotes(void **state)
 	assert_int_equal(r.st.unpaired, 0);
 }
 
+/*
+ * Random bodies, each line's first byte often a '.', commands inside, bare
+ * LFs and CRs: the body ends at its "." line and not before, whether it
+ * comes at once (long spans are searched 32 bytes at a time where the CPU
+ * can), one byte at a time (line by line), or cut at random points.
+ */
+static void
+test_data_body_random(void **state)
+{
+	static const char alphabet[] = "ab .\r\t.EHLO x";
+	static const char *const words[] = {
+		"EHLO evil", "STARTTLS", "250 ok", ".", ".\r", "220 go",
+	};
+	static const struct step head[] = {
+		STR(S, BANNER), STR(C, EHLO), STR(S, CAPS_TLS),
+		STR(C, "MAIL FROM:<a@example.org>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "RCPT TO:<b@example.com>\r\n"), STR(S, "250 ok\r\n"),
+		STR(C, "DATA\r\n"), STR(S, "354 go\r\n"),
+	}, tail[] = {
+		STR(S, "250 queued\r\n250 ok\r\n250 ok\r\n250 ok\r\n"
+		    "454 no\r\n"),
+	};
+	/* After the body, in the same bytes: pipelined commands, enough
+	 * for its end to be where the search goes 32 bytes at a time. */
+	static const char after[] = ".\r\nRSET\r\nNOOP\r\nNOOP\r\n"
+	    "STARTTLS\r\n";
+	static char	 body[8192 + 64];
+	struct step	 steps[16];
+	struct run	 r, one;
+	char		 ln[160];
+	size_t		 n, lines, len, i, k, cut[4];
+	int		 trial;
+
+	(void)state;
+	srand(20261204);
+	for (trial = 0; trial < 300; trial++) {
+		lines = (size_t)rand() % 120;
+		for (n = 0; lines > 0; lines--) {
+			if (rand() % 4 == 0)
+				len = (size_t)snprintf(ln, sizeof(ln), "%s",
+				    words[(size_t)rand() % 6]);
+			else
+				for (len = (size_t)rand() % 150, i = 0;
+				    i < len; i++)
+					ln[i] = alphabet[(size_t)rand() %
+					    (sizeof(alphabet) - 1)];
+			/* Stuffed, as a client sends it: no line of the
+			 * body is "." (or ".\r" before a bare LF). */
+			if (len > 0 && ln[0] == '.')
+				body[n++] = '.';
+			memcpy(body + n, ln, len);
+			n += len;
+			n += (size_t)snprintf(body + n, 3, "%s",
+			    rand() % 3 ? "\r\n" : "\n");
+		}
+		n += (size_t)snprintf(body + n, sizeof(after), "%s", after);
+		/* The body in up to three pieces, cut at random. */
+		cut[0] = 0, cut[3] = n;
+		cut[1] = (size_t)rand() % (n + 1);
+		cut[2] = cut[1] + (size_t)rand() % (n - cut[1] + 1);
+		memcpy(steps, head, sizeof(head));
+		k = sizeof(head) / sizeof(head[0]);
+		for (i = 0; i < 3; i++)
+			if (cut[i + 1] > cut[i]) {
+				steps[k].dir = C, steps[k].gap_dir = 0;
+				steps[k].data = body + cut[i];
+				steps[k++].len = cut[i + 1] - cut[i];
+			}
+		memcpy(steps + k, tail, sizeof(tail));
+		k += sizeof(tail) / sizeof(tail[0]);
+		run_script(steps, k, 0, (size_t)-1, 0, &r);
+		run_script(steps, k, 1, (size_t)-1, 0, &one);
+		runs_equal(&r, &one);
+		assert_int_equal(r.f.flags, BASE_FLAGS |
+		    MAIL_F_STARTTLS_OFFERED | MAIL_F_STARTTLS_REQUESTED |
+		    MAIL_F_STARTTLS_REPLY);
+		assert_int_equal(r.f.starttls_reply, 454);
+		assert_int_equal(r.f.ehlo_count, 1);
+		assert_int_equal(r.st.unpaired, 0);
+		assert_int_equal(r.st.pipeline_full, 0);
+	}
+}
+
 /* DATA refused: the client is not in a body, its next line is a command. */
 static void
 test_data_refused(void **state)
@@ -1422,6 +1505,7 @@ main(void)
 		cmocka_unit_test(test_injection_then_plaintext),
 		cmocka_unit_test(test_server_plaintext_after_hello),
 		cmocka_unit_test(test_data_body_quotes),
+		cmocka_unit_test(test_data_body_random),
 		cmocka_unit_test(test_data_refused),
 		cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_auth),
