@@ -1532,6 +1532,7 @@ test_sum_paths_extremes(void **state)
 	uint64_t	 start;
 	uint16_t	 ref;
 	size_t		 f, i, l, k;
+	unsigned	 sh;
 
 	(void)state;
 	for (f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
@@ -1539,16 +1540,18 @@ test_sum_paths_extremes(void **state)
 			buf[i] = fills[f][i % 2];
 		for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
 			ref = ref_sum(buf, lens[l]);
-			for (k = 0; k < 3 * 256 + 1; k++) {
-				/* 0, then 2^64 - j * 2^40, 2^48, 2^56 */
-				start = k == 0 ? 0 : UINT64_MAX -
-				    ((uint64_t)(k % 256) << (40 + 8 * (k / 256 % 3)));
+			for (k = 0; k <= 3 * 256; k++) {
+				/* 0, then UINT64_MAX - j << 40, 48, 56 */
+				sh = 40 + 8 * (k / 256 % 3);
+				start = k == 0 ? 0 :
+				    UINT64_MAX - ((uint64_t)(k % 256) << sh);
 				for (path = DECODE_SUM_SCALAR;
 				    path <= DECODE_SUM_AVX2; path++) {
 					if (!have_path(path))
 						continue;
 					assert_int_equal(decode_sum(path, start,
-					    buf, lens[l]), ref_with(start, ref));
+					    buf, lens[l]),
+					    ref_with(start, ref));
 				}
 			}
 		}
