@@ -3,7 +3,8 @@
  * byte picks a link type, the rest is one frame; the same bytes also go
  * through decode_ip() as a rebuilt datagram. Checks that a DECODE_OK result
  * points inside the frame it came from, and that decode_frame()'s fast path
- * gives what the general walk alone gives (decode_frame_walk()).
+ * gives what the general walk alone gives (decode_frame_walk()), and that
+ * checksumming the segment reads only it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +76,24 @@ same(int link, const uint8_t *frame, size_t len,
 		abort();
 }
 
+/*
+ * The checksum reads the segment the walk recorded, and its paths agree:
+ * the vector one where the CPU has it, whatever the length.
+ */
+static void
+sums(const struct decode_pkt *p)
+{
+	int	 a, b;
+
+	(void)decode_checksum(p);
+	if (p->tcp == NULL || (p->csum & DECODE_CSUM_NOTCP))
+		return;
+	a = decode_sum(DECODE_SUM_SCALAR, p->seq, p->tcp, p->tcp_len);
+	b = decode_sum(DECODE_SUM_AVX2, p->seq, p->tcp, p->tcp_len);
+	if (a < 0 || (b != -1 && b != a))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -101,6 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == DECODE_OK) {
 		decode_addr_str(&pkt.src, buf, sizeof(buf));
 		decode_addr_str(&pkt.dst, buf, sizeof(buf));
+		sums(&pkt);
 	}
 	if (st.frames != 1 || st.result[r] != 1)
 		abort();

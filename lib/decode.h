@@ -165,6 +165,29 @@ enum decode_result decode_ip(const uint8_t *ip, uint32_t len, uint64_t ts_us,
  */
 enum decode_csum decode_checksum(const struct decode_pkt *p);
 
+/*
+ * The ways decode_checksum() can sum a span: 8-byte words on any CPU, or
+ * 32-byte vectors for long spans on x86-64 CPUs with AVX2. Each gives the
+ * same sum; they are named so that tests can check each one and which one
+ * is taken.
+ */
+enum decode_sum_path {
+	DECODE_SUM_SCALAR,
+	DECODE_SUM_AVX2
+};
+
+/* The path decode_checksum() takes for a span of len bytes here. */
+enum decode_sum_path decode_sum_path(size_t len);
+
+/*
+ * The one's complement sum (RFC 1071) of len bytes at p plus the unfolded
+ * 64-bit start, folded to 16 bits in host byte order, not complemented,
+ * by the given path whatever len; -1 if this build or CPU lacks the path
+ * or len is outside what it takes (DECODE_SUM_AVX2: 32 to 65,535).
+ */
+int	decode_sum(enum decode_sum_path path, uint64_t start, const uint8_t *p,
+    size_t len);
+
 /* A big-endian field at p, whose bytes the caller checked are there. */
 static inline uint16_t
 decode_be16(const uint8_t *p)

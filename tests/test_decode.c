@@ -1427,6 +1427,163 @@ test_checksum_reference(void **state)
 	}
 }
 
+/*
+ * The sum's paths against RFC 1071 done byte by byte: the folded sum of
+ * big-endian words, an odd last byte padded.
+ */
+static uint16_t
+ref_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint16_t
+ref_sum(const uint8_t *p, size_t n)
+{
+	uint64_t	 sum = 0;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		sum += i % 2 ? p[i] : (uint64_t)p[i] << 8;
+	return ref_fold(sum);
+}
+
+/*
+ * What a path must give for bytes whose reference sum is ref after a
+ * 64-bit start, whose 16-bit pieces add like words: the paths sum in host
+ * order, so the reference's value in host order (htons), plus the start.
+ */
+static int
+ref_with(uint64_t start, uint16_t ref)
+{
+	return ref_fold((uint64_t)htons(ref) + ref_fold(start));
+}
+
+/* Each path the build and CPU have: the scalar one always. */
+static int
+have_path(enum decode_sum_path path)
+{
+	static const uint8_t	 zero[64];
+
+	return decode_sum(path, 0, zero, sizeof(zero)) != -1;
+}
+
+/*
+ * Every length 0..2100 at every start offset 0..63 over random bytes:
+ * every tail, every alignment, spans on both sides of where the paths
+ * change. The reference grows byte by byte with the length.
+ */
+static void
+test_sum_paths_random(void **state)
+{
+	static const enum decode_sum_path paths[] = {
+		DECODE_SUM_SCALAR, DECODE_SUM_AVX2
+	};
+	static uint8_t	 buf[64 + 2100];
+	uint64_t	 ref;
+	size_t		 i, k, off, len;
+	int		 want;
+
+	(void)state;
+	assert_true(have_path(DECODE_SUM_SCALAR));
+	srand(1071);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	for (k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+		if (!have_path(paths[k]))
+			continue;
+		for (off = 0; off < 64; off++) {
+			ref = 0;
+			for (len = 0; len <= 2100; len++) {
+				want = ref_with(0, ref_fold(ref));
+				if (paths[k] == DECODE_SUM_AVX2 && len < 32)
+					want = -1;
+				assert_int_equal(decode_sum(paths[k], 0,
+				    buf + off, len), want);
+				if (len < 2100)
+					ref += len % 2 ? buf[off + len] :
+					    (uint64_t)buf[off + len] << 8;
+			}
+		}
+	}
+}
+
+/*
+ * The extremes: every word 0xffff (the most carries), 0x0000 (a sum of 0,
+ * not 0xffff), 0x8000 and 0x7fff in either byte order (the vector path's
+ * flipped words at their most negative and positive), up to the longest
+ * span an IP packet holds. The 64-bit starts climb to 2^64 in steps fine
+ * enough that some addition of every path carries out of 64 bits.
+ */
+static void
+test_sum_paths_extremes(void **state)
+{
+	static const uint8_t fills[][2] = {
+		{ 0xff, 0xff }, { 0x00, 0x00 }, { 0x80, 0x00 }, { 0x00, 0x80 },
+		{ 0x7f, 0xff }, { 0xff, 0x7f }
+	};
+	static const size_t lens[] = {
+		32, 33, 255, 256, 257, 1479, 1480, 4097, 65533, 65534, 65535
+	};
+	static uint8_t	 buf[65535];
+	enum decode_sum_path path;
+	uint64_t	 start;
+	uint16_t	 ref;
+	size_t		 f, i, l, k;
+	unsigned	 sh;
+
+	(void)state;
+	for (f = 0; f < sizeof(fills) / sizeof(fills[0]); f++) {
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = fills[f][i % 2];
+		for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			ref = ref_sum(buf, lens[l]);
+			for (k = 0; k <= 3 * 256; k++) {
+				/* 0, then UINT64_MAX - j << 40, 48, 56 */
+				sh = 40 + 8 * (k / 256 % 3);
+				start = k == 0 ? 0 :
+				    UINT64_MAX - ((uint64_t)(k % 256) << sh);
+				for (path = DECODE_SUM_SCALAR;
+				    path <= DECODE_SUM_AVX2; path++) {
+					if (!have_path(path))
+						continue;
+					assert_int_equal(decode_sum(path, start,
+					    buf, lens[l]),
+					    ref_with(start, ref));
+				}
+			}
+		}
+	}
+	/* Beyond an IP packet the vector path declines (its lanes' bound). */
+	assert_int_equal(decode_sum(DECODE_SUM_AVX2, 0, buf, 65536), -1);
+}
+
+/*
+ * Where the CPU has AVX2, long spans take it (so that a build or a change
+ * that loses it fails here, not only in a benchmark), short ones and
+ * those beyond an IP packet do not.
+ */
+static void
+test_sum_path_chosen(void **state)
+{
+	int	 avx2 = 0;
+
+	(void)state;
+#if defined(__x86_64__) && defined(__GNUC__)
+	avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
+	assert_int_equal(have_path(DECODE_SUM_AVX2), avx2);
+	assert_int_equal(decode_sum_path(1480),
+	    avx2 ? DECODE_SUM_AVX2 : DECODE_SUM_SCALAR);
+	assert_int_equal(decode_sum_path(65535),
+	    avx2 ? DECODE_SUM_AVX2 : DECODE_SUM_SCALAR);
+	assert_int_equal(decode_sum_path(0), DECODE_SUM_SCALAR);
+	assert_int_equal(decode_sum_path(20), DECODE_SUM_SCALAR);
+	assert_int_equal(decode_sum_path(65536), DECODE_SUM_SCALAR);
+}
+
 /* The innermost IPv4 header's checksum is reported, a tunnel's drops. */
 static void
 test_checksum_ipv4_header(void **state)
@@ -1720,6 +1877,9 @@ main(void)
 		cmocka_unit_test(test_vxlan),
 		cmocka_unit_test(test_checksum_tcp),
 		cmocka_unit_test(test_checksum_reference),
+		cmocka_unit_test(test_sum_paths_random),
+		cmocka_unit_test(test_sum_paths_extremes),
+		cmocka_unit_test(test_sum_path_chosen),
 		cmocka_unit_test(test_checksum_ipv4_header),
 		cmocka_unit_test(test_checksum_vxlan),
 		cmocka_unit_test(test_tcp_options),
