@@ -381,42 +381,31 @@ csum_avx2_32(const uint8_t *p, __m256i flip, __m256i ones)
 	return _mm256_madd_epi16(_mm256_xor_si256(w, flip), ones);
 }
 
-/* csum_avx2_32() in csum_avx2_rounds(), into the temporary t. */
-#define CSUM_VEC(off, t)						\
-	"vpxor " #off "(%[e],%[i]), %[flip], %[" t "]\n\t"		\
-	"vpmaddwd %[ones], %[" t "], %[" t "]\n\t"
-#define CSUM_VADD(a, b)	"vpaddd %[" b "], %[" a "], %[" a "]\n\t"
-
 /*
- * The 256-byte rounds of csum_avx2(), from end + i (i < 0, a multiple of
- * 256) to end: 26 instructions each, where the compiler's schedule of the
- * same intrinsics took 28 (an accumulator moved between registers and a
- * compare). The blocks are added in a tree, so that each round adds to
- * acc once.
+ * The 256-byte rounds of csum_avx2(), from q to end (a multiple of 256
+ * bytes): the eight blocks of a round are added in a tree, so that each
+ * round adds to acc once.
  */
 __attribute__((target("avx2")))
 static __m256i
-csum_avx2_rounds(__m256i acc, const uint8_t *end, ptrdiff_t i, __m256i flip,
-    __m256i ones)
+csum_avx2_rounds(__m256i acc, const uint8_t *q, const uint8_t *end,
+    __m256i flip, __m256i ones)
 {
-	__m256i		 t0, t1, t2, t3;
+	__m256i		 a, b;
 
-	__asm__(
-	    "1:\n\t"
-	    CSUM_VEC(0, "t0") CSUM_VEC(32, "t1") CSUM_VADD("t0", "t1")
-	    CSUM_VEC(64, "t1") CSUM_VEC(96, "t2") CSUM_VADD("t1", "t2")
-	    CSUM_VADD("t0", "t1")
-	    CSUM_VEC(128, "t1") CSUM_VEC(160, "t2") CSUM_VADD("t1", "t2")
-	    CSUM_VEC(192, "t2") CSUM_VEC(224, "t3") CSUM_VADD("t2", "t3")
-	    CSUM_VADD("t1", "t2") CSUM_VADD("t0", "t1")
-	    CSUM_VADD("acc", "t0")
-	    "addq $256, %[i]\n\t"
-	    "jnz 1b"
-	    : [acc] "+x" (acc), [i] "+r" (i), [t0] "=&x" (t0),
-	      [t1] "=&x" (t1), [t2] "=&x" (t2), [t3] "=&x" (t3)
-	    : [e] "r" (end), [flip] "x" (flip), [ones] "x" (ones),
-	      "m" (*(const uint8_t (*)[-i])(end + i))
-	    : "cc");
+	for (; q < end; q += 256) {
+		a = _mm256_add_epi32(_mm256_add_epi32(
+		    csum_avx2_32(q, flip, ones),
+		    csum_avx2_32(q + 32, flip, ones)), _mm256_add_epi32(
+		    csum_avx2_32(q + 64, flip, ones),
+		    csum_avx2_32(q + 96, flip, ones)));
+		b = _mm256_add_epi32(_mm256_add_epi32(
+		    csum_avx2_32(q + 128, flip, ones),
+		    csum_avx2_32(q + 160, flip, ones)), _mm256_add_epi32(
+		    csum_avx2_32(q + 192, flip, ones),
+		    csum_avx2_32(q + 224, flip, ones)));
+		acc = _mm256_add_epi32(acc, _mm256_add_epi32(a, b));
+	}
 	return acc;
 }
 
@@ -459,8 +448,7 @@ csum_avx2(uint64_t sum, const uint8_t *p, size_t n)
 	 * that each lane ends as its words' true sum, from 0 to below 2^28.
 	 */
 	acc = _mm256_set1_epi32((int)(((n >> 5) + 1) << 16));
-	if (q < end)
-		acc = csum_avx2_rounds(acc, end, q - end, flip, ones);
+	acc = csum_avx2_rounds(acc, q, end, flip, ones);
 	q = end;
 	if (n & 128) {
 		acc = _mm256_add_epi32(acc, _mm256_add_epi32(
