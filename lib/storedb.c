@@ -800,7 +800,7 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	char		 t0[TEXT_TIME_LEN], t1[TEXT_TIME_LEN];
 	char		 cli[STOREDB_ADDR_MAX], srv[STOREDB_ADDR_MAX];
 	uint32_t	 bits;
-	int		 nev, ok;
+	int		 nev, ok, rc;
 
 	for (nev = 0, bits = r->events; bits != 0; bits &= bits - 1)
 		nev++;
@@ -835,8 +835,9 @@ store_write_session(struct storedb *db, const struct storerow_session *r)
 	    store_bind_field(s, 24, h, STOREROW_SOURCE) == SQLITE_OK;
 	if (!ok)
 		return store_bind_failed(db, s);
-	ok = store_step(db, which);
-	return ok == SQLITE_DONE ? store_write_source(db, h) : ok;
+	if ((rc = store_step(db, which)) != SQLITE_DONE)
+		return rc;
+	return store_write_source(db, h);
 }
 
 static int
